@@ -1,0 +1,476 @@
+"""Common-effect and random-effects models, fitted for many strata in one call.
+
+Every quantity follows metafor's definitions (Viechtbauer 2010, *J Stat Softw* 36(3);
+``rma.uni``, ``confint.rma.uni`` and ``predict.rma`` of metafor 3.8) and uses its names:
+``yi``, ``vi``, ``tau2``, ``QE``, ``I2``, ``H2``, methods ``FE``, ``DL``, ``HE``, ``SJ``,
+``PM``, ``EB``, ``ML``, ``REML`` and tests ``z`` and ``knha``.
+
+The model for stratum *g* with moderators ``X`` (an intercept for a plain meta-analysis) is
+
+.. math:: y_i = x_i'\\beta_g + u_i + e_i,\\quad u_i\\sim N(0,\\tau_g^2),\\quad e_i\\sim N(0,v_i).
+
+All strata are stacked into flat arrays and every per-stratum sum is a ``numpy.bincount``,
+so memory is linear in the number of rows and no k-by-k matrix is ever formed. The traces
+that metafor computes from the k-by-k matrix :math:`P = W - WX(X'WX)^{-1}X'W` are
+obtained from p-by-p matrices instead, e.g.
+:math:`\\mathrm{tr}(PD_1PD_2) = \\sum w^2d_1d_2 - 2\\,\\mathrm{tr}(A^{-1}X'W^3D_1D_2X)
++ \\mathrm{tr}(A^{-1}C_1A^{-1}C_2)` with :math:`A = X'WX`, :math:`C_j = X'W^2D_jX`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
+TESTS = ("z", "knha")
+COLUMNS = [
+    "group", "k", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "df", "p",
+    "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
+    "i2_ci_high", "h2", "q", "q_df", "q_p", "converged", "iterations", "note",
+]
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Stacked strata: row i belongs to stratum ``gid[i]`` of ``G``."""
+
+    y: np.ndarray
+    v: np.ndarray
+    X: np.ndarray
+    gid: np.ndarray
+    G: int
+
+    def seg(self, x: np.ndarray) -> np.ndarray:
+        """Per-stratum sum of a row quantity."""
+        return np.bincount(self.gid, weights=x, minlength=self.G)
+
+    def cross(self, d: np.ndarray) -> np.ndarray:
+        """Per-stratum ``X' diag(d) X`` as an array of shape (G, p, p)."""
+        p = self.X.shape[1]
+        out = np.empty((self.G, p, p))
+        for a in range(p):
+            for b in range(a, p):
+                out[:, a, b] = out[:, b, a] = self.seg(d * self.X[:, a] * self.X[:, b])
+        return out
+
+    def crossy(self, d: np.ndarray) -> np.ndarray:
+        """Per-stratum ``X' diag(d) y`` as an array of shape (G, p)."""
+        return np.stack([self.seg(d * self.X[:, a] * self.y) for a in range(self.X.shape[1])], 1)
+
+    @property
+    def k(self) -> np.ndarray:
+        return np.bincount(self.gid, minlength=self.G)
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+
+def _tr(a: np.ndarray) -> np.ndarray:
+    return np.trace(a, axis1=1, axis2=2)
+
+
+class _Gls:
+    """Weighted least squares in every stratum for row weights ``w``: beta, residuals, traces of P."""
+
+    def __init__(self, d: _Data, w: np.ndarray):
+        self.d, self.w = d, w
+        self.Ainv = np.linalg.inv(d.cross(w))
+        self.beta = np.einsum("gij,gj->gi", self.Ainv, d.crossy(w))
+        self.r = d.y - np.einsum("np,np->n", d.X, self.beta[d.gid])
+
+    def rss(self) -> np.ndarray:
+        """:math:`y'Py = \\sum w_i r_i^2` (the generalised Q statistic)."""
+        return self.d.seg(self.w * self.r**2)
+
+    def ypPPy(self) -> np.ndarray:
+        """:math:`y'PPy = \\sum w_i^2 r_i^2`, minus the derivative of ``rss`` in tau2."""
+        return self.d.seg(self.w**2 * self.r**2)
+
+    def trPD(self, dv: np.ndarray | float = 1.0) -> np.ndarray:
+        """:math:`\\mathrm{tr}(PD)` for a diagonal D."""
+        dv = np.broadcast_to(dv, self.w.shape)
+        return self.d.seg(self.w * dv) - _tr(self.Ainv @ self.d.cross(self.w**2 * dv))
+
+    def trPDPD(self, d1: np.ndarray | float = 1.0, d2: np.ndarray | float = 1.0) -> np.ndarray:
+        """:math:`\\mathrm{tr}(PD_1PD_2)` for diagonal D1, D2 (metafor's ``sum(PV * t(PV))`` etc.)."""
+        w = self.w
+        d1 = np.broadcast_to(d1, w.shape)
+        d2 = np.broadcast_to(d2, w.shape)
+        c1 = self.Ainv @ self.d.cross(w**2 * d1)
+        c2 = self.Ainv @ self.d.cross(w**2 * d2)
+        return (
+            self.d.seg(w**2 * d1 * d2)
+            - 2 * _tr(self.Ainv @ self.d.cross(w**3 * d1 * d2))
+            + _tr(c1 @ c2)
+        )
+
+    def logdetA(self) -> np.ndarray:
+        return -np.linalg.slogdet(self.Ainv)[1]
+
+
+def _subset(d: _Data, strata: np.ndarray) -> _Data:
+    """The rows of the given strata, renumbered 0..len(strata)-1 in that order."""
+    new = np.full(d.G, -1, dtype=np.intp)
+    new[strata] = np.arange(strata.size)
+    rows = new[d.gid] >= 0
+    return _Data(d.y[rows], d.v[rows], d.X[rows], new[d.gid[rows]], strata.size)
+
+
+def _gls(d: _Data, tau2: np.ndarray) -> _Gls:
+    return _Gls(d, 1.0 / (d.v + tau2[d.gid]))
+
+
+def _solve_rss(d: _Data, target: np.ndarray, hi: np.ndarray, tol: float, maxiter: int):
+    """Solve ``rss(tau2) = target`` on [0, hi] in every stratum where a root exists.
+
+    ``rss`` (the generalised Q statistic) decreases in tau2 with derivative ``-y'PPy``;
+    a Newton step is taken when it stays inside the current bracket, a bisection step
+    otherwise. Strata with ``rss(0) <= target`` get 0, those with ``rss(hi) > target`` get
+    ``hi``; both are reported through the returned masks. Returns (root, at_zero, at_hi,
+    converged, iterations).
+    """
+    zero = np.zeros(d.G)
+    at_zero = _gls(d, zero).rss() <= target
+    at_hi = _gls(d, hi).rss() > target
+    lo, up = zero.copy(), hi.copy()
+    t = np.where(at_zero, 0.0, np.where(at_hi, hi, hi / 2))
+    active = ~(at_zero | at_hi)
+    it = np.zeros(d.G, dtype=int)
+    for _ in range(maxiter):
+        if not active.any():
+            break
+        g = _gls(d, t)
+        f = g.rss() - target
+        lo = np.where(active & (f > 0), t, lo)
+        up = np.where(active & (f < 0), t, up)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = t + f / g.ypPPy()
+        step = np.where((newton > lo) & (newton < up), newton, (lo + up) / 2)
+        done = active & ((np.abs(step - t) <= tol * np.maximum(1.0, t)) | (f == 0))
+        t = np.where(active, step, t)
+        it += active
+        active &= ~done
+    return t, at_zero, at_hi, ~active, it
+
+
+def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
+    """tau2, its standard error, convergence and iterations, as metafor's ``rma.uni``."""
+    k, p, G = d.k, d.p, d.G
+    zeros = np.zeros(G)
+    iters = np.zeros(G, dtype=int)
+    conv = np.ones(G, dtype=bool)
+    se = np.full(G, np.nan)
+    if method == "FE":
+        return zeros, se, conv, iters
+
+    # Hedges (HE): OLS residuals; also the start for ML, REML and EB.
+    ols = _Gls(d, np.ones_like(d.y))
+    trPV = ols.trPD(d.v)
+    he = (ols.rss() - trPV) / (k - p)
+    if method == "HE":
+        tau2 = np.maximum(he, 0)
+        se = np.sqrt(2 * ols.trPDPD(d.v, d.v) + 4 * tau2 * trPV + 2 * tau2**2 * (k - p)) / (k - p)
+        return tau2, se, conv, iters
+
+    if method == "DL":
+        fe = _Gls(d, 1.0 / d.v)
+        trP = fe.trPD()
+        tau2 = np.maximum((fe.rss() - (k - p)) / trP, 0)
+        se = np.sqrt(2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * fe.trPDPD()) / trP
+        return tau2, se, conv, iters
+
+    if method == "SJ":
+        ybar = d.seg(d.y) / k
+        tau2_0 = d.seg((d.y - ybar[d.gid]) ** 2) / k
+        g = _gls(d, tau2_0)
+        tau2 = np.maximum(tau2_0 * g.rss() / (k - p), 0)
+        se = (tau2_0 / (k - p)) * np.sqrt(
+            2 * g.trPDPD(d.v, d.v) + 4 * tau2 * g.trPDPD(d.v, 1.0) + 2 * tau2**2 * g.trPDPD()
+        )
+        return tau2, se, conv, iters
+
+    if method == "PM":
+        hi = np.maximum(100.0, 10 * _mad(d) ** 2)
+        tau2, _, at_hi, conv, iters = _solve_rss(d, (k - p).astype(float), hi, tol, maxiter)
+        conv &= ~at_hi
+    else:  # ML, REML, EB by Fisher scoring from the HE value, as metafor
+        tau2 = np.maximum(he, 0)
+        active = np.ones(G, dtype=bool)
+        for _ in range(maxiter):
+            if not active.any():
+                break
+            g = _gls(d, tau2)
+            if method == "ML":
+                adj = (g.ypPPy() - d.seg(g.w)) / d.seg(g.w**2)
+            elif method == "REML":
+                adj = (g.ypPPy() - g.trPD()) / g.trPDPD()
+            else:
+                adj = (g.rss() * k / (k - p) - k) / d.seg(g.w)
+            new = np.where(active, np.maximum(tau2 + np.nan_to_num(adj), 0), tau2)
+            iters += active
+            active &= np.abs(new - tau2) > tol * np.maximum(1.0, tau2)
+            tau2 = new
+        conv = ~active
+        if method in ("ML", "REML"):
+            # metafor's ll0check: a fit whose likelihood is below that at tau2 = 0 is moved to 0.
+            worse = _loglik(d, zeros, method) - _loglik(d, tau2, method) > 1e-10
+            tau2 = np.where(worse & (tau2 > tol), 0.0, tau2)
+    g = _gls(d, tau2)
+    if method == "ML":
+        se = np.sqrt(2 / d.seg(g.w**2))
+    elif method == "REML":
+        se = np.sqrt(2 / g.trPDPD())
+    else:  # PM, EB
+        se = np.sqrt(2 * k**2 / (k - p)) / d.seg(g.w)
+    return tau2, se, conv, iters
+
+
+def _mad(d: _Data) -> np.ndarray:
+    """R's ``mad(yi)`` per stratum (median absolute deviation, scaled by 1.4826)."""
+    s = pd.Series(d.y).groupby(d.gid)
+    med = s.transform("median")
+    out = (s.obj - med).abs().groupby(d.gid).median().reindex(range(d.G)).to_numpy()
+    return 1.4826 * out
+
+
+def _loglik(d: _Data, tau2: np.ndarray, method: str) -> np.ndarray:
+    """Log-likelihood (ML) or restricted log-likelihood (REML) as metafor's ``logLik``."""
+    g = _gls(d, tau2)
+    k, p = d.k, d.p
+    ll = -0.5 * d.seg(np.log(d.v + tau2[d.gid])) - 0.5 * g.rss()
+    if method == "REML":
+        return ll - 0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * g.logdetA()
+    return ll - 0.5 * k * np.log(2 * np.pi)
+
+
+def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int):
+    """Q-profile confidence interval for tau2 (Viechtbauer 2007; metafor ``confint``).
+
+    The bounds solve :math:`Q(\\tau^2) = \\chi^2_{k-p;\\,1-\\alpha/2}` (lower) and
+    :math:`\\chi^2_{k-p;\\,\\alpha/2}` (upper); a bound whose equation has no root above 0 is
+    0, and the search stops at metafor's ``tau2.max = max(100, 10 tau2)``.
+    """
+    a = 1 - level / 100
+    df = d.k - d.p
+    hi = np.maximum(100.0, 10 * tau2)
+    lo = _solve_rss(d, stats.chi2.isf(a / 2, df), hi, tol, maxiter)
+    up = _solve_rss(d, stats.chi2.ppf(a / 2, df), hi, tol, maxiter)
+    return lo[0], up[0], lo[3] & up[3]
+
+
+@dataclass
+class Fit:
+    """A fitted model in every stratum, in metafor's vocabulary.
+
+    Arrays are per stratum (length ``G``) unless said otherwise; ``beta`` is (G, p) and
+    ``vb`` (G, p, p). ``weights`` is per input row, in percent of its stratum's total.
+    """
+
+    groups: list
+    method: str
+    test: str
+    level: float
+    k: np.ndarray
+    p: int
+    beta: np.ndarray
+    vb: np.ndarray
+    ddf: np.ndarray
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    tau2_ci: tuple[np.ndarray, np.ndarray]
+    QE: np.ndarray
+    QEp: np.ndarray
+    I2: np.ndarray
+    H2: np.ndarray
+    vt: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diagonal(self.vb, axis1=1, axis2=2))
+
+    def crit(self) -> np.ndarray:
+        a = 1 - self.level / 100
+        with np.errstate(invalid="ignore"):
+            t = stats.t.isf(a / 2, np.where(self.ddf > 0, self.ddf, np.nan))
+        return np.where(np.isnan(self.ddf), stats.norm.isf(a / 2), t)
+
+    def pvalues(self) -> np.ndarray:
+        stat = self.beta / self.se
+        df = self.ddf[:, None]
+        with np.errstate(invalid="ignore"):
+            pt = 2 * stats.t.sf(np.abs(stat), np.where(df > 0, df, np.nan))
+        return np.where(np.isnan(df), 2 * stats.norm.sf(np.abs(stat)), pt)
+
+    def table(self) -> pd.DataFrame:
+        """The per-stratum summary of the intercept (column 0 of ``beta``): the results contract."""
+        est, se = self.beta[:, 0], self.se[:, 0]
+        crit = self.crit()
+        pi_half = crit * np.sqrt(se**2 + self.tau2)
+        I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
+        single = self.k <= self.p
+        no_pi = single | (self.method == "FE")  # metafor gives no prediction interval for FE
+        out = pd.DataFrame(
+            {
+                "group": self.groups,
+                "k": self.k,
+                "method": self.method,
+                "test": np.where(self.ddf > 0, "knha", "z") if self.test == "knha" else "z",
+                "estimate": est,
+                "se": se,
+                "ci_low": est - crit * se,
+                "ci_high": est + crit * se,
+                "stat": est / se,
+                "df": self.ddf,
+                "p": self.pvalues()[:, 0],
+                "pi_low": np.where(no_pi, np.nan, est - pi_half),
+                "pi_high": np.where(no_pi, np.nan, est + pi_half),
+                "tau2": np.where(single, np.nan, self.tau2),
+                "tau2_se": self.se_tau2,
+                "tau2_ci_low": self.tau2_ci[0],
+                "tau2_ci_high": self.tau2_ci[1],
+                "i2": self.I2,
+                "i2_ci_low": I2lo,
+                "i2_ci_high": I2hi,
+                "h2": self.H2,
+                "q": self.QE,
+                "q_df": np.where(single, np.nan, self.k - self.p),
+                "q_p": self.QEp,
+                "converged": self.converged,
+                "iterations": self.iterations,
+                "note": np.where(
+                    single,
+                    "k = 1: the study's own estimate with a z interval; no heterogeneity",
+                    np.where(self.converged, "", f"{self.method} did not converge"),
+                ),
+            }
+        )
+        return out[COLUMNS]
+
+
+def _check(yi, vi, rows=None) -> tuple[np.ndarray, np.ndarray]:
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    if yi.shape != vi.shape or yi.ndim != 1:
+        raise ValueError(f"yi and vi must be 1-D and of equal length, got {yi.shape} and {vi.shape}")
+    rows = np.arange(len(yi)) if rows is None else np.asarray(rows)
+    bad = []
+    for name, mask in (
+        ("yi is missing or not finite", ~np.isfinite(yi)),
+        ("vi is missing or not finite", ~np.isfinite(vi)),
+        ("vi <= 0", np.isfinite(vi) & (vi <= 0)),
+    ):
+        if mask.any():
+            bad.append(f"{name} in rows {', '.join(map(str, rows[mask]))}")
+    if bad:
+        raise ValueError("cannot fit the model: " + "; ".join(bad))
+    return yi, vi
+
+
+def fit(
+    yi,
+    vi,
+    groups=None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    mods=None,
+    tol: float = 1e-10,
+    maxiter: int = 1000,
+) -> Fit:
+    """Fit a common-effect (``FE``) or random-effects model in every stratum at once.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and their sampling variances (vi > 0).
+    groups : array-like of shape (N,), optional
+        Stratum of each row; one model per distinct value (sorted). None: one stratum, ``overall``.
+    method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
+        tau2 estimator, as ``metafor::rma(method=)``.
+    test : {"z", "knha"}
+        Wald-type z inference or the Knapp and Hartung (2003) adjustment: standard errors
+        scaled by :math:`s^2 = Q(\\hat\\tau^2)/(k-p)` and t (or F) reference distributions with
+        k - p degrees of freedom (metafor ``test="knha"``, no truncation of s^2).
+    level : float
+        Confidence level in percent for CIs, prediction intervals and the tau2 CI.
+    mods : array-like of shape (N, q), optional
+        Moderators; an intercept is added (a meta-regression in each stratum).
+    tol, maxiter : float, int
+        Convergence tolerance on the change in tau2 (relative above 1) and iteration cap
+        for the iterative estimators (PM, EB, ML, REML) and the Q-profile search.
+
+    Returns
+    -------
+    Fit
+        Per-stratum estimates; :meth:`Fit.table` gives the summary table.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
+    yi, vi = _check(yi, vi)
+    if groups is None:
+        gid, labels = np.zeros(len(yi), dtype=np.intp), ["overall"]
+    else:
+        codes, uniq = pd.factorize(pd.Series(groups, dtype="object").astype(str), sort=True)
+        gid, labels = codes.astype(np.intp), list(uniq)
+    X = np.ones((len(yi), 1))
+    if mods is not None:
+        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
+    d = _Data(yi, vi, X, gid, len(labels))
+    k, p = d.k, d.p
+
+    # Strata with k <= p have no residual df: tau2 is not estimated (0) and the row says so.
+    small = k <= p
+    big = np.flatnonzero(~small)
+    tau2, se_tau2, tau2_lo, tau2_hi = (np.full(d.G, np.nan) for _ in range(4))
+    conv = np.ones(d.G, dtype=bool)
+    iters = np.zeros(d.G, dtype=int)
+    if big.size:
+        sub = _subset(d, big)
+        t, s, c, i = _estimate_tau2(sub, method, tol, maxiter)
+        tau2[big], se_tau2[big], conv[big], iters[big] = t, s, c, i
+        if method != "FE":
+            tau2_lo[big], tau2_hi[big], _ = _qprofile(sub, t, level, tol, maxiter)
+    tau2 = np.where(small, 0.0, tau2)
+
+    g = _gls(d, tau2)
+    vb = g.Ainv.copy()
+    df_res = (k - p).astype(float)
+    if test == "knha":
+        rss = g.rss()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / df_res)
+        vb *= np.where(small, 1.0, s2w)[:, None, None]
+        ddf = np.where(small, np.nan, df_res)
+    else:
+        ddf = np.full(d.G, np.nan)
+
+    fe = _Gls(d, 1.0 / vi)
+    QE = np.maximum(fe.rss(), 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        QEp = stats.chi2.sf(QE, df_res)
+        vt = df_res / fe.trPD()
+        if method == "FE":
+            I2 = np.maximum(0, 100 * (QE - df_res) / QE)
+            H2 = QE / df_res
+        else:
+            I2 = 100 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1
+    for a in (QE, QEp, I2, H2):
+        a[small] = np.nan
+    weights = 100 * g.w / d.seg(g.w)[gid]
+    return Fit(
+        groups=labels, method=method, test=test, level=level, k=k, p=p, beta=g.beta, vb=vb,
+        ddf=ddf, tau2=tau2, se_tau2=se_tau2, tau2_ci=(tau2_lo, tau2_hi), QE=QE, QEp=QEp, I2=I2, H2=H2, vt=vt,
+        converged=conv, iterations=iters, weights=weights,
+    )
