@@ -304,7 +304,8 @@ class Fit:
         return np.where(np.isnan(self.ddf), stats.norm.isf(a / 2), t)
 
     def pvalues(self) -> np.ndarray:
-        stat = self.beta / self.se
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stat = self.beta / self.se
         df = self.ddf[:, None]
         with np.errstate(invalid="ignore"):
             pt = 2 * stats.t.sf(np.abs(stat), np.where(df > 0, df, np.nan))
@@ -314,6 +315,8 @@ class Fit:
         """The per-stratum summary of the intercept (column 0 of ``beta``): the results contract."""
         est, se = self.beta[:, 0], self.se[:, 0]
         crit = self.crit()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stat = est / se
         pi_half = crit * np.sqrt(se**2 + self.tau2)
         I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
         single = self.k <= self.p
@@ -328,7 +331,7 @@ class Fit:
                 "se": se,
                 "ci_low": est - crit * se,
                 "ci_high": est + crit * se,
-                "stat": est / se,
+                "stat": stat,
                 "df": self.ddf,
                 "p": self.pvalues()[:, 0],
                 "pi_low": np.where(no_pi, np.nan, est - pi_half),
@@ -474,3 +477,64 @@ def fit(
         ddf=ddf, tau2=tau2, se_tau2=se_tau2, tau2_ci=(tau2_lo, tau2_hi), QE=QE, QEp=QEp, I2=I2, H2=H2, vt=vt,
         converged=conv, iterations=iters, weights=weights,
     )
+
+
+def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.ndarray, ...]:
+    """Omnibus test that the given coefficients are all zero, per stratum (metafor's QM).
+
+    :math:`Q_M = b'V_b^{-1}b`, compared with :math:`\\chi^2_m`; with ``knha`` the statistic is
+    :math:`Q_M/m` against :math:`F_{m,\\,k-p}`. Returns (stat, df1, df2, p).
+    """
+    b = f.beta[:, coefs]
+    V = f.vb[:, coefs][:, :, coefs]
+    m = b.shape[1]
+    qm = np.einsum("gi,gi->g", b, np.linalg.solve(V, b[..., None])[..., 0])
+    if f.test == "knha":
+        stat = qm / m
+        with np.errstate(invalid="ignore"):
+            return stat, np.full_like(stat, m), f.ddf, stats.f.sf(stat, m, f.ddf)
+    return qm, np.full_like(qm, m), np.full_like(qm, np.nan), stats.chi2.sf(qm, m)
+
+
+def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level: float = 95,
+                   separate: Fit | None = None) -> pd.DataFrame:
+    """Test of subgroup differences, both ways a reviewer meets it.
+
+    ``Q_between``: the subgroup estimates from separate fits (one tau2 per subgroup) compared
+    by a fixed-effect test, :math:`Q_b = \\sum_j (\\hat\\mu_j-\\bar\\mu)^2/SE_j^2` on J - 1 df
+    (RevMan; CAMARADES stratified meta-analysis; metafor ``rma(est, sei=se, method="FE")``).
+    ``QM``: the mixed-effects meta-regression on subgroup dummies with one common tau2
+    (metafor ``rma(yi, vi, mods = ~ factor(group))``), chi-square or, with ``knha``, F.
+    Pass ``separate`` (the per-subgroup :class:`Fit`) to avoid fitting it again.
+    """
+    sep = separate if separate is not None else fit(yi, vi, groups, method, test, level)
+    est, se = sep.beta[:, 0], sep.se[:, 0]
+    w = 1 / se**2
+    qb = float(np.sum(w * (est - np.sum(w * est) / np.sum(w)) ** 2))
+    J = len(sep.groups)
+    labels = pd.Series(groups, dtype="object").astype(str)
+    dummies = np.column_stack([(labels == g).to_numpy(float) for g in sep.groups[1:]])
+    mf = fit(yi, vi, method=method, test=test, level=level, mods=dummies)
+    qm, df1, df2, pm = (float(a[0]) for a in wald_test(mf))
+    return pd.DataFrame(
+        {
+            "test": ["Q_between (separate fits)", "QM (moderator test, common tau2)"],
+            "method": [method, method],
+            "stat": [qb, qm],
+            "df1": [J - 1, df1],
+            "df2": [np.nan, df2],
+            "p": [float(stats.chi2.sf(qb, J - 1)), pm],
+            "tau2": [np.nan, float(mf.tau2[0])],
+            "groups": [J, J],
+        }
+    )
+
+
+def adjust_p(p, method: str = "holm") -> np.ndarray:
+    """Multiplicity-adjusted p-values (statsmodels ``multipletests``; R ``p.adjust``); NaN kept."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out

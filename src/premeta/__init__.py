@@ -1,0 +1,13 @@
+"""premeta: reproducible meta-analysis of preclinical (rodent) studies."""
+
+from premeta.effects import escalc
+from premeta.models import METHODS, TESTS, Fit, fit
+
+
+def rma(yi, vi, groups=None, method="REML", test="z", level=95):
+    """One row per stratum (``overall`` without groups): :meth:`premeta.models.Fit.table`."""
+    return fit(yi, vi, groups=groups, method=method, test=test, level=level).table()
+
+
+__all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma"]
+__version__ = "0.1.0"

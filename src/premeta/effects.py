@@ -1,0 +1,149 @@
+"""Effect sizes from group summaries, one row per comparison (metafor ``escalc`` vocabulary).
+
+Every row compares an exercise (treatment, ``trt_*``) group with its control (``ctl_*``) on one
+outcome at one time point. Dispersion may be an SD or an SEM per group; SD = SEM * sqrt(n) with
+the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2). A control group that serves m
+comparisons of the same outcome at the same time (same ``study``, ``control_group``, ``outcome``
+and ``time``) enters each with n / m (Vesterinen et al. 2014, *J Neurosci Methods* 221:92).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from premeta.sheet import Problem, SheetError
+
+MEASURES = ("SMD", "MD", "ROM", "NMD")
+ORIENTS = ("benefit", "raw")
+ARMS = ("trt", "ctl", "sham")
+
+
+def _col(sheet: pd.DataFrame, name: str) -> pd.Series:
+    if name in sheet:
+        return pd.to_numeric(sheet[name], errors="coerce").astype(float)
+    return pd.Series(np.nan, index=sheet.index)
+
+
+def arm_sd(sheet: pd.DataFrame, arm: str) -> tuple[pd.Series, pd.Series]:
+    """SD of one arm, from ``{arm}_sd`` or else ``{arm}_sem * sqrt({arm}_n)``; and where SEM was used."""
+    sd, sem, n = _col(sheet, f"{arm}_sd"), _col(sheet, f"{arm}_sem"), _col(sheet, f"{arm}_n")
+    from_sem = sd.isna() & sem.notna()
+    return sd.where(~from_sem, sem * np.sqrt(n)), from_sem
+
+
+def shared_control_m(sheet: pd.DataFrame) -> pd.Series:
+    """How many comparisons share each row's control group (1 where ``control_group`` is empty).
+
+    Rows share a control when they have the same ``study``, ``control_group``, ``outcome`` and
+    ``time``: the same control animals measured once, set against m different exercise groups.
+    """
+    if "control_group" not in sheet:
+        return pd.Series(1, index=sheet.index, dtype=int)
+    keys = [c for c in ("study", "control_group", "outcome", "time") if c in sheet]
+    frame = sheet[keys].astype("string").fillna("\x00")
+    m = frame.groupby(keys, sort=False)[keys[0]].transform("size").astype(int)
+    return m.where(sheet["control_group"].notna(), 1)
+
+
+def smd(m1, sd1, n1, m2, sd2, n2):
+    """Hedges' g with the exact bias correction and metafor's large-sample variance.
+
+    :math:`g = c(m)\\,(\\bar x_1-\\bar x_2)/s_p`, :math:`c(m) = \\Gamma(m/2) /
+    (\\sqrt{m/2}\\,\\Gamma((m-1)/2))`, :math:`m = n_1+n_2-2` (Hedges 1981);
+    :math:`v = 1/n_1 + 1/n_2 + g^2/(2(n_1+n_2))` (``escalc(measure="SMD")``, vtype "LS").
+    """
+    mdf = n1 + n2 - 2
+    sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / mdf)
+    cm = np.exp(gammaln(mdf / 2) - np.log(np.sqrt(mdf / 2)) - gammaln((mdf - 1) / 2))
+    yi = cm * (m1 - m2) / sp
+    return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+
+
+def md(m1, sd1, n1, m2, sd2, n2):
+    """Raw mean difference, :math:`v = s_1^2/n_1 + s_2^2/n_2` (``escalc(measure="MD")``)."""
+    return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+
+
+def rom(m1, sd1, n1, m2, sd2, n2):
+    """Log ratio of means (Hedges et al. 1999), :math:`v = s_1^2/(n_1\\bar x_1^2) + s_2^2/(n_2\\bar x_2^2)`."""
+    return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
+
+
+def nmd(m1, sd1, n1, m2, sd2, n2, msham):
+    """Normalised mean difference in percent of the injury-induced deficit (Vesterinen et al. 2014).
+
+    With the deficit :math:`\\Delta = |\\bar x_c - \\bar x_{sham}|`:
+    :math:`y = 100(\\bar x_t - \\bar x_c)/\\Delta` and
+    :math:`v = (100 s_t/\\Delta)^2/n_t + (100 s_c/\\Delta)^2/n_c`.
+    Oriented by ``better``, 100 means the exercise group is back at the sham level.
+    """
+    deficit = np.abs(m2 - msham)
+    return 100 * (m1 - m2) / deficit, (100 * sd1 / deficit) ** 2 / n1 + (100 * sd2 / deficit) ** 2 / n2
+
+
+def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -> pd.DataFrame:
+    """Add ``yi``, ``vi`` and their provenance to every row of an extraction sheet.
+
+    Parameters
+    ----------
+    sheet : DataFrame
+        Extraction-sheet columns (``trt_mean``, ``trt_sd``/``trt_sem``, ``trt_n``, ``ctl_*``,
+        ``sham_*``, or a precomputed ``yi`` with ``vi``/``sei``; ``better``, ``control_group``...).
+        Its index names the rows in error messages (the reader uses spreadsheet row numbers).
+    measure : {"SMD", "MD", "ROM", "NMD"}
+    orient : {"benefit", "raw"}
+        ``raw`` keeps exercise minus control (or its log ratio); ``benefit`` flips the sign of
+        rows whose ``better`` is ``lower`` so that a positive effect always favours exercise.
+        Precomputed ``yi`` are read as exercise minus control and oriented the same way.
+
+    Returns
+    -------
+    DataFrame
+        The sheet, rows in the same order, with ``yi``, ``vi``, ``measure``, ``ctl_n_eff``
+        (control n after the shared-control split), ``shared_m``, ``sd_from_sem`` (arms whose
+        SD came from an SEM) and ``precomputed``.
+    """
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+    if orient not in ORIENTS:
+        raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+    out = sheet.copy()
+    sds = {arm: arm_sd(sheet, arm) for arm in ARMS}
+    m = shared_control_m(sheet)
+    n_t, n_c = _col(sheet, "trt_n"), _col(sheet, "ctl_n") / m
+    args = (_col(sheet, "trt_mean"), sds["trt"][0], n_t, _col(sheet, "ctl_mean"), sds["ctl"][0], n_c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "NMD":
+            yi, vi = nmd(*args, _col(sheet, "sham_mean"))
+        else:
+            yi, vi = {"SMD": smd, "MD": md, "ROM": rom}[measure](*args)
+    pre = _col(sheet, "yi").notna()
+    pre_vi = _col(sheet, "vi").fillna(_col(sheet, "sei") ** 2)
+    yi, vi = yi.where(~pre, _col(sheet, "yi")), vi.where(~pre, pre_vi)
+
+    better = sheet["better"] if "better" in sheet else pd.Series(pd.NA, index=sheet.index)
+    problems = []
+    if orient == "benefit":
+        for row in sheet.index[~better.isin(["higher", "lower"])]:
+            problems.append(
+                Problem(row, "better", better[row], "must be 'higher' or 'lower' when orient='benefit'")
+            )
+        yi = yi.where(better != "lower", -yi)
+    bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
+    for row in sheet.index[bad]:
+        problems.append(
+            Problem(row, "yi", yi[row], f"no finite {measure} with vi > 0 can be computed from this row")
+        )
+    if problems:
+        raise SheetError(problems)
+
+    out["yi"], out["vi"] = yi.to_numpy(), vi.to_numpy()
+    out["measure"] = np.where(pre, "precomputed", measure)
+    out["ctl_n_eff"] = n_c.where(~pre).to_numpy()
+    out["shared_m"] = m.where(~pre, 1).to_numpy()
+    from_sem = [sds[a][1].map({True: a, False: ""}) for a in ARMS]
+    out["sd_from_sem"] = pd.concat(from_sem, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
+    out["precomputed"] = pre.to_numpy()
+    return out
