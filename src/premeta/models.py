@@ -80,7 +80,8 @@ class _Gls:
 
     def __init__(self, d: _Data, w: np.ndarray):
         self.d, self.w = d, w
-        self.Ainv = np.linalg.inv(d.cross(w))
+        A = d.cross(w)
+        self.Ainv = 1 / A if d.p == 1 else np.linalg.inv(A)
         self.beta = np.einsum("gij,gj->gi", self.Ainv, d.crossy(w))
         self.r = d.y - np.einsum("np,np->n", d.X, self.beta[d.gid])
 
@@ -91,6 +92,12 @@ class _Gls:
     def ypPPy(self) -> np.ndarray:
         """:math:`y'PPy = \\sum w_i^2 r_i^2`, minus the derivative of ``rss`` in tau2."""
         return self.d.seg(self.w**2 * self.r**2)
+
+    def ypPPPy(self) -> np.ndarray:
+        """:math:`y'PPPy = u'Pu` with :math:`u = Py = Wr`."""
+        u = self.w * self.r
+        xu = np.stack([self.d.seg(self.w * u * self.d.X[:, a]) for a in range(self.d.p)], 1)
+        return self.d.seg(self.w * u**2) - np.einsum("gi,gij,gj->g", xu, self.Ainv, xu)
 
     def trPD(self, dv: np.ndarray | float = 1.0) -> np.ndarray:
         """:math:`\\mathrm{tr}(PD)` for a diagonal D."""
@@ -112,6 +119,18 @@ class _Gls:
 
     def logdetA(self) -> np.ndarray:
         return -np.linalg.slogdet(self.Ainv)[1]
+
+
+def _factor(groups) -> tuple[np.ndarray, list]:
+    """Stratum codes and their labels, in sorted order of the labels."""
+    series = pd.Series(np.asarray(groups, dtype=object))
+    if series.isna().any():
+        raise ValueError(f"groups are missing in rows {', '.join(map(str, np.flatnonzero(series.isna())))}")
+    try:
+        codes, uniq = pd.factorize(series, sort=True)
+    except TypeError:  # labels of mixed types: sort them as text
+        codes, uniq = pd.factorize(series.astype(str), sort=True)
+    return codes.astype(np.intp), list(uniq)
 
 
 def _subset(d: _Data, strata: np.ndarray) -> _Data:
@@ -139,7 +158,8 @@ def _solve_rss(d: _Data, target: np.ndarray, hi: np.ndarray, tol: float, maxiter
     at_zero = _gls(d, zero).rss() <= target
     at_hi = _gls(d, hi).rss() > target
     lo, up = zero.copy(), hi.copy()
-    t = np.where(at_zero, 0.0, np.where(at_hi, hi, hi / 2))
+    # Q is convex in tau2 (in practice), so Newton from 0 climbs to the root without overshoot.
+    t = np.where(at_hi, hi, 0.0)
     active = ~(at_zero | at_hi)
     it = np.zeros(d.G, dtype=int)
     for _ in range(maxiter):
@@ -199,22 +219,41 @@ def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
         hi = np.maximum(100.0, 10 * _mad(d) ** 2)
         tau2, _, at_hi, conv, iters = _solve_rss(d, (k - p).astype(float), hi, tol, maxiter)
         conv &= ~at_hi
-    else:  # ML, REML, EB by Fisher scoring from the HE value, as metafor
+    else:  # ML, REML, EB: the root of the score equation, from the HE value as metafor
+        # metafor runs Fisher scoring, which can oscillate for many iterations; here a Newton
+        # step on the score is taken when it stays inside the bracket [lo, hi] that the signs
+        # of the scores seen so far give, else the Fisher step, else bisection. Same root.
         tau2 = np.maximum(he, 0)
+        lo, hi = np.zeros(G), np.full(G, np.inf)
+        pos0 = np.zeros(G, dtype=bool)  # the score at 0 is known to be positive
         active = np.ones(G, dtype=bool)
         for _ in range(maxiter):
             if not active.any():
                 break
             g = _gls(d, tau2)
             if method == "ML":
-                adj = (g.ypPPy() - d.seg(g.w)) / d.seg(g.w**2)
+                score, info = g.ypPPy() - d.seg(g.w), d.seg(g.w**2)
+                slope = info - 2 * g.ypPPPy()
             elif method == "REML":
-                adj = (g.ypPPy() - g.trPD()) / g.trPDPD()
+                score, info = g.ypPPy() - g.trPD(), g.trPDPD()
+                slope = info - 2 * g.ypPPPy()
             else:
-                adj = (g.rss() * k / (k - p) - k) / d.seg(g.w)
-            new = np.where(active, np.maximum(tau2 + np.nan_to_num(adj), 0), tau2)
+                score, info = g.rss() * k / (k - p) - k, d.seg(g.w)
+                slope = -g.ypPPy() * k / (k - p)
+            up = score > 0
+            lo = np.where(active & up, tau2, lo)
+            hi = np.where(active & ~up, tau2, hi)
+            pos0 |= active & up & (tau2 == 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = np.where(slope < 0, tau2 - score / slope, np.nan)
+                fisher = tau2 + np.nan_to_num(score / info)
+            inside = lambda t: (t > lo) & (t < hi)  # noqa: E731
+            new = np.where(inside(newton), newton, fisher)
+            new = np.where(new < lo, np.where((lo == 0) & ~pos0, 0.0, (lo + hi) / 2), new)
+            new = np.where(new > hi, (lo + hi) / 2, new)
+            new = np.where(active, new, tau2)
             iters += active
-            active &= np.abs(new - tau2) > tol * np.maximum(1.0, tau2)
+            active &= (np.abs(new - tau2) > tol * np.maximum(1.0, tau2)) & ~((tau2 == 0) & ~up)
             tau2 = new
         conv = ~active
         if method in ("ML", "REML"):
@@ -424,8 +463,7 @@ def fit(
     if groups is None:
         gid, labels = np.zeros(len(yi), dtype=np.intp), ["overall"]
     else:
-        codes, uniq = pd.factorize(pd.Series(groups, dtype="object").astype(str), sort=True)
-        gid, labels = codes.astype(np.intp), list(uniq)
+        gid, labels = _factor(groups)
     X = np.ones((len(yi), 1))
     if mods is not None:
         X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
@@ -512,8 +550,8 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
     w = 1 / se**2
     qb = float(np.sum(w * (est - np.sum(w * est) / np.sum(w)) ** 2))
     J = len(sep.groups)
-    labels = pd.Series(groups, dtype="object").astype(str)
-    dummies = np.column_stack([(labels == g).to_numpy(float) for g in sep.groups[1:]])
+    gid, _ = _factor(groups)
+    dummies = np.column_stack([(gid == j).astype(float) for j in range(1, J)])
     mf = fit(yi, vi, method=method, test=test, level=level, mods=dummies)
     qm, df1, df2, pm = (float(a[0]) for a in wald_test(mf))
     return pd.DataFrame(
