@@ -37,7 +37,7 @@ COLUMNS = [
 
 @dataclass(frozen=True)
 class _Data:
-    """Stacked strata: row i belongs to stratum ``gid[i]`` of ``G``."""
+    """Stacked strata: row i belongs to stratum ``gid[i]`` of ``G``; rows sorted by stratum."""
 
     y: np.ndarray
     v: np.ndarray
@@ -45,17 +45,27 @@ class _Data:
     gid: np.ndarray
     G: int
 
+    def __post_init__(self):
+        starts = np.flatnonzero(np.r_[True, self.gid[1:] != self.gid[:-1]])
+        if np.any(np.diff(self.gid) < 0) or len(starts) != self.G:
+            raise ValueError("rows must be sorted by stratum and every stratum non-empty")
+        object.__setattr__(self, "starts", starts)
+        # products of moderator columns, reused by every cross(); None for an intercept column
+        p = self.X.shape[1]
+        xx = {(a, b): None if np.all(self.X[:, a] * self.X[:, b] == 1) else self.X[:, a] * self.X[:, b]
+              for a in range(p) for b in range(a, p)}
+        object.__setattr__(self, "xx", xx)
+
     def seg(self, x: np.ndarray) -> np.ndarray:
         """Per-stratum sum of a row quantity."""
-        return np.bincount(self.gid, weights=x, minlength=self.G)
+        return np.add.reduceat(np.broadcast_to(x, self.gid.shape), self.starts)
 
     def cross(self, d: np.ndarray) -> np.ndarray:
         """Per-stratum ``X' diag(d) X`` as an array of shape (G, p, p)."""
         p = self.X.shape[1]
         out = np.empty((self.G, p, p))
-        for a in range(p):
-            for b in range(a, p):
-                out[:, a, b] = out[:, b, a] = self.seg(d * self.X[:, a] * self.X[:, b])
+        for (a, b), xx in self.xx.items():
+            out[:, a, b] = out[:, b, a] = self.seg(d if xx is None else d * xx)
         return out
 
     def crossy(self, d: np.ndarray) -> np.ndarray:
@@ -427,6 +437,7 @@ def fit(
     mods=None,
     tol: float = 1e-10,
     maxiter: int = 1000,
+    confint: bool = True,
 ) -> Fit:
     """Fit a common-effect (``FE``) or random-effects model in every stratum at once.
 
@@ -449,6 +460,8 @@ def fit(
     tol, maxiter : float, int
         Convergence tolerance on the change in tau2 (relative above 1) and iteration cap
         for the iterative estimators (PM, EB, ML, REML) and the Q-profile search.
+    confint : bool
+        Compute the Q-profile CI of tau2 (and so of I2); False leaves them NaN.
 
     Returns
     -------
@@ -467,7 +480,8 @@ def fit(
     X = np.ones((len(yi), 1))
     if mods is not None:
         X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
-    d = _Data(yi, vi, X, gid, len(labels))
+    order = np.argsort(gid, kind="stable")
+    d = _Data(yi[order], vi[order], X[order], gid[order], len(labels))
     k, p = d.k, d.p
 
     # Strata with k <= p have no residual df: tau2 is not estimated (0) and the row says so.
@@ -477,10 +491,10 @@ def fit(
     conv = np.ones(d.G, dtype=bool)
     iters = np.zeros(d.G, dtype=int)
     if big.size:
-        sub = _subset(d, big)
+        sub = d if big.size == d.G else _subset(d, big)
         t, s, c, i = _estimate_tau2(sub, method, tol, maxiter)
         tau2[big], se_tau2[big], conv[big], iters[big] = t, s, c, i
-        if method != "FE":
+        if method != "FE" and confint:
             tau2_lo[big], tau2_hi[big], _ = _qprofile(sub, t, level, tol, maxiter)
     tau2 = np.where(small, 0.0, tau2)
 
@@ -496,7 +510,7 @@ def fit(
     else:
         ddf = np.full(d.G, np.nan)
 
-    fe = _Gls(d, 1.0 / vi)
+    fe = _Gls(d, 1.0 / d.v)
     QE = np.maximum(fe.rss(), 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         QEp = stats.chi2.sf(QE, df_res)
@@ -509,7 +523,8 @@ def fit(
             H2 = tau2 / vt + 1
     for a in (QE, QEp, I2, H2):
         a[small] = np.nan
-    weights = 100 * g.w / d.seg(g.w)[gid]
+    weights = np.empty_like(yi)
+    weights[order] = 100 * g.w / d.seg(g.w)[d.gid]
     return Fit(
         groups=labels, method=method, test=test, level=level, k=k, p=p, beta=g.beta, vb=vb,
         ddf=ddf, tau2=tau2, se_tau2=se_tau2, tau2_ci=(tau2_lo, tau2_hi), QE=QE, QEp=QEp, I2=I2, H2=H2, vt=vt,

@@ -1,0 +1,367 @@
+"""Forest and funnel plots in the convention of metafor's ``forest()`` and ``funnel()``.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects on an Agg canvas (no pyplot state
+to close), styled with seaborn's ``ticks`` theme and the DejaVu Sans font that ships with
+matplotlib, so output does not depend on the fonts of the machine. SVG text stays text
+(``svg.fonttype = "none"``) and ids are salted with a constant, so drawing the same input
+twice writes byte-identical files.
+
+The forest plot is laid out on a grid of text lines (:data:`ROW` inches each): labels on the
+left, the plot area in the middle, weights and "estimate [95% CI]" on the right, one line per
+effect, and for every pooled stratum a diamond, the prediction interval through it and a
+line of heterogeneity statistics, as ``forest.rma`` with ``addpred=TRUE`` and ``addpoly``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import blended_transform_factory
+from scipy import stats
+
+MEASURE_LABELS = {
+    "SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
+}
+Z = float(stats.norm.isf(0.025))
+ROW = 0.25  # inches per text line
+WIDTH = 10.0  # figure width, inches
+LABEL_X, INDENT = 0.15, 0.18  # left edge of the label column and of indented lines
+PLOT = (3.75, 7.05)  # left and right edge of the plot area
+WEIGHT_X, EST_X = 7.75, 9.85  # right edges of the weight and the estimate columns
+TOP, TITLE, BOTTOM = 0.45, 0.35, 0.85  # margins: header, title, axis with labels
+MAXLEN = 40  # longer labels are truncated with an ellipsis
+SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
+_RC = {
+    **sns.axes_style("ticks"),
+    **sns.plotting_context("paper"),
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8.5,
+    "axes.unicode_minus": False,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "premeta",
+}
+
+
+def _need(rows: pd.DataFrame, cols: list[str]) -> None:
+    missing = [c for c in cols if c not in rows]
+    if missing:
+        raise ValueError(f"rows lacks column(s) {', '.join(missing)}")
+
+
+def _num(x: float) -> str:
+    """Two decimals, without a negative zero."""
+    return f"{round(float(x), 2) + 0.0:.2f}"
+
+
+def _ci(est: float, lo: float, hi: float) -> str:
+    return f"{_num(est)} [{_num(lo)}, {_num(hi)}]"
+
+
+def _pval(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _trunc(s: object, n: int = MAXLEN) -> str:
+    s = str(s)
+    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+def _model(pool: pd.Series) -> str:
+    return "FE model" if pool.get("method") == "FE" else "RE model"
+
+
+def _het(pool: pd.Series) -> str:
+    """``τ² = 0.12, I² = 45%, Q = 12.30 (df = 6, p = 0.03)``, plus any note of the fit."""
+    parts = [] if pool.get("method") == "FE" else [f"τ² = {_num(pool['tau2'])}"]
+    q = f"Q = {_num(pool['q'])} (df = {pool['q_df']:.0f}, {_pval(pool['q_p'])})"
+    parts += [f"I² = {pool['i2']:.0f}%", q]
+    note = pool.get("note")
+    return ", ".join(parts) + (f"; {note}" if isinstance(note, str) and note else "")
+
+
+def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list[int]]:
+    """The text lines of a forest plot, top to bottom, and the lines that carry a rule.
+
+    Each line is ``("study", row, indent)``, ``("group", text)``, ``("summary", pooled row,
+    label, indent, bold)``, ``("het", pooled row, indent)``, ``("note", text, indent)`` or ``("gap",)``.
+    """
+    pools = {str(g): r for g, r in pooled.set_index(pooled["group"].astype(str)).iterrows()}
+    groups = list(pd.unique(rows["group"]))
+    lines: list[tuple] = []
+    rules: list[int] = []
+
+    def block(sub: pd.DataFrame, pool: pd.Series | None, indent: int) -> None:
+        lines.extend(("study", r, indent) for _, r in sub.iterrows())
+        if pool is not None and pool["k"] > 1:
+            if not indent:  # a single stratum: rule between the studies and the model, as metafor
+                lines.append(("gap",))
+                rules.append(len(lines) - 1)
+            lines.append(("summary", pool, f"{_model(pool)} (k = {pool['k']:.0f})", indent, False))
+            lines.append(("het", pool, indent))
+        elif len(sub) == 1:
+            lines.append(("note", "k = 1: no pooling", indent))
+
+    if len(groups) == 1:
+        g = str(groups[0])
+        pool = pools.get(g, pools.get("overall", pooled.iloc[0] if len(pooled) == 1 else None))
+        block(rows, pool, 0)
+        return lines, rules
+    for g in groups:
+        sub = rows[rows["group"] == g]
+        lines.append(("group", f"{_trunc(g)} (k = {len(sub)})"))
+        block(sub, pools.get(str(g)), 1)
+        lines.append(("gap",))
+    overall = pools.get("overall")
+    if overall is None:
+        lines.pop()
+    else:
+        rules.append(len(lines) - 1)
+        label = f"{_model(overall)}, all groups (k = {overall['k']:.0f})"
+        lines += [("summary", overall, label, 0, True), ("het", overall, 0)]
+    return lines, rules
+
+
+def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float] | None) -> np.ndarray:
+    """Tick positions whose ends are the x limits (R ``pretty``-like).
+
+    Automatic limits hold 0, every estimate and every pooled CI; study CIs and prediction
+    intervals extend them by at most half that span on each side, and are clipped beyond.
+    """
+    locator = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10])
+    if xlim is not None:
+        ticks = locator.tick_values(*xlim)
+        return np.r_[xlim[0], ticks[(ticks > xlim[0]) & (ticks < xlim[1])], xlim[1]]
+    se = np.sqrt(rows["vi"].to_numpy(float))
+    yi = rows["yi"].to_numpy(float)
+    core = np.r_[0.0, yi, [p[c] for p in pools for c in ("estimate", "ci_low", "ci_high")]]
+    wide = np.r_[yi - Z * se, yi + Z * se, [p[c] for p in pools for c in ("pi_low", "pi_high")]]
+    wide = wide[np.isfinite(wide)]
+    c0, c1 = np.nanmin(core), np.nanmax(core)
+    span = c1 - c0 if c1 > c0 else 1.0
+    lo = max(min(wide.min(initial=c0), c0), c0 - span / 2)
+    hi = min(max(wide.max(initial=c1), c1), c1 + span / 2)
+    return locator.tick_values(lo, hi)
+
+
+def _interval(ax, lo: float, hi: float, y: float, xlim: tuple[float, float], whiskers: bool = False,
+              **kw) -> None:
+    """A horizontal interval clipped to ``xlim``; a triangle marks each clipped end."""
+    a, b = max(lo, xlim[0]), min(hi, xlim[1])
+    if a >= b:
+        return
+    ax.plot([a, b], [y, y], solid_capstyle="butt", **kw)
+    for end, x, clipped, mark in ((lo, a, lo < xlim[0], "<"), (hi, b, hi > xlim[1], ">")):
+        if clipped:
+            ax.plot([x], [y], marker=mark, ms=5, mew=0, clip_on=False, color=kw.get("color"))
+        elif whiskers:
+            ax.plot([x, x], [y - 0.18, y + 0.18], **kw)
+
+
+def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
+                  favours: tuple[str, str] = ("control", "exercise"),
+                  xlim: tuple[float, float] | None = None) -> Figure:
+    """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        One row per effect, in plotting order: ``label`` (study text), ``group`` (stratum),
+        ``yi``, ``vi`` and ``weight`` (percent within its stratum).
+    pooled : DataFrame
+        The table of :func:`premeta.rma`, one row per stratum and optionally ``overall``.
+        With one stratum in ``rows`` its row is used, else the ``overall`` row.
+    measure : str
+        ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
+    title : str
+        Printed above the header.
+    favours : (str, str)
+        Who is favoured left and right of 0, printed under the axis as "Favours ...".
+    xlim : (float, float), optional
+        Axis limits; by default from the data (see :func:`_limits`). Intervals are clipped
+        at the limits and end in a triangle there.
+
+    Returns
+    -------
+    Figure
+        10 inches wide and :data:`ROW` inches per text line high. Squares have an area
+        proportional to ``weight``, the largest of each stratum at full size; diamonds (the
+        only ``Polygon`` patches) span the CI of each pooled stratum with k > 1 and of
+        ``overall``; the dotted whiskers through them are the prediction intervals.
+    """
+    _need(rows, ["label", "group", "yi", "vi", "weight"])
+    rows = rows.reset_index(drop=True)
+    lines, rules = _layout(rows, pooled)
+    ticks = _limits(rows, [ln[1] for ln in lines if ln[0] == "summary"], xlim)
+    xl = (ticks[0], ticks[-1])
+    n = len(lines)
+    top = TOP + (TITLE if title else 0.0)
+    height = top + n * ROW + BOTTOM
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(WIDTH, height))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((PLOT[0] / WIDTH, BOTTOM / height, (PLOT[1] - PLOT[0]) / WIDTH, n * ROW / height))
+        ax.set(xlim=xl, ylim=(n - 0.5, -0.5), yticks=[], xticks=ticks)
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        row_tf = blended_transform_factory(fig.transFigure, ax.transData)
+
+        def text(x: float, y: float, s: str, ha: str = "left", **kw) -> None:
+            ax.text(x / WIDTH, y, s, transform=row_tf, ha=ha, va="center_baseline", clip_on=False, **kw)
+
+        def rule(y: float) -> None:
+            ax.plot([LABEL_X / WIDTH, EST_X / WIDTH], [y, y], transform=row_tf, clip_on=False,
+                    color="0.15", lw=0.8)
+
+        if title:
+            fig.text(LABEL_X / WIDTH, 1 - 0.12 / height, title, ha="left", va="top", fontsize=11,
+                     fontweight="bold")
+        text(LABEL_X, -1.1, "Study", fontweight="bold")
+        text(WEIGHT_X, -1.1, "Weight", ha="right", fontweight="bold")
+        text(EST_X, -1.1, "Estimate [95% CI]", ha="right", fontweight="bold")
+        rule(-0.5)
+        for y in rules:
+            rule(y)
+        ax.axvline(0, color="0.3", ls=":", lw=0.9, zorder=0)
+
+        w = rows["weight"].astype(float)
+        area = (w / w.groupby(rows["group"], dropna=False).transform("max")).fillna(0) * SQUARE**2
+        squares = []
+        for y, (kind, *arg) in enumerate(lines):
+            if kind == "study":
+                r, indent = arg
+                lo, hi = r["yi"] - Z * np.sqrt(r["vi"]), r["yi"] + Z * np.sqrt(r["vi"])
+                _interval(ax, lo, hi, y, xl, color="0.15", lw=0.9)
+                squares.append((r["yi"], y, max(area[r.name], 4.0)))
+                text(LABEL_X + indent * INDENT, y, _trunc(r["label"]))
+                if np.isfinite(r["weight"]):
+                    text(WEIGHT_X, y, f"{r['weight']:.1f}%", ha="right")
+                text(EST_X, y, _ci(r["yi"], lo, hi), ha="right")
+            elif kind == "group":
+                text(LABEL_X, y, arg[0], fontweight="bold")
+            elif kind == "summary":
+                p, label, indent, bold = arg
+                weight = "bold" if bold else "normal"
+                if np.isfinite(p["pi_low"]):
+                    _interval(ax, p["pi_low"], p["pi_high"], y, xl, whiskers=True, color="0.15", lw=0.9,
+                              ls=(0, (1.5, 1.5)), zorder=1)
+                est, h = p["estimate"], 0.32
+                ax.add_patch(Polygon([(p["ci_low"], y), (est, y - h), (p["ci_high"], y), (est, y + h)],
+                                     fc="0.35" if indent else "0.1", ec="0.1", lw=0.6, zorder=2))
+                text(LABEL_X + indent * INDENT, y, label, fontweight=weight)
+                text(EST_X, y, _ci(p["estimate"], p["ci_low"], p["ci_high"]), ha="right", fontweight=weight)
+            elif kind == "het":
+                p, indent = arg
+                text(LABEL_X + indent * INDENT, y, _het(p), fontsize=8, color="0.3")
+                if np.isfinite(p["pi_low"]):
+                    text(EST_X, y, f"PI [{_num(p['pi_low'])}, {_num(p['pi_high'])}]", ha="right", fontsize=8,
+                         color="0.3")
+            elif kind == "note":
+                text(LABEL_X + arg[1] * INDENT, y, arg[0], fontsize=8, color="0.3", fontstyle="italic")
+        if squares:
+            x, y, s = zip(*squares)
+            ax.scatter(x, y, s=s, marker="s", color="0.15", linewidths=0, zorder=3)
+
+        zero_tf = blended_transform_factory(ax.transData, ax.transAxes)
+        if xl[0] <= 0 <= xl[1]:
+            sides = (("right", -4, f"← Favours {favours[0]}"), ("left", 4, f"Favours {favours[1]} →"))
+            for ha, dx, s in sides:
+                ax.annotate(s, (0, 0), xycoords=zero_tf, xytext=(dx, -21), textcoords="offset points",
+                            ha=ha, va="top", fontsize=8.5)
+        ax.set_xlabel(MEASURE_LABELS.get(measure, measure), labelpad=17)
+    return fig
+
+
+def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se") -> Figure:
+    """Draw a funnel plot: effects against their standard error or against 1/sqrt(n).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``yi`` and ``vi`` per effect, and ``n_total`` (animals in both arms) for ``precision="n"``.
+    estimate : float
+        The pooled estimate: a vertical line, and the centre of the pseudo-confidence funnel.
+    measure : str
+        ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
+    precision : {"se", "n"}
+        ``se``: y is :math:`\\sqrt{v_i}` and the funnel is estimate ± 1.96 se. ``n``: y is
+        :math:`1/\\sqrt{n}`, which unlike the SE of an SMD does not depend on the SMD itself
+        (Zwetsloot et al. 2017, *eLife* 6:e24260); the funnel is then drawn for SMD only,
+        with the SE of an SMD of 0 from two equal arms, :math:`2/\\sqrt{n}`.
+
+    Returns
+    -------
+    Figure
+        y-axis inverted, 0 at the top; inside the funnel white, outside light grey (metafor).
+    """
+    if precision not in ("se", "n"):
+        raise ValueError(f"precision must be 'se' or 'n', got {precision!r}")
+    _need(rows, ["yi", "vi"] + (["n_total"] if precision == "n" else []))
+    x = rows["yi"].to_numpy(float)
+    if precision == "se":
+        y, ylabel, se_per_y = np.sqrt(rows["vi"].to_numpy(float)), "Standard error", 1.0
+    else:
+        y = 1 / np.sqrt(rows["n_total"].to_numpy(float))
+        ylabel, se_per_y = "1/√n (n = animals in both groups)", 2.0 if measure == "SMD" else None
+    ymax = 1.08 * np.nanmax(y)
+    grid = np.linspace(0, ymax, 50)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(6, 5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        sns.despine(ax=ax)
+        xs = [x]
+        if se_per_y is not None:
+            half = Z * se_per_y * grid
+            ax.set_facecolor("0.92")
+            ax.fill_betweenx(grid, estimate - half, estimate + half, color="white", lw=0, zorder=0)
+            for sign in (-1, 1):
+                ax.plot(estimate + sign * half, grid, color="0.3", ls="--", lw=0.9)
+            xs.append(estimate + np.array([-1, 1]) * half[-1])
+        ax.axvline(estimate, color="0.15", lw=1)
+        ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
+        lo, hi = np.nanmin(np.concatenate(xs)), np.nanmax(np.concatenate(xs))
+        pad = 0.04 * (hi - lo or 1.0)
+        ax.set(xlim=(lo - pad, hi + pad), ylim=(ymax, 0), xlabel=MEASURE_LABELS.get(measure, measure),
+               ylabel=ylabel)
+    return fig
+
+
+def save(fig: Figure, path_stem: str | Path) -> list[Path]:
+    """Write ``<stem>.png`` (150 dpi) and ``<stem>.svg`` without dates or versions that would vary.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the SVG file.
+    """
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, svg = Path(f"{stem}.png"), Path(f"{stem}.svg")
+    with mpl.rc_context(_RC):
+        fig.savefig(png, dpi=150, metadata={"Software": None})
+        fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    return [png, svg]
+
+
+def forest(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, path_stem: str | Path, title: str = "",
+           favours: tuple[str, str] = ("control", "exercise"),
+           xlim: tuple[float, float] | None = None) -> list[Path]:
+    """Draw a forest plot (:func:`forest_figure`) and write it as PNG and SVG (:func:`save`)."""
+    return save(forest_figure(rows, pooled, measure, title, favours, xlim), path_stem)
+
+
+def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
+           precision: str = "se") -> list[Path]:
+    """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`save`)."""
+    return save(funnel_figure(rows, estimate, measure, precision), path_stem)

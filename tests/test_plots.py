@@ -1,0 +1,146 @@
+"""Forest and funnel plots: files, text, structure, determinism and size."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.patches import Polygon
+
+import premeta
+from premeta import plots
+
+
+def _data(sizes, seed=0):
+    """Effects in strata of the given sizes, their weights and the pooled table with ``overall``."""
+    rng = np.random.default_rng(seed)
+    group = np.repeat(list(sizes), list(sizes.values()))
+    vi = rng.uniform(0.1, 0.5, len(group))
+    yi = rng.normal(0.8, 0.4, len(group)) + rng.normal(0, np.sqrt(vi))
+    rows = pd.DataFrame({"label": [f"Study{i:02d} 2015 · MWT d14" for i in range(len(group))],
+                         "group": group, "yi": yi, "vi": vi, "n_total": rng.integers(10, 30, len(group))})
+    f = premeta.fit(yi, vi, groups=group)
+    rows["weight"] = f.weights
+    pooled = pd.concat([f.table(), premeta.rma(yi, vi)], ignore_index=True)
+    return rows, pooled
+
+
+def _ci(row):
+    return f"{row.estimate:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]"
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    return _data({"Treadmill": 8, "Wheel": 6, "Swimming": 1})
+
+
+def test_forest_writes_png_and_svg_with_text(grouped, tmp_path):
+    rows, pooled = grouped
+    paths = plots.forest(rows, pooled, "SMD", tmp_path / "sub" / "forest", title="Locomotion")
+    assert [p.name for p in paths] == ["forest.png", "forest.svg"]
+    png, svg = paths
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    text = svg.read_text(encoding="utf-8")
+    assert text.startswith("<?xml") and "</svg>" in text
+    for label in rows["label"]:
+        assert label in text
+    overall = pooled.set_index("group").loc["overall"]
+    for s in ("Favours exercise", "Favours control", "Hedges' g (SMD)", "Locomotion", "Treadmill (k = 8)",
+              "k = 1: no pooling", "RE model, all groups (k = 15)", _ci(overall),
+              f"PI [{overall.pi_low:.2f}, {overall.pi_high:.2f}]",
+              f"τ² = {overall.tau2:.2f}, I² = {overall.i2:.0f}%, Q = {overall.q:.2f} (df = 14, p = "):
+        assert s in text, s
+    assert f"{rows.weight.iloc[0]:.1f}%" in text
+    assert "<dc:date>" not in text
+
+
+def test_forest_draws_one_diamond_per_pooled_stratum(grouped):
+    rows, pooled = grouped
+    fig = plots.forest_figure(rows, pooled, "SMD")
+    diamonds = [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
+    assert len(diamonds) == int((pooled["k"] > 1).sum()) == 3  # Treadmill, Wheel, overall
+    centres = sorted(p.get_xy()[1, 0] for p in diamonds)
+    assert centres == pytest.approx(sorted(pooled.loc[pooled.k > 1, "estimate"]))
+    without_overall = plots.forest_figure(rows, pooled[pooled.group != "overall"], "SMD")
+    assert sum(isinstance(p, Polygon) for p in without_overall.axes[0].patches) == 2
+
+
+def test_single_group_forest(tmp_path):
+    rows, pooled = _data({"all": 7}, seed=3)
+    pooled = pooled[pooled.group == "overall"]
+    fig = plots.forest_figure(rows, pooled, "MD", favours=("sedentary", "exercise"))
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert {"Study", "Weight", "Estimate [95% CI]", "RE model (k = 7)", _ci(pooled.iloc[0]),
+            "← Favours sedentary", "Favours exercise →"} <= set(texts)
+    assert fig.axes[0].get_xlabel() == "Mean difference"
+    assert sum(isinstance(p, Polygon) for p in fig.axes[0].patches) == 1
+
+
+def test_clipped_intervals_end_in_arrows():
+    rows = pd.DataFrame({"label": ["a", "b"], "group": "g", "yi": [0.5, -0.2], "vi": [1.0, 0.01],
+                         "weight": [40.0, 60.0]})
+    pooled = premeta.rma(rows.yi, rows.vi)
+    ax = plots.forest_figure(rows, pooled, "SMD", xlim=(-1, 1.5)).axes[0]
+    markers = [ln.get_marker() for ln in ax.lines]
+    assert markers.count("<") == 1 and markers.count(">") == 1  # study a: 0.5 ± 1.96 on both sides
+    assert ax.get_xlim() == (-1, 1.5)
+
+
+def test_long_labels_are_truncated():
+    rows, pooled = _data({"all": 3})
+    rows.loc[0, "label"] = "x" * 60
+    texts = [t.get_text() for t in plots.forest_figure(rows, pooled, "SMD").findobj(
+        lambda a: hasattr(a, "get_text"))]
+    assert "x" * 39 + "…" in texts and "x" * 60 not in texts
+
+
+def test_redrawing_gives_identical_files(grouped, tmp_path):
+    rows, pooled = grouped
+    a = plots.forest(rows, pooled, "SMD", tmp_path / "a")
+    b = plots.forest(rows, pooled, "SMD", tmp_path / "b")
+    for x, y in zip(a, b):
+        assert x.read_bytes() == y.read_bytes()
+    c = plots.funnel(rows, 0.5, "SMD", tmp_path / "c")
+    d = plots.funnel(rows, 0.5, "SMD", tmp_path / "d")
+    assert c[1].read_bytes() == d[1].read_bytes()
+
+
+def test_height_scales_with_rows():
+    heights = {}
+    for k in (20, 60):
+        rows, pooled = _data({"all": k})
+        heights[k] = plots.forest_figure(rows, pooled, "SMD").get_size_inches()
+    assert heights[60][0] == heights[20][0] == plots.WIDTH
+    assert heights[60][1] - heights[20][1] == pytest.approx(40 * plots.ROW)
+    assert heights[60][1] >= 60 * plots.ROW
+
+
+def test_forest_requires_columns():
+    rows, pooled = _data({"all": 3})
+    with pytest.raises(ValueError, match="weight"):
+        plots.forest_figure(rows.drop(columns="weight"), pooled, "SMD")
+
+
+@pytest.mark.parametrize("precision, ylabel", [("se", "Standard error"), ("n", "1/√n")])
+def test_funnel(grouped, tmp_path, precision, ylabel):
+    rows, pooled = grouped
+    est = float(pooled.set_index("group").loc["overall", "estimate"])
+    paths = plots.funnel(rows, est, "SMD", tmp_path / "funnel", precision=precision)
+    assert all(p.stat().st_size > 1000 for p in paths)
+    ax = plots.funnel_figure(rows, est, "SMD", precision=precision).axes[0]
+    assert ax.yaxis_inverted() and ax.get_ylim()[1] == 0
+    assert ax.get_ylabel().startswith(ylabel) and ax.get_xlabel() == "Hedges' g (SMD)"
+    y = np.sqrt(rows.vi) if precision == "se" else 1 / np.sqrt(rows.n_total)
+    np.testing.assert_allclose(ax.collections[-1].get_offsets(), np.c_[rows.yi, y])
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert len(dashed) == 2
+    top = [ln.get_xdata()[0] for ln in dashed]  # the funnel closes at the estimate, at precision 0
+    assert top == pytest.approx([est, est])
+
+
+def test_funnel_by_n_needs_n_total_and_has_no_funnel_for_raw_measures(grouped):
+    rows, _ = grouped
+    with pytest.raises(ValueError, match="n_total"):
+        plots.funnel_figure(rows.drop(columns="n_total"), 0.5, "SMD", precision="n")
+    ax = plots.funnel_figure(rows, 0.5, "MD", precision="n").axes[0]
+    assert not [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    with pytest.raises(ValueError, match="precision"):
+        plots.funnel_figure(rows, 0.5, "SMD", precision="w")
