@@ -92,8 +92,8 @@ class _Gls:
         self.d, self.w = d, w
         A = d.cross(w)
         self.Ainv = 1 / A if d.p == 1 else np.linalg.inv(A)
-        self.beta = np.einsum("gij,gj->gi", self.Ainv, d.crossy(w))
-        self.r = d.y - np.einsum("np,np->n", d.X, self.beta[d.gid])
+        self.beta = (self.Ainv @ d.crossy(w)[:, :, None])[:, :, 0]
+        self.r = d.y - sum(d.X[:, a] * self.beta[:, a][d.gid] for a in range(d.p))
 
     def rss(self) -> np.ndarray:
         """:math:`y'Py = \\sum w_i r_i^2` (the generalised Q statistic)."""
@@ -237,34 +237,38 @@ def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
         lo, hi = np.zeros(G), np.full(G, np.inf)
         pos0 = np.zeros(G, dtype=bool)  # the score at 0 is known to be positive
         active = np.ones(G, dtype=bool)
+        idx, sub = np.arange(G), d  # the strata still iterating, and their rows
         for _ in range(maxiter):
             if not active.any():
                 break
-            g = _gls(d, tau2)
+            if active.sum() < idx.size / 2:  # drop converged strata from the arithmetic
+                idx = np.flatnonzero(active)
+                sub = _subset(d, idx)
+            t, kk = tau2[idx], k[idx]
+            g = _gls(sub, t)
             if method == "ML":
-                score, info = g.ypPPy() - d.seg(g.w), d.seg(g.w**2)
+                score, info = g.ypPPy() - sub.seg(g.w), sub.seg(g.w**2)
                 slope = info - 2 * g.ypPPPy()
             elif method == "REML":
                 score, info = g.ypPPy() - g.trPD(), g.trPDPD()
                 slope = info - 2 * g.ypPPPy()
             else:
-                score, info = g.rss() * k / (k - p) - k, d.seg(g.w)
-                slope = -g.ypPPy() * k / (k - p)
-            up = score > 0
-            lo = np.where(active & up, tau2, lo)
-            hi = np.where(active & ~up, tau2, hi)
-            pos0 |= active & up & (tau2 == 0)
+                score, info = g.rss() * kk / (kk - p) - kk, sub.seg(g.w)
+                slope = -g.ypPPy() * kk / (kk - p)
+            act, up = active[idx], score > 0
+            l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
+            p0 = pos0[idx] | (up & (t == 0))
             with np.errstate(divide="ignore", invalid="ignore"):
-                newton = np.where(slope < 0, tau2 - score / slope, np.nan)
-                fisher = tau2 + np.nan_to_num(score / info)
-            inside = lambda t: (t > lo) & (t < hi)  # noqa: E731
-            new = np.where(inside(newton), newton, fisher)
-            new = np.where(new < lo, np.where((lo == 0) & ~pos0, 0.0, (lo + hi) / 2), new)
-            new = np.where(new > hi, (lo + hi) / 2, new)
-            new = np.where(active, new, tau2)
-            iters += active
-            active &= (np.abs(new - tau2) > tol * np.maximum(1.0, tau2)) & ~((tau2 == 0) & ~up)
-            tau2 = new
+                newton = np.where(slope < 0, t - score / slope, np.nan)
+                fisher = t + np.nan_to_num(score / info)
+            new = np.where((newton > l_) & (newton < h_), newton, fisher)
+            new = np.where(new < l_, np.where((l_ == 0) & ~p0, 0.0, (l_ + h_) / 2), new)
+            new = np.where(new > h_, (l_ + h_) / 2, new)
+            new = np.where(act, new, t)
+            lo[idx], hi[idx], pos0[idx] = np.where(act, l_, lo[idx]), np.where(act, h_, hi[idx]), p0
+            iters[idx] += act
+            active[idx] = act & (np.abs(new - t) > tol * np.maximum(1.0, t)) & ~((t == 0) & ~up)
+            tau2[idx] = new
         conv = ~active
         if method in ("ML", "REML"):
             # metafor's ll0check: a fit whose likelihood is below that at tau2 = 0 is moved to 0.
