@@ -1,0 +1,105 @@
+"""The stratified analysis a preclinical reviewer reads: pooled effects per group and overall.
+
+This composes the effect sizes (:mod:`premeta.effects`) and the models (:mod:`premeta.models`)
+into the tables the workflow writes; a notebook user calls the same function.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
+
+
+def slug(label: object) -> str:
+    """File-name form of a group label: lower case, runs of other characters as one '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", str(label).lower()).strip("-") or "group"
+
+
+def animals(effects: pd.DataFrame) -> int:
+    """Animals in a set of comparisons, each group counted once.
+
+    An exercise group is identified by (study, cohort) or, without ``cohort``, by (study,
+    comparison) or the row; a control group by (study, control_group) or else like its
+    exercise group. Each counts with its largest n over the rows it appears in (the same
+    animals measured at several time points or on several outcomes).
+    """
+    pre = effects.get("precomputed", pd.Series(False, index=effects.index)).astype(bool)
+    e = effects[~pre]
+    if e.empty:
+        return 0
+    row_id = pd.Series(e.index.astype(str), index=e.index)
+    study = e["study"].astype(str)
+
+    def key(col: str, fallback: pd.Series) -> pd.Series:
+        own = e[col].astype("string") if col in e else pd.Series(pd.NA, index=e.index, dtype="string")
+        return study + "\x00" + own.fillna(fallback)
+
+    trt = key("cohort", e["comparison"].astype("string").fillna(row_id) if "comparison" in e else row_id)
+    ctl = key("control_group", "ctl:" + trt)
+    n_t = pd.to_numeric(e["trt_n"]).groupby(trt).max().sum()
+    n_c = pd.to_numeric(e["ctl_n"]).groupby(ctl).max().sum()
+    return int(n_t + n_c)
+
+
+def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML",
+               test: str = "knha", level: float = 95) -> dict[str, pd.DataFrame]:
+    """Random-effects model in every stratum of ``by`` and over all rows.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        Output of :func:`premeta.escalc` (needs ``yi``, ``vi``, ``study`` and the ``by`` column).
+    by, method, test, level
+        Grouping column and the model settings of :func:`premeta.models.fit`.
+
+    Returns
+    -------
+    dict
+        ``pooled``: one row per group then ``overall``, the columns of :func:`premeta.rma`
+        plus ``studies``, ``animals``, ``p_holm`` and ``p_bonferroni`` (adjusted across the
+        groups, not the overall row); ``subgroup_tests``: Q-between and QM
+        (:func:`premeta.models.subgroup_tests`); ``weights``: every row's weight in percent
+        within its group (``weight_group``) and in the overall model (``weight_overall``).
+    """
+    if by not in effects:
+        raise ValueError(f"grouping column {by!r} is not in the sheet")
+    groups = effects[by].astype("string")
+    missing = groups.isna()
+    if missing.any():
+        raise ValueError(f"column {by!r} is empty in rows {', '.join(map(str, effects.index[missing]))}")
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    per = fit(yi, vi, groups.to_numpy(object), method=method, test=test, level=level)
+    overall = fit(yi, vi, method=method, test=test, level=level)
+    pooled = pd.concat([per.table(), overall.table()], ignore_index=True)
+    labels = list(per.groups) + ["overall"]
+    subsets = [effects[groups == g] for g in per.groups] + [effects]
+    pooled.insert(2, "studies", [s["study"].nunique() for s in subsets])
+    pooled.insert(3, "animals", [animals(s) for s in subsets])
+    pooled["p_holm"] = np.r_[adjust_p(pooled["p"][:-1], "holm"), np.nan]
+    pooled["p_bonferroni"] = np.r_[adjust_p(pooled["p"][:-1], "bonferroni"), np.nan]
+    pooled["group"] = labels
+    if len(per.groups) > 1:
+        tests = subgroup_tests(yi, vi, groups.to_numpy(object), method, test, level, separate=per)
+    else:
+        tests = pd.DataFrame(columns=["test", "method", "stat", "df1", "df2", "p", "tau2", "groups"])
+    weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object),
+                            "weight_group": per.weights, "weight_overall": overall.weights})
+    return {"pooled": pooled[["group", "k", "studies", "animals"] + COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
+            "subgroup_tests": tests, "weights": weights}
+
+
+def labels(effects: pd.DataFrame) -> pd.Series:
+    """Forest-plot row labels: study, then comparison (when a study has several), outcome, time."""
+    parts = [effects["study"].astype(str)]
+    if "comparison" in effects:
+        several = effects.groupby("study")["comparison"].transform("nunique") > 1
+        parts.append(effects["comparison"].astype("string").where(several).fillna(""))
+    parts.append(effects["outcome"].astype(str))
+    if "time" in effects:
+        t = pd.to_numeric(effects["time"], errors="coerce")
+        parts.append(t.map(lambda x: "" if pd.isna(x) else f"d{x:g}"))
+    return pd.concat(parts, axis=1).apply(lambda r: " · ".join(x for x in r if x), axis=1)

@@ -1,0 +1,105 @@
+"""The self-contained HTML report: what was analysed, how, the results, every figure, provenance."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import platform
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from premeta.plots import MEASURE_LABELS
+
+PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
+METHOD_WORDS = {
+    "FE": "a common-effect (inverse-variance) model",
+    "DL": "random-effects models with the DerSimonian-Laird estimator of tau2",
+    "HE": "random-effects models with the Hedges (variance components) estimator of tau2",
+    "SJ": "random-effects models with the Sidik-Jonkman estimator of tau2",
+    "PM": "random-effects models with the Paule-Mandel estimator of tau2",
+    "EB": "random-effects models with the empirical Bayes estimator of tau2",
+    "ML": "random-effects models fitted by maximum likelihood",
+    "REML": "random-effects models fitted by restricted maximum likelihood (REML)",
+}
+MEASURE_WORDS = {
+    "SMD": "standardised mean differences (Hedges' g with the exact small-sample correction; "
+           "variance 1/n1 + 1/n2 + g^2/(2(n1+n2)))",
+    "MD": "raw mean differences",
+    "ROM": "log ratios of means",
+    "NMD": "normalised mean differences (percent of the injury-induced deficit relative to sham, "
+           "Vesterinen et al. 2014)",
+}
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit(where: str | Path) -> str:
+    """The commit of the workflow's repository, with '+changes' when its tree differs; else 'unknown'."""
+    try:
+        run = lambda *a: subprocess.run(["git", "-C", str(where), *a], capture_output=True,  # noqa: E731
+                                        text=True, check=True).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        return commit + ("+changes" if run("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def is_simulated(path: str | Path) -> bool:
+    """Simulated data says so in its file name (the project's rule for honest data)."""
+    return "simulated" in Path(path).name.lower()
+
+
+def _img(path: str | Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def _fmt(x, digits: int = 2) -> str:
+    if isinstance(x, (float, np.floating)):
+        if np.isnan(x):
+            return ""
+        if abs(x) < 10 ** -(digits + 1) and x != 0:
+            return f"{x:.1e}"
+        return f"{x:.{digits}f}"
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def _pfmt(p: float) -> str:
+    return "" if pd.isna(p) else ("< 0.0001" if p < 1e-4 else f"{p:.4f}")
+
+
+def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
+           config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path) -> str:
+    """The report as one HTML string; figures are embedded, nothing is fetched when it is opened."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
+                             autoescape=True, keep_trailing_newline=True)
+    env.filters["num"] = _fmt
+    env.filters["p"] = _pfmt
+    groups = pooled[pooled.group != "overall"]
+    overall = pooled[pooled.group == "overall"].iloc[0]
+    return env.get_template("report.html.j2").render(
+        simulated=is_simulated(sheet_path),
+        sheet_name=Path(sheet_path).name,
+        sha=sha256(sheet_path),
+        config=config,
+        commit=git_commit(workflow_dir),
+        versions={p: version(p) for p in PACKAGES} | {"python": platform.python_version()},
+        measure_label=MEASURE_LABELS.get(config["measure"], config["measure"]),
+        measure_words=MEASURE_WORDS[config["measure"]],
+        method_words=METHOD_WORDS[config["method"]],
+        n_rows=len(effects),
+        n_studies=effects["study"].nunique(),
+        n_sem=int((effects.get("sd_from_sem", pd.Series("", index=effects.index)).fillna("") != "").sum()),
+        n_shared=int((effects.get("shared_m", pd.Series(1, index=effects.index)) > 1).sum()),
+        groups=groups.to_dict("records"),
+        overall=overall.to_dict(),
+        tests=tests.to_dict("records"),
+        forest={g: _img(p) for g, p in forest.items()},
+        funnel=_img(funnel),
+    )

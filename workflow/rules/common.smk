@@ -1,0 +1,32 @@
+import sys
+
+from snakemake.utils import validate
+
+from premeta.analysis import slug
+from premeta.sheet import SheetError, read_sheet
+from premeta.sheet import validate as validate_sheet
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+def checked_sheet():
+    """The extraction sheet, validated before any job runs: an invalid sheet stops here."""
+    try:
+        sheet = read_sheet(config["data"])
+        return validate_sheet(sheet, config["data"], config["measure"], config["orient"])
+    except (SheetError, OSError, ValueError) as error:
+        sys.exit(f"premeta: {error}")
+
+
+SHEET = checked_sheet()
+GROUPS = {slug(g): g for g in SHEET[config["group_by"]].dropna().unique()}
+
+
+wildcard_constraints:
+    group="|".join(sorted(GROUPS) + ["overall"]),
+
+
+def group_label(wildcards):
+    """The sheet's own label of a group slug ('overall' for the all-groups plot)."""
+    return GROUPS.get(wildcards.group, "overall")

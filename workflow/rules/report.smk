@@ -1,0 +1,22 @@
+rule report:
+    input:
+        sheet=config["data"],
+        effects="results/effect_sizes.csv",
+        pooled="results/pooled.csv",
+        tests="results/subgroup_tests.csv",
+        forest=expand(
+            "results/plots/forest_{group}.png", group=sorted(GROUPS) + ["overall"]
+        ),
+        funnel="results/plots/funnel.png",
+    output:
+        "results/report.html",
+    params:
+        config=config,
+        groups=GROUPS,
+        workflow_dir=workflow.basedir,
+    log:
+        "logs/report.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/report.py"
