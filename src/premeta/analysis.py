@@ -93,13 +93,13 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
 
 
 def labels(effects: pd.DataFrame) -> pd.Series:
-    """Forest-plot row labels: study, then comparison (when a study has several), outcome, time."""
+    """Forest-plot row labels: study, comparison (when a study has several), time, outcome."""
     parts = [effects["study"].astype(str)]
     if "comparison" in effects:
         several = effects.groupby("study")["comparison"].transform("nunique") > 1
         parts.append(effects["comparison"].astype("string").where(several).fillna(""))
-    parts.append(effects["outcome"].astype(str))
     if "time" in effects:
         t = pd.to_numeric(effects["time"], errors="coerce")
         parts.append(t.map(lambda x: "" if pd.isna(x) else f"d{x:g}"))
+    parts.append(effects["outcome"].astype(str))
     return pd.concat(parts, axis=1).apply(lambda r: " · ".join(x for x in r if x), axis=1)

@@ -1,0 +1,129 @@
+"""The real Snakemake workflow, run on the bundled sheet and on small sheets (no mocks)."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import premeta
+from premeta.analysis import stratified
+from premeta.sheet import read_sheet, validate
+
+REPO = Path(__file__).resolve().parents[1]
+SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """snakemake in ``workdir`` with the repository's workflow and config, as a user runs it."""
+    out = subprocess.run(
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2", *args],
+        capture_output=True, text=True, check=False)
+    if check and out.returncode != 0:
+        raise AssertionError(out.stdout + out.stderr)
+    return out
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".csv", ".svg", ".html")}
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bundled")
+    run(work, "--config", f"data={SHEET}")
+    return work
+
+
+def test_bundled_run_writes_every_output(bundled):
+    res = bundled / "results"
+    groups = pd.read_csv(res / "pooled.csv").group
+    assert list(groups)[-1] == "overall" and len(groups) == 9
+    for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
+                 "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
+                 "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
+        assert (res / name).stat().st_size > 0, name
+    for log in ["effect_sizes", "pool", "funnel", "report", "forest_overall"]:
+        assert (bundled / "logs" / f"{log}.log").exists()
+    html = (res / "report.html").read_text()
+    assert "SIMULATED DATA" in html and "data:image/png;base64," in html
+    assert hashlib.sha256(SHEET.read_bytes()).hexdigest() in html
+    assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
+
+
+def test_pooled_csv_equals_the_library(bundled):
+    sheet = validate(read_sheet(SHEET), SHEET)
+    expected = stratified(premeta.escalc(sheet, "SMD", "benefit"), "mechanism", "REML", "knha", 95)
+    got = pd.read_csv(bundled / "results" / "pooled.csv", keep_default_na=False, na_values=[""])
+    want = expected["pooled"]
+    assert list(got.columns) == list(want.columns)
+    for col in want.columns:
+        if want[col].dtype.kind in "fi":
+            np.testing.assert_allclose(got[col].astype(float), want[col].astype(float), rtol=1e-15,
+                                       equal_nan=True, err_msg=col)
+        else:
+            assert list(got[col].astype(object).fillna("").astype(str)) == list(want[col].astype(str)), col
+    effects = pd.read_csv(bundled / "results" / "effect_sizes.csv")
+    assert list(effects["row"]) == list(range(2, len(sheet) + 2))
+    assert effects["shared_m"].max() > 1 and (effects["sd_from_sem"].fillna("") != "").any()
+
+
+def test_rerun_is_byte_identical(bundled, tmp_path):
+    before = digests(bundled / "results")
+    shutil.rmtree(bundled / "results")
+    run(bundled, "--config", f"data={SHEET}")
+    assert digests(bundled / "results") == before
+
+
+def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
+    bad = pd.read_csv(SHEET, dtype=str).head(6)
+    bad.loc[1, "ctl_n"] = "1"
+    bad.loc[3, "trt_sd"] = "n/a"
+    bad.loc[4, "better"] = "up"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    out = run(tmp_path, "--config", f"data={path}", check=False)
+    assert out.returncode != 0
+    first = out.stderr.strip().splitlines()[0]
+    assert first.startswith("premeta: ") and "bad.csv" in first and "3 problem(s)" in first
+    assert "row 3, column 'ctl_n', value '1'" in out.stderr
+    assert "row 5, column 'trt_sd', value 'n/a': must be a number" in out.stderr
+    assert "row 6, column 'better', value 'up'" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
+    sheet = pd.DataFrame({
+        "study": ["A", "B", "C", "D"], "outcome": "TNF", "better": "lower",
+        "mechanism": ["cytokines", "cytokines", "cytokines", "glia"],
+        "trt_mean": [10.0, 12.0, 9.0, 5.0], "trt_sd": [2.0, 3.0, 2.5, 1.0], "trt_n": [8, 10, 6, 7],
+        "ctl_mean": [14.0, 13.0, 13.0, 7.0], "ctl_sem": [1.0, 1.1, 0.9, 0.4], "ctl_n": [8, 10, 6, 7]})
+    path = tmp_path / "small.csv"
+    sheet.to_csv(path, index=False)
+    run(tmp_path, "--config", f"data={path}", "method=DL", "test=z", "measure=MD")
+    pooled = pd.read_csv(tmp_path / "results" / "pooled.csv").set_index("group")
+    assert pooled.loc["glia", "k"] == 1 and "k = 1" in pooled.loc["glia", "note"]
+    assert pooled.loc["glia", "estimate"] == pytest.approx(2.0)  # lower is better: 7 - 5
+    assert (pooled.method == "DL").all() and (pooled.test == "z").all()
+    assert "SIMULATED DATA" not in (tmp_path / "results" / "report.html").read_text()
+    assert (tmp_path / "results" / "plots" / "forest_glia.png").exists()
+
+
+def test_lint_is_clean():
+    out = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "--directory", str(REPO)],
+                         capture_output=True, text=True, check=False, cwd=REPO)
+    assert out.returncode == 0 and "Congratulations" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def test_snakemake_report(bundled):
+    run(bundled, "--config", f"data={SHEET}", "--report", "snakemake_report.html")
+    text = (bundled / "snakemake_report.html").read_text()
+    assert "Forest plots" in text
