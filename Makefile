@@ -1,0 +1,33 @@
+# Two commands on a fresh clone (Python 3.11+, pip, make): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: run test bench lock clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
+	$(BIN)/snakemake --cores $(CORES)
+	@echo "Report: $(CURDIR)/results/report.html"
+
+test: $(BIN)/.installed  ## every test, the real workflow included
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
+	$(BIN)/python benchmarks/bench.py
+
+lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet ".[test]"
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^premeta' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf results logs .snakemake
