@@ -1,0 +1,198 @@
+"""Small-study effects and publication bias: Egger-type regression tests and trim-and-fill.
+
+Both follow metafor 3.8 (``regtest`` and ``trimfill.rma.uni``; Viechtbauer 2010, *J Stat
+Softw* 36(3)) and use its vocabulary. Asymmetry in a funnel plot is not proof of publication
+bias: heterogeneity, small-study quality and, for the standardised mean difference, the
+dependence of its standard error on the estimate itself also produce it (Sterne et al. 2011,
+*BMJ* 343:d4002; Zwetsloot et al. 2017, *eLife* 6:e24260).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import statsmodels.api as sm
+from scipy import stats
+
+from premeta.models import fit
+
+PREDICTORS = ("sei", "sqrtninv")
+MODELS = ("rma", "lm")
+ESTIMATORS = ("L0", "R0")
+
+
+def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: str = "REML",
+          test: str = "z", level: float = 95) -> dict:
+    """Regression test for funnel-plot asymmetry (metafor ``regtest``).
+
+    The effect sizes are regressed on a measure of study precision,
+
+    .. math:: y_i = \\beta_0 + \\beta_1 x_i + u_i + e_i,\\quad e_i\\sim N(0, v_i),
+
+    and :math:`H_0: \\beta_1 = 0` (no small-study effect) is tested. The predictor is
+    ``"sei"``, :math:`x_i = \\sqrt{v_i}` (Egger et al. 1997, *BMJ* 315:629; Sterne and Egger
+    2005), or ``"sqrtninv"``, :math:`x_i = 1/\\sqrt{n_i}` with :math:`n_i` the total sample
+    size. The latter is recommended for standardised mean differences, whose SE depends on the
+    SMD itself and so makes the SE-based test over-reject (Zwetsloot et al. 2017, *eLife*
+    6:e24260; Pustejovsky and Rodgers 2019, *Res Synth Methods* 10:57).
+
+    ``model="rma"`` fits the model above as a meta-regression (:func:`premeta.models.fit` with
+    ``mods``, tau2 by ``method``, Wald-type ``z`` or Knapp-Hartung ``knha`` test).
+    ``model="lm"`` is the classical Egger test: weighted least squares with weights
+    :math:`1/v_i` and a multiplicative dispersion (R ``lm(yi ~ sei, weights = 1/vi)``,
+    statsmodels ``WLS``), whose t test of the slope on k - 2 df is Egger's test (the
+    regression of :math:`y_i/\\sqrt{v_i}` on :math:`1/\\sqrt{v_i}`, intercept and slope swapped).
+
+    The intercept :math:`\\beta_0` is the "limit estimate": the expected effect of a study of
+    infinite precision (:math:`x_i \\to 0`), a bias-corrected estimate akin to PET (Stanley and
+    Doucouliagos 2014, *Res Synth Methods* 5:60).
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (k,)
+        Effect sizes and sampling variances.
+    predictor : {"sei", "sqrtninv"}
+        Precision measure :math:`x_i`.
+    ni : array-like of shape (k,), optional
+        Total sample size of each study (e.g. n1i + n2i); needed for ``"sqrtninv"``.
+    model : {"rma", "lm"}
+        Meta-regression or weighted least squares (classical Egger).
+    method, test : str
+        tau2 estimator and test for ``model="rma"`` (as :func:`premeta.models.fit`); ignored
+        by ``"lm"``, which uses t tests on k - 2 df.
+    level : float
+        Confidence level in percent of the limit estimate's interval.
+
+    Returns
+    -------
+    dict
+        ``model``, ``predictor``, ``method`` and ``test`` (``"t"`` for ``lm``);
+        ``zval``, ``pval`` and ``ddf``: statistic (z or t), p-value and df (NaN for ``z``)
+        of the test of the slope, as metafor; ``slope`` and ``slope_se``; ``est``, ``ci_lb``
+        and ``ci_ub``: the limit estimate and its CI; ``tau2``: residual heterogeneity of
+        the meta-regression (NaN for ``lm``).
+    """
+    if predictor not in PREDICTORS:
+        raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    if predictor == "sei":
+        x = np.sqrt(vi)
+    elif ni is None:
+        raise ValueError("predictor 'sqrtninv' needs the total sample sizes ni")
+    else:
+        x = 1 / np.sqrt(np.asarray(ni, dtype=float))
+    a = 1 - level / 100
+    if model == "rma":
+        f = fit(yi, vi, method=method, test=test, level=level, mods=x, confint=False)
+        b, se, ddf = f.beta[0], f.se[0], float(f.ddf[0])
+        pval, crit, tau2 = float(f.pvalues()[0, 1]), float(f.crit()[0]), float(f.tau2[0])
+    else:
+        w = sm.WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
+        b, se, ddf = w.params, w.bse, float(w.df_resid)
+        pval, crit, tau2 = float(w.pvalues[1]), stats.t.isf(a / 2, ddf), np.nan
+        method, test = None, "t"
+    est = float(b[0])
+    return {
+        "model": model, "predictor": predictor, "method": method, "test": test,
+        "zval": float(b[1] / se[1]), "pval": pval, "ddf": ddf,
+        "slope": float(b[1]), "slope_se": float(se[1]),
+        "est": est, "ci_lb": est - crit * se[0], "ci_ub": est + crit * se[0], "tau2": tau2,
+    }
+
+
+def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str = "REML",
+             maxiter: int = 100) -> dict:
+    """Duval and Tweedie's trim-and-fill method (metafor ``trimfill.rma.uni``).
+
+    Algorithm (Duval and Tweedie 2000, *Biometrics* 56:455 and *JASA* 95:89), as metafor:
+
+    1. ``side``, the side of the funnel where studies are presumed missing, is by default
+       estimated from the sign of the slope :math:`\\hat\\beta_1` of the meta-regression of
+       :math:`y_i` on :math:`\\sqrt{v_i}` (``method`` as given): ``"right"`` if
+       :math:`\\hat\\beta_1 < 0`, else ``"left"``. For ``"right"`` the effects are negated, so
+       missing studies are always on the left; the data are sorted by the effects.
+    2. Starting from :math:`k_0 = 0`, the :math:`k_0` largest effects are trimmed, the pooled
+       estimate :math:`\\hat\\mu` of the remaining :math:`k - k_0` is obtained (``method``),
+       and all k deviations :math:`y_i - \\hat\\mu` are ranked by absolute value (ties in
+       order of the sorted effects). With :math:`S_r` the sum of the ranks of the positive
+       deviations and :math:`\\gamma^*` the length of the rightmost run of positive ranks,
+
+       .. math:: L_0 = \\frac{4S_r - k(k+1)}{2k-1},\\qquad R_0 = \\gamma^* - 1,
+
+       rounded and truncated at 0, is the new :math:`k_0`; repeated until it no longer changes.
+    3. The :math:`k_0` trimmed studies are mirrored about :math:`\\hat\\mu`,
+       :math:`y_i^* = 2\\hat\\mu - y_i` with the same :math:`v_i`, and the augmented data are
+       fitted with ``method`` (z test, 95% CI: metafor's refit uses ``rma``'s defaults).
+       With :math:`k_0 = 0` the fit is that of the original data.
+
+    The standard error of :math:`k_0` is :math:`4\\sqrt{\\mathrm{Var}(S_r)}/(2k-1)` with
+    :math:`\\mathrm{Var}(S_r) = [k(k+1)(2k+1) + 10k_0^3 + 27k_0^2 + 17k_0 - 18kk_0^2 - 18kk_0
+    + 6k^2k_0]/24` (unrounded :math:`k_0`) for L0 and :math:`\\sqrt{2k_0 + 2}` for R0; for R0,
+    :math:`p = 2^{-(k_0+1)}` tests :math:`H_0: k_0 = 0` (Duval and Tweedie 2000, *JASA*).
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (k,)
+        Effect sizes and sampling variances.
+    estimator : {"L0", "R0"}
+        Estimator of the number of missing studies.
+    side : {"left", "right"}, optional
+        Side of the funnel where studies are missing; None: estimated as in step 1.
+    method : str
+        tau2 estimator of every fit, as :func:`premeta.models.fit` (``"FE"``: common effect).
+    maxiter : int
+        Iteration cap of step 2.
+
+    Returns
+    -------
+    dict
+        ``k0``, ``se_k0``, ``p_k0`` (R0 only, else NaN), ``side``; ``yi``, ``vi``: the
+        original followed by the filled studies, ``fill``: True for the filled ones;
+        ``estimate``, ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``, ``tau2``: the
+        adjusted estimate from the fit of the augmented data, and that :class:`Fit` as ``fit``.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
+    if side not in (None, "left", "right"):
+        raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
+    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    k = len(yi)
+    if k < 2:
+        raise ValueError("trim-and-fill needs at least 2 studies")
+    if side is None:
+        slope = fit(yi, vi, method=method, mods=np.sqrt(vi), confint=False).beta[0, 1]
+        side = "right" if slope < 0 else "left"
+    sign = -1.0 if side == "right" else 1.0
+    order = np.argsort(sign * yi, kind="stable")
+    y, v = sign * yi[order], vi[order]
+    k0, previous, iteration = 0, -1, 0
+    while k0 != previous:
+        previous, iteration = k0, iteration + 1
+        if iteration > maxiter:
+            raise RuntimeError("trim-and-fill did not converge")
+        mu = fit(y[: k - k0], v[: k - k0], method=method, confint=False).beta[0, 0]
+        r = y - mu
+        ranks = np.sign(r) * stats.rankdata(np.abs(r), method="ordinal")
+        if estimator == "R0":
+            k0 = k - np.max(-ranks[ranks < 0]) - 1
+            se_k0 = np.sqrt(2 * max(0, k0) + 2)
+        else:
+            k0 = (4 * ranks[ranks > 0].sum() - k * (k + 1)) / (2 * k - 1)
+            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0
+                      - 18 * k * k0**2 - 18 * k * k0 + 6 * k**2 * k0) / 24
+            with np.errstate(invalid="ignore"):
+                se_k0 = 4 * np.sqrt(var_sr) / (2 * k - 1)
+        k0 = int(max(0, np.round(k0)))
+        se_k0 = float(np.maximum(0, se_k0))
+    y_all = np.r_[yi, sign * (2 * mu - y[k - k0:])]
+    v_all = np.r_[vi, v[k - k0:]]
+    f = fit(y_all, v_all, method=method)
+    est, se = float(f.beta[0, 0]), float(f.se[0, 0])
+    crit = float(f.crit()[0])
+    return {
+        "k0": k0, "se_k0": se_k0, "p_k0": 0.5 ** (k0 + 1) if estimator == "R0" else np.nan,
+        "side": side, "yi": y_all, "vi": v_all, "fill": np.arange(k + k0) >= k,
+        "estimate": est, "se": se, "zval": est / se, "pval": float(f.pvalues()[0, 0]),
+        "ci_lb": est - crit * se, "ci_ub": est + crit * se, "tau2": float(f.tau2[0]), "fit": f,
+    }
