@@ -133,7 +133,9 @@ class _Gls:
 
 def _factor(groups) -> tuple[np.ndarray, list]:
     """Stratum codes and their labels, in sorted order of the labels."""
-    series = pd.Series(np.asarray(groups, dtype=object))
+    values = np.empty(len(groups), dtype=object)
+    values[:] = list(groups)  # tuples stay whole: a stratum may be labelled by several keys
+    series = pd.Series(values)
     if series.isna().any():
         raise ValueError(f"groups are missing in rows {', '.join(map(str, np.flatnonzero(series.isna())))}")
     try:

@@ -365,3 +365,65 @@ def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | P
            precision: str = "se") -> list[Path]:
     """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`save`)."""
     return save(funnel_figure(rows, estimate, measure, precision), path_stem)
+
+
+ROB_COLOURS = {"low": "#4daf4a", "unclear": "#ffd92f", "high": "#e41a1c"}
+
+
+def rob_figure(summary: pd.DataFrame) -> Figure:
+    """SYRCLE summary: for each item the share of studies at low, unclear and high risk."""
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(8, 0.35 * len(summary) + 1.4), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        y = np.arange(len(summary))[::-1]
+        left = np.zeros(len(summary))
+        for level, colour in ROB_COLOURS.items():
+            ax.barh(y, summary[level], left=left, color=colour, edgecolor="white", label=level, height=0.7)
+            left += summary[level].to_numpy()
+        ax.set_yticks(y, summary.index)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("Studies (%)")
+        ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, title="Risk of bias")
+        sns.despine(fig=fig, left=True)
+    return fig
+
+
+def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury") -> Figure:
+    """Pooled effect (95% CI) against time, one panel per group: ``group, time, k, estimate, ci_low, ci_high``."""
+    groups = list(dict.fromkeys(course["group"]))
+    ncol = min(3, len(groups))
+    nrow = -(-len(groups) // ncol)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(3.3 * ncol, 2.6 * nrow), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True)
+        for ax, g in zip(axes.flat, groups):
+            d = course[course["group"] == g].sort_values("time")
+            ax.axhline(0, color="0.5", lw=0.8, ls=":")
+            ax.errorbar(d["time"], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+                        fmt="s-", color="0.15", ms=4, lw=1, capsize=2)
+            for t, e, k in zip(d["time"], d["ci_high"], d["k"]):
+                ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
+            ax.set_title(_trunc(g, 34), fontsize=9)
+            ax.margins(y=0.15)
+        for ax in axes.flat[len(groups):]:
+            ax.set_visible(False)
+        fig.supxlabel(time_label, fontsize=9)
+        fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
+    return fig
+
+
+def bubble_figure(x: np.ndarray, yi: np.ndarray, weights: np.ndarray, intercept: float, slope: float,
+                  xlabel: str, measure: str) -> Figure:
+    """Bubble plot of a meta-regression: effects against a moderator, area by weight, fitted line."""
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(5.5, 4), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.scatter(x, yi, s=400 * weights / np.max(weights), facecolor="none", edgecolor="0.2", lw=0.8)
+        grid = np.linspace(np.nanmin(x), np.nanmax(x), 50)
+        ax.plot(grid, intercept + slope * grid, color="#c0392b", lw=1.5)
+        ax.axhline(0, color="0.5", lw=0.8, ls=":")
+        ax.set(xlabel=xlabel, ylabel=MEASURE_LABELS.get(measure, measure))
+    return fig
