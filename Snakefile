@@ -14,6 +14,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/effects.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/analyses.smk"
 include: "workflow/rules/report.smk"
 
 

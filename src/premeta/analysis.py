@@ -11,6 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from premeta import rob
+from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 
 
@@ -118,3 +120,70 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     studies = e.assign(_t=t).groupby([by, "_t"])["study"].nunique()
     table.insert(3, "studies", [studies[(g, tt)] for g, tt in zip(table.group, table.time)])
     return table
+
+
+def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+                min_k: int = 10) -> pd.DataFrame:
+    """:func:`small_study_tests` over all comparisons and within every group of ``by`` with at
+    least ``min_k`` comparisons (fewer make these tests meaningless; Sterne et al. 2011, BMJ 343:d4002)."""
+    parts = [small_study_tests(effects, method, test).assign(group="overall")]
+    for g, sub in effects.groupby(by, sort=True):
+        if len(sub) >= min_k:
+            parts.append(small_study_tests(sub, method, test).assign(group=str(g)))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["group"] + [c for c in out if c != "group"]]
+
+
+def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "knha") -> pd.DataFrame:
+    """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
+    (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
+
+    n is the total number of animals of a comparison (``trt_n + ctl_n``, real group sizes);
+    rows without group summaries are left out of the tests against 1/sqrt(n).
+    """
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    ni = (pd.to_numeric(effects.get("trt_n")) + pd.to_numeric(effects.get("ctl_n"))).to_numpy(float) \
+        if {"trt_n", "ctl_n"} <= set(effects) else np.full(len(yi), np.nan)
+    rows = []
+    for predictor in ("sei", "sqrtninv"):
+        ok = np.isfinite(ni) if predictor == "sqrtninv" else np.ones(len(yi), bool)
+        for model in ("rma", "lm"):
+            if ok.sum() < 3:
+                continue
+            r = egger(yi[ok], vi[ok], predictor, ni[ok], model, method, test)
+            rows.append({"analysis": f"Egger regression ({'meta-regression' if model == 'rma' else 'weighted OLS'})",
+                         "precision": "SE" if predictor == "sei" else "1/sqrt(n)", "k": int(ok.sum()),
+                         "stat": r["zval"], "df": r["ddf"], "p": r["pval"], "slope": r["slope"],
+                         "estimate": r["est"], "ci_low": r["ci_lb"], "ci_high": r["ci_ub"]})
+    for estimator in ("R0", "L0"):
+        t = trimfill(yi, vi, estimator, method=method)
+        rows.append({"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi),
+                     "k0": t["k0"], "side": t["side"], "stat": t["zval"], "p": t["pval"],
+                     "estimate": t["estimate"], "ci_low": t["ci_lb"], "ci_high": t["ci_ub"]})
+    return pd.DataFrame(rows)
+
+
+def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanism", method: str = "REML",
+               test: str = "knha", level: float = 95) -> pd.DataFrame:
+    """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
+    Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
+    (:data:`premeta.rob.KEY_ITEMS`)."""
+    parts = []
+    for item in studies:
+        e = effects[effects[item].notna()]
+        if e[item].nunique() < 2:
+            continue
+        out = stratified(e, item, method, test, level)
+        pooled = out["pooled"][out["pooled"].group != "overall"]
+        tests = out["subgroup_tests"].set_index("test")["p"]
+        parts.append(pooled.assign(analysis=f"by {rob.ITEMS[item]}", q_between_p=tests.iloc[0],
+                                   qm_p=tests.iloc[1]))
+    low = rob.low_risk(effects, studies)
+    if len(low):
+        label = "low risk on " + " and ".join(rob.ITEMS[c] for c in rob.KEY_ITEMS)
+        parts.append(stratified(low, by, method, test, level)["pooled"].assign(analysis=label))
+    if not parts:
+        return pd.DataFrame(columns=["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p"])
+    cols = ["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p", "tau2", "i2",
+            "q_between_p", "qm_p"]
+    return pd.concat(parts, ignore_index=True).reindex(columns=cols)

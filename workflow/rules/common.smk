@@ -30,3 +30,20 @@ wildcard_constraints:
 def group_label(wildcards):
     """The sheet's own label of a group slug ('overall' for the all-groups plot)."""
     return GROUPS.get(wildcards.group, "overall")
+
+
+ANALYSIS_OUTPUTS = {
+    "risk_of_bias": [
+        "results/rob_studies.csv",
+        "results/rob_summary.csv",
+        "results/rob_strata.csv",
+        "results/plots/rob_summary.png",
+    ],
+    "time_course": ["results/time_course.csv", "results/plots/time_course.png"],
+    "small_study": ["results/small_study.csv", "results/plots/funnel_n.png"],
+}
+
+
+def analysis_outputs(wildcards):
+    """The outputs of the further analyses switched on in config `analyses`."""
+    return [f for a in config["analyses"] for f in ANALYSIS_OUTPUTS[a]]

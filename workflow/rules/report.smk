@@ -8,6 +8,7 @@ rule report:
             "results/plots/forest_{group}.png", group=sorted(GROUPS) + ["overall"]
         ),
         funnel="results/plots/funnel.png",
+        extra=analysis_outputs,
     output:
         "results/report.html",
     params:

@@ -1,0 +1,80 @@
+# The reviewer's further analyses; each can be switched off in config `analyses`.
+
+
+rule risk_of_bias:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        studies="results/rob_studies.csv",
+        summary="results/rob_summary.csv",
+        strata=report(
+            "results/rob_strata.csv",
+            caption="../report/rob_strata.rst",
+            category="Risk of bias",
+        ),
+        png=report(
+            "results/plots/rob_summary.png",
+            caption="../report/rob.rst",
+            category="Risk of bias",
+        ),
+        svg="results/plots/rob_summary.svg",
+    params:
+        group_by=config["group_by"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/risk_of_bias.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/risk_of_bias.py"
+
+
+rule time_course:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table="results/time_course.csv",
+        png=report(
+            "results/plots/time_course.png",
+            caption="../report/time_course.rst",
+            category="Time course",
+        ),
+        svg="results/plots/time_course.svg",
+    params:
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/time_course.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/time_course.py"
+
+
+rule small_study:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table=report(
+            "results/small_study.csv",
+            caption="../report/small_study.rst",
+            category="Small-study effects",
+        ),
+        png="results/plots/funnel_n.png",
+        svg="results/plots/funnel_n.svg",
+    params:
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        test=config["test"],
+    log:
+        "logs/small_study.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/small_study.py"

@@ -1,0 +1,14 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+import pandas as pd
+
+from premeta.analysis import time_course
+from premeta.plots import save, time_course_figure
+
+p = snakemake.params
+effects = pd.read_csv(snakemake.input[0], index_col="row")
+course = time_course(effects, p.group_by, "time", p.method, p.test, p.level)
+course.to_csv(snakemake.output.table, index=False)
+save(time_course_figure(course, p.measure), snakemake.output.png.removesuffix(".png"))
