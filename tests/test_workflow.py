@@ -47,6 +47,8 @@ def test_bundled_run_writes_every_output(bundled):
     groups = pd.read_csv(res / "pooled.csv").group
     assert list(groups)[-1] == "overall" and len(groups) == 9
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
+                 "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
+                 "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
@@ -56,6 +58,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html
     assert hashlib.sha256(SHEET.read_bytes()).hexdigest() in html
     assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
+    assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
 
 
 def test_pooled_csv_equals_the_library(bundled):
@@ -113,7 +116,10 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     assert pooled.loc["glia", "k"] == 1 and "k = 1" in pooled.loc["glia", "note"]
     assert pooled.loc["glia", "estimate"] == pytest.approx(2.0)  # lower is better: 7 - 5
     assert (pooled.method == "DL").all() and (pooled.test == "z").all()
-    assert "SIMULATED DATA" not in (tmp_path / "results" / "report.html").read_text()
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "SIMULATED DATA" not in html
+    assert "<code>time_course</code> was switched on but not run: the sheet has no time column" in html
+    assert not (tmp_path / "results" / "rob_strata.csv").exists()
     assert (tmp_path / "results" / "plots" / "forest_glia.png").exists()
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.plots import MEASURE_LABELS
+from premeta.rob import ITEMS as ROB_ITEMS
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
 METHOD_WORDS = {
@@ -74,9 +75,25 @@ def _pfmt(p: float) -> str:
     return "" if pd.isna(p) else ("< 0.0001" if p < 1e-4 else f"{p:.4f}")
 
 
+def _extras(files) -> dict:
+    """Tables (``name.csv`` -> records) and figures (``name.png`` -> ``name_png``, a data URI) of the further analyses."""
+    out = {}
+    for f in map(Path, files):
+        if f.suffix == ".csv":
+            out[f.stem] = pd.read_csv(f, keep_default_na=False, na_values=[""]).to_dict("records")
+        elif f.suffix == ".png":
+            out[f"{f.stem}_png"] = _img(f)
+    return out
+
+
 def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
-           config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path) -> str:
-    """The report as one HTML string; figures are embedded, nothing is fetched when it is opened."""
+           config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
+           extra=(), skipped: dict[str, str] | None = None) -> str:
+    """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
+
+    ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
+    shown in its section when present; ``skipped`` maps analyses that could not run to why.
+    """
     env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
                              autoescape=True, keep_trailing_newline=True)
     env.filters["num"] = _fmt
@@ -102,4 +119,7 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         tests=tests.to_dict("records"),
         forest={g: _img(p) for g, p in forest.items()},
         funnel=_img(funnel),
+        x=_extras(extra),
+        rob_items=ROB_ITEMS,
+        skipped=skipped or {},
     )

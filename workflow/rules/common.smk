@@ -44,6 +44,18 @@ ANALYSIS_OUTPUTS = {
 }
 
 
+def missing_columns(analysis):
+    """Why an analysis switched on cannot run on this sheet ('' when it can)."""
+    if analysis == "time_course" and "time" not in SHEET:
+        return "the sheet has no time column"
+    if analysis == "risk_of_bias" and not any(c.startswith("rob_") for c in SHEET):
+        return "the sheet has no rob_* (SYRCLE) columns"
+    return ""
+
+
+SKIPPED = {a: missing_columns(a) for a in config["analyses"] if missing_columns(a)}
+
+
 def analysis_outputs(wildcards):
-    """The outputs of the further analyses switched on in config `analyses`."""
-    return [f for a in config["analyses"] for f in ANALYSIS_OUTPUTS[a]]
+    """The outputs of the further analyses switched on in config `analyses` that can run."""
+    return [f for a in config["analyses"] if a not in SKIPPED for f in ANALYSIS_OUTPUTS[a]]

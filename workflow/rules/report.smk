@@ -14,6 +14,7 @@ rule report:
     params:
         config=config,
         groups=GROUPS,
+        skipped=SKIPPED,
         workflow_dir=workflow.basedir,
     log:
         "logs/report.log",

@@ -16,5 +16,5 @@ labels = {Path(p).stem.removeprefix("forest_"): p for p in i.forest}
 forest = {snakemake.params.groups.get(s, "all groups"): p for s, p in labels.items()}
 html = render(sheet_path=i.sheet, effects=effects, pooled=pooled, tests=tests,
               config=dict(snakemake.params.config), forest=forest, funnel=i.funnel,
-              workflow_dir=snakemake.params.workflow_dir)
+              workflow_dir=snakemake.params.workflow_dir, extra=i.extra, skipped=snakemake.params.skipped)
 Path(snakemake.output[0]).write_text(html)
