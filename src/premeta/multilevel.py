@@ -1,0 +1,363 @@
+"""Dependent effect sizes: the three-level model, CR2 cluster-robust inference, aggregation.
+
+Preclinical studies often report several comparisons (cohorts, doses, outcomes) from one
+publication. Three answers, each matching its R reference:
+
+* :func:`rma_mv`: metafor's ``rma.mv(yi, vi, mods, random = ~ 1 | study/cluster2,
+  method = "REML")`` (Konstantopoulos 2011; Cheung 2014; Assink & Wibbelink 2016),
+* :func:`robust_cr2`: clubSandwich's ``coef_test(fit, vcov = "CR2", cluster = study,
+  test = "Satterthwaite")`` (Bell & McCaffrey 2002; Tipton 2015; Pustejovsky & Tipton 2018),
+* :func:`aggregate`: metafor's ``aggregate.escalc(dat, cluster, rho, struct = "CS")``
+  (CAMARADES' nested comparisons: one effect per cluster).
+
+The three-level model for effect i of inner cluster c within study j is
+
+.. math:: y_{i} = x_i'\\beta + u_j + u_{jc} + e_i,\\quad u_j\\sim N(0,\\sigma^2_1),\\;
+          u_{jc}\\sim N(0,\\sigma^2_2),\\; e_i\\sim N(0,v_i),
+
+so the marginal covariance is block diagonal by study with blocks
+:math:`V_j = \\mathrm{diag}(v_j) + \\sigma^2_1 J_j + \\sigma^2_2 Z_jZ_j'` (:math:`J_j` all
+ones, :math:`Z_j` the inner cluster indicators). No k-by-k matrix is formed: each block is
+diagonal plus low rank, so the likelihood uses closed-form (Sherman-Morrison) inverses and
+per-group sums (O(k) per evaluation); the CR2 adjustment, which needs a matrix function of
+every cluster's block, stacks blocks of equal size into (m, n, n) arrays and works in batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, sparse, stats
+
+from premeta.models import _check, _factor
+
+
+class _Inverse:
+    """:math:`W = V^{-1}` of the three-level covariance in O(k), by Sherman-Morrison twice.
+
+    With :math:`a = 1/v`, :math:`S_c = \\sum_{i\\in c}a_i` per inner cluster c,
+    :math:`B = (D + \\sigma^2_2Z_2Z_2')^{-1} = D^{-1} - \\sum_c\\gamma_c\\,a_ca_c'` with
+    :math:`\\gamma_c = \\sigma^2_2/(1+\\sigma^2_2S_c)`; with :math:`q = B1`
+    (:math:`q_i = a_i/(1+\\sigma^2_2S_c)`) and :math:`Q_j = \\sum_{i\\in j}q_i` per study,
+    :math:`W_j = B_j - \\delta_j\\,q_jq_j'`, :math:`\\delta_j = \\sigma^2_1/(1+\\sigma^2_1Q_j)`.
+    Hence :math:`\\log|V| = \\sum\\log v_i + \\sum_c\\log(1+\\sigma^2_2S_c) +
+    \\sum_j\\log(1+\\sigma^2_1Q_j)`, :math:`\\mathrm{tr}(WE_1) = \\sum_jQ_j/(1+\\sigma^2_1Q_j)` and,
+    with :math:`R_c = S_c/(1+\\sigma^2_2S_c)`, :math:`\\mathrm{tr}(WE_2) = \\sum_c(R_c -
+    \\delta_{j(c)}R_c^2)`, where :math:`E_l = Z_lZ_l'` (:math:`Z_1` study and :math:`Z_2`
+    inner-cluster indicators) is :math:`\\partial V/\\partial\\sigma^2_l`.
+    """
+
+    def __init__(self, v, levels, sigma2):
+        (Z1, Z2), (s, c), up = levels
+        self.levels, self.a = levels, 1 / v
+        S = Z2 @ self.a
+        self.gam = sigma2[1] / (1 + sigma2[1] * S)
+        self.q = self.a / (1 + sigma2[1] * S)[c]
+        Q = Z1 @ self.q
+        self.dlt = sigma2[0] / (1 + sigma2[0] * Q)
+        self.logdet = np.log(v).sum() + np.log1p(sigma2[1] * S).sum() + np.log1p(sigma2[0] * Q).sum()
+        R = S / (1 + sigma2[1] * S)
+        self.trWE = np.array([np.sum(Q / (1 + sigma2[0] * Q)), np.sum(R - self.dlt[up] * R**2)])
+
+    def __call__(self, x):
+        """:math:`Wx` for x of shape (k,) or (k, p)."""
+        (Z1, Z2), (s, c), _ = self.levels
+        col = (slice(None),) + (None,) * (x.ndim - 1)
+        a, q = self.a[col], self.q[col]
+        return a * x - a * (self.gam[col] * (Z2 @ (a * x)))[c] - q * (self.dlt[col] * (Z1 @ (q * x)))[s]
+
+
+def _reml(y, v, X, levels, sigma2):
+    """GLS fit, restricted log-likelihood and its gradient in sigma2.
+
+    Restricted log-likelihood (Harville 1977; with metafor's constant :math:`\\log|X'X|`)
+
+    .. math:: \\ell_R = -\\tfrac12\\big[(k-p)\\log 2\\pi + \\log|V| + \\log|X'WX|
+              - \\log|X'X| + r'Wr\\big],\\quad r = y - X\\hat\\beta,\\quad W = V^{-1},
+
+    gradient :math:`\\partial\\ell_R/\\partial\\sigma^2_l = -\\tfrac12\\mathrm{tr}(PE_l) +
+    \\tfrac12\\|Z_l'Py\\|^2` with :math:`P = W - WX(X'WX)^{-1}X'W`, :math:`Py = Wr` and
+    :math:`\\mathrm{tr}(PE_l) = \\mathrm{tr}(WE_l) - \\mathrm{tr}\\big((X'WX)^{-1}(Z_l'WX)'
+    (Z_l'WX)\\big)`. Returns (beta, (X'WX)^{-1}, loglik, gradient).
+    """
+    W = _Inverse(v, levels, sigma2)
+    WX = W(X)
+    A = X.T @ WX
+    Ainv = np.linalg.inv(A)
+    beta = Ainv @ (WX.T @ y)
+    r = y - X @ beta
+    u = W(r)
+    grad = np.empty(2)
+    for l, Z in enumerate(levels[0]):
+        T = Z @ WX
+        grad[l] = -0.5 * (W.trWE[l] - np.sum(Ainv * (T.T @ T))) + 0.5 * np.sum((Z @ u) ** 2)
+    ll = -0.5 * ((len(y) - X.shape[1]) * np.log(2 * np.pi) + W.logdet + np.linalg.slogdet(A)[1]
+                 - np.linalg.slogdet(X.T @ X)[1] + r @ u)
+    return beta, Ainv, ll, grad
+
+
+def _blocks(cluster, study, inner, v, sigma2):
+    """The dense covariance blocks of independent clusters, stacked by block size.
+
+    Yields (rows, V): rows (m, n) the row numbers of the m clusters of size n, V (m, n, n)
+    :math:`\\mathrm{diag}(v) + \\sigma^2_1[\\text{same study}] + \\sigma^2_2[\\text{same inner cluster}]`.
+    """
+    order = np.argsort(cluster, kind="stable")
+    sizes = np.bincount(cluster)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    for n in np.unique(sizes[sizes > 0]):
+        rows = order[starts[sizes == n][:, None] + np.arange(n)]
+        same = [f[rows][:, :, None] == f[rows][:, None, :] for f in (study, inner)]
+        yield rows, v[rows][:, :, None] * np.eye(n) + sigma2[0] * same[0] + sigma2[1] * same[1]
+
+
+@dataclass
+class MultilevelFit:
+    """A three-level random-effects model (metafor ``rma.mv`` vocabulary).
+
+    ``beta``, ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub`` are per coefficient (intercept
+    first), ``vb`` is their covariance. ``sigma2``, ``s_nlevels`` and ``I2`` are per level:
+    [study, cluster2 within study]. The remaining fields keep the data for :func:`robust_cr2`.
+    """
+
+    beta: np.ndarray
+    vb: np.ndarray
+    se: np.ndarray
+    zval: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    sigma2: np.ndarray
+    s_nlevels: np.ndarray
+    k: int
+    p: int
+    QE: float
+    QEp: float
+    I2: np.ndarray
+    I2_total: float
+    logLik: float
+    level: float
+    converged: bool
+    yi: np.ndarray
+    vi: np.ndarray
+    X: np.ndarray
+    study: np.ndarray
+    inner: np.ndarray
+
+
+def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelFit:
+    """Three-level meta-analysis: effects in clusters (comparisons, cohorts) in studies.
+
+    Equals metafor's ``rma.mv(yi, vi, mods = mods, random = ~ 1 | study/cluster2,
+    method = "REML")``. The variance components
+    :math:`\\sigma^2 = (\\sigma^2_1, \\sigma^2_2)` (between studies; between clusters within
+    a study) maximise the restricted log-likelihood (see ``_reml``) over
+    :math:`\\sigma^2_l \\ge 0`, by L-BFGS-B with the analytic gradient (metafor: nlminb on
+    :math:`\\log\\sigma^2_l`, so a component at the boundary is reported as a tiny positive
+    number there and as 0 here). Then, as metafor,
+
+    .. math:: \\hat\\beta = (X'WX)^{-1}X'Wy,\\quad \\mathrm{Var}(\\hat\\beta) = (X'WX)^{-1},
+              \\quad W = V^{-1},
+
+    with Wald z tests and intervals; :math:`Q_E = y'P_0y` with the common-effect weights
+    :math:`W_0 = \\mathrm{diag}(1/v_i)`, on k - p df; and the multilevel I² of the metafor FAQ
+    and Cheung (2014, *Psychol Methods* 19(2)):
+
+    .. math:: I^2_l = 100\\,\\frac{\\sigma^2_l}{\\sum_m\\sigma^2_m + \\tilde v},\\quad
+              \\tilde v = \\frac{k-p}{\\mathrm{tr}(P_0)},
+
+    the typical sampling variance of metafor's univariate I² (Higgins & Thompson 2002).
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (k,)
+        Effect sizes and sampling variances (vi > 0).
+    study, cluster2 : array-like of shape (k,)
+        Outer grouping and inner grouping; ``cluster2`` labels may repeat across studies
+        (the inner level is the pair, as ``study/cluster2`` in R).
+    mods : array-like of shape (k, q), optional
+        Moderators; an intercept is added.
+    level : float
+        Confidence level in percent.
+
+    Returns
+    -------
+    MultilevelFit
+    """
+    yi, vi = _check(yi, vi)
+    X = np.ones((len(yi), 1))
+    if mods is not None:
+        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
+    k, p = X.shape
+    (s, _), (c2, _) = _factor(study), _factor(cluster2)
+    if len(s) != k or len(c2) != k or k <= p:
+        raise ValueError(f"study and cluster2 must have length {k}, and k must exceed p = {p}")
+    inner = np.unique(s * (c2.max() + 1) + c2, return_inverse=True)[1]
+    up = np.zeros(inner.max() + 1, dtype=np.intp)
+    up[inner] = s  # the study of each inner cluster
+    levels = ([sparse.csr_matrix((np.ones(k), (f, np.arange(k)))) for f in (s, inner)], (s, inner), up)
+
+    # common-effect fit: QE and the typical sampling variance of I2
+    w = 1 / vi
+    A0inv = np.linalg.inv(X.T @ (w[:, None] * X))
+    r0 = yi - X @ (A0inv @ (X.T @ (w * yi)))
+    QE = float(np.sum(w * r0**2))
+    vt = (k - p) / (w.sum() - np.sum(A0inv * (X.T @ (w[:, None] ** 2 * X))))
+
+    # optimise on sigma2 / scale, so that the tolerances do not depend on the effect's units,
+    # with orthonormal columns Q (X = QR) in place of X: the same restricted likelihood
+    # (log|X'WX| - log|X'X| = log|Q'WQ|), without the rounding of ill-conditioned moderators
+    scale = max(float(np.var(r0)), float(np.mean(vi)))
+    Q = np.linalg.qr(X)[0]
+
+    def objective(x):
+        ll, g = _reml(yi, vi, Q, levels, x * scale)[2:]
+        return -ll, -g * scale
+
+    res = optimize.minimize(objective, np.full(2, 0.25), jac=True, method="L-BFGS-B", bounds=[(0, None)] * 2,
+                            options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 10000})
+    sigma2 = res.x * scale
+    # a line search that stalls at rounding level still ends at the optimum if the score in
+    # log(sigma2) (relative change of sigma2) vanishes, and at 0 the score points outward
+    score = np.where(res.x > 0, res.jac * res.x, np.minimum(res.jac, 0))
+    converged = res.success or np.max(np.abs(score)) < 1e-6
+    beta, vb, ll, _ = _reml(yi, vi, X, levels, sigma2)
+    se = np.sqrt(np.diag(vb))
+    z = beta / se
+    crit = stats.norm.isf((1 - level / 100) / 2)
+    return MultilevelFit(
+        beta=beta, vb=vb, se=se, zval=z, pval=2 * stats.norm.sf(np.abs(z)), ci_lb=beta - crit * se,
+        ci_ub=beta + crit * se, sigma2=sigma2, s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k, p=p,
+        QE=QE, QEp=float(stats.chi2.sf(QE, k - p)), I2=100 * sigma2 / (sigma2.sum() + vt),
+        I2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), logLik=float(ll), level=level,
+        converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner,
+    )
+
+
+@dataclass
+class RobustTest:
+    """Cluster-robust (CR2) tests per coefficient, clubSandwich's ``coef_test``/``conf_int``."""
+
+    beta: np.ndarray
+    vcov: np.ndarray
+    se: np.ndarray
+    tval: np.ndarray
+    df: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    n_clusters: int
+    level: float
+
+
+def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> RobustTest:
+    """CR2 cluster-robust standard errors with Satterthwaite degrees of freedom.
+
+    Equals clubSandwich's ``coef_test(fit, vcov = "CR2", cluster = cluster,
+    test = "Satterthwaite")`` and ``conf_int`` for an ``rma.mv`` fit (metafor's
+    ``robust(fit, cluster, clubSandwich = TRUE)``), whose working weights are the fitted
+    :math:`W_j = V_j^{-1}` and whose target variance is :math:`V_j` itself
+    (``inverse_var = TRUE``). With :math:`M = (X'WX)^{-1}`, residuals :math:`r = y - X\\hat\\beta`
+    and, for each cluster j, :math:`V_j = L_jL_j'` (Cholesky),
+
+    .. math:: G_j = L_j'(V_j - X_jMX_j')L_j,\\quad A_j = L_jG_j^{-1/2}L_j',\\quad
+              E_j = X_j'W_jA_j,\\quad V^{CR2} = M\\Big(\\sum_j E_jr_jr_j'E_j'\\Big)M
+
+    (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018, *JBES* 36(4); the symmetric inverse
+    square root drops eigenvalues below 1e-12, as ``clubSandwich:::matrix_power``). The
+    Satterthwaite df of coefficient i is :math:`(\\mathrm{tr}\\,\\Pi_i)^2/\\|\\Pi_i\\|_F^2` for the
+    J-by-J matrix :math:`\\Pi_i = \\mathrm{diag}(\\|g_{ij}\\|^2) - H_iH_i'` with
+    :math:`g_{ij}` row i of :math:`ME_jL_j` and row j of :math:`H_i` row i of
+    :math:`ME_jX_jC`, :math:`CC' = M` (``clubSandwich:::get_P_array`` and ``Satterthwaite``);
+    the traces are taken from p-by-p sums, never from :math:`\\Pi_i`. Tests and intervals use
+    t with those df.
+
+    Parameters
+    ----------
+    fit : MultilevelFit
+    cluster : array-like of shape (k,), optional
+        Clustering variable; the default is the fit's ``study``. Studies must be nested in
+        clusters.
+    level : float, optional
+        Confidence level in percent; the fit's by default.
+
+    Returns
+    -------
+    RobustTest
+    """
+    level = fit.level if level is None else level
+    c = fit.study if cluster is None else _factor(cluster)[0]
+    J = c.max() + 1
+    if len(c) != fit.k or len(np.unique(fit.study * J + c)) != fit.s_nlevels[0]:
+        raise ValueError("cluster must have one value per effect and the studies must be nested in it")
+    X, M = fit.X, fit.vb
+    r = fit.yi - X @ fit.beta
+    C = np.linalg.cholesky(M)
+    comps, g2, H = [], [], []
+    for idx, V in _blocks(c, fit.study, fit.inner, fit.vi, fit.sigma2):
+        L = np.linalg.cholesky(V)
+        Xj = X[idx]
+        G = np.swapaxes(L, 1, 2) @ (V - Xj @ M @ np.swapaxes(Xj, 1, 2)) @ L
+        lam, Q = np.linalg.eigh(G)
+        lam = np.where(lam > 1e-12, np.maximum(lam, 1e-12) ** -0.5, 0)
+        Gih = (Q * lam[:, None, :]) @ np.swapaxes(Q, 1, 2)
+        A = L @ Gih @ np.swapaxes(L, 1, 2)
+        E = np.swapaxes(np.linalg.solve(V, Xj), 1, 2) @ A  # X_j' W_j A_j, (m, p, n)
+        ME = M @ E
+        comps.append(np.einsum("mpn,mn->mp", E, r[idx]))
+        g2.append(np.sum((ME @ L) ** 2, axis=2))
+        H.append(ME @ Xj @ C)
+    comps, g2, H = np.concatenate(comps), np.concatenate(g2), np.concatenate(H)
+    vcov = M @ (comps.T @ comps) @ M
+    h2 = np.sum(H**2, axis=2)  # ||h_ij||^2, (J, p)
+    HtH = np.einsum("jia,jib->iab", H, H)  # per coefficient, p x p
+    tr = g2.sum(0) - h2.sum(0)
+    ss = np.sum(g2**2, 0) - 2 * np.sum(g2 * h2, 0) + np.sum(HtH**2, axis=(1, 2))
+    df = tr**2 / ss
+    se = np.sqrt(np.diag(vcov))
+    t = fit.beta / se
+    crit = stats.t.isf((1 - level / 100) / 2, df)
+    return RobustTest(beta=fit.beta, vcov=vcov, se=se, tval=t, df=df, pval=2 * stats.t.sf(np.abs(t), df),
+                      ci_lb=fit.beta - crit * se, ci_ub=fit.beta + crit * se, n_clusters=int(J), level=level)
+
+
+def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
+    """One effect per cluster: the GLS mean under a constant within-cluster correlation.
+
+    Equals metafor's ``aggregate(escalc, cluster = cluster, rho = rho, struct = "CS")``:
+    within cluster c the sampling errors have covariance :math:`V_c = S(\\rho J + (1-\\rho)I)S`,
+    :math:`S = \\mathrm{diag}(\\sqrt{v_i})`, and
+
+    .. math:: y_c = \\frac{1'V_c^{-1}y}{1'V_c^{-1}1},\\quad v_c = \\frac{1}{1'V_c^{-1}1}.
+
+    With :math:`a_i = v_i^{-1/2}` the inverse is closed form (Sherman-Morrison),
+    :math:`1'V_c^{-1}x = \\big(\\sum a_i^2x_i - \\frac{\\rho}{1+(n_c-1)\\rho}\\sum a_i
+    \\sum a_ix_i\\big)/(1-\\rho)`, so no matrix is formed. Clusters are returned in order of
+    first appearance, as metafor.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (k,)
+    cluster : array-like of shape (k,)
+    rho : float
+        Correlation of sampling errors within a cluster, -1/(n_c - 1) < rho < 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``cluster``, ``yi``, ``vi``, ``ki`` (effects combined).
+    """
+    yi, vi = _check(yi, vi)
+    codes, labels = pd.factorize(pd.Series(np.asarray(cluster, dtype=object)))
+    if len(codes) != len(yi) or (codes < 0).any():
+        raise ValueError("cluster must have one non-missing value per effect")
+    n = np.bincount(codes)
+    if not 1 > rho > -1 / max(n.max() - 1, 1):
+        raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every cluster")
+    a = 1 / np.sqrt(vi)
+    sa, shrink = np.bincount(codes, a), rho / (1 + (n - 1) * rho)
+    one_w_one = (np.bincount(codes, a**2) - shrink * sa**2) / (1 - rho)
+    one_w_y = (np.bincount(codes, a**2 * yi) - shrink * sa * np.bincount(codes, a * yi)) / (1 - rho)
+    return pd.DataFrame({"cluster": list(labels), "yi": one_w_y / one_w_one, "vi": 1 / one_w_one, "ki": n})
