@@ -14,6 +14,8 @@ import pandas as pd
 from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
+from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.sensitivity import influence, leave1out
 
 
 def slug(label: object) -> str:
@@ -187,3 +189,145 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
     cols = ["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p", "tau2", "i2",
             "q_between_p", "qm_p"]
     return pd.concat(parts, ignore_index=True).reindex(columns=cols)
+
+
+DEPENDENCE = ("auto", "multilevel", "aggregate", "none")
+
+
+def cohort_key(effects: pd.DataFrame) -> pd.Series:
+    """The exercise cohort of each row: (study, cohort), else (study, comparison), else the row."""
+    own = pd.Series(effects.index.astype(str), index=effects.index, dtype="string")
+    for col in ("comparison", "cohort"):
+        if col in effects:
+            own = effects[col].astype("string").fillna(own)
+    return effects["study"].astype(str) + "\x00" + own
+
+
+def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str, str]:
+    """The way dependent effects are handled, and why (the report's sentence).
+
+    ``auto`` is ``multilevel`` when any study contributes more than one comparison, else ``none``.
+    """
+    if requested not in DEPENDENCE:
+        raise ValueError(f"dependence must be one of {', '.join(DEPENDENCE)}, got {requested!r}")
+    per_study = effects.groupby("study").size()
+    several, n = int((per_study > 1).sum()), len(per_study)
+    fact = (f"{several} of {n} studies contribute more than one comparison" if several
+            else f"each of the {n} studies contributes one comparison")
+    if requested == "auto":
+        return ("multilevel" if several else "none"), f"chosen automatically: {fact}"
+    if requested == "none" and several:
+        return "none", f"set in the config, although {fact}: those comparisons are treated as independent"
+    return requested, f"set in the config; {fact}"
+
+
+DEPENDENCE_COLUMNS = ["group", "dependence", "k", "studies", "clusters", "estimate", "se", "stat", "df", "p",
+                      "ci_low", "ci_high", "se_model", "tau2", "sigma2_study", "sigma2_within", "i2", "i2_study",
+                      "i2_within", "converged", "note"]
+
+
+def _three_level(e: pd.DataFrame, level: float) -> dict:
+    """metafor ``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` by REML, CR2 tests by study."""
+    k, studies = len(e), e["study"].nunique()
+    row = {"k": k, "studies": studies, "clusters": studies}
+    if studies < 2:
+        return row | {"note": "one study: the three-level model and cluster-robust tests need at least 2"}
+    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), np.arange(k), level=level)
+    r = robust_cr2(f)
+    return row | {
+        "estimate": f.beta[0], "se": r.se[0], "stat": r.tval[0], "df": r.df[0], "p": r.pval[0],
+        "ci_low": r.ci_lb[0], "ci_high": r.ci_ub[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
+        "sigma2_within": f.sigma2[1], "i2": f.I2_total, "i2_study": f.I2[0], "i2_within": f.I2[1],
+        "converged": f.converged, "note": "" if f.converged else "REML did not converge",
+    }
+
+
+def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
+              method: str = "REML", test: str = "knha", level: float = 95) -> tuple[pd.DataFrame, str, str]:
+    """The pooled effect of every group and overall, with dependent comparisons accounted for.
+
+    * ``multilevel``: three-level model, comparisons (rows) within studies, REML
+      (:func:`premeta.multilevel.rma_mv`), with CR2 cluster-robust standard errors, t tests with
+      Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust_cr2`;
+      Pustejovsky and Tipton 2018). ``se_model`` is the model-based SE; ``i2_study`` and
+      ``i2_within`` split I² between the levels (Cheung 2014).
+    * ``aggregate``: the comparisons of each exercise cohort (:func:`cohort_key`) within a group are
+      combined into one effect assuming sampling errors correlated ``rho``
+      (:func:`premeta.multilevel.aggregate`, metafor ``aggregate.escalc``), then pooled by
+      :func:`premeta.models.fit` with ``method`` and ``test`` (CAMARADES nested comparisons).
+    * ``none``: every row independent, as the main pooled table.
+
+    A group that cannot be fitted keeps its row, with NaN statistics and a ``note``.
+
+    Returns
+    -------
+    (table, mode, reason)
+        The table (:data:`DEPENDENCE_COLUMNS`, groups sorted then ``overall``), the handling
+        used and the sentence saying why (:func:`dependence_mode`).
+    """
+    mode, reason = dependence_mode(effects, dependence)
+    subsets = {str(g): sub for g, sub in effects.groupby(effects[by].astype(str), sort=True)}
+    subsets["overall"] = effects
+    if mode == "multilevel":
+        rows = []
+        for g, sub in subsets.items():
+            try:
+                rows.append({"group": g} | _three_level(sub, level))
+            except (ValueError, np.linalg.LinAlgError) as err:
+                rows.append({"group": g, "k": len(sub), "studies": sub["study"].nunique(),
+                             "note": f"not fitted: {err}"})
+        table = pd.DataFrame(rows)
+    else:
+        if mode == "aggregate":
+            parts = []
+            for g, sub in subsets.items():
+                a = aggregate(sub["yi"], sub["vi"], cohort_key(sub), rho)
+                parts.append(a.assign(group=g, study=a["cluster"].str.split("\x00").str[0]))
+            e = pd.concat(parts, ignore_index=True)
+        else:
+            e = pd.concat([sub.assign(group=g) for g, sub in subsets.items()], ignore_index=True)
+        f = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), e["group"].to_numpy(object), method=method,
+                test=test, level=level)
+        t = f.table()
+        t["clusters"] = t["k"]
+        t["studies"] = e.groupby("group")["study"].nunique().reindex(t["group"]).to_numpy()
+        t["k"] = [len(subsets[g]) for g in t["group"]]
+        table = t
+    table.insert(1, "dependence", mode)
+    order = {g: i for i, g in enumerate(subsets)}
+    table = table.reindex(columns=DEPENDENCE_COLUMNS).sort_values("group", key=lambda s: s.map(order))
+    table["note"] = table["note"].fillna("")
+    return table.reset_index(drop=True), mode, reason
+
+
+def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+                level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-out estimates and influence diagnostics of every comparison, within each group.
+
+    Each group of ``by`` with at least 3 comparisons is refitted without each comparison in turn
+    (:func:`premeta.sensitivity.leave1out`, metafor ``leave1out``) and diagnosed with
+    :func:`premeta.sensitivity.influence` (metafor ``influence``: studentized residuals, DFFITS,
+    Cook's distance, covariance ratio, hat values, DFBETAS; ``influential`` by metafor's rule).
+    Comparisons are left out one at a time (metafor's unit), named by their spreadsheet row
+    and :func:`labels`.
+
+    Returns
+    -------
+    (leave1out, influence)
+        Long tables with ``group``, ``row`` and ``label`` first.
+    """
+    loo, inf = [], []
+    names = labels(effects)
+    for g, sub in effects.groupby(effects[by].astype(str), sort=True):
+        if len(sub) < 3:
+            continue
+        yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
+        key = {"group": g, "row": sub.index.to_numpy(), "label": names[sub.index].to_numpy()}
+        loo.append(leave1out(yi, vi, method, test, level).reset_index(drop=True).assign(**key))
+        inf.append(influence(yi, vi, method, test).reset_index(drop=True).assign(**key))
+    out = []
+    for parts in (loo, inf):
+        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label"])
+        out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label")]])
+    return out[0], out[1].rename(columns={"inf": "influential"}).assign(
+        influential=lambda t: t["influential"].eq("*"))

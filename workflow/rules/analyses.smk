@@ -1,6 +1,31 @@
 # The reviewer's further analyses; each can be switched off in config `analyses`.
 
 
+rule dependence:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table=report(
+            "results/dependence.csv",
+            caption="../report/dependence.rst",
+            category="Dependent effects",
+        ),
+        choice="results/dependence_choice.csv",
+    params:
+        group_by=config["group_by"],
+        dependence=config["dependence"],
+        rho=config["rho"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/dependence.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/dependence.py"
+
+
 rule risk_of_bias:
     input:
         "results/effect_sizes.csv",
@@ -78,3 +103,26 @@ rule small_study:
         "../../environment.yml"
     script:
         "../scripts/small_study.py"
+
+
+rule sensitivity:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        leave1out="results/leave1out.csv",
+        influence=report(
+            "results/influence.csv",
+            caption="../report/sensitivity.rst",
+            category="Sensitivity",
+        ),
+    params:
+        group_by=config["group_by"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/sensitivity.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/sensitivity.py"

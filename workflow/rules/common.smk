@@ -33,6 +33,7 @@ def group_label(wildcards):
 
 
 ANALYSIS_OUTPUTS = {
+    "dependence": ["results/dependence.csv", "results/dependence_choice.csv"],
     "risk_of_bias": [
         "results/rob_studies.csv",
         "results/rob_summary.csv",
@@ -41,6 +42,7 @@ ANALYSIS_OUTPUTS = {
     ],
     "time_course": ["results/time_course.csv", "results/plots/time_course.png"],
     "small_study": ["results/small_study.csv", "results/plots/funnel_n.png"],
+    "sensitivity": ["results/leave1out.csv", "results/influence.csv"],
 }
 
 
