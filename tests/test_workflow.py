@@ -49,6 +49,7 @@ def test_bundled_run_writes_every_output(bundled):
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
+                 "dependence.csv", "dependence_choice.csv", "leave1out.csv", "influence.csv",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
@@ -59,6 +60,11 @@ def test_bundled_run_writes_every_output(bundled):
     assert hashlib.sha256(SHEET.read_bytes()).hexdigest() in html
     assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
     assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
+    assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
+    assert "Sensitivity and influence" in html
+    dep = pd.read_csv(res / "dependence.csv").set_index("group")
+    assert (dep.dependence == "multilevel").all() and dep.loc["overall", "studies"] == 30
+    assert dep.estimate.notna().all() and (dep.df < dep.studies).all()  # Satterthwaite df, clustered by study
 
 
 def test_pooled_csv_equals_the_library(bundled):
@@ -120,6 +126,10 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     assert "SIMULATED DATA" not in html
     assert "<code>time_course</code> was switched on but not run: the sheet has no time column" in html
     assert not (tmp_path / "results" / "rob_strata.csv").exists()
+    choice = pd.read_csv(tmp_path / "results" / "dependence_choice.csv").iloc[0]
+    assert choice.dependence == "none" and "each of the 4 studies contributes one comparison" in choice.reason
+    influence = pd.read_csv(tmp_path / "results" / "influence.csv")
+    assert set(influence.group) == {"cytokines"} and len(influence) == 3  # glia (k = 1) is not diagnosed
     assert (tmp_path / "results" / "plots" / "forest_glia.png").exists()
 
 

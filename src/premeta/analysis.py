@@ -40,7 +40,7 @@ def animals(effects: pd.DataFrame) -> int:
 
     def key(col: str, fallback: pd.Series) -> pd.Series:
         own = e[col].astype("string") if col in e else pd.Series(pd.NA, index=e.index, dtype="string")
-        return study + "\x00" + own.fillna(fallback)
+        return study + "\x1f" + own.fillna(fallback)
 
     trt = key("cohort", e["comparison"].astype("string").fillna(row_id) if "comparison" in e else row_id)
     ctl = key("control_group", "ctl:" + trt)
@@ -200,7 +200,7 @@ def cohort_key(effects: pd.DataFrame) -> pd.Series:
     for col in ("comparison", "cohort"):
         if col in effects:
             own = effects[col].astype("string").fillna(own)
-    return effects["study"].astype(str) + "\x00" + own
+    return effects["study"].astype(str) + "\x1f" + own
 
 
 def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str, str]:
@@ -282,7 +282,7 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
             parts = []
             for g, sub in subsets.items():
                 a = aggregate(sub["yi"], sub["vi"], cohort_key(sub), rho)
-                parts.append(a.assign(group=g, study=a["cluster"].str.split("\x00").str[0]))
+                parts.append(a.assign(group=g, study=a["cluster"].str.split("\x1f").str[0]))
             e = pd.concat(parts, ignore_index=True)
         else:
             e = pd.concat([sub.assign(group=g) for g, sub in subsets.items()], ignore_index=True)

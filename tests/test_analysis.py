@@ -1,0 +1,84 @@
+"""The analysis tables the workflow writes, composed from the metafor-tested library functions."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import premeta
+from premeta.analysis import cohort_key, dependence_mode, dependent, sensitivity
+from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.sensitivity import influence, leave1out
+from premeta.sheet import read_sheet, validate
+
+SHEET = Path(__file__).resolve().parents[1] / "data" / "simulated_treadmill_neuropathic_pain.csv"
+
+
+@pytest.fixture(scope="module")
+def effects():
+    return premeta.escalc(validate(read_sheet(SHEET), SHEET), "SMD", "benefit")
+
+
+def test_dependence_mode_says_what_and_why(effects):
+    assert dependence_mode(effects) == (
+        "multilevel", "chosen automatically: 30 of 30 studies contribute more than one comparison")
+    one_each = effects.drop_duplicates("study")
+    assert dependence_mode(one_each) == (
+        "none", "chosen automatically: each of the 30 studies contributes one comparison")
+    mode, why = dependence_mode(effects, "none")
+    assert mode == "none" and "treated as independent" in why
+    with pytest.raises(ValueError, match="dependence must be one of"):
+        dependence_mode(effects, "robust")
+
+
+def test_multilevel_rows_are_the_three_level_model_with_cr2_by_study(effects):
+    table, mode, _ = dependent(effects, "mechanism", "multilevel", level=90)
+    assert mode == "multilevel" and list(table.group)[-1] == "overall" and len(table) == 9
+    sub = effects[effects.mechanism == "Microglia"]
+    f = rma_mv(sub.yi, sub.vi, sub.study, np.arange(len(sub)), level=90)
+    r = robust_cr2(f)
+    row = table.set_index("group").loc["Microglia"]
+    assert (row.k, row.studies) == (24, 16)
+    np.testing.assert_allclose(
+        row[["estimate", "se", "df", "p", "ci_low", "ci_high", "se_model", "sigma2_study", "i2_study"]].astype(float),
+        [f.beta[0], r.se[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0], f.se[0], f.sigma2[0], f.I2[0]], rtol=1e-12)
+
+
+def test_a_group_that_cannot_be_fitted_keeps_its_row_and_the_others_their_results(effects):
+    one_study = effects[effects.study == effects.study.iloc[0]].assign(mechanism="Only one study")
+    table = dependent(pd.concat([effects, one_study]), "mechanism", "multilevel")[0].set_index("group")
+    assert "one study" in table.loc["Only one study", "note"] and np.isnan(table.loc["Only one study", "estimate"])
+    assert table.drop(index="Only one study").estimate.notna().all()
+
+
+def test_aggregate_pools_one_effect_per_cohort(effects):
+    table = dependent(effects, "mechanism", "aggregate", rho=0.6, method="DL", test="z")[0].set_index("group")
+    sub = effects[effects.mechanism == "Behaviour"]
+    agg = aggregate(sub.yi, sub.vi, cohort_key(sub), 0.6)
+    want = premeta.rma(agg.yi, agg.vi, method="DL", test="z").iloc[0]
+    row = table.loc["Behaviour"]
+    assert (row.k, row.clusters, row.studies) == (175, len(agg), 30) and len(agg) < 175
+    np.testing.assert_allclose(row[["estimate", "se", "p", "tau2", "i2"]].astype(float),
+                               want[["estimate", "se", "p", "tau2", "i2"]].astype(float), rtol=1e-12)
+
+
+def test_none_equals_the_independent_pooled_table(effects):
+    table = dependent(effects, "mechanism", "none")[0].set_index("group")
+    pooled = premeta.rma(effects.yi, effects.vi, effects.mechanism, test="knha").set_index("group")
+    np.testing.assert_allclose(table.loc[pooled.index, "estimate"], pooled.estimate, rtol=1e-12)
+    assert table.loc["overall", "k"] == len(effects)
+
+
+def test_sensitivity_tables_per_group(effects):
+    small = effects[effects.mechanism.isin(["GABA", "BDNF"])].copy()
+    small.loc[small.index[:2], "mechanism"] = "Two rows"
+    loo, inf = sensitivity(small, "mechanism", "REML", "knha")
+    assert set(loo.group) == {"GABA", "BDNF"} == set(inf.group)  # k < 3 is not diagnosed
+    gaba = small[small.mechanism == "GABA"]
+    want = leave1out(gaba.yi, gaba.vi, "REML", "knha")
+    got = loo[loo.group == "GABA"]
+    assert list(got.row) == list(gaba.index)
+    np.testing.assert_allclose(got[["estimate", "ci.lb", "tau2"]], want[["estimate", "ci.lb", "tau2"]], rtol=1e-12)
+    flags = influence(gaba.yi, gaba.vi, "REML", "knha")["inf"].eq("*").to_numpy()
+    assert inf.influential.dtype == bool and list(inf[inf.group == "GABA"].influential) == list(flags)
