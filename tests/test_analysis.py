@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import cohort_key, dependence_mode, dependent, sensitivity
+from premeta.analysis import (cohort_key, dependence_mode, dependent, moderator_analysis, multiple_testing,
+                              sensitivity, time_regression)
+from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust_cr2
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import read_sheet, validate
@@ -82,3 +84,50 @@ def test_sensitivity_tables_per_group(effects):
     np.testing.assert_allclose(got[["estimate", "ci.lb", "tau2"]], want[["estimate", "ci.lb", "tau2"]], rtol=1e-12)
     flags = influence(gaba.yi, gaba.vi, "REML", "knha")["inf"].eq("*").to_numpy()
     assert inf.influential.dtype == bool and list(inf[inf.group == "GABA"].influential) == list(flags)
+
+
+def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
+    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], permutations=200, seed=7)
+    models = out["models"].set_index(["moderator", "group"])
+    assert set(out["models"].moderator) == {"weeks", "species", "sex"}
+    sub = effects[effects.mechanism == "BDNF"]
+    coefs, want = metareg(sub.yi, sub.vi, sub[["weeks"]], method="REML", test="knha")
+    perm = permutest(sub.yi, sub.vi, sub[["weeks"]], "REML", "knha", 200, 7).set_index("term")
+    row = models.loc[("weeks", "BDNF")]
+    np.testing.assert_allclose(row[["QM", "QMp", "tau2", "R2"]].astype(float),
+                               want.iloc[0][["QM", "QMp", "tau2", "R2"]].astype(float), rtol=1e-12)
+    assert row.QMp_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
+    slope = out["coefs"].query("moderator == 'weeks' and group == 'BDNF' and term == 'weeks'").iloc[0]
+    assert slope.p_perm == perm.at["weeks", "p_perm"]
+    np.testing.assert_allclose(slope.estimate, coefs.set_index("term").at["weeks", "estimate"], rtol=1e-12)
+    # a group where a moderator does not vary keeps its row, not fitted, with the reason
+    single = models.loc[("sex", "BDNF")]
+    assert not single.converged and "single level" in single.note and np.isnan(single.QMp_perm)
+    # bubble plot data only for numeric moderators; weights 1/(vi + tau2) of the meta-regression
+    assert set(out["weights"].moderator) == {"weeks"} == set(out["lines"].moderator)
+    w = out["weights"].query("group == 'BDNF'")
+    np.testing.assert_allclose(w.weight, 1 / (sub.vi.to_numpy() + row.tau2), rtol=1e-12)
+
+
+def test_multiple_testing_adjusts_within_each_family():
+    pooled = pd.DataFrame({"group": ["a", "b", "c", "overall"], "p": [0.01, 0.04, 0.03, 1e-6]})
+    models = pd.DataFrame({"moderator": ["x", "x", "y"], "group": ["a", "b", "a"], "QMp": [0.02, np.nan, 0.5]})
+    t = multiple_testing(pooled, models)
+    assert list(t.family) == ["effect by group"] * 3 + ["moderators"] * 3
+    # R: p.adjust(c(.01, .04, .03), "holm") = 0.03 0.06 0.06; "bonferroni" = 0.03 0.12 0.09
+    np.testing.assert_allclose(t.p_holm[:3], [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(t.p_bonferroni[:3], [0.03, 0.12, 0.09])
+    # p.adjust(c(.02, .5), "holm") = 0.04 0.5; the test without a p is not counted
+    np.testing.assert_allclose(t.p_holm[3:], [0.04, np.nan, 0.5])
+    np.testing.assert_allclose(t.p_bonferroni[3:], [0.04, np.nan, 1.0])
+
+
+def test_time_regression_slopes(effects):
+    t = time_regression(effects, "mechanism", "REML", "knha")
+    assert set(t.per) == {"time", "weeks"} and len(t) == 16
+    sub = effects[effects.mechanism == "Microglia"]
+    coefs, _ = metareg(sub.yi, sub.vi, sub[["time"]], method="REML", test="knha")
+    row = t.query("per == 'time' and group == 'Microglia'").iloc[0]
+    np.testing.assert_allclose(row[["estimate", "se", "p", "ci_low"]].astype(float),
+                               coefs.set_index("term").loc["time", ["estimate", "se", "p", "ci_low"]].astype(float),
+                               rtol=1e-12)

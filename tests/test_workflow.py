@@ -50,6 +50,8 @@ def test_bundled_run_writes_every_output(bundled):
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "dependence.csv", "dependence_choice.csv", "leave1out.csv", "influence.csv",
+                 "moderators.csv", "moderator_tests.csv", "multiple_testing.csv", "time_regression.csv",
+                 "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
@@ -61,7 +63,10 @@ def test_bundled_run_writes_every_output(bundled):
     assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
     assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
-    assert "Sensitivity and influence" in html
+    assert "Sensitivity and influence" in html and "<h2>Moderators</h2>" in html and "Multiple testing" in html
+    tests = pd.read_csv(res / "moderator_tests.csv")
+    assert len(tests) == 9 * 8 and tests.QMp_perm.notna().sum() == tests.converged.sum()
+    assert not (res / "plots" / "bubble_sex.png").exists()  # text moderators have no bubble plot
     dep = pd.read_csv(res / "dependence.csv").set_index("group")
     assert (dep.dependence == "multilevel").all() and dep.loc["overall", "studies"] == 30
     assert dep.estimate.notna().all() and (dep.df < dep.studies).all()  # Satterthwaite df, clustered by study

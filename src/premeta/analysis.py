@@ -14,6 +14,7 @@ import pandas as pd
 from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
+from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust_cr2
 from premeta.sensitivity import influence, leave1out
 
@@ -122,6 +123,29 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     studies = e.assign(_t=t).groupby([by, "_t"])["study"].nunique()
     table.insert(3, "studies", [studies[(g, tt)] for g, tt in zip(table.group, table.time)])
     return table
+
+
+def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+                    level: float = 95, times: tuple[str, ...] = ("time", "weeks")) -> pd.DataFrame:
+    """Meta-regression of the effect on time after injury (and on weeks of exercise), in each group.
+
+    One :func:`premeta.metareg.metareg` call per time column present: the slope (change in the
+    effect per day, or per week) with its test and CI, and the model's tau², R² and QM p-value.
+    """
+    groups = effects[by].astype(str).to_numpy(object)
+    parts = []
+    for col in times:
+        if col not in effects or effects[col].isna().all():
+            continue
+        x = effects[[col]].apply(pd.to_numeric)
+        coefs, models = metareg(effects["yi"], effects["vi"], x, groups, method, test, level)
+        slope = coefs[coefs["term"] == col].drop(columns="term")
+        parts.append(slope.merge(models[["group", "k", "tau2", "R2", "QMp", "note"]], on="group")
+                     .assign(per=col))
+    if not parts:
+        return pd.DataFrame(columns=["per", "group", "k", "estimate", "p"])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["per", "group", "k"] + [c for c in out if c not in ("per", "group", "k")]]
 
 
 def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
@@ -331,3 +355,95 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
         out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label")]])
     return out[0], out[1].rename(columns={"inf": "influential"}).assign(
         influential=lambda t: t["influential"].eq("*"))
+
+
+def numeric_moderators(effects: pd.DataFrame, moderators: list[str]) -> list[str]:
+    """The moderators present in ``effects`` whose every non-missing value is a number (the ones with a bubble plot)."""
+    out = []
+    for m in moderators:
+        if m in effects and effects[m].notna().any():
+            x = effects[m].dropna()
+            if pd.to_numeric(x, errors="coerce").notna().all():
+                out.append(m)
+    return out
+
+
+def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "mechanism", method: str = "REML",
+                       test: str = "knha", level: float = 95, permutations: int = 1000,
+                       seed: int = 2024) -> dict[str, pd.DataFrame]:
+    """Meta-regression on each moderator in turn, within every group of ``by``.
+
+    One model per moderator and group (:func:`premeta.metareg.metareg`: coefficients, QM,
+    pseudo-R²; all groups in one call per moderator), with permutation p-values of every
+    coefficient and of QM (:func:`premeta.metareg.permutest`, ``permutations`` random
+    permutations seeded by ``seed``, exact when there are fewer distinct ones). Moderators
+    absent from the sheet or empty are skipped; a group where a moderator cannot be
+    estimated keeps its row with a note (:func:`premeta.metareg.metareg`).
+
+    Returns
+    -------
+    dict
+        ``coefs`` (one row per moderator, group and term, with ``p_perm``), ``models`` (one per
+        moderator and group, with ``QMp_perm``), ``weights`` (``moderator, group, row, x, yi,
+        weight``: the points of the bubble plots of numeric moderators, weight
+        :math:`1/(v_i+\\hat\\tau^2)` of the meta-regression) and ``lines`` (``moderator, group,
+        intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
+    """
+    groups = effects[by].astype(str)
+    numeric = numeric_moderators(effects, moderators)
+    effects = effects.assign(**{m: pd.to_numeric(effects[m]) for m in numeric})
+    coefs, models, points = [], [], []
+    for m in moderators:
+        if m not in effects or effects[m].isna().all():
+            continue
+        c, mo = metareg(effects["yi"], effects["vi"], effects[[m]], groups.to_numpy(object), method, test, level)
+        c["p_perm"], mo["QMp_perm"], mo["permutations"] = np.nan, np.nan, 0
+        for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
+            g = mo.at[i, "group"]
+            sub = effects[(groups == g).to_numpy()]
+            perm = permutest(sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed).set_index("term")
+            mo.loc[i, ["QMp_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
+            rows = c["group"] == g
+            c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
+        coefs.append(c.assign(moderator=m))
+        models.append(mo.assign(moderator=m))
+        if m in numeric:
+            ok = effects[m].notna()
+            tau2 = mo.set_index("group")["tau2"].reindex(groups[ok]).to_numpy()
+            points.append(pd.DataFrame({"moderator": m, "group": groups[ok].to_numpy(), "row": effects.index[ok],
+                                        "x": effects.loc[ok, m].to_numpy(float),
+                                        "yi": effects.loc[ok, "yi"].to_numpy(float),
+                                        "weight": 1 / (effects.loc[ok, "vi"].to_numpy(float) + tau2)}))
+
+    def stack(parts):
+        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["moderator", "group"])
+        return t[["moderator"] + [c for c in t if c != "moderator"]]
+
+    coefs, models = stack(coefs), stack(models)
+    fitted = models[models["moderator"].isin(numeric) & models["converged"].astype(bool)][["moderator", "group"]]
+    c = coefs[coefs["moderator"].isin(numeric)].set_index(["moderator", "group"])
+    lines = fitted.assign(
+        intercept=c[c.term == "intrcpt"].estimate.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy(),
+        slope=c[c.term != "intrcpt"].estimate.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy(),
+        p=c[c.term != "intrcpt"].p.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy())
+    return {"coefs": coefs, "models": models, "weights": stack(points), "lines": lines.reset_index(drop=True)}
+
+
+def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """Holm and Bonferroni adjusted p-values side by side, within each family of tests.
+
+    Two families: the effect of the intervention in each group (the p of ``pooled``, the
+    ``overall`` row left out) and the moderator tests (the QM p-value of every moderator in
+    every group, from :func:`moderator_analysis`). Adjusted with statsmodels ``multipletests``
+    (R ``p.adjust``; Holm 1979); tests without a p-value are listed and not counted.
+    """
+    effect = pooled[pooled["group"] != "overall"]
+    parts = [pd.DataFrame({"family": "effect by group", "group": effect["group"], "test": "pooled effect = 0",
+                           "p": effect["p"]})]
+    if len(models):
+        parts.append(pd.DataFrame({"family": "moderators", "group": models["group"],
+                                   "test": "QM: " + models["moderator"].astype(str), "p": models["QMp"]}))
+    out = pd.concat(parts, ignore_index=True)
+    for how in ("holm", "bonferroni"):
+        out[f"p_{how}"] = out.groupby("family", sort=False)["p"].transform(lambda p: adjust_p(p, how))
+    return out

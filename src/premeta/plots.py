@@ -389,16 +389,24 @@ def rob_figure(summary: pd.DataFrame) -> Figure:
     return fig
 
 
+def _panels(groups: list, width: float = 3.3, height: float = 2.6):
+    """A constrained figure with one panel per group, three per row; unused panels hidden."""
+    ncol = min(3, len(groups))
+    nrow = -(-len(groups) // ncol)
+    fig = Figure(figsize=(width * ncol, height * nrow), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    return fig, axes.flat[:len(groups)]
+
+
 def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury") -> Figure:
     """Pooled effect (95% CI) against time, one panel per group: ``group, time, k, estimate, ci_low, ci_high``."""
     groups = list(dict.fromkeys(course["group"]))
-    ncol = min(3, len(groups))
-    nrow = -(-len(groups) // ncol)
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(3.3 * ncol, 2.6 * nrow), layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True)
-        for ax, g in zip(axes.flat, groups):
+        fig, axes = _panels(groups)
+        for ax, g in zip(axes, groups):
             d = course[course["group"] == g].sort_values("time")
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
             ax.errorbar(d["time"], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
@@ -407,23 +415,30 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
                 ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
             ax.set_title(_trunc(g, 34), fontsize=9)
             ax.margins(y=0.15)
-        for ax in axes.flat[len(groups):]:
-            ax.set_visible(False)
         fig.supxlabel(time_label, fontsize=9)
         fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
 
 
-def bubble_figure(x: np.ndarray, yi: np.ndarray, weights: np.ndarray, intercept: float, slope: float,
-                  xlabel: str, measure: str) -> Figure:
-    """Bubble plot of a meta-regression: effects against a moderator, area by weight, fitted line."""
+def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measure: str) -> Figure:
+    """Bubble plots of a meta-regression on one moderator, one panel per group.
+
+    ``points``: ``group, x, yi, weight`` (marker area proportional to the weight in its group);
+    ``lines``: ``group, intercept, slope`` (the fitted line over the range of x, as metafor's
+    ``regplot``); a panel's title gives its k and the slope's p from ``lines.p`` when present.
+    """
+    groups = list(dict.fromkeys(lines["group"]))
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(5.5, 4), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        ax.scatter(x, yi, s=400 * weights / np.max(weights), facecolor="none", edgecolor="0.2", lw=0.8)
-        grid = np.linspace(np.nanmin(x), np.nanmax(x), 50)
-        ax.plot(grid, intercept + slope * grid, color="#c0392b", lw=1.5)
-        ax.axhline(0, color="0.5", lw=0.8, ls=":")
-        ax.set(xlabel=xlabel, ylabel=MEASURE_LABELS.get(measure, measure))
+        fig, axes = _panels(groups)
+        for ax, (_, line) in zip(axes, lines.iterrows()):
+            d = points[points["group"] == line["group"]]
+            ax.scatter(d["x"], d["yi"], s=200 * d["weight"] / d["weight"].max(), facecolor="none",
+                       edgecolor="0.2", lw=0.8)
+            grid = np.linspace(d["x"].min(), d["x"].max(), 50)
+            ax.plot(grid, line["intercept"] + line["slope"] * grid, color="#c0392b", lw=1.5)
+            ax.axhline(0, color="0.5", lw=0.8, ls=":")
+            p = f", {_pval(line['p'])}" if "p" in line and pd.notna(line["p"]) else ""
+            ax.set_title(f"{_trunc(line['group'], 30)} (k = {len(d)}{p})", fontsize=8.5)
+        fig.supxlabel(xlabel, fontsize=9)
+        fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig

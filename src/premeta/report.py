@@ -71,8 +71,8 @@ def _fmt(x, digits: int = 2) -> str:
     return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
 
 
-def _pfmt(p: float) -> str:
-    return "" if pd.isna(p) else ("< 0.0001" if p < 1e-4 else f"{p:.4f}")
+def _pfmt(p: float, digits: int = 4) -> str:
+    return "" if pd.isna(p) else (f"< {10**-digits:.{digits}f}" if p < 10**-digits else f"{p:.{digits}f}")
 
 
 def _extras(files) -> dict:

@@ -61,6 +61,7 @@ rule time_course:
         "results/effect_sizes.csv",
     output:
         table="results/time_course.csv",
+        regression="results/time_regression.csv",
         png=report(
             "results/plots/time_course.png",
             caption="../report/time_course.rst",
@@ -126,3 +127,36 @@ rule sensitivity:
         "../../environment.yml"
     script:
         "../scripts/sensitivity.py"
+
+
+rule moderators:
+    input:
+        effects="results/effect_sizes.csv",
+        pooled="results/pooled.csv",
+    output:
+        coefs=report(
+            "results/moderators.csv",
+            caption="../report/moderators.rst",
+            category="Moderators",
+        ),
+        models="results/moderator_tests.csv",
+        multiple_testing="results/multiple_testing.csv",
+        bubble=expand("results/plots/bubble_{moderator}.png", moderator=NUMERIC_MODERATORS),
+        svg=expand("results/plots/bubble_{moderator}.svg", moderator=NUMERIC_MODERATORS),
+    params:
+        moderators=config["moderators"],
+        numeric=NUMERIC_MODERATORS,
+        labels=COLUMNS,
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+        permutations=config["permutations"],
+        seed=config["seed"],
+    log:
+        "logs/moderators.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/moderators.py"

@@ -2,8 +2,8 @@ import sys
 
 from snakemake.utils import validate
 
-from premeta.analysis import slug
-from premeta.sheet import SheetError, read_sheet
+from premeta.analysis import numeric_moderators, slug
+from premeta.sheet import COLUMNS, SheetError, read_sheet
 from premeta.sheet import validate as validate_sheet
 
 
@@ -21,6 +21,7 @@ def checked_sheet():
 
 SHEET = checked_sheet()
 GROUPS = {slug(g): g for g in SHEET[config["group_by"]].dropna().unique()}
+NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
 
 
 wildcard_constraints:
@@ -40,9 +41,19 @@ ANALYSIS_OUTPUTS = {
         "results/rob_strata.csv",
         "results/plots/rob_summary.png",
     ],
-    "time_course": ["results/time_course.csv", "results/plots/time_course.png"],
+    "time_course": [
+        "results/time_course.csv",
+        "results/time_regression.csv",
+        "results/plots/time_course.png",
+    ],
     "small_study": ["results/small_study.csv", "results/plots/funnel_n.png"],
     "sensitivity": ["results/leave1out.csv", "results/influence.csv"],
+    "moderators": [
+        "results/moderators.csv",
+        "results/moderator_tests.csv",
+        "results/multiple_testing.csv",
+    ]
+    + [f"results/plots/bubble_{m}.png" for m in NUMERIC_MODERATORS],
 }
 
 
@@ -52,6 +63,8 @@ def missing_columns(analysis):
         return "the sheet has no time column"
     if analysis == "risk_of_bias" and not any(c.startswith("rob_") for c in SHEET):
         return "the sheet has no rob_* (SYRCLE) columns"
+    if analysis == "moderators" and not any(m in SHEET for m in config["moderators"]):
+        return "none of the moderators of the config is a column of the sheet"
     return ""
 
 
