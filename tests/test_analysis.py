@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import (cohort_key, dependence_mode, dependent, moderator_analysis, multiple_testing,
-                              sensitivity, time_regression)
+from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis,
+                              multiple_testing, sensitivity, time_regression)
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust_cr2
 from premeta.sensitivity import influence, leave1out
@@ -131,3 +131,13 @@ def test_time_regression_slopes(effects):
     np.testing.assert_allclose(row[["estimate", "se", "p", "ci_low"]].astype(float),
                                coefs.set_index("term").loc["time", ["estimate", "se", "p", "ci_low"]].astype(float),
                                rtol=1e-12)
+
+
+def test_dependence_estimates_put_both_analyses_side_by_side(effects):
+    pooled = premeta.rma(effects.yi, effects.vi, effects.mechanism)
+    table = dependent(effects, "mechanism", "multilevel")[0]
+    est = dependence_estimates(pooled, table)
+    assert list(est.analysis.unique()) == ["comparisons independent", "three-level model, CR2 CI by study"]
+    assert list(est.ci_high[len(pooled):]) == list(table.ci_high)
+    none = dependence_estimates(pooled, dependent(effects, "mechanism", "none")[0])
+    assert list(none.analysis.unique()) == ["comparisons independent"] and len(none) == len(pooled)

@@ -144,3 +144,26 @@ def test_funnel_by_n_needs_n_total_and_has_no_funnel_for_raw_measures(grouped):
     assert not [ln for ln in ax.lines if ln.get_linestyle() == "--"]
     with pytest.raises(ValueError, match="precision"):
         plots.funnel_figure(rows, 0.5, "SMD", precision="w")
+
+
+def test_bubble_figure_has_a_panel_per_group_with_its_fitted_line():
+    points = pd.DataFrame({"group": ["a"] * 3 + ["b"] * 4, "x": [1, 2, 3, 1, 2, 4, 5],
+                           "yi": [0.1, 0.5, 0.9, 1.0, 0.8, 0.4, 0.2], "weight": [1, 2, 3, 1, 1, 1, 1]})
+    lines = pd.DataFrame({"group": ["a", "b"], "intercept": [-0.3, 1.2], "slope": [0.4, -0.2], "p": [0.004, 0.2]})
+    fig = plots.bubble_figure(points, lines, "weeks", "SMD")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["a (k = 3, p = 0.004)", "b (k = 4, p = 0.20)"]
+    x, y = axes[1].lines[0].get_data()
+    assert (x[0], x[-1]) == (1, 5) and np.allclose(y, 1.2 - 0.2 * x)
+    sizes = axes[0].collections[0].get_sizes()
+    np.testing.assert_allclose(sizes, 200 * np.array([1, 2, 3]) / 3)
+
+
+def test_comparison_figure_lists_every_group_once_per_analysis():
+    est = pd.DataFrame({"group": ["A", "B", "overall"] * 2, "analysis": ["independent"] * 3 + ["three-level"] * 3,
+                        "estimate": [0.5, np.nan, 0.6, 0.55, np.nan, 0.62], "ci_low": [0.1, np.nan, 0.3, 0.0, np.nan, 0.2],
+                        "ci_high": [0.9, np.nan, 0.9, 1.1, np.nan, 1.0]})
+    fig = plots.comparison_figure(est, "SMD")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "overall"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["independent", "three-level"]

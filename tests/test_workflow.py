@@ -49,7 +49,7 @@ def test_bundled_run_writes_every_output(bundled):
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
-                 "dependence.csv", "dependence_choice.csv", "leave1out.csv", "influence.csv",
+                 "dependence.csv", "dependence_choice.csv", "plots/dependence.png", "leave1out.csv", "influence.csv",
                  "moderators.csv", "moderator_tests.csv", "multiple_testing.csv", "time_regression.csv",
                  "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",

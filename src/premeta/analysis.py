@@ -324,6 +324,19 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
     return table.reset_index(drop=True), mode, reason
 
 
+def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.DataFrame:
+    """The pooled table (comparisons independent) beside the dependence analysis, in long form for
+    :func:`premeta.plots.comparison_figure`: ``group, analysis, estimate, ci_low, ci_high``."""
+    mode = dependence["dependence"].iloc[0]
+    label = {"multilevel": "three-level model, CR2 CI by study", "aggregate": "aggregated by cohort",
+             "none": "comparisons independent"}[mode]
+    cols = ["group", "estimate", "ci_low", "ci_high"]
+    parts = [pooled[cols].assign(analysis="comparisons independent")]
+    if mode != "none":
+        parts.append(dependence[cols].assign(analysis=label))
+    return pd.concat(parts, ignore_index=True)
+
+
 def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
                 level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-out estimates and influence diagnostics of every comparison, within each group.

@@ -442,3 +442,31 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
         fig.supxlabel(xlabel, fontsize=9)
         fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
+
+
+def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
+    """Pooled estimates of each group under several analyses, side by side (a dot-and-whisker plot).
+
+    ``estimates``: ``group, analysis, estimate, ci_low, ci_high``, groups top to bottom in order of
+    first appearance, one marker per analysis (e.g. comparisons independent vs three-level with
+    cluster-robust CIs). Groups without an estimate are listed with no marker.
+    """
+    groups = list(dict.fromkeys(estimates["group"]))
+    analyses = list(dict.fromkeys(estimates["analysis"]))
+    offsets = np.linspace(-0.18, 0.18, len(analyses)) if len(analyses) > 1 else np.zeros(1)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(7.5, 0.45 * len(groups) + 1.3), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        for a, off, (marker, color) in zip(analyses, offsets, [("o", "0.55"), ("s", "0.1"), ("D", "#c0392b")]):
+            d = estimates[estimates["analysis"] == a].set_index("group").reindex(groups)
+            y = np.arange(len(groups)) + off
+            ax.errorbar(d["estimate"], y, xerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+                        fmt=marker, color=color, ms=5, lw=1.2, capsize=2, label=a)
+        ax.axvline(0, color="0.5", lw=0.8, ls=":")
+        ax.set_yticks(np.arange(len(groups)), [_trunc(g, 34) for g in groups])
+        ax.invert_yaxis()
+        ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / len(groups)), ncol=len(analyses),
+                  frameon=False, fontsize=8)
+    return fig

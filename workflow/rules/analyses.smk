@@ -3,7 +3,8 @@
 
 rule dependence:
     input:
-        "results/effect_sizes.csv",
+        effects="results/effect_sizes.csv",
+        pooled="results/pooled.csv",
     output:
         table=report(
             "results/dependence.csv",
@@ -11,8 +12,11 @@ rule dependence:
             category="Dependent effects",
         ),
         choice="results/dependence_choice.csv",
+        png="results/plots/dependence.png",
+        svg="results/plots/dependence.svg",
     params:
         group_by=config["group_by"],
+        measure=config["measure"],
         dependence=config["dependence"],
         rho=config["rho"],
         method=config["method"],

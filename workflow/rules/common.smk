@@ -34,7 +34,11 @@ def group_label(wildcards):
 
 
 ANALYSIS_OUTPUTS = {
-    "dependence": ["results/dependence.csv", "results/dependence_choice.csv"],
+    "dependence": [
+        "results/dependence.csv",
+        "results/dependence_choice.csv",
+        "results/plots/dependence.png",
+    ],
     "risk_of_bias": [
         "results/rob_studies.csv",
         "results/rob_summary.csv",
