@@ -414,7 +414,12 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
         for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
             g = mo.at[i, "group"]
             sub = effects[(groups == g).to_numpy()]
-            perm = permutest(sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed).set_index("term")
+            try:
+                perm = permutest(sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed).set_index("term")
+            except ValueError as err:
+                before = mo.at[i, "note"] if isinstance(mo.at[i, "note"], str) else ""
+                mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test: {err}"]))
+                continue
             mo.loc[i, ["QMp_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
             rows = c["group"] == g
             c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
