@@ -52,6 +52,7 @@ def test_bundled_run_writes_every_output(bundled):
                  "dependence.csv", "dependence_choice.csv", "plots/dependence.png", "leave1out.csv", "influence.csv",
                  "moderators.csv", "moderator_tests.csv", "multiple_testing.csv", "time_regression.csv",
                  "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
+                 "time_course_weeks.csv", "plots/time_course_weeks.png",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name

@@ -112,16 +112,20 @@ def labels(effects: pd.DataFrame) -> pd.Series:
 
 def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time", method: str = "REML",
                 test: str = "knha", level: float = 95) -> pd.DataFrame:
-    """Pooled effect at each time point within each group: every (group, time) stratum in one fit."""
+    """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
+
+    ``time`` names the column of times (days after injury, or e.g. ``weeks`` of exercise); the
+    table has a column of that name after ``group``.
+    """
     e = effects[pd.to_numeric(effects[time], errors="coerce").notna()]
     t = pd.to_numeric(e[time]).to_numpy(float)
     keys = list(zip(e[by].astype(str), t))
     table = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,
                 level=level).table()
-    table.insert(0, "time", [k[1] for k in table.pop("group")])
+    table.insert(0, time, [k[1] for k in table.pop("group")])
     table.insert(0, "group", [k[0] for k in sorted(set(keys))])
     studies = e.assign(_t=t).groupby([by, "_t"])["study"].nunique()
-    table.insert(3, "studies", [studies[(g, tt)] for g, tt in zip(table.group, table.time)])
+    table.insert(3, "studies", [studies[(g, tt)] for g, tt in zip(table["group"], table[time])])
     return table
 
 

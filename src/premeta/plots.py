@@ -401,17 +401,18 @@ def _panels(groups: list, width: float = 3.3, height: float = 2.6):
     return fig, axes.flat[:len(groups)]
 
 
-def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury") -> Figure:
-    """Pooled effect (95% CI) against time, one panel per group: ``group, time, k, estimate, ci_low, ci_high``."""
+def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury",
+                       time: str = "time") -> Figure:
+    """Pooled effect (95% CI) against time, one panel per group: ``group, <time>, k, estimate, ci_low, ci_high``."""
     groups = list(dict.fromkeys(course["group"]))
     with mpl.rc_context(_RC):
         fig, axes = _panels(groups)
         for ax, g in zip(axes, groups):
-            d = course[course["group"] == g].sort_values("time")
+            d = course[course["group"] == g].sort_values(time)
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
-            ax.errorbar(d["time"], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+            ax.errorbar(d[time], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
                         fmt="s-", color="0.15", ms=4, lw=1, capsize=2)
-            for t, e, k in zip(d["time"], d["ci_high"], d["k"]):
+            for t, e, k in zip(d[time], d["ci_high"], d["k"]):
                 ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
             ax.set_title(_trunc(g, 34), fontsize=9)
             ax.margins(y=0.15)

@@ -72,6 +72,7 @@ rule time_course:
             category="Time course",
         ),
         svg="results/plots/time_course.svg",
+        weeks=WEEKS_OUTPUTS,
     params:
         group_by=config["group_by"],
         measure=config["measure"],

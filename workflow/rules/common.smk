@@ -22,6 +22,15 @@ def checked_sheet():
 SHEET = checked_sheet()
 GROUPS = {slug(g): g for g in SHEET[config["group_by"]].dropna().unique()}
 NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
+WEEKS_OUTPUTS = (
+    [
+        "results/time_course_weeks.csv",
+        "results/plots/time_course_weeks.png",
+        "results/plots/time_course_weeks.svg",
+    ]
+    if numeric_moderators(SHEET, ["weeks"])
+    else []
+)
 
 
 wildcard_constraints:
@@ -49,7 +58,8 @@ ANALYSIS_OUTPUTS = {
         "results/time_course.csv",
         "results/time_regression.csv",
         "results/plots/time_course.png",
-    ],
+    ]
+    + WEEKS_OUTPUTS[:2],
     "small_study": ["results/small_study.csv", "results/plots/funnel_n.png"],
     "sensitivity": ["results/leave1out.csv", "results/influence.csv"],
     "moderators": [

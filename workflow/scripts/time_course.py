@@ -8,8 +8,13 @@ from premeta.analysis import time_course, time_regression
 from premeta.plots import save, time_course_figure
 
 p = snakemake.params
+out = snakemake.output
 effects = pd.read_csv(snakemake.input[0], index_col="row")
 course = time_course(effects, p.group_by, "time", p.method, p.test, p.level)
-course.to_csv(snakemake.output.table, index=False)
-time_regression(effects, p.group_by, p.method, p.test, p.level).to_csv(snakemake.output.regression, index=False)
-save(time_course_figure(course, p.measure), snakemake.output.png.removesuffix(".png"))
+course.to_csv(out.table, index=False)
+time_regression(effects, p.group_by, p.method, p.test, p.level).to_csv(out.regression, index=False)
+save(time_course_figure(course, p.measure), out.png.removesuffix(".png"))
+if out.weeks:
+    by_weeks = time_course(effects, p.group_by, "weeks", p.method, p.test, p.level)
+    by_weeks.to_csv(out.weeks[0], index=False)
+    save(time_course_figure(by_weeks, p.measure, "Weeks of exercise", "weeks"), out.weeks[1].removesuffix(".png"))
