@@ -27,6 +27,7 @@ from pymare.estimators import VarianceBasedLikelihoodEstimator
 from statsmodels.stats.meta_analysis import combine_effects
 
 import premeta
+import premeta.metareg
 import premeta.multilevel
 import premeta.sensitivity
 
@@ -85,6 +86,23 @@ def statsmodels_leave1out(y, v):
     Y, V = leave_out_columns(y, v)
     for yc, vc in zip(Y.T, V.T):
         combine_effects(yc, vc, method_re="iterated").summary_frame()
+
+
+def meta_regression(k: int, seed: int):
+    """k studies, two continuous moderators, one of them with an effect."""
+    rng = np.random.default_rng(seed)
+    mods = pd.DataFrame(rng.normal(size=(k, 2)), columns=["x1", "x2"])
+    vi = rng.uniform(0.05, 0.3, k)
+    yi = 0.3 + 0.2 * mods.x1.to_numpy() + rng.normal(0, np.sqrt(vi + 0.1))
+    return yi, vi, mods
+
+
+def pymare_permutest(yi, vi, mods, iter: int):
+    """PyMARE's permutation test: REML, Knapp-Hartung, (y, v) permuted against X, as metafor."""
+    np.random.seed(2024)
+    est = VarianceBasedLikelihoodEstimator(method="REML").fit_dataset(
+        Dataset(y=yi, v=vi, X=mods.to_numpy(), X_names=list(mods.columns)))
+    return est.summary().permutation_test(iter)
 
 
 def pymare_reml(yi, vi):
@@ -212,10 +230,22 @@ def main() -> None:
             (inf, "statsmodels", np.nan, "no influence diagnostics for meta-analysis"),
         ]
 
+    perm_y, perm_v, perm_mods = meta_regression(50, 7)
+    perm = "permutation test, 1,000 permutations, k = 50, 2 moderators"
+    rows += [
+        (perm, "premeta", median_time(lambda: premeta.metareg.permutest(
+            perm_y, perm_v, perm_mods, method="REML", test="knha", iter=1000, seed=2024), 5),
+         "one call (1,000 stacked fits); per-coefficient and QM p"),
+        (perm, "PyMARE", median_time(lambda: pymare_permutest(perm_y, perm_v, perm_mods, 1000), 5),
+         "per-coefficient (and tau2) p, no QM"),
+        (perm, "statsmodels", np.nan, "no permutation test"),
+    ]
+
     mf = metafor_times({
         "many": strata_frame(many_y, many_v), "qp": strata_frame(qp_y, qp_v),
         "ml": pd.DataFrame({"study": ml_study, "cluster2": ml_cl, "yi": ml_y, "vi": ml_v}),
         "l1o": pd.DataFrame({"yi": tasks_l1o[200][0], "vi": tasks_l1o[200][1]}),
+        "perm": perm_mods.assign(yi=perm_y, vi=perm_v),
     })
     if mf:
         rows += [
@@ -233,6 +263,7 @@ def main() -> None:
             (tasks_l1o[1_000][3], "metafor", np.nan, "not run (~25 min), as leave1out"),
             (tasks_l1o[200][2], "metafor", mf["l1o"], "rma() + leave1out(), 1 run"),
             (tasks_l1o[200][3], "metafor", mf["inf"], "rma() + influence(), 1 run"),
+            (perm, "metafor", mf["perm"], "permutest(rma(mods = ~ x1 + x2)), 1 run"),
         ]
     table = pd.DataFrame(rows, columns=["task", "tool", "median_s", "note"])
     base = table[table.tool == "premeta"].set_index("task").median_s

@@ -26,6 +26,12 @@ l1o <- read.csv(files$l1o)
 t_l1o <- timeit(leave1out(rma(l1o$yi, l1o$vi, method = "REML")))
 t_inf <- timeit(influence(rma(l1o$yi, l1o$vi, method = "REML")))
 
+# permutation test of a meta-regression with two moderators
+perm <- read.csv(files$perm)
+set.seed(2024)
+t_perm <- timeit(permutest(rma(yi, vi, mods = ~ x1 + x2, data = perm, method = "REML", test = "knha"),
+                           iter = 1000, progbar = FALSE))
+
 cat(jsonlite::toJSON(list(many = t_many, many_failed = failed, qp = t_qp, ml = t_ml, cr2 = t_cr2,
-                          l1o = t_l1o, inf = t_inf),
+                          l1o = t_l1o, inf = t_inf, perm = t_perm),
                      auto_unbox = TRUE, digits = NA), "\n")
