@@ -80,6 +80,18 @@ def test_nmd_is_percent_of_deficit_recovered():
     assert premeta.escalc(sheet, "NMD").yi[0] == pytest.approx(50.0)
 
 
+def test_nmd_is_metafor_md_rescaled_by_the_deficit(metafor):
+    # NMD = 100 MD / deficit and var(NMD) = (100 / deficit)^2 var(MD): held against metafor's
+    # escalc("MD") on Normand 1999, with sham groups placed at a deficit of 40% of each control mean
+    case = next(c for c in metafor["escalc"] if c["dataset"] == "normand1999" and c["measure"] == "MD")
+    sheet = sheet_from(metafor["data"]["normand1999"])
+    deficit = 0.4 * sheet.ctl_mean.abs()
+    sheet["sham_mean"], sheet["sham_sd"], sheet["sham_n"] = sheet.ctl_mean + deficit, 1.0, 10
+    out = premeta.escalc(sheet, "NMD", orient="raw")
+    close(out.yi, 100 * np.array(case["yi"]) / deficit)
+    close(out.vi, (100 / deficit) ** 2 * np.array(case["vi"]))
+
+
 def test_precomputed_rows_kept_and_oriented():
     sheet = pd.DataFrame({"study": ["A", "B"], "outcome": ["x", "x"], "better": ["higher", "lower"],
                           "yi": [0.4, 0.3], "sei": [0.2, np.nan], "vi": [np.nan, 0.09]})

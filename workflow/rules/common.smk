@@ -82,7 +82,7 @@ def missing_columns(analysis):
     return ""
 
 
-SKIPPED = {a: missing_columns(a) for a in config["analyses"] if missing_columns(a)}
+SKIPPED = {a: why for a in config["analyses"] if (why := missing_columns(a))}
 
 
 def analysis_outputs(wildcards):
