@@ -20,6 +20,23 @@ MODELS = ("rma", "lm")
 ESTIMATORS = ("L0", "R0")
 
 
+_PERFECT = ("the effects lie exactly on a line in the predictor (for example all effects are equal): "
+            "the residual variance is 0 and Egger's test is undefined (metafor's regtest gives t = NA "
+            "with model='lm' and an infinite t with test='knha')")
+
+
+def _constant(x: np.ndarray) -> bool:
+    """True if x is constant as R's ``lm`` sees it: its part orthogonal to the intercept is below
+    1e-7 of its norm (the QR tolerance by which metafor's regtest finds the model matrix not of
+    full rank)."""
+    return bool(np.linalg.norm(x - x.mean()) <= 1e-7 * np.linalg.norm(x))
+
+
+def _spread(text: str, values: np.ndarray) -> str:
+    lo, hi = np.min(values), np.max(values)
+    return f"{text} = {lo:.6g}" if lo == hi else f"{text} between {lo:.6g} and {hi:.6g}"
+
+
 def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: str = "REML",
           test: str = "z", level: float = 95) -> dict:
     """Regression test for funnel-plot asymmetry (metafor ``regtest``).
@@ -81,14 +98,33 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     elif ni is None:
         raise ValueError("predictor 'sqrtninv' needs the total sample sizes ni")
     else:
-        x = 1 / np.sqrt(np.asarray(ni, dtype=float))
+        ni = np.asarray(ni, dtype=float)
+        x = 1 / np.sqrt(ni)
+    k = len(yi)
+    if k < 3 and not (model == "rma" and method == "FE" and test == "z"):
+        raise ValueError(
+            f"Egger's test needs at least 3 studies, got k = {k}: the regression on an intercept "
+            "and a slope leaves no residual degrees of freedom (metafor's regtest stops, or gives "
+            "no test with model='lm')")
+    if _constant(x):
+        what = (f"the predictor 1/sqrt(n) is constant ({_spread('every comparison has n', ni)})"
+                if predictor == "sqrtninv"
+                else f"the predictor sqrt(vi) is constant ({_spread('every study has vi', vi)})")
+        raise ValueError(f"{what}: Egger's test cannot be computed (metafor's regtest: model "
+                         "matrix not of full rank)")
     a = 1 - level / 100
     if model == "rma":
         f = fit(yi, vi, method=method, test=test, level=level, mods=x, confint=False)
+        if f.note is not None and np.isnan(f.beta[0, 0]):
+            raise ValueError(f"Egger's test cannot be computed: {f.note[0]}")
         b, se, ddf = f.beta[0], f.se[0], float(f.ddf[0])
+        if test == "knha" and se[1] == 0:
+            raise ValueError(_PERFECT)
         pval, crit, tau2 = float(f.pvalues()[0, 1]), float(f.crit()[0]), float(f.tau2[0])
     else:
         w = sm.WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
+        if w.ssr <= 1e-30 * np.sum(w.fittedvalues**2 / vi):
+            raise ValueError(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
         pval, crit, tau2 = float(w.pvalues[1]), stats.t.isf(a / 2, ddf), np.nan
         method, test = None, "t"
@@ -160,25 +196,46 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
     k = len(yi)
     if k < 2:
         raise ValueError("trim-and-fill needs at least 2 studies")
+    if np.ptp(yi) <= 100 * np.finfo(float).eps * np.max(np.abs(yi)):
+        raise ValueError(f"all {k} effects are equal: the funnel is symmetric by construction and the "
+                         "ranks of the deviations are undefined, so trim-and-fill cannot be computed "
+                         "(metafor stops)")
     if side is None:
+        if k == 2 and method != "FE":
+            raise ValueError(
+                f"the side of the missing studies cannot be estimated with k = 2 and method {method}: "
+                "the regression of yi on sqrt(vi) leaves no residual df for tau2 (metafor stops); "
+                "give side='left' or 'right', or use method='FE'")
+        if _constant(np.sqrt(vi)):
+            raise ValueError(
+                f"the side of the missing studies cannot be estimated: {_spread('every study has vi', vi)}, "
+                "so the regression of yi on sqrt(vi) has no slope (metafor stops); give side='left' "
+                "or 'right'")
         slope = fit(yi, vi, method=method, mods=np.sqrt(vi), confint=False).beta[0, 1]
         side = "right" if slope < 0 else "left"
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * yi, kind="stable")
     y, v = sign * yi[order], vi[order]
+    tiny = 100 * np.finfo(float).eps * np.max(np.abs(y))
     k0, previous, iteration = 0, -1, 0
     while k0 != previous:
         previous, iteration = k0, iteration + 1
         if iteration > maxiter:
             raise RuntimeError("trim-and-fill did not converge")
+        if k0 >= k:
+            raise ValueError(f"trim-and-fill would trim all {k} studies (metafor: 'Processing "
+                             "terminated since k = 0')")
         mu = fit(y[: k - k0], v[: k - k0], method=method, confint=False).beta[0, 0]
         r = y - mu
-        ranks = np.sign(r) * stats.rankdata(np.abs(r), method="ordinal")
+        # a deviation at rounding level is 0, not a sign decided by the last bit of mu
+        r = np.where(np.abs(r) <= tiny, 0.0, r)
+        rank = stats.rankdata(np.abs(r), method="ordinal")
         if estimator == "R0":
-            k0 = k - np.max(-ranks[ranks < 0]) - 1
+            # gamma* = k - (largest rank of a deviation that is not positive)
+            k0 = k - np.max(rank[r <= 0], initial=0) - 1
             se_k0 = np.sqrt(2 * max(0, k0) + 2)
         else:
-            k0 = (4 * ranks[ranks > 0].sum() - k * (k + 1)) / (2 * k - 1)
+            k0 = (4 * rank[r > 0].sum() - k * (k + 1)) / (2 * k - 1)
             var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0
                       - 18 * k * k0**2 - 18 * k * k0 + 6 * k**2 * k0) / 24
             with np.errstate(invalid="ignore"):

@@ -191,7 +191,7 @@ def _solve_rss(d: _Data, target: np.ndarray, hi: np.ndarray, tol: float, maxiter
     return t, at_zero, at_hi, ~active, it
 
 
-def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
+def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int, rescaled=False):
     """tau2, its standard error, convergence and iterations, as metafor's ``rma.uni``."""
     k, p, G = d.k, d.p, d.G
     zeros = np.zeros(G)
@@ -229,6 +229,7 @@ def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
 
     if method == "PM":
         hi = np.maximum(100.0, 10 * _mad(d) ** 2)
+        hi = np.where(rescaled, np.maximum(10 * _mad(d) ** 2, 2 * _ss(d) / (k - p)), hi)
         tau2, _, at_hi, conv, iters = _solve_rss(d, (k - p).astype(float), hi, tol, maxiter)
         conv &= ~at_hi
     else:  # ML, REML, EB: the root of the score equation, from the HE value as metafor
@@ -286,6 +287,14 @@ def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int):
     return tau2, se, conv, iters
 
 
+def _ss(d: _Data) -> np.ndarray:
+    """:math:`\\sum_i (y_i-\\bar y)^2` per stratum. Since :math:`Q(\\tau^2) \\le` this sum
+    divided by tau2, ``Q(tau2) = c`` has its root below ``_ss / c``: the search cap of a rescaled
+    stratum, where metafor's fixed cap of 100 (in the data's own units) has no meaning."""
+    ybar = d.seg(d.y) / d.k
+    return d.seg((d.y - ybar[d.gid]) ** 2)
+
+
 def _mad(d: _Data) -> np.ndarray:
     """R's ``mad(yi)`` per stratum (median absolute deviation, scaled by 1.4826)."""
     s = pd.Series(d.y).groupby(d.gid)
@@ -304,7 +313,7 @@ def _loglik(d: _Data, tau2: np.ndarray, method: str) -> np.ndarray:
     return ll - 0.5 * k * np.log(2 * np.pi)
 
 
-def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int):
+def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int, rescaled=False):
     """Q-profile confidence interval for tau2 (Viechtbauer 2007; metafor ``confint``).
 
     The bounds solve :math:`Q(\\tau^2) = \\chi^2_{k-p;\\,1-\\alpha/2}` (lower) and
@@ -314,6 +323,7 @@ def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int
     a = 1 - level / 100
     df = d.k - d.p
     hi = np.maximum(100.0, 10 * tau2)
+    hi = np.where(rescaled, np.maximum(10 * tau2, 2 * _ss(d) / stats.chi2.ppf(a / 2, df)), hi)
     lo = _solve_rss(d, stats.chi2.isf(a / 2, df), hi, tol, maxiter)
     up = _solve_rss(d, stats.chi2.ppf(a / 2, df), hi, tol, maxiter)
     return lo[0], up[0], lo[3] & up[3]
@@ -347,6 +357,7 @@ class Fit:
     converged: np.ndarray
     iterations: np.ndarray
     weights: np.ndarray
+    note: np.ndarray | None = None  # per stratum: why it was not fitted (all NaN), or a caveat
 
     @property
     def se(self) -> np.ndarray:
@@ -374,7 +385,8 @@ class Fit:
             stat = est / se
         pi_half = crit * np.sqrt(se**2 + self.tau2)
         I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
-        single = self.k <= self.p
+        notes = np.full(len(self.k), "", dtype=object) if self.note is None else self.note
+        single = (self.k <= self.p) & (notes == "")
         no_pi = single | (self.method == "FE")  # metafor gives no prediction interval for FE
         out = pd.DataFrame(
             {
@@ -400,14 +412,17 @@ class Fit:
                 "i2_ci_high": I2hi,
                 "h2": self.H2,
                 "q": self.QE,
-                "q_df": np.where(single, np.nan, self.k - self.p),
+                "q_df": np.where(single | np.isnan(est), np.nan, self.k - self.p),
                 "q_p": self.QEp,
                 "converged": self.converged,
                 "iterations": self.iterations,
                 "note": np.where(
-                    single,
-                    "k = 1: the study's own estimate with a z interval; no heterogeneity",
-                    np.where(self.converged, "", f"{self.method} did not converge"),
+                    notes != "", notes,
+                    np.where(
+                        single,
+                        "k = 1: the study's own estimate with a z interval; no heterogeneity",
+                        np.where(self.converged, "", f"{self.method} did not converge"),
+                    ),
                 ),
             }
         )
@@ -488,8 +503,92 @@ def fit(
         X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
     order = np.argsort(gid, kind="stable")
     d = _Data(yi[order], vi[order], X[order], gid[order], len(labels))
-    k, p = d.k, d.p
+    G, k, p = d.G, d.k, d.p
 
+    # Extreme magnitudes: yi / s and vi / s^2 with s a power of two (exact), then scaled back.
+    s = _scale(d)
+    if np.any(s != 1):
+        d = _Data(d.y / s[d.gid], d.v / s[d.gid] ** 2, d.X, d.gid, G)
+    note = _unfittable(d, method)
+    ok = np.flatnonzero(note == "")
+    per = {name: np.full(G, np.nan) for name in ("tau2", "se_tau2", "tau2_lo", "tau2_hi", "ddf", "QE",
+                                                "QEp", "I2", "H2", "vt", "s2w")}
+    beta, vb = np.full((G, p), np.nan), np.full((G, p, p), np.nan)
+    conv, iters = np.zeros(G, dtype=bool), np.zeros(G, dtype=int)
+    weights = np.full(len(yi), np.nan)
+    if ok.size:
+        sub = d if ok.size == G else _subset(d, ok)
+        r = _fit_strata(sub, method, test, level, tol, maxiter, confint, (s != 1)[ok])
+        for name in per:
+            per[name][ok] = r[name]
+        beta[ok], vb[ok], conv[ok], iters[ok] = r["beta"], r["vb"], r["conv"], r["iters"]
+        rows = np.isin(d.gid, ok)
+        weights[order[rows]] = r["weights"]
+    kh0 = (per["s2w"] == 0) & (note == "")
+    note[kh0] = ("Knapp-Hartung s2 = 0 (every effect on the fitted line): SE 0 and CI of width 0, "
+                 "as metafor")
+    s2 = s**2
+    return Fit(
+        groups=labels, method=method, test=test, level=level, k=k, p=p, beta=beta * s[:, None],
+        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, se_tau2=per["se_tau2"] * s2,
+        tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), QE=per["QE"], QEp=per["QEp"], I2=per["I2"],
+        H2=per["H2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
+    )
+
+
+def _scale(d: _Data) -> np.ndarray:
+    """Per-stratum scale s = 2^e, e the rounded log2 of the geometric mean of sqrt(vi).
+
+    Only strata whose typical vi lies outside [2^-64, 2^64] (about 5e-20 to 2e19) are rescaled
+    (s = 1 elsewhere, so ordinary data are fitted exactly as before): there squares and cubes of
+    the weights leave the range of doubles. Division by a power of two is exact.
+    """
+    e = np.round(0.5 * d.seg(np.log2(d.v)) / d.k)
+    return np.ldexp(1.0, np.where(np.abs(e) > 32, e, 0).astype(int))
+
+
+def _unfittable(d: _Data, method: str) -> np.ndarray:
+    """Why each (rescaled) stratum cannot be fitted, or "" (metafor stops for such a call).
+
+    * moderators constant or collinear in the stratum: :math:`X'WX` singular (smallest eigenvalue
+      of its correlation form below 1e-12; metafor drops the redundant column, regtest stops);
+    * k = p > 1 with a random-effects method: no residual df for tau2 (metafor: "Number of
+      parameters to be estimated is larger than the number of observations");
+    * values beyond double precision after rescaling: a vi (relative to the stratum's typical
+      vi) or a squared deviation of yi from the stratum median beyond 1e80.
+    """
+    G, k, p = d.G, d.k, d.p
+    note = np.full(G, "", dtype=object)
+    med = pd.Series(d.y).groupby(d.gid).transform("median").to_numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        dev2 = (d.y - med) ** 2
+    bad = ~(np.isfinite(d.y) & np.isfinite(d.v) & (d.v >= 1e-80) & (d.v <= 1e80) & (dev2 <= 1e80))
+    extreme = np.bincount(d.gid[bad], minlength=G) > 0
+    note[extreme] = ("yi or vi too extreme for double precision (after rescaling, a vi or a squared "
+                     "deviation of yi beyond 1e80): not fitted")
+    if p > 1:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            A = d.cross(1 / d.v)
+            dg = np.sqrt(np.diagonal(A, axis1=1, axis2=2))
+            C = A / (dg[:, :, None] * dg[:, None, :])
+        fine = np.isfinite(C).all(axis=(1, 2))
+        lam = np.zeros(G)
+        if fine.any():
+            lam[fine] = np.linalg.eigvalsh(C[fine])[:, 0]
+        singular = ~extreme & (k >= p) & (lam < 1e-12)
+        note[singular | (~extreme & (k < p))] = (
+            "a moderator is constant or the moderators are collinear in this stratum: the "
+            "model cannot be fitted")
+        if method != "FE":
+            note[(note == "") & (k == p)] = (f"k = p = {p}: no residual df to estimate tau2 "
+                                             "(metafor stops)")
+    return note
+
+
+def _fit_strata(d: _Data, method: str, test: str, level: float, tol: float, maxiter: int,
+                confint: bool, rescaled: np.ndarray) -> dict:
+    """The body of :func:`fit` for strata that can be fitted; per-stratum arrays in a dict."""
+    k, p = d.k, d.p
     # Strata with k <= p have no residual df: tau2 is not estimated (0) and the row says so.
     small = k <= p
     big = np.flatnonzero(~small)
@@ -498,19 +597,20 @@ def fit(
     iters = np.zeros(d.G, dtype=int)
     if big.size:
         sub = d if big.size == d.G else _subset(d, big)
-        t, s, c, i = _estimate_tau2(sub, method, tol, maxiter)
+        t, s, c, i = _estimate_tau2(sub, method, tol, maxiter, rescaled[big])
         tau2[big], se_tau2[big], conv[big], iters[big] = t, s, c, i
         if method != "FE" and confint:
-            tau2_lo[big], tau2_hi[big], _ = _qprofile(sub, t, level, tol, maxiter)
+            tau2_lo[big], tau2_hi[big], _ = _qprofile(sub, t, level, tol, maxiter, rescaled[big])
     tau2 = np.where(small, 0.0, tau2)
 
     g = _gls(d, tau2)
     vb = g.Ainv.copy()
     df_res = (k - p).astype(float)
+    s2w = np.full(d.G, np.nan)
     if test == "knha":
         rss = g.rss()
         with np.errstate(invalid="ignore", divide="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / df_res)
+            s2w = np.where(small, np.nan, np.where(rss <= np.finfo(float).eps, 0.0, rss / df_res))
         vb *= np.where(small, 1.0, s2w)[:, None, None]
         ddf = np.where(small, np.nan, df_res)
     else:
@@ -518,7 +618,7 @@ def fit(
 
     fe = _Gls(d, 1.0 / d.v)
     QE = np.maximum(fe.rss(), 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         QEp = stats.chi2.sf(QE, df_res)
         vt = df_res / fe.trPD()
         if method == "FE":
@@ -529,13 +629,9 @@ def fit(
             H2 = tau2 / vt + 1
     for a in (QE, QEp, I2, H2):
         a[small] = np.nan
-    weights = np.empty_like(yi)
-    weights[order] = 100 * g.w / d.seg(g.w)[d.gid]
-    return Fit(
-        groups=labels, method=method, test=test, level=level, k=k, p=p, beta=g.beta, vb=vb,
-        ddf=ddf, tau2=tau2, se_tau2=se_tau2, tau2_ci=(tau2_lo, tau2_hi), QE=QE, QEp=QEp, I2=I2, H2=H2, vt=vt,
-        converged=conv, iterations=iters, weights=weights,
-    )
+    return {"tau2": tau2, "se_tau2": se_tau2, "tau2_lo": tau2_lo, "tau2_hi": tau2_hi, "ddf": ddf,
+            "QE": QE, "QEp": QEp, "I2": I2, "H2": H2, "vt": vt, "s2w": s2w, "beta": g.beta, "vb": vb,
+            "conv": conv, "iters": iters, "weights": 100 * g.w / d.seg(g.w)[d.gid]}
 
 
 def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.ndarray, ...]:
@@ -547,7 +643,11 @@ def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.nda
     b = f.beta[:, coefs]
     V = f.vb[:, coefs][:, :, coefs]
     m = b.shape[1]
-    qm = np.einsum("gi,gi->g", b, np.linalg.solve(V, b[..., None])[..., 0])
+    # a stratum not fitted (NaN) or with Knapp-Hartung s2 = 0 (V = 0) has no QM (metafor: NA)
+    ok = np.isfinite(V).all(axis=(1, 2)) & np.all(np.diagonal(V, axis1=1, axis2=2) > 0, axis=1)
+    qm = np.full(len(b), np.nan)
+    if ok.any():
+        qm[ok] = np.einsum("gi,gi->g", b[ok], np.linalg.solve(V[ok], b[ok][..., None])[..., 0])
     if f.test == "knha":
         stat = qm / m
         with np.errstate(invalid="ignore"):

@@ -145,6 +145,8 @@ class MultilevelFit:
     X: np.ndarray
     study: np.ndarray
     inner: np.ndarray
+    k_omitted: int = 0  # rows left out for a missing yi, vi or moderator (metafor's k.all - k)
+    not_na: np.ndarray | None = None  # which of the k_all input rows were used
 
 
 def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelFit:
@@ -178,7 +180,8 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
         Outer grouping and inner grouping; ``cluster2`` labels may repeat across studies
         (the inner level is the pair, as ``study/cluster2`` in R).
     mods : array-like of shape (k, q), optional
-        Moderators; an intercept is added.
+        Moderators; an intercept is added. Rows with a missing (NaN) yi, vi or moderator are
+        left out of the model and counted in ``k_omitted`` (metafor: ``k.all - k``).
     level : float
         Confidence level in percent.
 
@@ -186,14 +189,22 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
     -------
     MultilevelFit
     """
-    yi, vi = _check(yi, vi)
-    X = np.ones((len(yi), 1))
+    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    k_all = len(yi)
+    X = np.ones((k_all, 1))
     if mods is not None:
-        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
+        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(k_all, -1)])
+    study, cluster2 = np.asarray(study, dtype=object), np.asarray(cluster2, dtype=object)
+    if len(study) != k_all or len(cluster2) != k_all:
+        raise ValueError(f"study and cluster2 must have length {k_all}")
+    # rows with a missing yi, vi or moderator are left out and counted, as metafor (k.all - k)
+    not_na = ~(np.isnan(yi) | np.isnan(vi) | np.isnan(X).any(axis=1))
+    yi, vi = _check(yi[not_na], vi[not_na])
+    X, study, cluster2 = X[not_na], study[not_na], cluster2[not_na]
     k, p = X.shape
     (s, _), (c2, _) = _factor(study), _factor(cluster2)
-    if len(s) != k or len(c2) != k or k <= p:
-        raise ValueError(f"study and cluster2 must have length {k}, and k must exceed p = {p}")
+    if k <= p:
+        raise ValueError(f"k = {k} effects with complete data ({k_all - k} omitted) must exceed p = {p}")
     inner = np.unique(s * (c2.max() + 1) + c2, return_inverse=True)[1]
     up = np.zeros(inner.max() + 1, dtype=np.intp)
     up[inner] = s  # the study of each inner cluster
@@ -232,7 +243,8 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
         ci_ub=beta + crit * se, sigma2=sigma2, s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k, p=p,
         QE=QE, QEp=float(stats.chi2.sf(QE, k - p)), I2=100 * sigma2 / (sigma2.sum() + vt),
         I2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), logLik=float(ll), level=level,
-        converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner,
+        converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner, k_omitted=int(k_all - k),
+        not_na=not_na,
     )
 
 
@@ -278,7 +290,8 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     ----------
     fit : MultilevelFit
     cluster : array-like of shape (k,), optional
-        Clustering variable; the default is the fit's ``study``. Studies must be nested in
+        Clustering variable; the default is the fit's ``study``. It may also be given for all
+        input rows, those omitted by :func:`rma_mv` included (as clubSandwich). Studies must be nested in
         clusters.
     level : float, optional
         Confidence level in percent; the fit's by default.
@@ -288,6 +301,8 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     RobustTest
     """
     level = fit.level if level is None else level
+    if cluster is not None and fit.not_na is not None and len(cluster) == len(fit.not_na) != fit.k:
+        cluster = np.asarray(cluster, dtype=object)[fit.not_na]  # given for all rows, as clubSandwich
     c = fit.study if cluster is None else _factor(cluster)[0]
     J = c.max() + 1
     if len(c) != fit.k or len(np.unique(fit.study * J + c)) != fit.s_nlevels[0]:

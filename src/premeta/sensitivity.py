@@ -54,7 +54,8 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
         ``leave1out(rma(...))`` columns: ``estimate``, ``se``, ``zval`` (``tval`` with
         ``test="knha"``), ``pval``, ``ci.lb``, ``ci.ub``, ``Q`` (the heterogeneity statistic
         :math:`Q_{(-i)} = \\sum_{j\\ne i} (y_j-\\hat\\mu^{FE}_{(-i)})^2/v_j` on k - 2 df),
-        ``Qp``, ``tau2`` (left out for ``FE``, as metafor), ``I2`` and ``H2``.
+        ``Qp``, ``tau2`` (left out for ``FE``, as metafor), ``I2`` and ``H2``. With k = 2 each
+        refit has one study and, as metafor, Q = 0, Qp = 1, tau2 = 0, I2 = 0 and H2 = 1.
     """
     yi, vi = _check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
@@ -63,6 +64,8 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
          "pval": t.p, "ci.lb": t.ci_low, "ci.ub": t.ci_high, "Q": t.q, "Qp": t.q_p,
          "tau2": t.tau2, "I2": t.i2, "H2": t.h2}
     ).set_index(_slab(slab, len(yi)))
+    if len(yi) == 2:  # one-study refits: metafor's rma at k = 1 reports no heterogeneity as these
+        out[["Q", "Qp", "tau2", "I2", "H2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
     return out.drop(columns="tau2") if method == "FE" else out
 
 
@@ -126,7 +129,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
             "cook.d": diff**2 / V,
             "cov.r": V_del / V,
             "tau2.del": tau2_del,
-            "QE.del": loo.QE,
+            "QE.del": loo.QE if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
             "hat": hat,
             "weight": full.weights,
             "dfbs": diff / np.sqrt(s2 / (sw_del + 1 / (vi + tau2_del))),
