@@ -75,8 +75,16 @@ def test_none_equals_the_independent_pooled_table(effects):
 def test_sensitivity_tables_per_group(effects):
     small = effects[effects.mechanism.isin(["GABA", "BDNF"])].copy()
     small.loc[small.index[:2], "mechanism"] = "Two rows"
+    small.loc[small.index[2], "mechanism"] = "One row"
     loo, inf = sensitivity(small, "mechanism", "REML", "knha")
-    assert set(loo.group) == {"GABA", "BDNF"} == set(inf.group)  # k < 3 is not diagnosed
+    assert set(loo.group) == {"GABA", "BDNF", "Two rows", "One row"} == set(inf.group)
+    one = loo[loo.group == "One row"].iloc[0]  # k = 1 keeps its row, with the reason
+    assert one.note == "k = 1: no comparison to leave out" and np.isnan(one.estimate)
+    assert not inf[inf.group == "One row"].influential.any()
+    two = small[small.mechanism == "Two rows"]  # k = 2 is diagnosed, as metafor does
+    np.testing.assert_allclose(loo[loo.group == "Two rows"].estimate, leave1out(two.yi, two.vi, "REML", "knha").estimate,
+                               rtol=1e-12)
+    assert (loo[loo.group != "One row"].note == "").all()
     gaba = small[small.mechanism == "GABA"]
     want = leave1out(gaba.yi, gaba.vi, "REML", "knha")
     got = loo[loo.group == "GABA"]

@@ -6,7 +6,10 @@ into the tables the workflow writes; a notebook user calls the same function.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -17,11 +20,81 @@ from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust_cr2
 from premeta.sensitivity import influence, leave1out
+from premeta.sheet import NUMERIC
+
+#: Errors that mean "this analysis cannot be computed for this group"; any other error is a bug.
+#: (numpy's LinAlgError is a ValueError.)
+NOT_COMPUTABLE = (ValueError, ArithmeticError, RuntimeError)
+#: Columns of ``effect_sizes.csv`` that :func:`read_effects` reads as numbers; every other column is text.
+NUMBER_COLUMNS = NUMERIC + ("yi", "vi", "ctl_n_eff", "shared_m")
+GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
+                 "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+                 "sigma sigma tau upsilon phi chi psi omega".split()))
+#: Longest file-name stem made from a label (a hash keeps longer labels apart).
+MAX_NAME = 60
+
+
+def attempt(fn, *args, **kwargs) -> tuple[object, str]:
+    """``(fn(*args, **kwargs), "")``, or ``(None, reason)`` when the computation is impossible for
+    this input (an error of :data:`NOT_COMPUTABLE`): one group never stops the others."""
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs), ""
+    except NOT_COMPUTABLE as err:
+        return None, f"not computed: {err}"
+
+
+def read_effects(path) -> pd.DataFrame:
+    """``effect_sizes.csv`` as written: numbers in :data:`NUMBER_COLUMNS`, every other cell as text.
+
+    Text stays text (a group called ``None``, ``1e3`` or ``TRUE`` keeps its name); empty cells
+    are missing.
+    """
+    header = pd.read_csv(path, nrows=0).columns
+    text = {c: str for c in header if c not in NUMBER_COLUMNS and c not in ("row", "precomputed")}
+    return pd.read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
+
+
+def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:
+    """The label of each row's group: the text of column ``by``; numbers as ``7``, not ``7.0``."""
+    col = effects[by]
+    if pd.api.types.is_numeric_dtype(col):
+        return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
+    return col.astype("string")
+
+
+def overall_label(groups) -> str:
+    """The label of the all-groups row: ``overall``, unless a group is called that."""
+    taken = set(map(str, groups))
+    return next(lab for lab in ("overall", "overall (all groups)", "all groups", "all groups (overall)")
+                if lab not in taken)
 
 
 def slug(label: object) -> str:
-    """File-name form of a group label: lower case, runs of other characters as one '-'."""
-    return re.sub(r"[^a-z0-9]+", "-", str(label).lower()).strip("-") or "group"
+    """File-name form of a label: lower case ASCII, Greek letters spelt out (``TNF-α`` ->
+    ``tnf-alpha``), accents dropped, runs of other characters as one '-' (may be empty)."""
+    text = "".join(GREEK.get(c, c) for c in unicodedata.normalize("NFKC", str(label)).lower())
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def file_names(labels, reserved=("overall",)) -> dict[str, str]:
+    """A unique, bounded file-name stem for each label, traceable to it.
+
+    The stem is :func:`slug` of the label; when that is empty (e.g. a label in Chinese), longer
+    than :data:`MAX_NAME`, shared by two labels (``a/b`` and ``a-b``) or ``reserved``, the first
+    8 hex digits of the label's SHA-1 are appended, so each label keeps its own file.
+    """
+    labels = list(dict.fromkeys(map(str, labels)))
+    base = {lab: slug(lab) for lab in labels}
+    count = Counter(base.values())
+    out = {}
+    for lab in labels:
+        b = base[lab]
+        if not b or len(b) > MAX_NAME or count[b] > 1 or b in reserved:
+            b = f"{b[:MAX_NAME - 9].rstrip('-') or 'group'}-{hashlib.sha1(lab.encode()).hexdigest()[:8]}"
+        out[lab] = b
+    return out
 
 
 def animals(effects: pd.DataFrame) -> int:
@@ -50,6 +123,9 @@ def animals(effects: pd.DataFrame) -> int:
     return int(n_t + n_c)
 
 
+SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
+
+
 def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML",
                test: str = "knha", level: float = 95) -> dict[str, pd.DataFrame]:
     """Random-effects model in every stratum of ``by`` and over all rows.
@@ -66,13 +142,14 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     dict
         ``pooled``: one row per group then ``overall``, the columns of :func:`premeta.rma`
         plus ``studies``, ``animals``, ``p_holm`` and ``p_bonferroni`` (adjusted across the
-        groups, not the overall row); ``subgroup_tests``: Q-between and QM
-        (:func:`premeta.models.subgroup_tests`); ``weights``: every row's weight in percent
+        groups, not the overall row), labelled by :func:`group_labels` and :func:`overall_label`;
+        ``subgroup_tests``: Q-between and QM (:func:`premeta.models.subgroup_tests`; NaN with the
+        reason in ``note`` when they cannot be computed); ``weights``: every row's weight in percent
         within its group (``weight_group``) and in the overall model (``weight_overall``).
     """
     if by not in effects:
         raise ValueError(f"grouping column {by!r} is not in the sheet")
-    groups = effects[by].astype("string")
+    groups = group_labels(effects, by)
     missing = groups.isna()
     if missing.any():
         raise ValueError(f"column {by!r} is empty in rows {', '.join(map(str, effects.index[missing]))}")
@@ -80,17 +157,21 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     per = fit(yi, vi, groups.to_numpy(object), method=method, test=test, level=level)
     overall = fit(yi, vi, method=method, test=test, level=level)
     pooled = pd.concat([per.table(), overall.table()], ignore_index=True)
-    labels = list(per.groups) + ["overall"]
+    labels = list(per.groups) + [overall_label(per.groups)]
     subsets = [effects[groups == g] for g in per.groups] + [effects]
     pooled.insert(2, "studies", [s["study"].nunique() for s in subsets])
     pooled.insert(3, "animals", [animals(s) for s in subsets])
     pooled["p_holm"] = np.r_[adjust_p(pooled["p"][:-1], "holm"), np.nan]
     pooled["p_bonferroni"] = np.r_[adjust_p(pooled["p"][:-1], "bonferroni"), np.nan]
     pooled["group"] = labels
+    tests = pd.DataFrame(columns=SUBGROUP_COLUMNS)
     if len(per.groups) > 1:
-        tests = subgroup_tests(yi, vi, groups.to_numpy(object), method, test, level, separate=per)
-    else:
-        tests = pd.DataFrame(columns=["test", "method", "stat", "df1", "df2", "p", "tau2", "groups"])
+        done, why = attempt(subgroup_tests, yi, vi, groups.to_numpy(object), method, test, level, separate=per)
+        tests = done if done is not None else pd.DataFrame(
+            {"test": ["Q_between (separate fits)", "QM (moderator test, common tau2)"], "method": method,
+             "groups": len(per.groups), "note": why})
+        tests = tests.reindex(columns=SUBGROUP_COLUMNS)
+        tests["note"] = tests["note"].fillna("")
     weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object),
                             "weight_group": per.weights, "weight_overall": overall.weights})
     return {"pooled": pooled[["group", "k", "studies", "animals"] + COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
@@ -115,17 +196,21 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
 
     ``time`` names the column of times (days after injury, or e.g. ``weeks`` of exercise); the
-    table has a column of that name after ``group``.
+    table has a column of that name after ``group`` (no rows when no row has a time).
     """
-    e = effects[pd.to_numeric(effects[time], errors="coerce").notna()]
-    t = pd.to_numeric(e[time]).to_numpy(float)
-    keys = list(zip(e[by].astype(str), t))
+    t = pd.to_numeric(effects[time], errors="coerce")
+    e, t = effects[t.notna()], t[t.notna()].to_numpy(float)
+    if e.empty:
+        return pd.DataFrame(columns=["group", time, "k", "studies"] + COLUMNS[2:])
+    g = group_labels(e, by).to_numpy(object)
+    keys = list(zip(g, t))
     table = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,
                 level=level).table()
-    table.insert(0, time, [k[1] for k in table.pop("group")])
-    table.insert(0, "group", [k[0] for k in sorted(set(keys))])
-    studies = e.assign(_t=t).groupby([by, "_t"])["study"].nunique()
-    table.insert(3, "studies", [studies[(g, tt)] for g, tt in zip(table["group"], table[time])])
+    fitted = table.pop("group")
+    table.insert(0, time, [k[1] for k in fitted])
+    table.insert(0, "group", [k[0] for k in fitted])
+    studies = e["study"].groupby([g, t]).nunique()
+    table.insert(3, "studies", [studies[(gg, tt)] for gg, tt in zip(table["group"], table[time])])
     return table
 
 
@@ -136,32 +221,49 @@ def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = 
     One :func:`premeta.metareg.metareg` call per time column present: the slope (change in the
     effect per day, or per week) with its test and CI, and the model's tau², R² and QM p-value.
     """
-    groups = effects[by].astype(str).to_numpy(object)
+    groups = group_labels(effects, by).to_numpy(object)
     parts = []
     for col in times:
         if col not in effects or effects[col].isna().all():
             continue
         x = effects[[col]].apply(pd.to_numeric)
-        coefs, models = metareg(effects["yi"], effects["vi"], x, groups, method, test, level)
+        done, why = attempt(metareg, effects["yi"], effects["vi"], x, groups, method, test, level)
+        if done is None:
+            labels = sorted(set(groups))
+            parts.append(pd.DataFrame({"group": labels, "k": [int((groups == g).sum()) for g in labels],
+                                       "note": why, "per": col}))
+            continue
+        coefs, models = done
         slope = coefs[coefs["term"] == col].drop(columns="term")
-        parts.append(slope.merge(models[["group", "k", "tau2", "R2", "QMp", "note"]], on="group")
+        parts.append(models[["group", "k", "tau2", "R2", "QMp", "note"]].merge(slope, on="group", how="left")
                      .assign(per=col))
     if not parts:
-        return pd.DataFrame(columns=["per", "group", "k", "estimate", "p"])
+        return pd.DataFrame(columns=["per", "group", "k", "estimate", "p", "note"])
     out = pd.concat(parts, ignore_index=True)
     return out[["per", "group", "k"] + [c for c in out if c not in ("per", "group", "k")]]
+
+
+SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p", "slope", "estimate", "ci_low",
+                       "ci_high", "k0", "side", "note"]
 
 
 def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
                 min_k: int = 10) -> pd.DataFrame:
     """:func:`small_study_tests` over all comparisons and within every group of ``by`` with at
-    least ``min_k`` comparisons (fewer make these tests meaningless; Sterne et al. 2011, BMJ 343:d4002)."""
-    parts = [small_study_tests(effects, method, test).assign(group="overall")]
-    for g, sub in effects.groupby(by, sort=True):
+    least ``min_k`` comparisons (fewer make these tests meaningless; Sterne et al. 2011, BMJ 343:d4002);
+    a smaller group gets one row saying so. Columns :data:`SMALL_STUDY_COLUMNS`."""
+    groups = group_labels(effects, by)
+    labels = sorted(groups.unique())
+    parts = [small_study_tests(effects, method, test).assign(group=overall_label(labels))]
+    for g in labels:
+        sub = effects[(groups == g).to_numpy()]
         if len(sub) >= min_k:
-            parts.append(small_study_tests(sub, method, test).assign(group=str(g)))
-    out = pd.concat(parts, ignore_index=True)
-    return out[["group"] + [c for c in out if c != "group"]]
+            parts.append(small_study_tests(sub, method, test).assign(group=g))
+        else:
+            parts.append(pd.DataFrame({"group": [g], "analysis": "small-study tests", "k": len(sub), "note":
+                                       f"k = {len(sub)} < {min_k}: too few comparisons to test for small-study "
+                                       "effects (Sterne et al. 2011)"}))
+    return pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS).fillna({"note": ""})
 
 
 def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "knha") -> pd.DataFrame:
@@ -169,27 +271,36 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
     (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
 
     n is the total number of animals of a comparison (``trt_n + ctl_n``, real group sizes);
-    rows without group summaries are left out of the tests against 1/sqrt(n).
+    rows without group summaries are left out of the tests against 1/sqrt(n). Every variant is
+    computed on its own: one that cannot be (too few rows, a constant predictor) keeps its row
+    with NaN and the reason in ``note``.
     """
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
-    ni = (pd.to_numeric(effects.get("trt_n")) + pd.to_numeric(effects.get("ctl_n"))).to_numpy(float) \
+    ni = (pd.to_numeric(effects["trt_n"]) + pd.to_numeric(effects["ctl_n"])).to_numpy(float) \
         if {"trt_n", "ctl_n"} <= set(effects) else np.full(len(yi), np.nan)
     rows = []
     for predictor in ("sei", "sqrtninv"):
         ok = np.isfinite(ni) if predictor == "sqrtninv" else np.ones(len(yi), bool)
         for model in ("rma", "lm"):
-            if ok.sum() < 3:
+            row = {"analysis": f"Egger regression ({'meta-regression' if model == 'rma' else 'weighted OLS'})",
+                   "precision": "SE" if predictor == "sei" else "1/sqrt(n)", "k": int(ok.sum())}
+            if predictor == "sqrtninv" and not ok.any():
+                rows.append(row | {"note": "no group sizes (the sheet gives precomputed effects only)"})
                 continue
-            r = egger(yi[ok], vi[ok], predictor, ni[ok], model, method, test)
-            rows.append({"analysis": f"Egger regression ({'meta-regression' if model == 'rma' else 'weighted OLS'})",
-                         "precision": "SE" if predictor == "sei" else "1/sqrt(n)", "k": int(ok.sum()),
-                         "stat": r["zval"], "df": r["ddf"], "p": r["pval"], "slope": r["slope"],
-                         "estimate": r["est"], "ci_low": r["ci_lb"], "ci_high": r["ci_ub"]})
+            r, why = attempt(egger, yi[ok], vi[ok], predictor, ni[ok], model, method, test)
+            if r is None:
+                rows.append(row | {"note": why})
+                continue
+            rows.append(row | {"stat": r["zval"], "df": r["ddf"], "p": r["pval"], "slope": r["slope"],
+                               "estimate": r["est"], "ci_low": r["ci_lb"], "ci_high": r["ci_ub"]})
     for estimator in ("R0", "L0"):
-        t = trimfill(yi, vi, estimator, method=method)
-        rows.append({"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi),
-                     "k0": t["k0"], "side": t["side"], "stat": t["zval"], "p": t["pval"],
-                     "estimate": t["estimate"], "ci_low": t["ci_lb"], "ci_high": t["ci_ub"]})
+        row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
+        t, why = attempt(trimfill, yi, vi, estimator, method=method)
+        if t is None:
+            rows.append(row | {"note": why})
+            continue
+        rows.append(row | {"k0": t["k0"], "side": t["side"], "stat": t["zval"], "p": t["pval"],
+                           "estimate": t["estimate"], "ci_low": t["ci_lb"], "ci_high": t["ci_ub"]})
     return pd.DataFrame(rows)
 
 
@@ -203,20 +314,25 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
         e = effects[effects[item].notna()]
         if e[item].nunique() < 2:
             continue
-        out = stratified(e, item, method, test, level)
-        pooled = out["pooled"][out["pooled"].group != "overall"]
-        tests = out["subgroup_tests"].set_index("test")["p"]
-        parts.append(pooled.assign(analysis=f"by {rob.ITEMS[item]}", q_between_p=tests.iloc[0],
-                                   qm_p=tests.iloc[1]))
+        analysis = f"by {rob.ITEMS[item]}"
+        out, why = attempt(stratified, e, item, method, test, level)
+        if out is None:
+            parts.append(pd.DataFrame({"analysis": [analysis], "k": len(e), "note": why}))
+            continue
+        pooled = out["pooled"].iloc[:-1]
+        tests = out["subgroup_tests"]["p"]
+        parts.append(pooled.assign(analysis=analysis, q_between_p=tests.iloc[0], qm_p=tests.iloc[1]))
     low = rob.low_risk(effects, studies)
     if len(low):
         label = "low risk on " + " and ".join(rob.ITEMS[c] for c in rob.KEY_ITEMS)
-        parts.append(stratified(low, by, method, test, level)["pooled"].assign(analysis=label))
-    if not parts:
-        return pd.DataFrame(columns=["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p"])
+        out, why = attempt(stratified, low, by, method, test, level)
+        parts.append(out["pooled"].assign(analysis=label) if out is not None
+                     else pd.DataFrame({"analysis": [label], "k": len(low), "note": why}))
     cols = ["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p", "tau2", "i2",
-            "q_between_p", "qm_p"]
-    return pd.concat(parts, ignore_index=True).reindex(columns=cols)
+            "q_between_p", "qm_p", "note"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True).reindex(columns=cols).fillna({"note": ""})
 
 
 DEPENDENCE = ("auto", "multilevel", "aggregate", "none")
@@ -294,38 +410,48 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
         used and the sentence saying why (:func:`dependence_mode`).
     """
     mode, reason = dependence_mode(effects, dependence)
-    subsets = {str(g): sub for g, sub in effects.groupby(effects[by].astype(str), sort=True)}
-    subsets["overall"] = effects
+    groups = group_labels(effects, by)
+    subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
+    subsets[overall_label(subsets)] = effects
     if mode == "multilevel":
         rows = []
         for g, sub in subsets.items():
-            try:
-                rows.append({"group": g} | _three_level(sub, level))
-            except (ValueError, np.linalg.LinAlgError) as err:
-                rows.append({"group": g, "k": len(sub), "studies": sub["study"].nunique(),
-                             "note": f"not fitted: {err}"})
+            row, why = attempt(_three_level, sub, level)
+            rows.append({"group": g} | (row if row is not None else
+                                        {"k": len(sub), "studies": sub["study"].nunique(), "note": why}))
         table = pd.DataFrame(rows)
     else:
-        if mode == "aggregate":
-            parts = []
-            for g, sub in subsets.items():
-                a = aggregate(sub["yi"], sub["vi"], cohort_key(sub), rho)
+        parts, failed = [], []
+        for g, sub in subsets.items():
+            if mode == "aggregate":
+                a, why = attempt(aggregate, sub["yi"], sub["vi"], cohort_key(sub), rho)
+                if a is None:
+                    failed.append({"group": g, "k": len(sub), "studies": sub["study"].nunique(), "note": why})
+                    continue
                 parts.append(a.assign(group=g, study=a["cluster"].str.split("\x1f").str[0]))
-            e = pd.concat(parts, ignore_index=True)
-        else:
-            e = pd.concat([sub.assign(group=g) for g, sub in subsets.items()], ignore_index=True)
-        f = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), e["group"].to_numpy(object), method=method,
-                test=test, level=level)
-        t = f.table()
+            else:
+                parts.append(sub.assign(group=g))
+        if not parts:
+            return _dependence_table(pd.DataFrame(failed), subsets, mode), mode, reason
+        e = pd.concat(parts, ignore_index=True)
+        keys = np.array([list(subsets).index(g) for g in e["group"]])  # fit in the order of subsets
+        t = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,
+                level=level).table()
+        t["group"] = [list(subsets)[i] for i in t["group"]]
         t["clusters"] = t["k"]
         t["studies"] = e.groupby("group")["study"].nunique().reindex(t["group"]).to_numpy()
         t["k"] = [len(subsets[g]) for g in t["group"]]
-        table = t
-    table.insert(1, "dependence", mode)
+        table = pd.concat([t, pd.DataFrame(failed)], ignore_index=True) if failed else t
+    return _dependence_table(table, subsets, mode), mode, reason
+
+
+def _dependence_table(table: pd.DataFrame, subsets: dict, mode: str) -> pd.DataFrame:
+    """:data:`DEPENDENCE_COLUMNS`, rows in the order of ``subsets``."""
     order = {g: i for i, g in enumerate(subsets)}
-    table = table.reindex(columns=DEPENDENCE_COLUMNS).sort_values("group", key=lambda s: s.map(order))
+    table = table.assign(dependence=mode).reindex(columns=DEPENDENCE_COLUMNS)
+    table = table.sort_values("group", key=lambda s: s.map(order))
     table["note"] = table["note"].fillna("")
-    return table.reset_index(drop=True), mode, reason
+    return table.reset_index(drop=True)
 
 
 def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.DataFrame:
@@ -345,33 +471,43 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
                 level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-out estimates and influence diagnostics of every comparison, within each group.
 
-    Each group of ``by`` with at least 3 comparisons is refitted without each comparison in turn
+    Each group of ``by`` with at least 2 comparisons is refitted without each comparison in turn
     (:func:`premeta.sensitivity.leave1out`, metafor ``leave1out``) and diagnosed with
     :func:`premeta.sensitivity.influence` (metafor ``influence``: studentized residuals, DFFITS,
     Cook's distance, covariance ratio, hat values, DFBETAS; ``influential`` by metafor's rule).
     Comparisons are left out one at a time (metafor's unit), named by their spreadsheet row
     and :func:`labels`.
 
+    A group with one comparison, or whose diagnostics cannot be computed, keeps its rows with NaN
+    and the reason in ``note``.
+
     Returns
     -------
     (leave1out, influence)
-        Long tables with ``group``, ``row`` and ``label`` first.
+        Long tables with ``group``, ``row`` and ``label`` first and ``note`` last.
     """
     loo, inf = [], []
     names = labels(effects)
-    for g, sub in effects.groupby(effects[by].astype(str), sort=True):
-        if len(sub) < 3:
-            continue
+    groups = group_labels(effects, by)
+    for g in sorted(groups.unique()):
+        sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
         key = {"group": g, "row": sub.index.to_numpy(), "label": names[sub.index].to_numpy()}
-        loo.append(leave1out(yi, vi, method, test, level).reset_index(drop=True).assign(**key))
-        inf.append(influence(yi, vi, method, test).reset_index(drop=True).assign(**key))
+        if len(sub) < 2:
+            note = "k = 1: no comparison to leave out"
+            loo.append(pd.DataFrame(key | {"note": note}))
+            inf.append(pd.DataFrame(key | {"note": note}))
+            continue
+        for parts, fn, args in ((loo, leave1out, (method, test, level)), (inf, influence, (method, test))):
+            t, why = attempt(fn, yi, vi, *args)
+            parts.append(pd.DataFrame(key | {"note": why}) if t is None
+                         else t.reset_index(drop=True).assign(**key, note=""))
     out = []
     for parts in (loo, inf):
-        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label"])
-        out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label")]])
-    return out[0], out[1].rename(columns={"inf": "influential"}).assign(
-        influential=lambda t: t["influential"].eq("*"))
+        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label", "note"])
+        out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label", "note")] + ["note"]])
+    inf = out[1].rename(columns={"inf": "influential"})
+    return out[0], inf.assign(influential=inf.get("influential", pd.Series(index=inf.index, dtype=object)).eq("*"))
 
 
 def numeric_moderators(effects: pd.DataFrame, moderators: list[str]) -> list[str]:
@@ -394,8 +530,10 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     pseudo-R²; all groups in one call per moderator), with permutation p-values of every
     coefficient and of QM (:func:`premeta.metareg.permutest`, ``permutations`` random
     permutations seeded by ``seed``, exact when there are fewer distinct ones). Moderators
-    absent from the sheet or empty are skipped; a group where a moderator cannot be
-    estimated keeps its row with a note (:func:`premeta.metareg.metareg`).
+    absent from the sheet or empty are skipped. A moderator with one value in the whole sheet
+    (all animals male, one species) gives every group a row with the reason in ``note``; a
+    group where a moderator cannot be estimated keeps its row with a note
+    (:func:`premeta.metareg.metareg`).
 
     Returns
     -------
@@ -406,49 +544,67 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
         :math:`1/(v_i+\\hat\\tau^2)` of the meta-regression) and ``lines`` (``moderator, group,
         intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
     """
-    groups = effects[by].astype(str)
+    groups = group_labels(effects, by)
+    labels = sorted(groups.unique())
     numeric = numeric_moderators(effects, moderators)
     effects = effects.assign(**{m: pd.to_numeric(effects[m]) for m in numeric})
     coefs, models, points = [], [], []
     for m in moderators:
         if m not in effects or effects[m].isna().all():
             continue
-        c, mo = metareg(effects["yi"], effects["vi"], effects[[m]], groups.to_numpy(object), method, test, level)
+        values = effects[m].dropna().unique()
+        why = (f"{m} takes one value in the whole sheet ({values[0]!r}): nothing to compare"
+               if len(values) < 2 else "")
+        done = None
+        if not why:
+            done, why = attempt(metareg, effects["yi"], effects["vi"], effects[[m]], groups.to_numpy(object),
+                                method, test, level)
+        if done is None:
+            models.append(pd.DataFrame({"moderator": m, "group": labels, "k": [int((groups == g).sum()) for g in labels],
+                                        "converged": False, "permutations": 0, "note": why}))
+            continue
+        c, mo = done
         c["p_perm"], mo["QMp_perm"], mo["permutations"] = np.nan, np.nan, 0
         for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
             g = mo.at[i, "group"]
             sub = effects[(groups == g).to_numpy()]
-            try:
-                perm = permutest(sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed).set_index("term")
-            except ValueError as err:
+            perm, fail = attempt(permutest, sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed)
+            if perm is None:
                 before = mo.at[i, "note"] if isinstance(mo.at[i, "note"], str) else ""
-                mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test: {err}"]))
+                mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test ({fail})"]))
                 continue
+            perm = perm.set_index("term")
             mo.loc[i, ["QMp_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
             rows = c["group"] == g
             c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
         coefs.append(c.assign(moderator=m))
         models.append(mo.assign(moderator=m))
         if m in numeric:
-            ok = effects[m].notna()
+            ok = effects[m].notna().to_numpy()
             tau2 = mo.set_index("group")["tau2"].reindex(groups[ok]).to_numpy()
             points.append(pd.DataFrame({"moderator": m, "group": groups[ok].to_numpy(), "row": effects.index[ok],
                                         "x": effects.loc[ok, m].to_numpy(float),
                                         "yi": effects.loc[ok, "yi"].to_numpy(float),
                                         "weight": 1 / (effects.loc[ok, "vi"].to_numpy(float) + tau2)}))
 
-    def stack(parts):
-        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["moderator", "group"])
+    def stack(parts, columns):
+        t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         return t[["moderator"] + [c for c in t if c != "moderator"]]
 
-    coefs, models = stack(coefs), stack(models)
+    coefs = stack(coefs, ["moderator", "group", "term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high",
+                          "p_perm"])
+    models = stack(models, ["moderator", "group", "k", "converged", "note"])
+    models["note"] = models["note"].fillna("")
     fitted = models[models["moderator"].isin(numeric) & models["converged"].astype(bool)][["moderator", "group"]]
     c = coefs[coefs["moderator"].isin(numeric)].set_index(["moderator", "group"])
+    index = pd.MultiIndex.from_frame(fitted)
     lines = fitted.assign(
-        intercept=c[c.term == "intrcpt"].estimate.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy(),
-        slope=c[c.term != "intrcpt"].estimate.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy(),
-        p=c[c.term != "intrcpt"].p.reindex(pd.MultiIndex.from_frame(fitted)).to_numpy())
-    return {"coefs": coefs, "models": models, "weights": stack(points), "lines": lines.reset_index(drop=True)}
+        intercept=c[c.term == "intrcpt"].estimate.reindex(index).to_numpy(),
+        slope=c[c.term != "intrcpt"].estimate.reindex(index).to_numpy(),
+        p=c[c.term != "intrcpt"].p.reindex(index).to_numpy())
+    return {"coefs": coefs, "models": models, "weights": stack(points, ["moderator", "group", "row", "x", "yi",
+                                                                        "weight"]),
+            "lines": lines.reset_index(drop=True)}
 
 
 def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
@@ -459,7 +615,7 @@ def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame
     every group, from :func:`moderator_analysis`). Adjusted with statsmodels ``multipletests``
     (R ``p.adjust``; Holm 1979); tests without a p-value are listed and not counted.
     """
-    effect = pooled[pooled["group"] != "overall"]
+    effect = pooled.iloc[:-1]
     parts = [pd.DataFrame({"family": "effect by group", "group": effect["group"], "test": "pooled effect = 0",
                            "p": effect["p"]})]
     if len(models):

@@ -27,10 +27,11 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
+from premeta.analysis import overall_label
+
 MEASURE_LABELS = {
     "SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
 }
-Z = float(stats.norm.isf(0.025))
 ROW = 0.25  # inches per text line
 WIDTH = 10.0  # figure width, inches
 LABEL_X, INDENT = 0.15, 0.18  # left edge of the label column and of indented lines
@@ -50,7 +51,23 @@ _RC = {
     "axes.unicode_minus": False,
     "svg.fonttype": "none",
     "svg.hashsalt": "premeta",
+    "text.parse_math": False,  # labels come from the sheet: "$" is printed, never typeset
 }
+
+
+def _z(level: float) -> float:
+    """Two-sided normal quantile of a ``level`` percent interval (1.96 for 95)."""
+    return float(stats.norm.isf((1 - level / 100) / 2))
+
+
+def message_figure(title: str, message: str) -> Figure:
+    """A figure that says why the figure it replaces was not drawn (its file still exists)."""
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(7, 1.6))
+        FigureCanvasAgg(fig)
+        fig.text(0.03, 0.72, title, fontsize=11, fontweight="bold", va="center")
+        fig.text(0.03, 0.36, "Not drawn: " + message, fontsize=9, va="center", wrap=True)
+    return fig
 
 
 def _need(rows: pd.DataFrame, cols: list[str]) -> None:
@@ -98,6 +115,7 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list
     """
     pools = {str(g): r for g, r in pooled.set_index(pooled["group"].astype(str)).iterrows()}
     groups = list(pd.unique(rows["group"]))
+    total = overall_label(groups)
     lines: list[tuple] = []
     rules: list[int] = []
 
@@ -114,7 +132,7 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list
 
     if len(groups) == 1:
         g = str(groups[0])
-        pool = pools.get(g, pools.get("overall", pooled.iloc[0] if len(pooled) == 1 else None))
+        pool = pools.get(g, pools.get(total, pooled.iloc[0] if len(pooled) == 1 else None))
         block(rows, pool, 0)
         return lines, rules
     for g in groups:
@@ -122,7 +140,7 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list
         lines.append(("group", f"{_trunc(g)} (k = {len(sub)})"))
         block(sub, pools.get(str(g)), 1)
         lines.append(("gap",))
-    overall = pools.get("overall")
+    overall = pools.get(total)
     if overall is None:
         lines.pop()
     else:
@@ -132,7 +150,8 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list
     return lines, rules
 
 
-def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float] | None) -> np.ndarray:
+def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float] | None,
+            z: float) -> np.ndarray:
     """Tick positions whose ends are the x limits (R ``pretty``-like).
 
     Automatic limits hold 0, every estimate and every pooled CI; study CIs and prediction
@@ -145,7 +164,7 @@ def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float
     se = np.sqrt(rows["vi"].to_numpy(float))
     yi = rows["yi"].to_numpy(float)
     core = np.r_[0.0, yi, [p[c] for p in pools for c in ("estimate", "ci_low", "ci_high")]]
-    wide = np.r_[yi - Z * se, yi + Z * se, [p[c] for p in pools for c in ("pi_low", "pi_high")]]
+    wide = np.r_[yi - z * se, yi + z * se, [p[c] for p in pools for c in ("pi_low", "pi_high")]]
     wide = wide[np.isfinite(wide)]
     c0, c1 = np.nanmin(core), np.nanmax(core)
     span = c1 - c0 if c1 > c0 else 1.0
@@ -170,7 +189,7 @@ def _interval(ax, lo: float, hi: float, y: float, xlim: tuple[float, float], whi
 
 def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
                   favours: tuple[str, str] = ("control", "exercise"),
-                  xlim: tuple[float, float] | None = None) -> Figure:
+                  xlim: tuple[float, float] | None = None, level: float = 95) -> Figure:
     """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
 
     Parameters
@@ -190,6 +209,9 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     xlim : (float, float), optional
         Axis limits; by default from the data (see :func:`_limits`). Intervals are clipped
         at the limits and end in a triangle there.
+    level : float
+        Confidence level in percent of the study intervals and of the header; it should be the
+        level of ``pooled`` (whose intervals are drawn as given).
 
     Returns
     -------
@@ -202,7 +224,8 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     _need(rows, ["label", "group", "yi", "vi", "weight"])
     rows = rows.reset_index(drop=True)
     lines, rules = _layout(rows, pooled)
-    ticks = _limits(rows, [ln[1] for ln in lines if ln[0] == "summary"], xlim)
+    z = _z(level)
+    ticks = _limits(rows, [ln[1] for ln in lines if ln[0] == "summary"], xlim, z)
     xl = (ticks[0], ticks[-1])
     n = len(lines)
     top = TOP + (TITLE if title else 0.0)
@@ -228,7 +251,7 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
                      fontweight="bold")
         text(LABEL_X, -1.1, "Study", fontweight="bold")
         text(WEIGHT_X, -1.1, "Weight", ha="right", fontweight="bold")
-        text(EST_X, -1.1, "Estimate [95% CI]", ha="right", fontweight="bold")
+        text(EST_X, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
         rule(-0.5)
         for y in rules:
             rule(y)
@@ -240,7 +263,7 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
         for y, (kind, *arg) in enumerate(lines):
             if kind == "study":
                 r, indent = arg
-                lo, hi = r["yi"] - Z * np.sqrt(r["vi"]), r["yi"] + Z * np.sqrt(r["vi"])
+                lo, hi = r["yi"] - z * np.sqrt(r["vi"]), r["yi"] + z * np.sqrt(r["vi"])
                 _interval(ax, lo, hi, y, xl, color="0.15", lw=0.9)
                 squares.append((r["yi"], y, max(area[r.name], 4.0)))
                 text(LABEL_X + indent * INDENT, y, _trunc(r["label"]))
@@ -282,7 +305,8 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     return fig
 
 
-def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se") -> Figure:
+def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se",
+                  level: float = 95) -> Figure:
     """Draw a funnel plot: effects against their standard error or against 1/sqrt(n).
 
     Parameters
@@ -294,10 +318,12 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
     measure : str
         ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
     precision : {"se", "n"}
-        ``se``: y is :math:`\\sqrt{v_i}` and the funnel is estimate ± 1.96 se. ``n``: y is
+        ``se``: y is :math:`\\sqrt{v_i}` and the funnel is estimate ± z se (z = 1.96 for 95%). ``n``: y is
         :math:`1/\\sqrt{n}`, which unlike the SE of an SMD does not depend on the SMD itself
         (Zwetsloot et al. 2017, *eLife* 6:e24260); the funnel is then drawn for SMD only,
         with the SE of an SMD of 0 from two equal arms, :math:`2/\\sqrt{n}`.
+    level : float
+        Confidence level in percent of the pseudo-confidence funnel (metafor ``funnel(level=)``).
 
     Returns
     -------
@@ -322,7 +348,7 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         sns.despine(ax=ax)
         xs = [x]
         if se_per_y is not None:
-            half = Z * se_per_y * grid
+            half = _z(level) * se_per_y * grid
             ax.set_facecolor("0.92")
             ax.fill_betweenx(grid, estimate - half, estimate + half, color="white", lw=0, zorder=0)
             for sign in (-1, 1):
@@ -356,15 +382,19 @@ def save(fig: Figure, path_stem: str | Path) -> list[Path]:
 
 def forest(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, path_stem: str | Path, title: str = "",
            favours: tuple[str, str] = ("control", "exercise"),
-           xlim: tuple[float, float] | None = None) -> list[Path]:
+           xlim: tuple[float, float] | None = None, level: float = 95) -> list[Path]:
     """Draw a forest plot (:func:`forest_figure`) and write it as PNG and SVG (:func:`save`)."""
-    return save(forest_figure(rows, pooled, measure, title, favours, xlim), path_stem)
+    return save(forest_figure(rows, pooled, measure, title, favours, xlim, level), path_stem)
 
 
 def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
-           precision: str = "se") -> list[Path]:
-    """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`save`)."""
-    return save(funnel_figure(rows, estimate, measure, precision), path_stem)
+           precision: str = "se", level: float = 95) -> list[Path]:
+    """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`save`);
+    with no row to show, a :func:`message_figure` saying so."""
+    if not len(rows) or not np.isfinite(estimate):
+        what = "no comparison with group sizes" if precision == "n" else "no comparison"
+        return save(message_figure("Funnel plot", what), path_stem)
+    return save(funnel_figure(rows, estimate, measure, precision, level), path_stem)
 
 
 ROB_COLOURS = {"low": "#4daf4a", "unclear": "#ffd92f", "high": "#e41a1c"}
@@ -403,8 +433,11 @@ def _panels(groups: list, width: float = 3.3, height: float = 2.6):
 
 def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury",
                        time: str = "time") -> Figure:
-    """Pooled effect (95% CI) against time, one panel per group: ``group, <time>, k, estimate, ci_low, ci_high``."""
+    """Pooled effect (with its CI) against time, one panel per group: ``group, <time>, k, estimate, ci_low,
+    ci_high``."""
     groups = list(dict.fromkeys(course["group"]))
+    if not groups:
+        return message_figure(time_label, "no comparison has a time")
     with mpl.rc_context(_RC):
         fig, axes = _panels(groups)
         for ax, g in zip(axes, groups):
@@ -421,14 +454,17 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
     return fig
 
 
-def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measure: str) -> Figure:
+def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measure: str, why: str = "") -> Figure:
     """Bubble plots of a meta-regression on one moderator, one panel per group.
 
     ``points``: ``group, x, yi, weight`` (marker area proportional to the weight in its group);
     ``lines``: ``group, intercept, slope`` (the fitted line over the range of x, as metafor's
     ``regplot``); a panel's title gives its k and the slope's p from ``lines.p`` when present.
+    Without lines, a :func:`message_figure` with ``why`` (the reason no group was fitted).
     """
     groups = list(dict.fromkeys(lines["group"]))
+    if not groups:
+        return message_figure(f"Meta-regression on {xlabel}", why or "the moderator could be fitted in no group")
     with mpl.rc_context(_RC):
         fig, axes = _panels(groups)
         for ax, (_, line) in zip(axes, lines.iterrows()):
@@ -454,6 +490,8 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
     """
     groups = list(dict.fromkeys(estimates["group"]))
     analyses = list(dict.fromkeys(estimates["analysis"]))
+    if not estimates["estimate"].notna().any():
+        return message_figure("Dependent comparisons", "no estimate could be computed")
     offsets = np.linspace(-0.18, 0.18, len(analyses)) if len(analyses) > 1 else np.zeros(1)
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(7.5, 0.45 * len(groups) + 1.3), layout="constrained")

@@ -80,7 +80,9 @@ def _extras(files) -> dict:
     out = {}
     for f in map(Path, files):
         if f.suffix == ".csv":
-            out[f.stem] = pd.read_csv(f, keep_default_na=False, na_values=[""]).to_dict("records")
+            text = dict.fromkeys(("group", "study", "label", "moderator", "analysis", "term", "note"), str)
+            out[f.stem] = pd.read_csv(f, dtype=text, keep_default_na=False, na_values=[""]).fillna(
+                {"note": ""}).to_dict("records")
         elif f.suffix == ".png":
             out[f"{f.stem}_png"] = _img(f)
     return out
@@ -88,18 +90,18 @@ def _extras(files) -> dict:
 
 def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
-           extra=(), skipped: dict[str, str] | None = None) -> str:
+           extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
     ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
-    shown in its section when present; ``skipped`` maps analyses that could not run to why.
+    shown in its section when present; ``skipped`` maps analyses that could not run to why;
+    ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot.
     """
     env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
                              autoescape=True, keep_trailing_newline=True)
     env.filters["num"] = _fmt
     env.filters["p"] = _pfmt
-    groups = pooled[pooled.group != "overall"]
-    overall = pooled[pooled.group == "overall"].iloc[0]
+    groups, overall = pooled.iloc[:-1], pooled.iloc[-1]  # the all-groups row is always last
     return env.get_template("report.html.j2").render(
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
@@ -122,4 +124,5 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         x=_extras(extra),
         rob_items=ROB_ITEMS,
         skipped=skipped or {},
+        bubbles=bubbles or {},
     )

@@ -103,6 +103,7 @@ rule small_study:
         measure=config["measure"],
         method=config["method"],
         test=config["test"],
+        level=config["level"],
     log:
         "logs/small_study.log",
     conda:
@@ -146,11 +147,11 @@ rule moderators:
         ),
         models="results/moderator_tests.csv",
         multiple_testing="results/multiple_testing.csv",
-        bubble=expand("results/plots/bubble_{moderator}.png", moderator=NUMERIC_MODERATORS),
-        svg=expand("results/plots/bubble_{moderator}.svg", moderator=NUMERIC_MODERATORS),
+        bubble=expand("results/plots/bubble_{stem}.png", stem=BUBBLES.values()),
+        svg=expand("results/plots/bubble_{stem}.svg", stem=BUBBLES.values()),
     params:
         moderators=config["moderators"],
-        numeric=NUMERIC_MODERATORS,
+        numeric=list(BUBBLES),
         labels=COLUMNS,
         group_by=config["group_by"],
         measure=config["measure"],

@@ -1,17 +1,25 @@
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
-from premeta.analysis import numeric_moderators, slug
+from premeta.analysis import file_names, group_labels, numeric_moderators
 from premeta.sheet import COLUMNS, SheetError, read_sheet
 from premeta.sheet import validate as validate_sheet
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+OUTPUT_FOLDERS = ("results", "logs")
+
 
 def checked_sheet():
     """The extraction sheet, validated before any job runs: an invalid sheet stops here."""
+    data = Path(config["data"]).resolve()
+    for folder in OUTPUT_FOLDERS:
+        if data.is_relative_to(Path(folder).resolve()):
+            sys.exit(f"premeta: {config['data']}: the extraction sheet is inside {folder}/, which premeta "
+                     "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
         sheet = read_sheet(config["data"])
         return validate_sheet(sheet, config["data"], config["measure"], config["orient"])
@@ -20,8 +28,11 @@ def checked_sheet():
 
 
 SHEET = checked_sheet()
-GROUPS = {slug(g): g for g in SHEET[config["group_by"]].dropna().unique()}
+# file-name stem -> the sheet's label of each group ('overall' names the all-groups plot)
+GROUPS = {stem: label for label, stem in file_names(group_labels(SHEET, config["group_by"]).dropna().unique()).items()}
 NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
+# moderator -> file-name stem of its bubble plot
+BUBBLES = file_names(NUMERIC_MODERATORS, reserved=())
 WEEKS_OUTPUTS = (
     [
         "results/time_course_weeks.csv",
@@ -38,37 +49,8 @@ wildcard_constraints:
 
 
 def group_label(wildcards):
-    """The sheet's own label of a group slug ('overall' for the all-groups plot)."""
-    return GROUPS.get(wildcards.group, "overall")
-
-
-ANALYSIS_OUTPUTS = {
-    "dependence": [
-        "results/dependence.csv",
-        "results/dependence_choice.csv",
-        "results/plots/dependence.png",
-    ],
-    "risk_of_bias": [
-        "results/rob_studies.csv",
-        "results/rob_summary.csv",
-        "results/rob_strata.csv",
-        "results/plots/rob_summary.png",
-    ],
-    "time_course": [
-        "results/time_course.csv",
-        "results/time_regression.csv",
-        "results/plots/time_course.png",
-    ]
-    + WEEKS_OUTPUTS[:2],
-    "small_study": ["results/small_study.csv", "results/plots/funnel_n.png"],
-    "sensitivity": ["results/leave1out.csv", "results/influence.csv"],
-    "moderators": [
-        "results/moderators.csv",
-        "results/moderator_tests.csv",
-        "results/multiple_testing.csv",
-    ]
-    + [f"results/plots/bubble_{m}.png" for m in NUMERIC_MODERATORS],
-}
+    """The sheet's own label of a group's file-name stem ('' for the all-groups plot)."""
+    return GROUPS.get(wildcards.group, "")
 
 
 def missing_columns(analysis):
@@ -83,8 +65,36 @@ def missing_columns(analysis):
 
 
 SKIPPED = {a: why for a in config["analyses"] if (why := missing_columns(a))}
+RUN_ANALYSES = [a for a in config["analyses"] if a not in SKIPPED]
 
 
 def analysis_outputs(wildcards):
     """The outputs of the further analyses switched on in config `analyses` that can run."""
-    return [f for a in config["analyses"] if a not in SKIPPED for f in ANALYSIS_OUTPUTS[a]]
+    return [f for a in RUN_ANALYSES for f in getattr(rules, a).output]
+
+
+def this_run():
+    """Every file this run writes under results/."""
+    rule_names = ["effect_sizes", "pool", "funnel", "report"] + RUN_ANALYSES
+    files = {str(f) for name in rule_names for f in getattr(rules, name).output}
+    stems = sorted(GROUPS) + ["overall"]
+    return files | {f"results/plots/forest_{g}.{ext}" for g in stems for ext in ("png", "svg")}
+
+
+def remove_stale(keep):
+    """Delete what an earlier run left in results/ that this run does not write (another sheet's
+    groups, an analysis switched off), so that no reader takes it for this run's output."""
+    for path in sorted(Path("results").rglob("*"), reverse=True):
+        if path.is_file() and str(path) not in keep:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+onstart:
+    remove_stale(this_run())
+
+
+onerror:
+    # a failed run leaves no report beside tables it does not describe
+    Path("results/report.html").unlink(missing_ok=True)

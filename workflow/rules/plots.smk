@@ -14,6 +14,7 @@ rule forest:
     params:
         group_by=config["group_by"],
         measure=config["measure"],
+        level=config["level"],
         label=group_label,
     log:
         "logs/forest_{group}.log",
@@ -36,6 +37,7 @@ rule funnel:
         svg="results/plots/funnel.svg",
     params:
         measure=config["measure"],
+        level=config["level"],
     log:
         "logs/funnel.log",
     conda:

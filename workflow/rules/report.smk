@@ -15,6 +15,7 @@ rule report:
         config=config,
         groups=GROUPS,
         skipped=SKIPPED,
+        bubbles=BUBBLES,
         workflow_dir=workflow.basedir,
     log:
         "logs/report.log",

@@ -2,22 +2,21 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-import pandas as pd
-
-from premeta.analysis import labels
+from premeta.analysis import group_labels, labels, read_effects
 from premeta.plots import forest
 
+import pandas as pd
+
 p = snakemake.params
-effects = pd.read_csv(snakemake.input.effects, index_col="row")
-pooled = pd.read_csv(snakemake.input.pooled, keep_default_na=False, na_values=[""])
+effects = read_effects(snakemake.input.effects)
+pooled = pd.read_csv(snakemake.input.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
 weights = pd.read_csv(snakemake.input.weights, index_col="row")
-rows = pd.DataFrame({"label": labels(effects), "group": effects[p.group_by].astype(str),
-                     "yi": effects.yi, "vi": effects.vi})
-if p.label == "overall":
-    rows["weight"] = weights.weight_group
-    title = f"All groups by {p.group_by}"
-else:
-    rows = rows[rows.group == p.label].assign(weight=weights.weight_group)
-    pooled = pooled[pooled.group == p.label]
+rows = pd.DataFrame({"label": labels(effects), "group": group_labels(effects, p.group_by),
+                     "yi": effects.yi, "vi": effects.vi, "weight": weights.weight_group})
+if p.label:
+    rows = rows[rows.group == p.label]
+    pooled = pooled.iloc[:-1][pooled.group.iloc[:-1] == p.label]
     title = p.label
-forest(rows, pooled, p.measure, snakemake.output.png.removesuffix(".png"), title=title)
+else:
+    title = f"All groups by {p.group_by}"
+forest(rows, pooled, p.measure, snakemake.output.png.removesuffix(".png"), title=title, level=p.level)

@@ -4,8 +4,10 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
+from premeta.analysis import read_effects
 from premeta.plots import funnel
 
-effects = pd.read_csv(snakemake.input.effects, index_col="row")
-overall = pd.read_csv(snakemake.input.pooled).set_index("group").loc["overall"]
-funnel(effects, overall.estimate, snakemake.params.measure, snakemake.output.png.removesuffix(".png"))
+effects = read_effects(snakemake.input.effects)
+overall = pd.read_csv(snakemake.input.pooled).iloc[-1]  # the all-groups row is always last
+funnel(effects, overall.estimate, snakemake.params.measure, snakemake.output.png.removesuffix(".png"),
+       level=snakemake.params.level)

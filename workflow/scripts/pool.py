@@ -4,9 +4,9 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from premeta.analysis import stratified
+from premeta.analysis import read_effects, stratified
 
-effects = pd.read_csv(snakemake.input[0], index_col="row")
+effects = read_effects(snakemake.input[0])
 p = snakemake.params
 out = stratified(effects, by=p.group_by, method=p.method, test=p.test, level=p.level)
 out["pooled"].to_csv(snakemake.output.pooled, index=False)

@@ -5,11 +5,11 @@ sys.stderr = open(snakemake.log[0], "w")
 import pandas as pd
 
 from premeta import rob
-from premeta.analysis import rob_strata
+from premeta.analysis import read_effects, rob_strata
 from premeta.plots import rob_figure, save
 
 p = snakemake.params
-effects = pd.read_csv(snakemake.input[0], index_col="row")
+effects = read_effects(snakemake.input[0])
 studies = rob.per_study(effects)
 summary = rob.summary(studies)
 studies.to_csv(snakemake.output.studies)

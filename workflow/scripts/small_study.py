@@ -2,15 +2,16 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-import pandas as pd
+import numpy as np
 
-from premeta.analysis import small_study
+from premeta.analysis import read_effects, small_study
 from premeta.models import fit
 from premeta.plots import funnel
 
 p = snakemake.params
-effects = pd.read_csv(snakemake.input[0], index_col="row")
+effects = read_effects(snakemake.input[0])
 small_study(effects, p.group_by, p.method, p.test).to_csv(snakemake.output.table, index=False)
-rows = effects.assign(n_total=effects.trt_n + effects.ctl_n).dropna(subset=["n_total"])
-estimate = fit(rows.yi, rows.vi, method=p.method).beta[0, 0]
-funnel(rows, estimate, p.measure, snakemake.output.png.removesuffix(".png"), precision="n")
+n_total = effects.trt_n + effects.ctl_n if {"trt_n", "ctl_n"} <= set(effects) else np.nan
+rows = effects.assign(n_total=n_total).dropna(subset=["n_total"])
+estimate = fit(rows.yi, rows.vi, method=p.method).beta[0, 0] if len(rows) else np.nan
+funnel(rows, estimate, p.measure, snakemake.output.png.removesuffix(".png"), precision="n", level=p.level)

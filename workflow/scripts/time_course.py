@@ -4,12 +4,12 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from premeta.analysis import time_course, time_regression
+from premeta.analysis import read_effects, time_course, time_regression
 from premeta.plots import save, time_course_figure
 
 p = snakemake.params
 out = snakemake.output
-effects = pd.read_csv(snakemake.input[0], index_col="row")
+effects = read_effects(snakemake.input[0])
 course = time_course(effects, p.group_by, "time", p.method, p.test, p.level)
 course.to_csv(out.table, index=False)
 time_regression(effects, p.group_by, p.method, p.test, p.level).to_csv(out.regression, index=False)
