@@ -488,6 +488,16 @@ def fit(
     -------
     Fit
         Per-stratum estimates; :meth:`Fit.table` gives the summary table.
+
+    Notes
+    -----
+    A stratum that cannot be fitted (a constant or collinear moderator; k = p > 1 with a
+    random-effects method; values beyond double precision) is NaN throughout, ``converged``
+    False, and ``Fit.note`` (the table's ``note``) says why; the other strata are unaffected
+    (metafor stops for that call only). A stratum whose typical vi is outside [2^-64, 2^64] is
+    fitted to yi / s and vi / s^2 (s a power of two) and scaled back: beta by s; vb, tau2, its
+    SE and CI by s^2; Q, I2, H2 and p-values are scale-free. With Knapp-Hartung and s2 = 0
+    (every effect on the fitted line) the SE is 0, as metafor, and the note says so.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
