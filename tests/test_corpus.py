@@ -1,0 +1,132 @@
+"""Real-data regression corpus: the real workflow on published datasets, held to metafor.
+
+Each sheet in tests/data/ was written from a dataset of the metadat R package by
+tests/data/make_corpus.R, which also computed, with metafor, what the workflow should report with
+the repository's config/config.yaml (SMD, orient: benefit, REML, Knapp-Hartung, per `mechanism`
+and overall): tests/data/corpus_metafor.json. tests/data/README.md gives sources and changes.
+The workflow runs once per sheet (module-scoped fixture), with every analysis switched on and
+``permutations=100`` to keep the run short; only the pooled table and the effect sizes are
+compared with metafor here.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import close
+from premeta.effects import arm_sd, shared_control_m, smd
+from premeta.sheet import read_sheet, validate
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+CORPUS = json.loads((DATA / "corpus_metafor.json").read_text())
+SHEETS = ["normand1999_stroke", "curtis1998_co2", "besson2016_mice", "besson2016_rodents"]
+SPLIT = "besson2016_split_controls"
+QUANTITIES = {"estimate": "estimate", "se": "se", "ci_low": "ci_low", "ci_high": "ci_high",
+              "df": "df", "p": "p", "tau2": "tau2", "i2": "i2", "q": "q", "q_p": "q_p"}
+
+
+def workflow(workdir: Path, sheet: str) -> subprocess.CompletedProcess:
+    """snakemake in ``workdir`` with the repository's workflow and config, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2",
+         "--config", f"data={DATA / f'{sheet}.csv'}", "permutations=100"],
+        capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module", params=SHEETS)
+def corpus_run(request, tmp_path_factory):
+    work = tmp_path_factory.mktemp(request.param)
+    return request.param, work, workflow(work, request.param)
+
+
+def test_workflow_runs(corpus_run):
+    name, work, out = corpus_run
+    assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv:\n{out.stderr[-4000:]}"
+    for result in ("report.html", "pooled.csv", "effect_sizes.csv"):
+        assert (work / "results" / result).stat().st_size > 0, result
+    if name == "besson2016_mice":  # one species: `species` is a moderator with a single value
+        tests = pd.read_csv(work / "results" / "moderator_tests.csv")
+        species = tests[tests.moderator == "species"]
+        assert len(species) == 3 and not species.converged.any()
+        assert species.note.str.contains("one value").all()
+        assert tests[tests.moderator == "sex"].converged.all()
+
+
+def test_effect_sizes_equal_metafor(corpus_run):
+    name, work, out = corpus_run
+    assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv"
+    ref = CORPUS[name]
+    effects = pd.read_csv(work / "results" / "effect_sizes.csv")
+    assert len(effects) == ref["rows"]
+    close(effects["shared_m"], ref["shared_m"])
+    close(effects["yi"], ref["yi"])
+    close(effects["vi"], ref["vi"])
+
+
+def test_pooled_equals_metafor(corpus_run):
+    name, work, out = corpus_run
+    assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv"
+    pooled = pd.read_csv(work / "results" / "pooled.csv", keep_default_na=False,
+                         na_values=[""]).set_index("group")
+    pooled.index = pooled.index.astype(str)
+    ref = CORPUS[name]["results"]
+    assert list(pooled.index) == [r["group"] for r in ref]
+    for r in ref:
+        row = pooled.loc[r["group"]]
+        assert row["k"] == r["k"] and row["studies"] == r["studies"], r["group"]
+        assert row["converged"] in (True, "True"), r["group"]
+        for ours, theirs in QUANTITIES.items():
+            try:
+                close(row[ours], r[theirs])
+            except AssertionError as err:
+                raise AssertionError(f"{name}, group {r['group']}, {ours}: {err}") from None
+
+
+# ---- controls split below 2 animals per comparison (Besson 2016, studies s_42 and s_74) ----
+
+def test_split_control_effect_sizes_match_metafor():
+    """Hedges' g where the CAMARADES split leaves Hedges' df <= 1 or a negative pooled variance.
+
+    metafor's escalc gives NA for those rows (4 of 60); premeta must not report a number there.
+    """
+    ref = CORPUS[SPLIT]
+    sheet = validate(read_sheet(DATA / f"{SPLIT}.csv"))
+    m = shared_control_m(sheet)
+    close(m, ref["shared_m"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi, vi = smd(sheet.trt_mean, arm_sd(sheet, "trt")[0], sheet.trt_n,
+                     sheet.ctl_mean, arm_sd(sheet, "ctl")[0], sheet.ctl_n / m)
+    yi = np.where(sheet.better == "lower", -yi, yi)
+    undefined = np.array([y is None for y in ref["yi"]])
+    assert undefined.sum() == 4
+    close(yi[~undefined], np.array(ref["yi"], dtype=object)[~undefined])
+    close(vi[~undefined], np.array(ref["vi"], dtype=object)[~undefined])
+    rows = list(sheet.index[undefined])
+    assert not np.isfinite(yi[undefined]).any(), (
+        f"premeta gives g = {list(yi[undefined])} for sheet rows {rows}, where metafor's g is undefined")
+
+
+def test_split_control_sheet_runs_or_stops_cleanly(tmp_path):
+    """Either the workflow completes and matches metafor (which omits the 4 undefined rows), or it
+    stops before any job with a premeta message naming those rows."""
+    out = workflow(tmp_path, SPLIT)
+    ref = CORPUS[SPLIT]
+    rows = [i + 2 for i, y in enumerate(ref["yi"]) if y is None]
+    if out.returncode != 0:
+        first = out.stderr.strip().splitlines()[0] if out.stderr.strip() else ""
+        assert first.startswith("premeta: ") and "Error in rule" not in out.stderr, out.stderr[-4000:]
+        for row in rows:
+            assert f"row {row}," in out.stderr
+        return
+    pooled = pd.read_csv(tmp_path / "results" / "pooled.csv").set_index("group")
+    for r in ref["results"]:
+        assert pooled.loc[r["group"], "k"] == r["k"]
+        for ours, theirs in QUANTITIES.items():
+            close(pooled.loc[r["group"], ours], r[theirs])
