@@ -135,7 +135,9 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     choice = pd.read_csv(tmp_path / "results" / "dependence_choice.csv").iloc[0]
     assert choice.dependence == "none" and "each of the 4 studies contributes one comparison" in choice.reason
     influence = pd.read_csv(tmp_path / "results" / "influence.csv")
-    assert set(influence.group) == {"cytokines"} and len(influence) == 3  # glia (k = 1) is not diagnosed
+    assert set(influence.group) == {"cytokines", "glia"} and len(influence) == 4
+    glia = influence.set_index("group").loc["glia"]  # k = 1: kept with the reason, not diagnosed
+    assert glia.note == "k = 1: no comparison to leave out" and np.isnan(glia.rstudent)
     assert (tmp_path / "results" / "plots" / "forest_glia.png").exists()
 
 

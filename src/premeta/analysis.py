@@ -44,6 +44,12 @@ def attempt(fn, *args, **kwargs) -> tuple[object, str]:
         return None, f"not computed: {err}"
 
 
+def with_notes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ``note`` column as text, "" where there is nothing to say."""
+    note = table["note"] if "note" in table else pd.Series(index=table.index, dtype=object)
+    return table.assign(note=note.astype(object).where(note.notna(), ""))
+
+
 def read_effects(path) -> pd.DataFrame:
     """``effect_sizes.csv`` as written: numbers in :data:`NUMBER_COLUMNS`, every other cell as text.
 
@@ -72,10 +78,10 @@ def overall_label(groups) -> str:
 
 def slug(label: object) -> str:
     """File-name form of a label: lower case ASCII, Greek letters spelt out (``TNF-α`` ->
-    ``tnf-alpha``), accents dropped, runs of other characters as one '-' (may be empty)."""
+    ``tnf-alpha``), accents dropped, runs of characters other than a-z, 0-9 and _ as one '-' (may be empty)."""
     text = "".join(GREEK.get(c, c) for c in unicodedata.normalize("NFKC", str(label)).lower())
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return re.sub(r"[^a-z0-9_]+", "-", text).strip("-_")
 
 
 def file_names(labels, reserved=("overall",)) -> dict[str, str]:
@@ -171,7 +177,7 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
             {"test": ["Q_between (separate fits)", "QM (moderator test, common tau2)"], "method": method,
              "groups": len(per.groups), "note": why})
         tests = tests.reindex(columns=SUBGROUP_COLUMNS)
-        tests["note"] = tests["note"].fillna("")
+        tests = with_notes(tests)
     weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object),
                             "weight_group": per.weights, "weight_overall": overall.weights})
     return {"pooled": pooled[["group", "k", "studies", "animals"] + COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
@@ -263,7 +269,7 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
             parts.append(pd.DataFrame({"group": [g], "analysis": "small-study tests", "k": len(sub), "note":
                                        f"k = {len(sub)} < {min_k}: too few comparisons to test for small-study "
                                        "effects (Sterne et al. 2011)"}))
-    return pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS).fillna({"note": ""})
+    return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
 
 
 def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "knha") -> pd.DataFrame:
@@ -332,7 +338,7 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
             "q_between_p", "qm_p", "note"]
     if not parts:
         return pd.DataFrame(columns=cols)
-    return pd.concat(parts, ignore_index=True).reindex(columns=cols).fillna({"note": ""})
+    return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=cols))
 
 
 DEPENDENCE = ("auto", "multilevel", "aggregate", "none")
@@ -450,8 +456,7 @@ def _dependence_table(table: pd.DataFrame, subsets: dict, mode: str) -> pd.DataF
     order = {g: i for i, g in enumerate(subsets)}
     table = table.assign(dependence=mode).reindex(columns=DEPENDENCE_COLUMNS)
     table = table.sort_values("group", key=lambda s: s.map(order))
-    table["note"] = table["note"].fillna("")
-    return table.reset_index(drop=True)
+    return with_notes(table).reset_index(drop=True)
 
 
 def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.DataFrame:
@@ -594,7 +599,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     coefs = stack(coefs, ["moderator", "group", "term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high",
                           "p_perm"])
     models = stack(models, ["moderator", "group", "k", "converged", "note"])
-    models["note"] = models["note"].fillna("")
+    models = with_notes(models)
     fitted = models[models["moderator"].isin(numeric) & models["converged"].astype(bool)][["moderator", "group"]]
     c = coefs[coefs["moderator"].isin(numeric)].set_index(["moderator", "group"])
     index = pd.MultiIndex.from_frame(fitted)

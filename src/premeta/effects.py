@@ -52,15 +52,16 @@ def smd(m1, sd1, n1, m2, sd2, n2):
 
     :math:`g = c(m)\\,(\\bar x_1-\\bar x_2)/s_p`, :math:`c(m) = \\Gamma(m/2) /
     (\\sqrt{m/2}\\,\\Gamma((m-1)/2))`, :math:`m = n_1+n_2-2` (Hedges 1981);
-    :math:`v = 1/n_1 + 1/n_2 + g^2/(2(n_1+n_2))` (``escalc(measure="SMD")``, vtype "LS").
-    g is scale-free, so means and SDs are first divided by the row's larger SD: squares of SDs
+    :math:`v = 1/n_1 + 1/n_2 + g^2/(2(n_1+n_2))` (``escalc(measure="SMD")``, vtype "LS"); NaN
+    where :math:`m \\le 1`, as metafor. g is scale-free, so means and SDs are first divided by the row's larger SD: squares of SDs
     in units of 1e200 would overflow (and of 1e-200 underflow) otherwise.
     """
     mdf = n1 + n2 - 2
     scale = np.maximum(sd1, sd2)
     sd1, sd2 = sd1 / scale, sd2 / scale
     sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / mdf)
-    cm = np.exp(gammaln(mdf / 2) - np.log(np.sqrt(mdf / 2)) - gammaln((mdf - 1) / 2))
+    # c(m) is undefined for m <= 1 (metafor's .cmicalc gives NA there), so is g
+    cm = np.where(mdf > 1, np.exp(gammaln(mdf / 2) - np.log(np.sqrt(mdf / 2)) - gammaln((mdf - 1) / 2)), np.nan)
     yi = cm * (m1 / scale - m2 / scale) / sp
     return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
 

@@ -169,6 +169,24 @@ def _duplicates(sheet: pd.DataFrame, problems: list[Problem]) -> None:
             first[key] = row
 
 
+def _split_controls(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, problems: list[Problem]) -> None:
+    """A control group shared by m comparisons enters each with n/m animals (Vesterinen et al.
+    2014); fewer than 2 per comparison leaves no SD and no effect size to speak of."""
+    from premeta.effects import shared_control_m
+
+    m = shared_control_m(sheet)
+    share = num["ctl_n"] / m
+    keys = [c for c in ("study", "control_group", "outcome", "time") if c in sheet]
+    key = sheet[keys].astype("string").fillna("").agg("\x1f".join, axis=1) if keys else None
+    for row in sheet.index[summary & (share < 2)]:
+        shared = sheet.index[key == key[row]]
+        rule = (f"control group {sheet.at[row, 'control_group']!r} of study {sheet.at[row, 'study']!r} has "
+                f"n = {num.at[row, 'ctl_n']:g} shared by {m[row]} comparisons (rows "
+                f"{', '.join(map(str, shared))}): {share[row]:.3g} animals each, fewer than 2; combine those "
+                "comparisons into one, or give each comparison its own control group and n")
+        problems.append(Problem(row, "ctl_n", sheet.at[row, "ctl_n"], rule))
+
+
 def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit") -> pd.DataFrame:
     """Check an extraction sheet against every rule and report all problems at once.
 
@@ -246,6 +264,8 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         for row in sheet.index[(sd - sem_sd).abs() > 0.01 * sd]:
             rule = f"SD and SEM disagree: SEM*sqrt(n) = {sem_sd[row]:.4g}"
             problems.append(Problem(row, f"{arm}_sd", sheet.at[row, f"{arm}_sd"], rule))
+
+    _split_controls(sheet, num, summary, problems)
 
     if measure == "NMD":
         for row in sheet.index[summary & ~given["sham_mean"]]:
