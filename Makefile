@@ -1,6 +1,11 @@
 # Two commands on a fresh clone (Python 3.11+, pip, make): `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
+# Snakemake 9 runs `script:` rules as `<python> <script>` without quoting the interpreter, so a
+# virtual environment under a path with a space breaks every rule: put it where there is none.
+ifneq ($(word 2,$(CURDIR)),)
+VENV := $(HOME)/.cache/premeta/venv-$(shell printf '%s' "$(CURDIR)" | sha1sum | cut -c1-12)
+endif
 BIN := $(VENV)/bin
 CORES ?= 2
 
@@ -15,7 +20,7 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 
 run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 	$(BIN)/snakemake --cores $(CORES)
-	@echo "Report: $(CURDIR)/results/report.html"
+	@echo "Report: '$(CURDIR)/results/report.html'"
 
 test: $(BIN)/.installed  ## every test, the real workflow included
 	$(BIN)/python -m pytest

@@ -1,10 +1,14 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REFERENCE = Path(__file__).parent / "reference" / "metafor.json"
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +21,14 @@ def close(actual, expected, rtol=1e-6, atol=1e-9):
     expected = np.array([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
     np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), expected,
                                rtol=rtol, atol=atol, equal_nan=True)
+
+
+def run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """snakemake in ``workdir`` with the repository's workflow and config, as a user runs it."""
+    out = subprocess.run(
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2", *args],
+        capture_output=True, text=True, check=False)
+    if check and out.returncode != 0:
+        raise AssertionError(out.stdout + out.stderr)
+    return out

@@ -3,7 +3,6 @@
 import hashlib
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +13,9 @@ import premeta
 from premeta.analysis import stratified
 from premeta.sheet import read_sheet, validate
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, SNAKEMAKE, run
+
 SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """snakemake in ``workdir`` with the repository's workflow and config, as a user runs it."""
-    out = subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2", *args],
-        capture_output=True, text=True, check=False)
-    if check and out.returncode != 0:
-        raise AssertionError(out.stdout + out.stderr)
-    return out
 
 
 def digests(root: Path) -> dict[str, str]:

@@ -558,8 +558,11 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
         if m not in effects or effects[m].isna().all():
             continue
         values = effects[m].dropna().unique()
-        why = (f"{m} takes one value in the whole sheet ({values[0]!r}): nothing to compare"
-               if len(values) < 2 else "")
+        why = ""
+        if len(values) < 2:
+            v = values[0]
+            shown = f"{v:.15g}" if isinstance(v, (int, float, np.number)) else repr(str(v))
+            why = f"{m} takes one value in the whole sheet ({shown}): nothing to compare"
         done = None
         if not why:
             done, why = attempt(metareg, effects["yi"], effects["vi"], effects[[m]], groups.to_numpy(object),

@@ -1,0 +1,211 @@
+"""Valid sheets as reviewers make them, through the real workflow: every table, figure and the
+report are written; what cannot be computed keeps its row and says why; results/ holds this run only.
+
+The sheets are in tests/sheets/ (hand-made, their numbers invented: see its README).
+"""
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from conftest import REPO, run
+from premeta.analysis import file_names
+
+SHEETS = REPO / "tests" / "sheets"
+UNIFORM = SHEETS / "simulated_uniform_protocol.csv"
+PRECOMPUTED = SHEETS / "simulated_precomputed_only.csv"
+IDENTICAL = SHEETS / "simulated_identical_effects.csv"
+FAST = "permutations=50"  # the permutation tests are exercised elsewhere; keep these runs quick
+
+
+def table(work: Path, name: str) -> pd.DataFrame:
+    t = pd.read_csv(work / "results" / name, dtype={"group": str}, keep_default_na=False, na_values=[""])
+    return t.fillna({"note": ""}) if "note" in t else t
+
+
+def written(work: Path) -> set[str]:
+    return {str(p.relative_to(work / "results")) for p in (work / "results").rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def uniform(tmp_path_factory):
+    work = tmp_path_factory.mktemp("uniform")
+    run(work, "--config", f"data={UNIFORM}", FAST)
+    return work
+
+
+def test_uniform_protocol_sheet_writes_every_output(uniform):
+    pooled = table(uniform, "pooled.csv")
+    groups = list(pooled.group[:-1])
+    assert len(groups) == 11 and "overall" in groups
+    assert pooled.group.iloc[-1] == "overall (all groups)" and pooled.k.iloc[-1] == 12
+    stems = file_names(groups)
+    assert len(set(stems.values())) == 11 and all(len(s) <= 60 for s in stems.values())
+    assert stems["TNF-α"] == "tnf-alpha" and stems["TNF-β"] == "tnf-beta" and stems["IL-1$\\beta$"] == "il-1-beta"
+    assert stems["a/b"] != stems["a-b"] and stems["overall"] != "overall"
+    assert re.fullmatch(r"group-[0-9a-f]{8}", stems["小胶质细胞"])
+    plots = {f"plots/forest_{s}.{ext}" for s in [*stems.values(), "overall"] for ext in ("png", "svg")}
+    assert plots <= written(uniform)
+    assert len([f for f in written(uniform) if f.startswith("plots/forest_")]) == 2 * 12
+    for name in ["report.html", "effect_sizes.csv", "subgroup_tests.csv", "dependence.csv", "small_study.csv",
+                 "leave1out.csv", "influence.csv", "moderators.csv", "moderator_tests.csv", "multiple_testing.csv",
+                 "time_course.csv", "time_regression.csv", "plots/funnel.png", "plots/funnel_n.png",
+                 "plots/dependence.png", "plots/time_course.png", "plots/bubble_days_per_week.png",
+                 "plots/bubble_weeks.png"]:
+        assert (uniform / "results" / name).stat().st_size > 0, name
+
+
+def test_constant_moderators_are_noted_not_fatal(uniform):
+    tests = table(uniform, "moderator_tests.csv")
+    for m, value in [("sex", "'male'"), ("species", "'rat'"), ("model", "'CCI'"), ("days_per_week", "5")]:
+        rows = tests[tests.moderator == m]
+        assert len(rows) == 11 and not rows.converged.any()
+        assert (rows.note == f"{m} takes one value in the whole sheet ({value}): nothing to compare").all()
+    weeks = tests[tests.moderator == "weeks"]  # varies across the sheet, constant within every group
+    assert not weeks.converged.any() and weeks.note.str.contains("constant|k = 1").all()
+    bubble = (uniform / "results" / "plots" / "bubble_weeks.svg").read_text()
+    assert "Not drawn: " in bubble
+
+
+def test_egger_on_a_constant_sample_size_is_refused_with_the_reason(uniform):
+    small = table(uniform, "small_study.csv")
+    overall = small[small.group == "overall (all groups)"].set_index(["analysis", "precision"])
+    for model in ("meta-regression", "weighted OLS"):
+        row = overall.loc[(f"Egger regression ({model})", "1/sqrt(n)")]
+        assert np.isnan(row.p) and "1/sqrt(n) is constant (every comparison has n = 16)" in row.note
+        assert np.isfinite(overall.loc[(f"Egger regression ({model})", "SE"), "p"])
+    few = small[small.group == "Behaviour"].iloc[0]
+    assert few.note.startswith("k = 2 < 10: too few comparisons")
+
+
+def test_no_group_with_three_comparisons_still_gets_sensitivity_rows(uniform):
+    influence = table(uniform, "influence.csv")
+    effects = table(uniform, "effect_sizes.csv")
+    assert sorted(influence.row) == sorted(effects.row)  # every comparison has its row
+    one = influence[influence.group == "TNF-α"].iloc[0]
+    assert one.note == "k = 1: no comparison to leave out" and np.isnan(one.rstudent)
+    two = influence[influence.group == "Behaviour"]
+    assert (two.note == "").all() and two.rstudent.notna().all()
+
+
+def test_a_group_named_overall_keeps_its_own_rows(uniform):
+    dep = table(uniform, "dependence.csv")
+    assert list(dep.group[-2:]) != ["overall", "overall"] and dep.group.iloc[-1] == "overall (all groups)"
+    assert dep.set_index("group").loc["overall", "k"] == 1
+    html = (uniform / "results" / "report.html").read_text()
+    assert "Forest plot: overall (all groups)" in html and "Forest plot: overall." in html
+
+
+def test_labels_are_printed_literally(uniform):
+    stems = file_names(table(uniform, "pooled.csv").group[:-1])
+    for label in ("TNF $\\notacommand{x}$", "IL-1$\\beta$"):
+        svg = (uniform / "results" / "plots" / ("forest_" + stems[label] + ".svg")).read_text()
+        assert label in svg
+
+
+def test_report_shows_why_where_the_result_would_be(uniform):
+    html = (uniform / "results" / "report.html").read_text()
+    assert "sex takes one value in the whole sheet" in html
+    assert "1/sqrt(n) is constant (every comparison has n = 16)" in html
+    assert "too few comparisons to test for small-study effects" in html
+    assert "k = 1: no comparison to leave out" in html
+    assert "SIMULATED DATA" in html
+
+
+def test_precomputed_effects_only(tmp_path):
+    run(tmp_path, "--config", f"data={PRECOMPUTED}", FAST)
+    small = table(tmp_path, "small_study.csv")
+    by_n = small[(small.group == "overall") & (small.precision == "1/sqrt(n)")]
+    assert len(by_n) == 2 and (by_n.note == "no group sizes (the sheet gives precomputed effects only)").all()
+    assert small[(small.group == "overall") & (small.precision == "SE")].p.notna().all()
+    assert "Not drawn: no comparison with group sizes" in (tmp_path / "results" / "plots" / "funnel_n.svg").read_text()
+    assert (tmp_path / "results" / "report.html").exists()
+
+
+def test_identical_effects_with_knapp_hartung(tmp_path):
+    run(tmp_path, "--config", f"data={IDENTICAL}", FAST)
+    pooled = table(tmp_path, "pooled.csv")
+    assert (pooled.se == 0).all() and pooled.note.str.contains("Knapp-Hartung s2 = 0").all()
+    small = table(tmp_path, "small_study.csv")
+    egger = small[small.analysis.str.startswith("Egger")]
+    assert egger.p.isna().all() and (egger.note != "").all()
+    strata = table(tmp_path, "rob_strata.csv")
+    assert len(strata) and set(strata.analysis) >= {"by Sequence generation", "by Blinding (outcome assessor)"}
+    assert (tmp_path / "results" / "report.html").exists()
+
+
+def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):
+    run(tmp_path, "--config", f"data={UNIFORM}", "group_by=time", "level=90", FAST)
+    pooled = table(tmp_path, "pooled.csv")
+    assert list(pooled.group) == ["14", "21", "7", "overall"]
+    course = table(tmp_path, "time_course.csv")
+    assert set(course.group) == {"7", "14", "21"}
+    tests = table(tmp_path, "moderator_tests.csv")
+    assert (tests[tests.moderator == "time"].note != "").all()  # constant within every time point
+    # every interval of the forest plot and its header follow the level
+    effects = table(tmp_path, "effect_sizes.csv")
+    row = effects[effects.time == 7].iloc[0]
+    z = stats.norm.isf(0.05)
+    lo, hi = row.yi - z * np.sqrt(row.vi), row.yi + z * np.sqrt(row.vi)
+    svg = (tmp_path / "results" / "plots" / "forest_7.svg").read_text()
+    assert "Estimate [90% CI]" in svg and "95%" not in svg
+    assert f"{row.yi:.2f} [{lo:.2f}, {hi:.2f}]" in svg
+    seven = pooled.set_index("group").loc["7"]
+    assert f"[{seven.ci_low:.2f}, {seven.ci_high:.2f}]" in svg
+    assert "Estimate [90% CI]" in (tmp_path / "results" / "plots" / "forest_overall.svg").read_text()
+
+
+def test_results_hold_this_run_only(tmp_path):
+    """Another sheet's plots are removed, a moderator name cannot write outside results/, an input
+    inside results/ is refused, and a failed run leaves no report beside tables it does not describe."""
+    run(tmp_path, "--config", f"data={UNIFORM}", FAST)
+    assert (tmp_path / "results" / "plots" / "forest_tnf-alpha.png").exists()
+    pwned = Path("/tmp/pwned.png")
+    pwned.unlink(missing_ok=True)
+    evil = "x/../../../../../../tmp/pwned"
+    sheet = pd.read_csv(PRECOMPUTED).assign(**{evil: [1, 2, 3, 4, 5, 6]})
+    path = tmp_path / "second.csv"
+    sheet.to_csv(path, index=False)
+    run(tmp_path, "--config", f"data={path}", f"moderators=[{evil}]", FAST)
+    assert not pwned.exists()
+    files = written(tmp_path)
+    assert "plots/bubble_x-tmp-pwned.png" in files
+    assert not [f for f in files if "tnf" in f or "time_course" in f]
+    assert {f for f in files if f.startswith("plots/forest_")} == {
+        f"plots/forest_{g}.{e}" for g in ("behaviour", "cytokines", "overall") for e in ("png", "svg")}
+
+    report = (tmp_path / "results" / "report.html").read_bytes()
+    out = run(tmp_path, "--config", f"data={tmp_path / 'results' / 'effect_sizes.csv'}", check=False)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("premeta: ") and "inside results/" in out.stderr.splitlines()[0]
+    assert (tmp_path / "results" / "report.html").read_bytes() == report
+
+    overflow = pd.read_csv(UNIFORM).head(3).assign(trt_mean=1.7e308, ctl_mean=-1.7e308)  # MD overflows
+    overflow.to_csv(path, index=False)
+    out = run(tmp_path, "--config", f"data={path}", "measure=MD", FAST, check=False)
+    assert out.returncode != 0
+    assert not (tmp_path / "results" / "report.html").exists()
+
+
+def test_a_path_with_a_space(tmp_path):
+    work = tmp_path / "my review"
+    work.mkdir()
+    sheet = work / "my sheet.csv"
+    shutil.copy(PRECOMPUTED, sheet)
+    run(work, "--config", f"data={sheet}", FAST)
+    assert (work / "results" / "report.html").exists()
+    # make keeps its virtual environment out of a path with a space (Snakemake does not quote it)
+    clone = tmp_path / "a clone"
+    clone.mkdir()
+    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+        shutil.copy(REPO / name, clone / name)
+    dry = subprocess.run(["make", "-n", "run"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    digest = hashlib.sha1(str(clone).encode()).hexdigest()[:12]
+    assert f"/.cache/premeta/venv-{digest}/bin/snakemake" in dry and " .venv" not in dry
