@@ -14,6 +14,7 @@ line of heterogeneity statistics, as ``forest.rma`` with ``addpred=TRUE`` and ``
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib as mpl
@@ -66,7 +67,7 @@ def message_figure(title: str, message: str) -> Figure:
         fig = Figure(figsize=(7, 1.6))
         FigureCanvasAgg(fig)
         fig.text(0.03, 0.72, title, fontsize=11, fontweight="bold", va="center")
-        fig.text(0.03, 0.36, "Not drawn: " + message, fontsize=9, va="center", wrap=True)
+        fig.text(0.03, 0.36, textwrap.fill("Not drawn: " + message, 110), fontsize=9, va="center")
     return fig
 
 
@@ -203,7 +204,7 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     measure : str
         ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
     title : str
-        Printed above the header.
+        Printed above the header, wrapped at 90 characters.
     favours : (str, str)
         Who is favoured left and right of 0, printed under the axis as "Favours ...".
     xlim : (float, float), optional
@@ -228,7 +229,8 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     ticks = _limits(rows, [ln[1] for ln in lines if ln[0] == "summary"], xlim, z)
     xl = (ticks[0], ticks[-1])
     n = len(lines)
-    top = TOP + (TITLE if title else 0.0)
+    title = textwrap.fill(title, 90)  # a long group name wraps, never runs off the figure
+    top = TOP + (TITLE + 0.2 * title.count("\n") if title else 0.0)
     height = top + n * ROW + BOTTOM
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(WIDTH, height))

@@ -13,8 +13,8 @@ i = snakemake.input
 effects = read_effects(i.effects)
 pooled = pd.read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
 tests = pd.read_csv(i.tests, keep_default_na=False, na_values=[""])
-stems = {Path(p).stem.removeprefix("forest_"): p for p in i.forest}
-forest = {snakemake.params.groups.get(s, pooled.group.iloc[-1]): p for s, p in stems.items()}
+labels = {snakemake.params.groups.get(Path(p).stem.removeprefix("forest_"), pooled.group.iloc[-1]): p for p in i.forest}
+forest = {g: labels[g] for g in pooled.group}  # in the order of the pooled table
 html = render(sheet_path=i.sheet, effects=effects, pooled=pooled, tests=tests,
               config=dict(snakemake.params.config), forest=forest, funnel=i.funnel,
               workflow_dir=snakemake.params.workflow_dir, extra=i.extra, skipped=snakemake.params.skipped,
