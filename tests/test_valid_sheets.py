@@ -27,7 +27,7 @@ FAST = "permutations=50"  # the permutation tests are exercised elsewhere; keep 
 
 def table(work: Path, name: str) -> pd.DataFrame:
     t = pd.read_csv(work / "results" / name, dtype={"group": str}, keep_default_na=False, na_values=[""])
-    return t.fillna({"note": ""}) if "note" in t else t
+    return t.assign(note=t["note"].astype(object).where(t["note"].notna(), "")) if "note" in t else t
 
 
 def written(work: Path) -> set[str]:

@@ -245,7 +245,7 @@ def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = 
                      .assign(per=col))
     if not parts:
         return pd.DataFrame(columns=["per", "group", "k", "estimate", "p", "note"])
-    out = pd.concat(parts, ignore_index=True)
+    out = with_notes(pd.concat(parts, ignore_index=True))
     return out[["per", "group", "k"] + [c for c in out if c not in ("per", "group", "k")]]
 
 
