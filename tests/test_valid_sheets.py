@@ -189,9 +189,16 @@ def test_results_hold_this_run_only(tmp_path):
 
     overflow = pd.read_csv(UNIFORM).head(3).assign(trt_mean=1.7e308, ctl_mean=-1.7e308)  # MD overflows
     overflow.to_csv(path, index=False)
-    out = run(tmp_path, "--config", f"data={path}", "measure=MD", FAST, check=False)
-    assert out.returncode != 0
-    assert not (tmp_path / "results" / "report.html").exists()
+    out = run(tmp_path, "--config", f"data={path}", "measure=md", FAST, check=False)  # refused before any job
+    assert out.returncode != 0 and "Error in rule" not in out.stderr
+    assert "row 2, column 'yi'" in out.stderr and "no finite MD" in out.stderr
+    assert (tmp_path / "results" / "report.html").read_bytes() == report
+
+    (tmp_path / "logs" / "pool.log").unlink()
+    (tmp_path / "logs" / "pool.log").mkdir()  # the pool job cannot write its log: a job fails mid-run
+    out = run(tmp_path, "--config", f"data={UNIFORM}", FAST, check=False)
+    assert out.returncode != 0 and "Error in rule pool" in out.stderr
+    assert not (tmp_path / "results" / "report.html").exists()  # no report beside tables it does not describe
 
 
 def test_a_path_with_a_space(tmp_path):

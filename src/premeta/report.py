@@ -15,6 +15,7 @@ import pandas as pd
 
 from premeta.plots import MEASURE_LABELS
 from premeta.rob import ITEMS as ROB_ITEMS
+from premeta.sheet import read_sheet
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
 METHOD_WORDS = {
@@ -77,11 +78,13 @@ def _pfmt(p: float, digits: int = 4) -> str:
 
 def _extras(files) -> dict:
     """Tables (``name.csv`` -> records) and figures (``name.png`` -> ``name_png``, a data URI) of the further analyses."""
+    from premeta.tables import read_csv  # labels without the spreadsheet-safety prefix
+
     out = {}
     for f in map(Path, files):
         if f.suffix == ".csv":
             text = dict.fromkeys(("group", "study", "label", "moderator", "analysis", "term", "note"), str)
-            out[f.stem] = pd.read_csv(f, dtype=text, keep_default_na=False, na_values=[""]).fillna(
+            out[f.stem] = read_csv(f, dtype=text, keep_default_na=False, na_values=[""]).fillna(
                 {"note": ""}).to_dict("records")
         elif f.suffix == ".png":
             out[f"{f.stem}_png"] = _img(f)
@@ -105,6 +108,7 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
     return env.get_template("report.html.j2").render(
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
+        source=read_sheet(sheet_path, config.get("sheet")).attrs["source"],
         sha=sha256(sheet_path),
         config=config,
         commit=git_commit(workflow_dir),
@@ -116,6 +120,10 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         n_studies=effects["study"].nunique(),
         n_sem=int((effects.get("sd_from_sem", pd.Series("", index=effects.index)).fillna("") != "").sum()),
         n_shared=int((effects.get("shared_m", pd.Series(1, index=effects.index)) > 1).sum()),
+        zero_sd=[{"row": r, "study": e.study, "outcome": e.outcome,
+                  "arm": e.zero_sd.replace("trt", "exercise").replace("ctl", "control").replace(";", " and ")}
+                 for r, e in effects.assign(zero_sd=effects.get("zero_sd", "")).fillna({"zero_sd": ""}).iterrows()
+                 if e.zero_sd],
         groups=groups.to_dict("records"),
         overall=overall.to_dict(),
         tests=tests.to_dict("records"),

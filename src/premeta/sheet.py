@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from premeta.files import COMMA_NUMBER, ReadError, header_key, decimal_commas, read_table
 
 
 @dataclass(frozen=True)
@@ -97,35 +98,86 @@ def _cell(value):
     return value
 
 
-def read_sheet(path) -> pd.DataFrame:
+def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     """Read an extraction sheet, one row per comparison, without converting any value.
+
+    The file is read by :func:`premeta.files.read_table`: text tables in UTF-8 (with or without
+    a byte-order mark), UTF-16 or Windows-1252, comma-, semicolon- or tab-separated, decimal
+    commas where the file uses them (:func:`premeta.files.decimal_commas`), or a worksheet of a
+    workbook. Headers of known columns (:data:`COLUMNS`) are matched whatever their case and
+    blanks (``Trt Mean`` is ``trt_mean``).
 
     Parameters
     ----------
     path : str or path-like
-        ``.csv``, ``.tsv``, ``.xlsx``, ``.xlsm`` or ``.xls`` (the first worksheet).
+        ``.csv``, ``.tsv``, ``.txt``, ``.xlsx``, ``.xlsm`` or ``.xls``.
+    sheet : str or int, optional
+        Worksheet of a workbook (name, or position from 1); the first by default.
 
     Returns
     -------
     DataFrame
-        Cells as read (text from CSV; text or numbers from a workbook), stripped of surrounding
-        whitespace, empty cells and ``NA`` as missing, header names stripped. The index, named
-        ``row``, is the spreadsheet row number (the header is row 1); fully empty rows are dropped.
+        Cells as read (text from a text file; text or numbers from a workbook), stripped of
+        surrounding whitespace, empty cells and ``NA`` as missing; a date or TRUE/FALSE cell in a
+        number column (:data:`NUMERIC`) becomes text saying so, which validation refuses. The
+        index, named ``row``, is the spreadsheet row number (the header is row 1); fully empty
+        rows are dropped. ``attrs["source"]`` is the :class:`premeta.files.Source` (what was
+        detected).
+
+    Raises
+    ------
+    premeta.files.ReadError
+        A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows).
+    SheetError
+        A column header that appears twice.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        sep = "\t" if suffix == ".tsv" else ","
-        frame = pd.read_csv(path, sep=sep, dtype=str, na_filter=False, skip_blank_lines=False,
-                            encoding="utf-8-sig")
-    elif suffix in (".xlsx", ".xlsm", ".xls"):
-        frame = pd.read_excel(path, sheet_name=0, dtype=object)
-    else:
-        raise ValueError(f"{path}: extraction sheet must be .csv, .tsv, .xlsx or .xls")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.apply(lambda s: s.map(_cell))
+    header, rows, source = read_table(path, sheet, known=COLUMNS)
+    names = [header_key(h) if header_key(h) in COLUMNS else h for h in header]
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        seen.setdefault(name, []).append(i)
+    twice = [Problem(1, name, header[at[1]], "the column appears "
+                     + ("twice" if len(at) == 2 else f"{len(at)} times")
+                     + f" (columns {', '.join(_letter(i) for i in at)}): keep one")
+             for name, at in seen.items() if len(at) > 1 and name]
+    if twice:
+        raise SheetError(twice, str(path))
+    if source.kind == "text":
+        source.decimal = decimal_commas(path, names, rows, NUMERIC, source.delimiter)
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-    return frame[frame.notna().any(axis=1)]
+    if source.decimal == ",":
+        for col in frame:
+            text = frame[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            filled = text[text.notna() & (text != "")]
+            if col in NUMERIC or (len(filled) and filled.map(_comma_or_whole).all()):
+                frame[col] = text.map(lambda v: v.replace(",", ".") if isinstance(v, str)
+                                      and COMMA_NUMBER.fullmatch(v) else v)
+    for (row, col), kind in source.typed_cells.items():
+        if col in NUMERIC and row in frame.index:
+            value = frame.at[row, col]
+            frame.at[row, col] = (f"{value} (a date cell: format the column as Number)" if kind == "date"
+                                  else f"{str(value).upper()} (a TRUE/FALSE cell)")
+    frame = frame.apply(lambda s: s.map(_cell))
+    frame = frame[frame.notna().any(axis=1)]
+    if frame.empty:
+        raise ReadError(path, "has a header but no data rows")
+    frame.attrs["source"] = source
+    return frame
+
+
+def _letter(i: int) -> str:
+    """Spreadsheet column letter of the 0-based column ``i`` (0 -> A, 26 -> AA)."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _comma_or_whole(value) -> bool:
+    return isinstance(value, str) and (COMMA_NUMBER.fullmatch(value) is not None or value.lstrip("+-").isdigit())
 
 
 def _value(value):
@@ -149,7 +201,12 @@ def _numbers(sheet: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
             for row in sheet.index[whole & (x < 2)]:
                 problems.append(Problem(row, col, raw[row], "n < 2"))
             x = x.where(whole & (x >= 2))
-        elif col.endswith(("_sd", "_sem")) or col in ("vi", "sei"):
+        elif col.endswith(("_sd", "_sem")):
+            # an SD of 0 in one arm is data (floor or ceiling effects); validate refuses both arms at 0
+            for row in sheet.index[x < 0]:
+                problems.append(Problem(row, col, raw[row], "must not be negative"))
+            x = x.where(x >= 0)
+        elif col in ("vi", "sei"):
             for row in sheet.index[x <= 0]:
                 problems.append(Problem(row, col, raw[row], "must be > 0"))
             x = x.where(x > 0)
@@ -187,7 +244,8 @@ def _split_controls(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, 
         problems.append(Problem(row, "ctl_n", sheet.at[row, "ctl_n"], rule))
 
 
-def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit") -> pd.DataFrame:
+def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit",
+             group_by: str | None = None) -> pd.DataFrame:
     """Check an extraction sheet against every rule and report all problems at once.
 
     Parameters
@@ -198,9 +256,12 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         Named in the error message.
     measure : {"SMD", "MD", "ROM", "NMD"}
         Adds the measure's own rules: NMD needs ``sham_mean`` different from ``ctl_mean``;
-        ROM needs positive means.
+        ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted in one of the
+        exercise and control groups and refused in both (the variance would be 0); negative is refused.
     orient : {"benefit", "raw"}
         ``benefit`` requires ``better`` on every row.
+    group_by : str, optional
+        The grouping column: required, and never empty.
 
     Returns
     -------
@@ -223,10 +284,13 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     problems: list[Problem] = []
     out = sheet.copy()
 
-    for col in REQUIRED + (("better",) if orient == "benefit" else ()):
+    required = tuple(dict.fromkeys(REQUIRED + ((group_by,) if group_by else ())))
+    for col in required + (("better",) if orient == "benefit" else ()):
         if col not in sheet:
-            problems.append(Problem("-", col, None, "required column is missing"))
-    for col in REQUIRED:
+            rule = "required column is missing" if col != group_by or col in REQUIRED else (
+                "the column named by group_by is missing; the sheet's columns are " + ", ".join(map(str, sheet)))
+            problems.append(Problem("-", col, None, rule))
+    for col in required:
         if col in sheet:
             problems += [Problem(row, col, None, "must not be empty") for row in sheet.index[sheet[col].isna()]]
 
@@ -264,6 +328,14 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         for row in sheet.index[(sd - sem_sd).abs() > 0.01 * sd]:
             rule = f"SD and SEM disagree: SEM*sqrt(n) = {sem_sd[row]:.4g}"
             problems.append(Problem(row, f"{arm}_sd", sheet.at[row, f"{arm}_sd"], rule))
+
+    # SD 0 in one arm keeps every measure's variance > 0; in both it is 0 (the sham SD is never used)
+    zero = {arm: (num[f"{arm}_sd"] == 0) | (num[f"{arm}_sd"].isna() & (num[f"{arm}_sem"] == 0))
+            for arm in ("trt", "ctl")}
+    for row in sheet.index[summary & zero["trt"] & zero["ctl"]]:
+        col = "ctl_sd" if given.at[row, "ctl_sd"] else "ctl_sem"
+        rule = "SD is 0 in both groups (exercise and control): the effect's variance would be 0; check the extraction"
+        problems.append(Problem(row, col, sheet.at[row, col], rule))
 
     _split_controls(sheet, num, summary, problems)
 

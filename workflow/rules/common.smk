@@ -3,28 +3,40 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from premeta.analysis import file_names, group_labels, numeric_moderators
+from premeta.analysis import DEPENDENCE, file_names, group_labels, numeric_moderators
+from premeta.effects import MEASURES, ORIENTS, escalc
+from premeta.models import METHODS, TESTS
 from premeta.sheet import COLUMNS, SheetError, read_sheet
 from premeta.sheet import validate as validate_sheet
 
 
+# method, measure and test names are accepted in any case (nmd, reml, KNHA)
+for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
+                   "dependence": DEPENDENCE}.items():
+    if isinstance(config.get(key), str):
+        config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
 validate(config, schema="../schemas/config.schema.yaml")
 
 OUTPUT_FOLDERS = ("results", "logs")
 
 
 def checked_sheet():
-    """The extraction sheet, validated before any job runs: an invalid sheet stops here."""
+    """The extraction sheet, validated and its effect sizes computed before any job runs: a sheet
+    that cannot be read or analysed stops here, before anything is written."""
     data = Path(config["data"]).resolve()
     for folder in OUTPUT_FOLDERS:
         if data.is_relative_to(Path(folder).resolve()):
             sys.exit(f"premeta: {config['data']}: the extraction sheet is inside {folder}/, which premeta "
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
-        sheet = read_sheet(config["data"])
-        return validate_sheet(sheet, config["data"], config["measure"], config["orient"])
-    except (SheetError, OSError, ValueError) as error:
+        sheet = read_sheet(config["data"], config.get("sheet"))
+        sheet = validate_sheet(sheet, config["data"], config["measure"], config["orient"], config["group_by"])
+        escalc(sheet, config["measure"], config["orient"])
+    except SheetError as error:
+        sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
+    except (OSError, ValueError) as error:
         sys.exit(f"premeta: {error}")
+    return sheet
 
 
 SHEET = checked_sheet()

@@ -10,6 +10,8 @@ rule effect_sizes:
     params:
         measure=config["measure"],
         orient=config["orient"],
+        group_by=config["group_by"],
+        sheet=config.get("sheet"),
     log:
         "logs/effect_sizes.log",
     conda:

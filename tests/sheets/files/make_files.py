@@ -1,0 +1,108 @@
+"""Write the files of tests/sheets/files/: one extraction sheet as spreadsheet programs save it.
+
+Run once from the repository root (`python tests/sheets/files/make_files.py`); the files are
+committed, so the tests need none of the writers used here (xlwt, msoffcrypto-tool, openpyxl).
+The content is the first rows of the bundled SIMULATED sheet (not real studies), with one study
+renamed `Müller 2019 (simulated)` to carry a non-ASCII letter.
+"""
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+from msoffcrypto.format.ooxml import OOXMLFile
+import openpyxl
+import xlwt
+
+HERE = Path(__file__).parent
+SOURCE = HERE.parents[2] / "data" / "simulated_treadmill_neuropathic_pain.csv"
+COLUMNS = ["study", "outcome", "mechanism", "time", "better", "trt_mean", "trt_sd", "trt_n", "ctl_mean", "ctl_sd",
+           "ctl_n"]
+NUMBERS = {"time", "trt_mean", "trt_sd", "trt_n", "ctl_mean", "ctl_sd", "ctl_n"}
+
+
+def rows():
+    with SOURCE.open(encoding="utf-8") as f:
+        data = [[r[c] for c in COLUMNS] for r, _ in zip(csv.DictReader(f), range(6))]
+    data[0][0] = data[1][0] = "Müller 2019 (simulated)"
+    return data
+
+
+def text(rows_, delimiter=",", decimal=".", header=COLUMNS):
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    w.writerow(header)
+    for r in rows_:
+        w.writerow([v.replace(".", decimal) if c in NUMBERS else v for c, v in zip(COLUMNS, r)])
+    return out.getvalue()
+
+
+def workbook(rows_, path, title="Sheet1", before=(), hidden=(), date_col=None, boolean=None):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = before[0] if before else title
+    for name in before[1:]:
+        wb.create_sheet(name)
+    if before:
+        wb[before[0]]["A1"] = "notes of the extraction team"
+        ws = wb.create_sheet(title)
+    ws.append(COLUMNS)
+    for r in rows_:
+        ws.append([float(v) if c in NUMBERS and v else v for c, v in zip(COLUMNS, r)])
+    if date_col:
+        col = COLUMNS.index(date_col) + 1
+        for r in range(2, ws.max_row + 1):
+            ws.cell(r, col).number_format = "yyyy-mm-dd"
+    if boolean:
+        row, col = boolean
+        ws.cell(row, COLUMNS.index(col) + 1).value = True
+    for r in hidden:
+        ws.row_dimensions[r].hidden = True
+    wb.save(path)
+
+
+def main():
+    data = rows()
+    (HERE / "windows1252.csv").write_bytes(text(data).encode("cp1252"))
+    (HERE / "excel_unicode_text.txt").write_bytes(text(data, "\t").encode("utf-16"))  # BOM, LE
+    (HERE / "semicolon_decimal_comma.csv").write_bytes(text(data, ";", ",").encode("utf-8-sig"))
+    (HERE / "tab_separated_named.csv").write_text(text(data, "\t"), encoding="utf-8")
+    mixed = ["Study", "Outcome", "MECHANISM", "Time", "Better", "Trt_Mean", "trt sd", "TRT_N", "ctl_mean",
+             "Ctl_SD", " ctl_n "]
+    (HERE / "miscased_headers.csv").write_text(text(data, header=mixed), encoding="utf-8")
+    comma_cell = [list(r) for r in data]
+    comma_cell[2][COLUMNS.index("trt_mean")] = comma_cell[2][COLUMNS.index("trt_mean")].replace(".", ",")
+    (HERE / "decimal_comma_in_dot_file.csv").write_text(text(comma_cell), encoding="utf-8")
+    (HERE / "duplicate_header.csv").write_text(text(data, header=COLUMNS[:6] + ["trt_mean"] + COLUMNS[7:]),
+                                               encoding="utf-8")
+    (HERE / "header_only.csv").write_text(",".join(COLUMNS) + "\r\n", encoding="utf-8")
+    (HERE / "zero_bytes.csv").write_bytes(b"")
+    (HERE / "binary_garbage.csv").write_bytes(bytes(range(256)) * 4)
+    (HERE / "ambiguous_delimiter.csv").write_text("study,a;outcome\r\nx,1;y\r\n", encoding="utf-8")
+    workbook(data, HERE / "date_formatted_time.xlsx", date_col="time")
+    workbook(data, HERE / "boolean_in_number.xlsx", boolean=(3, "trt_n"))
+    workbook(data, HERE / "three_worksheets_hidden_rows.xlsx", title="Data", before=("Notes", "Lists"),
+             hidden=(3,))
+    (HERE / "workbook_named.csv").write_bytes((HERE / "boolean_in_number.xlsx").read_bytes())
+    with zipfile.ZipFile(HERE / "zip_not_workbook.xlsx", "w") as z:
+        z.writestr("readme.txt", "not a workbook")
+    plain = io.BytesIO()
+    workbook(data, plain)
+    plain.seek(0)
+    office = OOXMLFile(plain)
+    with (HERE / "password_protected.xlsx").open("wb") as out:
+        office.encrypt("premeta", out)
+    book = xlwt.Workbook()
+    ws = book.add_sheet("Extraction")
+    for j, c in enumerate(COLUMNS):
+        ws.write(0, j, c)
+    for i, r in enumerate(data, start=1):
+        for j, (c, v) in enumerate(zip(COLUMNS, r)):
+            ws.write(i, j, float(v) if c in NUMBERS and v else v)
+    ws.row(2).hidden = True
+    book.save(str(HERE / "excel97.xls"))
+
+
+if __name__ == "__main__":
+    main()

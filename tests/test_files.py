@@ -1,0 +1,124 @@
+"""Files as spreadsheet programs write them (tests/sheets/files/, made by its make_files.py): read
+correctly, or refused with a message naming the file and saying what to do, through the installed
+`premeta validate` command and the real workflow."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, run
+
+FILES = REPO / "tests" / "sheets" / "files"
+PREMETA = str(Path(sys.executable).parent / "premeta")
+
+
+def validate(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PREMETA, "validate", str(FILES / name), *args], capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.mark.parametrize("name, read_as", [
+    ("windows1252.csv", "comma-separated text, Windows-1252"),
+    ("excel_unicode_text.txt", "tab-separated text, UTF-16"),
+    ("semicolon_decimal_comma.csv", "semicolon-separated text, UTF-8 with BOM, decimal comma"),
+    ("tab_separated_named.csv", "tab-separated text, UTF-8"),
+    ("miscased_headers.csv", "comma-separated text, UTF-8"),
+    ("excel97.xls", ".xls workbook, worksheet 'Extraction'; row 3 is hidden in the workbook and analysed"),
+])
+def test_read_correctly(name, read_as):
+    out = validate(name)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == f"{FILES / name}: OK, read as {read_as}"
+    assert "6 comparisons from 3 studies in 2 groups of mechanism" in out.stdout
+
+
+def test_every_encoding_and_dialect_gives_the_same_sheet():
+    from premeta.sheet import read_sheet, validate as check
+
+    want = check(read_sheet(FILES / "tab_separated_named.csv"))
+    assert want.at[2, "study"] == "Müller 2019 (simulated)"
+    for name in ("windows1252.csv", "excel_unicode_text.txt", "semicolon_decimal_comma.csv", "miscased_headers.csv",
+                 "excel97.xls"):
+        got = check(read_sheet(FILES / name))
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("zero_bytes.csv", "the file is empty (0 bytes or only blank space); export the sheet again"),
+    ("binary_garbage.csv", "holds binary data, not a text table; export the sheet as CSV or .xlsx"),
+    ("header_only.csv", "has a header but no data rows"),
+    ("ambiguous_delimiter.csv", "cannot tell whether the columns are separated by comma and semicolon"),
+    ("password_protected.xlsx", "the workbook is password-protected (encrypted); remove the password"),
+    ("zip_not_workbook.xlsx", "is a ZIP archive but not an Excel workbook"),
+    ("workbook_named.csv", "is an Excel workbook named .csv; rename it to .xlsx"),
+    ("duplicate_header.csv", "row 1, column 'trt_mean', value 'trt_mean': the column appears twice (columns F, G)"),
+    ("decimal_comma_in_dot_file.csv", "row 4, column 'trt_mean', value '7,33': must be a number"),
+    ("boolean_in_number.xlsx", "row 3, column 'trt_n', value 'TRUE (a TRUE/FALSE cell)': must be a number"),
+    ("date_formatted_time.xlsx",
+     "row 2, column 'time', value '1900-01-07 00:00:00 (a date cell: format the column as Number)': must be a number"),
+])
+def test_refused_with_the_file_and_the_reason(name, message):
+    out = validate(name)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"premeta: {FILES / name}: ") and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_date_cells_are_named_one_by_one():
+    out = validate("date_formatted_time.xlsx")
+    assert "6 problem(s)" in out.stderr and out.stderr.count("(a date cell") == 6
+
+
+def test_worksheets_are_named_and_chosen():
+    assert validate("three_worksheets_hidden_rows.xlsx").returncode == 1  # the first worksheet holds notes
+    for choice in ("Data", "3"):
+        out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", choice)
+        assert out.returncode == 0, out.stderr
+        assert ("worksheet 'Data' (3 worksheets: Notes, Lists, Data); row 3 is hidden in the workbook and analysed"
+                in out.stdout)
+    out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", "Results")
+    assert out.returncode == 1 and "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
+
+
+def test_group_by_is_checked(tmp_path):
+    out = validate("windows1252.csv", "--group-by", "tissue")
+    assert out.returncode == 1
+    assert "row -, column 'tissue', value None: the column named by group_by is missing" in out.stderr
+    sheet = pd.read_csv(FILES / "tab_separated_named.csv", sep="\t")
+    sheet.loc[1, "mechanism"] = None
+    sheet.to_csv(tmp_path / "empty_group.csv", index=False)
+    out = subprocess.run([PREMETA, "validate", str(tmp_path / "empty_group.csv")], capture_output=True, text=True)
+    assert out.returncode == 1 and "row 3, column 'mechanism', value None: must not be empty" in out.stderr
+
+
+def test_command_help_has_examples():
+    out = subprocess.run([PREMETA, "validate", "--help"], capture_output=True, text=True, check=True)
+    assert "premeta validate extraction.xlsx --sheet Data --measure NMD" in out.stdout
+
+
+def test_workflow_reads_a_german_excel_csv_and_says_so(tmp_path):
+    run(tmp_path, "--config", f"data={FILES / 'semicolon_decimal_comma.csv'}", "measure=smd", "method=reml",
+        "permutations=20", "analyses=[dependence]")
+    log = (tmp_path / "logs" / "effect_sizes.log").read_text()
+    assert "semicolon-separated text, UTF-8 with BOM, decimal comma" in log
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "Read as semicolon-separated text, UTF-8 with BOM, decimal comma." in html
+    effects = pd.read_csv(tmp_path / "results" / "effect_sizes.csv")
+    want = pd.read_csv(FILES / "tab_separated_named.csv", sep="\t")
+    assert list(effects.trt_mean) == list(want.trt_mean)  # 0,458 read as 0.458
+
+
+def test_workflow_warns_about_hidden_rows_and_refuses_before_writing(tmp_path):
+    run(tmp_path, "--config", f"data={FILES / 'three_worksheets_hidden_rows.xlsx'}", "sheet=Data",
+        "permutations=20", "analyses=[dependence]")
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "Row 3\nof worksheet Data is hidden in the workbook" in html
+    other = tmp_path / "again"
+    out = run(other, "--config", f"data={FILES / 'date_formatted_time.xlsx'}", check=False)
+    assert out.returncode != 0 and out.stderr.startswith("premeta: ") and "(a date cell" in out.stderr
+    out = run(other, "--config", f"data={FILES / 'windows1252.csv'}", "group_by=tissue", check=False)
+    assert out.returncode != 0 and "the column named by group_by is missing" in out.stderr
+    assert "Traceback" not in out.stderr and not (other / "results").exists()
