@@ -15,7 +15,7 @@ import pandas as pd
 
 from premeta.plots import MEASURE_LABELS
 from premeta.rob import ITEMS as ROB_ITEMS
-from premeta.sheet import read_sheet
+from premeta.pairing import load
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
 METHOD_WORDS = {
@@ -93,12 +93,15 @@ def _extras(files) -> dict:
 
 def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
-           extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None) -> str:
+           extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None,
+           fmt: str = "wide", pairing: pd.DataFrame | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
     ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
     shown in its section when present; ``skipped`` maps analyses that could not run to why;
-    ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot.
+    ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot; ``fmt`` is
+    the sheet's format and ``pairing`` the pairing table of a SyRF export or long sheet
+    (:func:`premeta.pairing.pair`).
     """
     env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
                              autoescape=True, keep_trailing_newline=True)
@@ -108,7 +111,10 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
     return env.get_template("report.html.j2").render(
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
-        source=read_sheet(sheet_path, config.get("sheet")).attrs["source"],
+        source=load(sheet_path, fmt, config.get("sheet"))[0].attrs["source"],
+        fmt=fmt,
+        pairing=None if pairing is None else pairing.fillna({"detail": ""}).to_dict("records"),
+        pairing_counts={} if pairing is None else pairing["status"].value_counts().to_dict(),
         sha=sha256(sheet_path),
         config=config,
         commit=git_commit(workflow_dir),

@@ -6,13 +6,14 @@ from snakemake.utils import validate
 from premeta.analysis import DEPENDENCE, file_names, group_labels, numeric_moderators
 from premeta.effects import MEASURES, ORIENTS, escalc
 from premeta.models import METHODS, TESTS
-from premeta.sheet import COLUMNS, SheetError, read_sheet
+from premeta.pairing import FORMATS, load
+from premeta.sheet import COLUMNS, SheetError
 from premeta.sheet import validate as validate_sheet
 
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
 for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
-                   "dependence": DEPENDENCE}.items():
+                   "dependence": DEPENDENCE, "format": FORMATS}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
 validate(config, schema="../schemas/config.schema.yaml")
@@ -29,17 +30,20 @@ def checked_sheet():
             sys.exit(f"premeta: {config['data']}: the extraction sheet is inside {folder}/, which premeta "
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
-        sheet = read_sheet(config["data"], config.get("sheet"))
-        sheet = validate_sheet(sheet, config["data"], config["measure"], config["orient"], config["group_by"])
+        sheet, _, fmt = load(config["data"], config["format"], config.get("sheet"))
+        where = config["data"] if fmt == "wide" else f"{config['data']}, paired into results/sheet_from_{fmt}.csv"
+        sheet = validate_sheet(sheet, where, config["measure"], config["orient"], config["group_by"])
         escalc(sheet, config["measure"], config["orient"])
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:
         sys.exit(f"premeta: {error}")
-    return sheet
+    return sheet, fmt
 
 
-SHEET = checked_sheet()
+SHEET, FORMAT = checked_sheet()
+# the comparison sheet the analysis reads: the data itself, or its pairing (SyRF export, long sheet)
+PAIRED = [] if FORMAT == "wide" else [f"results/sheet_from_{FORMAT}.csv", "results/pairing.csv"]
 # file-name stem -> the sheet's label of each group ('overall' names the all-groups plot)
 GROUPS = {stem: label for label, stem in file_names(group_labels(SHEET, config["group_by"]).dropna().unique()).items()}
 NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
@@ -88,7 +92,7 @@ def analysis_outputs(wildcards):
 def this_run():
     """Every file this run writes under results/."""
     rule_names = ["effect_sizes", "pool", "funnel", "report"] + RUN_ANALYSES
-    files = {str(f) for name in rule_names for f in getattr(rules, name).output}
+    files = {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED)
     stems = sorted(GROUPS) + ["overall"]
     return files | {f"results/plots/forest_{g}.{ext}" for g in stems for ext in ("png", "svg")}
 

@@ -1,3 +1,22 @@
+if PAIRED:
+
+    rule pair:
+        input:
+            config["data"],
+        output:
+            sheet=PAIRED[0],
+            pairing=report(PAIRED[1], caption="../report/pairing.rst", category="Tables"),
+        params:
+            format=FORMAT,
+            sheet=config.get("sheet"),
+        log:
+            "logs/pair.log",
+        conda:
+            "../../environment.yml"
+        script:
+            "../scripts/pair.py"
+
+
 rule effect_sizes:
     input:
         sheet=config["data"],
@@ -12,6 +31,7 @@ rule effect_sizes:
         orient=config["orient"],
         group_by=config["group_by"],
         sheet=config.get("sheet"),
+        format=FORMAT,
     log:
         "logs/effect_sizes.log",
     conda:

@@ -9,6 +9,7 @@ rule report:
         ),
         funnel="results/plots/funnel.png",
         extra=analysis_outputs,
+        paired=PAIRED,
     output:
         "results/report.html",
     params:
@@ -16,6 +17,7 @@ rule report:
         groups=GROUPS,
         skipped=SKIPPED,
         bubbles=BUBBLES,
+        format=FORMAT,
         workflow_dir=workflow.basedir,
     log:
         "logs/report.log",

@@ -1,0 +1,366 @@
+"""From one row per group to one row per comparison: the SyRF export and one-row-per-group sheets.
+
+Preclinical reviewers extract one row per cohort (group of animals), outcome and time point, in
+SyRF (the CAMARADES Systematic Review Facility; its quantitative export, data dictionary
+``data-export/data-dictionary/quantitative.md`` of camaradesuk/syrf_userguide_jekyll) or in their
+own sheets. premeta's analysis needs one row per comparison of a treated cohort with its control.
+:func:`pair` makes that pairing, and says for every input row what became of it.
+
+Pairing rules, within each study, experiment, outcome and time point:
+
+* a **treated** cohort (disease model, active treatment; SyRF ``IsDiseaseModelControl`` FALSE and
+  ``IsTreatmentControl`` FALSE) is compared with the **control** (disease model, control
+  treatment: ``IsDiseaseModelControl`` FALSE, ``IsTreatmentControl`` TRUE);
+* a **sham** cohort (no disease model: ``IsDiseaseModelControl`` TRUE, control treatment) gives
+  the ``sham_*`` columns of every comparison there (for the normalised mean difference);
+* a control serving several treated cohorts becomes their shared ``control_group`` (premeta then
+  divides its n among them, Vesterinen et al. 2014);
+* a treated cohort without a control there, or with two candidate controls, is not paired; a sham
+  cohort given the active treatment is not used; rows whose average is a median or mode, or whose
+  error is an IQR, are excluded (an SMD needs a mean with an SD or SEM). Each is listed with the
+  reason in the pairing table, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from premeta.files import Source, header_key, read_table
+from premeta.sheet import Problem, SheetError
+
+#: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
+SYRF = {
+    "StudyId": "study_id", "ExperimentId": "experiment_id", "ExperimentLabel": "experiment",
+    "CohortId": "cohort_id", "CohortLabel": "group", "NumberOfAnimals": "n",
+    "IsDiseaseModelControl": "model_control", "IsTreatmentControl": "treatment_control",
+    "TreatmentLabel(s)": "treatment", "OutcomeId": "outcome_id", "OutcomeLabel": "outcome",
+    "GreaterIsWorse": "greater_is_worse", "TimeInMinute": "minutes", "TimeInMinutes": "minutes",
+    "OutcomeAverage": "mean", "OutcomeAverageType": "average_type", "OutcomeUnit": "unit",
+    "OutcomeError": "error", "OutcomeErrorType": "error_type", "ErrorType": "error_type",
+}
+#: Columns of a SyRF export that describe the export, not the study: not kept as moderators.
+SYRF_BOOKKEEPING = {
+    "Title", "Authors", "PublicationName", "AlternateName", "Abstract", "Url", "AuthorAddress", "Year", "Doi",
+    "ReferenceType", "Keywords", "PdfRelativePath", "CustomId", "DateTimeStudyAdded", "SystematicSearchId",
+    "SystematicSearchName", "Reconciled", "InvestigatorId", "InvestigatorName", "InvestigatorId(s)",
+    "InvestigatorName(s)", "DateTimeDataEntered", "DiseaseModelId(s)", "DiseaseModelLabel(s)", "TreatmentId(s)",
+}
+#: Columns of a one-row-per-group ("long") sheet; the others are kept as moderators.
+LONG = {
+    "study": "study identifier, e.g. first author and year (required)",
+    "experiment": "experiment within the study: groups are paired within it (optional)",
+    "outcome": "outcome measured (required)",
+    "time": "time of measurement, days after injury (optional)",
+    "group": "label of the group of animals, e.g. 'Vehicle' or 'Treadmill 15 m/min' (required)",
+    "role": "'control' (injured, untreated), 'treatment' (injured, treated) or 'sham' (uninjured) (required)",
+    "mean": "group mean (required)",
+    "sd": "group SD (give SD or SEM)",
+    "sem": "group SEM (give SD or SEM)",
+    "n": "animals in the group (required)",
+    "better": "direction of benefit of the outcome: 'higher' or 'lower' (required)",
+    "mechanism": "mechanism or outcome family (optional; the outcome when absent)",
+}
+ROLES = ("treatment", "control", "sham")
+PAIRING_COLUMNS = ["row", "study", "experiment", "outcome", "time", "group", "role", "status", "comparison_row",
+                   "detail"]
+
+
+def detect(path, sheet=None) -> str:
+    """``syrf``, ``long`` or ``wide`` (one row per comparison) from a sheet's header."""
+    header = {h.strip() for h in read_table(path, sheet)[0]}
+    if {"CohortId", "OutcomeAverage"} <= header or {"CohortLabel", "OutcomeAverage"} <= header:
+        return "syrf"
+    keys = {header_key(h) for h in header}
+    if {"role", "mean", "group"} <= keys:
+        return "long"
+    return "wide"
+
+
+def _bool(value) -> bool | None:
+    """SyRF's "TRUE"/"FALSE", several separated by ';' (all must be TRUE for TRUE)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    parts = [p.strip().upper() for p in str(value).split(";") if p.strip()]
+    if not parts or any(p not in ("TRUE", "FALSE") for p in parts):
+        return None
+    return all(p == "TRUE" for p in parts)
+
+
+def _study_labels(frame: pd.DataFrame) -> pd.Series:
+    """"Surname Year" of each SyRF study (first author), unique; the StudyId where that is unknown."""
+    if not {"Authors", "Year"} <= set(frame):
+        return frame["StudyId"].astype(str)
+    labels = {}
+    for sid, authors, year in frame[["StudyId", "Authors", "Year"]].drop_duplicates("StudyId").itertuples(index=False):
+        first = re.split(r",| and |;", str(authors or "").strip().strip('"').strip())[0].strip()
+        surname = first.split()[-1].strip('".') if first else ""
+        y = str(year).strip().removesuffix(".0") if year is not None and str(year).strip() else ""
+        labels[sid] = f"{surname} {y}".strip() or str(sid)
+    taken = pd.Series(labels).value_counts()
+    out = {sid: (f"{lab} ({str(sid)[:8]})" if taken[lab] > 1 else lab) for sid, lab in labels.items()}
+    return frame["StudyId"].map(out)
+
+
+def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
+    """A SyRF quantitative export as a group table (one row per cohort, outcome and time point).
+
+    Returns the group table for :func:`pair` (indexed by the export's spreadsheet row) and the
+    annotation columns kept (one per annotation question, named by its text), and how the file
+    was read (:class:`premeta.files.Source`). Every problem
+    (missing columns, text in number cells, flags other than TRUE/FALSE) is raised at once as
+    a :class:`SheetError` naming the export's row and column.
+    """
+    header, rows, source = read_table(path, sheet)
+    header = [h.strip() for h in header]
+    frame = pd.DataFrame(rows, columns=header, dtype=object).map(
+        lambda v: (v.strip() or None) if isinstance(v, str) else v)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    frame = frame[frame.notna().any(axis=1)]
+    problems = [Problem("-", col, None, "required column of the SyRF quantitative export is missing")
+                for col in ("StudyId", "CohortLabel", "NumberOfAnimals", "IsDiseaseModelControl",
+                            "IsTreatmentControl", "OutcomeLabel", "GreaterIsWorse", "OutcomeAverage",
+                            "OutcomeError") if col not in frame]
+    if not ({"TimeInMinute", "TimeInMinutes"} & set(frame)):
+        problems.append(Problem("-", "TimeInMinutes", None, "required column of the SyRF quantitative export "
+                                                             "is missing (TimeInMinute or TimeInMinutes)"))
+    if not ({"ErrorType", "OutcomeErrorType"} & set(frame)):
+        problems.append(Problem("-", "OutcomeErrorType", None, "required column of the SyRF quantitative export "
+                                                                "is missing (ErrorType or OutcomeErrorType)"))
+    if problems:
+        raise SheetError(problems, str(path))
+    annotations = [c for c in frame if c not in SYRF and c not in SYRF_BOOKKEEPING]
+    g = pd.DataFrame(index=frame.index)
+    g["study"] = _study_labels(frame)
+    for col, name in SYRF.items():
+        if col in frame and name not in g:
+            g[name] = frame[col]
+    g["experiment"] = g.get("experiment", pd.Series(index=g.index, dtype=object)).fillna(
+        g.get("experiment_id", pd.Series(index=g.index, dtype=object)))
+    model_control = frame["IsDiseaseModelControl"].map(_bool)
+    treatment_control = frame["IsTreatmentControl"].map(_bool)
+    worse = frame["GreaterIsWorse"].map(_bool)
+    for col, values in (("IsDiseaseModelControl", model_control), ("IsTreatmentControl", treatment_control),
+                        ("GreaterIsWorse", worse)):
+        problems += [Problem(r, col, frame.at[r, col], "must be TRUE or FALSE (several separated by ';')")
+                     for r in frame.index[values.isna()]]
+    g["role"] = np.select([model_control & treatment_control, model_control, treatment_control],
+                          ["sham", "sham+treatment", "control"], "treatment")
+    g["better"] = np.where(worse.fillna(False), "lower", "higher")
+    minutes = pd.to_numeric(g["minutes"], errors="coerce")
+    problems += [Problem(r, "TimeInMinutes", g.at[r, "minutes"], "must be a number")
+                 for r in g.index[g["minutes"].notna() & minutes.isna()]]
+    g["time"] = minutes / 1440
+    error_type = g["error_type"].fillna("").astype(str).str.strip().str.upper()
+    g["sd"] = g["error"].where(error_type == "SD")
+    g["sem"] = g["error"].where(error_type == "SEM")
+    average = g["average_type"].fillna("mean").astype(str).str.strip().str.lower()
+    g["excluded"] = np.select(
+        [average.isin(["median", "mode"]), error_type == "IQR", ~error_type.isin(["SD", "SEM"])],
+        [average.map(lambda a: f"the average is a {a}: an SMD needs a mean (enter the mean, or leave the row out)"),
+         "the error is an IQR: an SMD needs an SD or SEM (convert it, e.g. Wan et al. 2014, and enter the SD)",
+         error_type.map(lambda e: f"error type {e or 'missing'!r} is not SD or SEM")], "")
+    g["mechanism"] = g["outcome"]
+    for a in annotations:
+        g[a] = frame[a]
+    problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"})
+    if problems:
+        raise SheetError(problems, str(path))
+    return g, annotations, source
+
+
+def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
+    """A one-row-per-group sheet (columns :data:`LONG`) as a group table for :func:`pair`."""
+    header, rows, source = read_table(path, sheet, known=LONG)
+    names = [header_key(h) if header_key(h) in LONG else h.strip() for h in header]
+    frame = pd.DataFrame(rows, columns=names, dtype=object).map(
+        lambda v: (v.strip() or None) if isinstance(v, str) else v)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    frame = frame[frame.notna().any(axis=1)]
+    problems = [Problem("-", c, None, "required column is missing")
+                for c in ("study", "outcome", "group", "role", "mean", "n", "better") if c not in frame]
+    if "sd" not in frame and "sem" not in frame:
+        problems.append(Problem("-", "sd", None, "give an sd or a sem column"))
+    if problems:
+        raise SheetError(problems, str(path))
+    g = frame.copy()
+    role = g["role"].astype(str).str.strip().str.lower()
+    problems += [Problem(r, "role", g.at[r, "role"], "must be 'control', 'treatment' or 'sham'")
+                 for r in g.index[~role.isin(ROLES)]]
+    better = g["better"].astype(str).str.strip().str.lower()
+    problems += [Problem(r, "better", g.at[r, "better"], "must be 'higher' or 'lower'")
+                 for r in g.index[~better.isin(["higher", "lower"])]]
+    for c in ("study", "outcome", "group"):
+        problems += [Problem(r, c, None, "must not be empty") for r in g.index[g[c].isna()]]
+    g["role"], g["better"] = role, better
+    g["experiment"] = g["experiment"] if "experiment" in g else None
+    g["error"] = g["sd"] if "sd" in g else None
+    if "sem" in g:
+        g["error"] = g["error"].fillna(g["sem"]) if "sd" in g else g["sem"]
+    if "time" in g:
+        t = pd.to_numeric(g["time"], errors="coerce")
+        problems += [Problem(r, "time", g.at[r, "time"], "must be a number") for r in g.index[g["time"].notna() & t.isna()]]
+        g["time"] = t
+    else:
+        g["time"] = np.nan
+    if "mechanism" not in g:
+        g["mechanism"] = g["outcome"]
+    g["excluded"] = ""
+    annotations = [c for c in frame if c not in LONG]
+    problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in g})
+    if problems:
+        raise SheetError(problems, str(path))
+    return g, annotations, source
+
+
+def _numbers(g: pd.DataFrame, columns: dict[str, str]) -> list[Problem]:
+    """Convert the group table's number columns in place; problems name the input's own columns."""
+    problems = []
+    for col, shown in columns.items():
+        raw = g[col]
+        x = pd.to_numeric(raw, errors="coerce")
+        problems += [Problem(r, shown, raw[r], "must be a number") for r in g.index[raw.notna() & x.isna()]]
+        if col == "n":
+            problems += [Problem(r, shown, raw[r], "must be a whole number >= 2")
+                         for r in g.index[x.notna() & ((x % 1 != 0) | (x < 2))]]
+        elif col != "mean":
+            problems += [Problem(r, shown, raw[r], "must not be negative") for r in g.index[x < 0]]
+        g[col] = x
+    for name in ("sd", "sem"):
+        if name in g:
+            g[name] = pd.to_numeric(g[name], errors="coerce")
+    return problems
+
+
+def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pair every treated group with its control (and sham) within study, experiment, outcome and time.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        From :func:`read_syrf` or :func:`read_long`: ``study, experiment, outcome, time, group,
+        role, mean, sd, sem, n, better, mechanism, excluded`` (a reason, or ""), indexed by the
+        input's spreadsheet row.
+    annotations : list of str
+        Further columns, copied to each comparison from its treated group.
+
+    Returns
+    -------
+    sheet : DataFrame
+        premeta's comparison sheet (one row per treated group paired with a control), with
+        ``source_rows`` (input rows: treated; control; sham), ready for
+        :func:`premeta.sheet.validate`.
+    pairing : DataFrame
+        One row per input row (:data:`PAIRING_COLUMNS`): what became of it and why.
+    """
+    g = groups.copy()
+    g["experiment"] = g["experiment"].astype(object).where(g["experiment"].notna(), "")
+    key_cols = ["study", "experiment", "outcome", "time"]
+    keys = g[key_cols].astype(object).where(g[key_cols].notna(), "").astype(str).agg("\x1f".join, axis=1)
+    status = pd.Series("", index=g.index, dtype=object)
+    detail = pd.Series("", index=g.index, dtype=object)
+    comparison_row = pd.Series(pd.NA, index=g.index, dtype="Int64")
+    out = []
+    used = g["excluded"] == ""
+    status[~used], detail[~used] = "excluded", g.loc[~used, "excluded"]
+    for key in dict.fromkeys(keys):
+        here = g[keys == key]
+        ok = here[used[here.index]]
+        controls = ok[ok.role == "control"]
+        shams = ok[ok.role == "sham"]
+        dropped_controls = here[~used[here.index] & (here.role == "control")]
+        for r in here.index[(here.role == "sham+treatment") & used[here.index]]:
+            status[r], detail[r] = "not used", "a sham (no disease model) cohort given the treatment: no comparison"
+        sham = shams.iloc[0] if len(shams) == 1 else None
+        for r in shams.index:
+            status[r] = "sham" if sham is not None else "not used"
+            detail[r] = ("sham of this outcome and time" if sham is not None else
+                         f"{len(shams)} sham cohorts here ({', '.join(map(repr, shams.group))}): no sham columns")
+        treated = ok[ok.role == "treatment"]
+        if treated.empty:
+            for r in controls.index:
+                status[r], detail[r] = "not used", "no treated cohort for this outcome and time"
+            continue
+        if len(controls) != 1:
+            why = ("no control cohort for this outcome and time" if controls.empty else
+                   f"{len(controls)} candidate controls ({', '.join(map(repr, controls.group))})")
+            if controls.empty and len(dropped_controls):
+                why += f" (the control, row {dropped_controls.index[0]}, is excluded)"
+            elif controls.empty:
+                same = (g.study == here.study.iloc[0]) & (g.outcome == here.outcome.iloc[0]) & used
+                elsewhere = g[same & (g.role == "control") & (keys != key)]
+                if len(elsewhere) and here.experiment.iloc[0]:
+                    why += (f" in experiment {here.experiment.iloc[0]!r}; the study has one in experiment "
+                            f"{elsewhere.experiment.iloc[0]!r} (row {elsewhere.index[0]}): if they belong together, "
+                            "give them one experiment")
+            for r in treated.index:
+                status[r], detail[r] = "unpaired", why
+            for r in controls.index:
+                status[r], detail[r] = "unpaired", why
+            continue
+        control = controls.iloc[0]
+        c = controls.index[0]
+        status[c] = "control"
+        detail[c] = (f"control of {len(treated)} comparison{'s' if len(treated) != 1 else ''}"
+                     + (" (shared: its n is divided among them)" if len(treated) > 1 else ""))
+        label = control.group if not control.experiment else f"{control.experiment} / {control.group}"
+        for r, t in treated.iterrows():
+            row = {"study": t.study, "comparison": f"{t.group} vs {control.group}",
+                   "cohort": t.group if not t.experiment else f"{t.experiment} / {t.group}",
+                   "control_group": label, "outcome": t.outcome, "mechanism": t.mechanism,
+                   "time": t.time, "better": t.better}
+            for arm, src in (("trt", t), ("ctl", control), ("sham", sham)):
+                for part in ("mean", "sd", "sem", "n"):
+                    row[f"{arm}_{part}"] = np.nan if src is None else src[part]
+            row |= {a: t.get(a) for a in annotations}
+            row["source_rows"] = ";".join(str(x) for x in (r, c, None if sham is None else shams.index[0]) if x)
+            out.append(row)
+            status[r], detail[r] = "paired", f"with control row {c}" + (
+                f" and sham row {shams.index[0]}" if sham is not None else "")
+            comparison_row[r] = len(out) + 1
+    sheet = pd.DataFrame(out)
+    if len(sheet):
+        sheet.index = pd.RangeIndex(2, len(sheet) + 2, name="row")
+        sheet = sheet.dropna(axis=1, how="all").drop(columns=[c for c in ("experiment",) if c in sheet])
+        if sheet["time"].isna().all() if "time" in sheet else False:
+            sheet = sheet.drop(columns="time")
+    pairing = pd.DataFrame({"row": g.index, "study": g.study, "experiment": g.experiment, "outcome": g.outcome,
+                            "time": g.time, "group": g.group, "role": g.role, "status": status,
+                            "comparison_row": comparison_row, "detail": detail}).reset_index(drop=True)
+    return sheet, pairing
+
+
+FORMATS = ("auto", "wide", "syrf", "long")
+
+
+def load(path, fmt: str = "auto", sheet=None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """Any supported sheet as premeta's comparison sheet: ``(sheet, pairing, format)``.
+
+    ``fmt``: ``wide`` (one row per comparison, :func:`premeta.sheet.read_sheet`; pairing None),
+    ``syrf`` (SyRF quantitative export), ``long`` (one row per group) or ``auto`` (from the
+    header, :func:`detect`).
+    """
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "auto":
+        fmt = detect(path, sheet)
+    if fmt == "wide":
+        from premeta.sheet import read_sheet
+
+        return read_sheet(path, sheet), None, fmt
+    out, pairing = read_groups(path, fmt, sheet)
+    return out, pairing, fmt
+
+
+def read_groups(path, fmt: str, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The comparison sheet and the pairing table of a SyRF export (``fmt="syrf"``) or a long sheet."""
+    groups, annotations, source = read_syrf(path, sheet) if fmt == "syrf" else read_long(path, sheet)
+    out, pairing = pair(groups, annotations)
+    out.attrs["source"] = source
+    if out.empty:
+        raise SheetError([Problem("-", "-", None, "no treated group could be paired with a control: "
+                                  "see the pairing (premeta pair) for each row's reason")], str(path))
+    return out, pairing
