@@ -54,11 +54,14 @@ def read_effects(path) -> pd.DataFrame:
     """``effect_sizes.csv`` as written: numbers in :data:`NUMBER_COLUMNS`, every other cell as text.
 
     Text stays text (a group called ``None``, ``1e3`` or ``TRUE`` keeps its name); empty cells
-    are missing.
+    are missing. The ``'`` that :func:`premeta.tables.write_csv` puts before text a spreadsheet
+    would run (``=...``, ``+...``) is removed, so every label is the sheet's own.
     """
-    header = pd.read_csv(path, nrows=0).columns
+    from premeta.tables import read_csv
+
+    header = pd.read_csv(path, nrows=0).columns  # as written: the dtype keys of read_csv
     text = {c: str for c in header if c not in NUMBER_COLUMNS and c not in ("row", "precomputed")}
-    return pd.read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
+    return read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
 
 
 def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:

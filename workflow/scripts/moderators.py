@@ -6,15 +6,16 @@ import pandas as pd
 
 from premeta.analysis import moderator_analysis, multiple_testing, read_effects
 from premeta.plots import bubble_figure, save
+from premeta.tables import read_csv, write_csv
 
 p = snakemake.params
 out = snakemake.output
 effects = read_effects(snakemake.input.effects)
-pooled = pd.read_csv(snakemake.input.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
+pooled = read_csv(snakemake.input.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
 res = moderator_analysis(effects, p.moderators, p.group_by, p.method, p.test, p.level, p.permutations, p.seed)
-res["coefs"].to_csv(out.coefs, index=False)
-res["models"].to_csv(out.models, index=False)
-multiple_testing(pooled, res["models"]).to_csv(out.multiple_testing, index=False)
+write_csv(res["coefs"], out.coefs)
+write_csv(res["models"], out.models)
+write_csv(multiple_testing(pooled, res["models"]), out.multiple_testing)
 for m, png in zip(p.numeric, out.bubble):
     notes = res["models"].loc[res["models"].moderator == m, "note"]
     fig = bubble_figure(res["weights"][res["weights"].moderator == m], res["lines"][res["lines"].moderator == m],

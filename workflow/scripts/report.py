@@ -8,11 +8,12 @@ import pandas as pd
 
 from premeta.analysis import read_effects
 from premeta.report import render
+from premeta.tables import read_csv
 
 i = snakemake.input
 effects = read_effects(i.effects)
-pooled = pd.read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
-tests = pd.read_csv(i.tests, keep_default_na=False, na_values=[""])
+pooled = read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
+tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
 labels = {snakemake.params.groups.get(Path(p).stem.removeprefix("forest_"), pooled.group.iloc[-1]): p for p in i.forest}
 forest = {g: labels[g] for g in pooled.group}  # in the order of the pooled table
 html = render(sheet_path=i.sheet, effects=effects, pooled=pooled, tests=tests,

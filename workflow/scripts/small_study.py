@@ -7,10 +7,11 @@ import numpy as np
 from premeta.analysis import read_effects, small_study
 from premeta.models import fit
 from premeta.plots import funnel
+from premeta.tables import write_csv
 
 p = snakemake.params
 effects = read_effects(snakemake.input[0])
-small_study(effects, p.group_by, p.method, p.test).to_csv(snakemake.output.table, index=False)
+write_csv(small_study(effects, p.group_by, p.method, p.test), snakemake.output.table)
 n_total = effects.trt_n + effects.ctl_n if {"trt_n", "ctl_n"} <= set(effects) else np.nan
 rows = effects.assign(n_total=n_total).dropna(subset=["n_total"])
 estimate = fit(rows.yi, rows.vi, method=p.method).beta[0, 0] if len(rows) else np.nan
