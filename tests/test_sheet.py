@@ -56,7 +56,7 @@ def test_headers_and_cells_stripped_blank_rows_keep_numbering(tmp_path):
 
 def test_every_problem_reported_at_once(tmp_path):
     text = HEADER + (
-        "A,threshold,neurotrophic,higher,8,2,10,4,-1.2,10,,,\n"      # 2: sd <= 0
+        "A,threshold,neurotrophic,higher,8,2,10,4,-1.2,10,,,\n"      # 2: sd < 0
         "A,threshold,neurotrophic,up,8,2,1,4,2,10,,,\n"              # 3: better, n < 2
         "B,threshold,,higher,8,2,10,,2,10,,,\n"                      # 4: mechanism empty, ctl_mean missing
         "B,threshold,x,higher,eight,2,10.5,4,2,10,,,\n"              # 5: text in number, n not whole
@@ -68,7 +68,7 @@ def test_every_problem_reported_at_once(tmp_path):
     with pytest.raises(SheetError) as info:
         validate(read_sheet(path), file=path)
     err = info.value
-    assert find(err, 2, "ctl_sd") == Problem(2, "ctl_sd", "-1.2", "must be > 0")
+    assert find(err, 2, "ctl_sd") == Problem(2, "ctl_sd", "-1.2", "must not be negative")
     assert find(err, 3, "better").value == "up" and "'higher' or 'lower'" in find(err, 3, "better").rule
     assert find(err, 3, "trt_n") == Problem(3, "trt_n", "1", "n < 2")
     assert find(err, 4, "mechanism").rule == "must not be empty"
@@ -83,7 +83,7 @@ def test_every_problem_reported_at_once(tmp_path):
     assert [p.row for p in err.problems] == sorted(p.row for p in err.problems)
     message = str(err)
     assert err.file == str(path)
-    assert f"{path}: row 2, column 'ctl_sd', value '-1.2': must be > 0" in message
+    assert f"{path}: row 2, column 'ctl_sd', value '-1.2': must not be negative" in message
     assert f"{path}: row 5, column 'trt_mean', value 'eight': must be a number" in message
 
 

@@ -108,7 +108,9 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
     DataFrame
         The sheet, rows in the same order, with ``yi``, ``vi``, ``measure``, ``ctl_n_eff``
         (control n after the shared-control split), ``shared_m``, ``sd_from_sem`` (arms whose
-        SD came from an SEM) and ``precomputed``.
+        SD came from an SEM), ``zero_sd`` (``trt``, ``ctl`` or ``""``: the arm whose SD, or SEM,
+        was 0, a floor or ceiling effect; its variance then rests on the other arm) and
+        ``precomputed``.
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
@@ -150,5 +152,7 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
     out["shared_m"] = m.where(~pre, 1).to_numpy()
     from_sem = [sds[a][1].map({True: a, False: ""}) for a in ARMS]
     out["sd_from_sem"] = pd.concat(from_sem, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
+    zero = [((sds[a][0] == 0) & ~pre).map({True: a, False: ""}) for a in ("trt", "ctl")]
+    out["zero_sd"] = pd.concat(zero, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     out["precomputed"] = pre.to_numpy()
     return out
