@@ -196,6 +196,7 @@ def test_results_hold_this_run_only(tmp_path):
 
     (tmp_path / "logs" / "pool.log").unlink()
     (tmp_path / "logs" / "pool.log").mkdir()  # the pool job cannot write its log: a job fails mid-run
+    (tmp_path / "logs" / "pool.log" / "keep").write_text("")  # (snakemake removes an empty directory)
     out = run(tmp_path, "--config", f"data={UNIFORM}", FAST, check=False)
     assert out.returncode != 0 and "Error in rule pool" in out.stderr
     assert not (tmp_path / "results" / "report.html").exists()  # no report beside tables it does not describe

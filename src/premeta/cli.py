@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import subprocess
 import sys
+from pathlib import Path
 
 from premeta.effects import MEASURES, ORIENTS, escalc
-from premeta.sheet import SheetError, read_sheet, validate
+from premeta.pairing import FORMATS, LONG, load
+from premeta.sheet import COLUMNS, SheetError, validate
+from premeta.tables import write_csv
 
 VALIDATE_EXAMPLES = """examples:
   premeta validate my_sheet.csv
@@ -17,20 +22,106 @@ Exit code 0: the sheet can be analysed (what was read is printed); 1: every prob
 each with the file, the spreadsheet row, the column, the value and the rule it breaks."""
 
 
+TEMPLATE_EXAMPLES = """examples:
+  premeta template                      # my_sheet.csv: one row per comparison
+  premeta template --format long -o groups.csv   # one row per group; premeta pairs them
+
+Writes the empty sheet (its header) and, beside it, <name>_dictionary.csv: every column and what it
+holds. Columns you add are kept as moderators."""
+
+PAIR_EXAMPLES = """examples:
+  premeta pair SyRF_export.csv -o comparisons.csv
+  premeta pair groups.csv --format long -o comparisons.csv
+
+Writes the comparison sheet (-o) and <name>_pairing.csv beside it: for every input row, what became
+of it (paired, control, sham, unpaired, excluded, not used) and why. Check the pairing, edit the
+comparisons if needed, and run them as a sheet of their own."""
+
+RUN_EXAMPLES = """examples:
+  premeta run
+  premeta run --config data=my_sheet.csv measure=NMD method=DL
+  premeta run --cores 4 --config data=SyRF_export.csv group_by="Pain model"
+
+Runs the workflow of the premeta checkout in the current directory (its Snakefile) with Snakemake,
+then prints the report's path. Settings: config/README.md."""
+
+
+def _template(args) -> int:
+    columns = COLUMNS if args.format == "wide" else LONG
+    out = Path(args.output or ("my_sheet.csv" if args.format == "wide" else "my_groups.csv"))
+    with out.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerow(columns)
+    dictionary = out.with_name(f"{out.stem}_dictionary.csv")
+    with dictionary.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["column", "meaning"])
+        w.writerows(columns.items())
+    print(f"wrote {out} ({args.format}: one row per {'comparison' if args.format == 'wide' else 'group'}) "
+          f"and {dictionary}")
+    return 0
+
+
+def _checked(path, fmt, worksheet, measure, orient, group_by):
+    """The comparison sheet, validated and its effect sizes computed, the pairing, the format and the source."""
+    sheet, pairing, fmt = load(path, fmt, worksheet)
+    source = sheet.attrs.get("source")
+    where = path if fmt == "wide" else f"{path}, paired"
+    sheet = validate(sheet, where, measure, orient, group_by)
+    escalc(sheet, measure, orient)
+    return sheet, pairing, fmt, source
+
+
+def _fail(error, path) -> int:
+    if isinstance(error, SheetError) and not error.file:
+        error = SheetError(error.problems, str(path))
+    print(f"premeta: {error}", file=sys.stderr)
+    return 1
+
+
+def _pair(args) -> int:
+    try:
+        sheet, pairing, fmt, _ = _checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
+    except (SheetError, OSError, ValueError) as error:
+        return _fail(error, args.sheet)
+    if pairing is None:
+        return _fail(ValueError(f"{args.sheet}: is already one row per comparison (wide): nothing to pair"),
+                     args.sheet)
+    out = Path(args.output)
+    side = out.with_name(f"{out.stem}_pairing.csv")
+    write_csv(sheet, out)
+    write_csv(pairing, side)
+    counts = ", ".join(f"{n} {s}" for s, n in pairing["status"].value_counts().items())
+    print(f"{args.sheet} ({fmt}): {len(pairing)} rows: {counts}")
+    print(f"wrote {out} ({len(sheet)} comparisons) and {side}")
+    return 0
+
+
+def _run(args) -> int:
+    snakefile = Path(args.snakefile)
+    if not snakefile.is_file():
+        print(f"premeta: no {snakefile} here: run `premeta run` in a premeta checkout, or give --snakefile",
+              file=sys.stderr)
+        return 1
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", str(args.cores)]
+    if args.config:
+        cmd += ["--config", *args.config]
+    done = subprocess.run(cmd, check=False)
+    if done.returncode:
+        return done.returncode
+    print(f"Report: {Path('results/report.html').resolve()}")
+    return 0
+
+
 def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
-        raw = read_sheet(args.sheet, args.sheet_name)
-        sheet = validate(raw, args.sheet, measure, args.orient.lower(), args.group_by)
-        escalc(sheet, measure, args.orient.lower())
-    except SheetError as error:
-        print(f"premeta: {error if error.file else SheetError(error.problems, args.sheet)}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as error:
-        print(f"premeta: {error}", file=sys.stderr)
-        return 1
+        sheet, pairing, fmt, raw_source = _checked(args.sheet, args.format, args.sheet_name, measure,
+                                                   args.orient.lower(), args.group_by)
+    except (SheetError, OSError, ValueError) as error:
+        return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
-    print(f"{args.sheet}: OK, read as {raw.attrs['source'].describe()}")
+    print(f"{args.sheet}: OK, read as {raw_source.describe()}"
+          + ("" if fmt == "wide" else f" ({fmt} format: {len(pairing)} rows paired into comparisons)"))
     print(f"{len(sheet)} comparisons from {sheet['study'].nunique()} studies"
           + (f" in {groups} groups of {args.group_by}" if groups else "") + f"; {measure} can be computed for every row")
     return 0
@@ -50,7 +141,34 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--measure", default="SMD", help=f"effect size: {', '.join(MEASURES)} (default SMD)")
     v.add_argument("--orient", default="benefit", help=f"{' or '.join(ORIENTS)} (default benefit: needs `better`)")
     v.add_argument("--group-by", default="mechanism", help="grouping column, never empty (default mechanism)")
+    v.add_argument("--format", default="auto", choices=FORMATS, help="sheet format (default: told from the header)")
     v.set_defaults(run=_validate)
+
+    t = sub.add_parser("template", help="write an empty sheet and its data dictionary",
+                       description="Write an empty extraction sheet and its data dictionary.",
+                       epilog=TEMPLATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--format", default="wide", choices=("wide", "long"),
+                   help="wide: one row per comparison (default); long: one row per group")
+    t.add_argument("-o", "--output", help="where to write it (default my_sheet.csv, or my_groups.csv for long)")
+    t.set_defaults(run=_template)
+
+    p = sub.add_parser("pair", help="turn a SyRF export or one-row-per-group sheet into comparisons",
+                       description="Pair each treated group with its control (and sham) and write premeta's "
+                       "comparison sheet and the pairing.",
+                       epilog=PAIR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sheet", help="a SyRF quantitative export or a one-row-per-group sheet")
+    p.add_argument("-o", "--output", required=True, help="the comparison sheet to write (CSV)")
+    p.add_argument("--format", default="auto", choices=FORMATS, help="default: told from the header")
+    p.add_argument("--sheet", dest="sheet_name", metavar="WORKSHEET", help="worksheet of a workbook")
+    p.set_defaults(run=_pair)
+
+    r = sub.add_parser("run", help="run the workflow and print the report's path",
+                       description="Run premeta's Snakemake workflow in the current directory.",
+                       epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="settings, as snakemake --config")
+    r.add_argument("--cores", type=int, default=2, help="cores to use (default 2)")
+    r.add_argument("--snakefile", default="Snakefile", help="the workflow (default ./Snakefile)")
+    r.set_defaults(run=_run)
     return top
 
 

@@ -196,9 +196,9 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
         problems += [Problem(r, c, None, "must not be empty") for r in g.index[g[c].isna()]]
     g["role"], g["better"] = role, better
     g["experiment"] = g["experiment"] if "experiment" in g else None
-    g["error"] = g["sd"] if "sd" in g else None
-    if "sem" in g:
-        g["error"] = g["error"].fillna(g["sem"]) if "sd" in g else g["sem"]
+    for c in ("sd", "sem"):
+        if c not in g:
+            g[c] = np.nan
     if "time" in g:
         t = pd.to_numeric(g["time"], errors="coerce")
         problems += [Problem(r, "time", g.at[r, "time"], "must be a number") for r in g.index[g["time"].notna() & t.isna()]]
@@ -209,7 +209,7 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
         g["mechanism"] = g["outcome"]
     g["excluded"] = ""
     annotations = [c for c in frame if c not in LONG]
-    problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in g})
+    problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in frame})
     if problems:
         raise SheetError(problems, str(path))
     return g, annotations, source
@@ -323,7 +323,10 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     sheet = pd.DataFrame(out)
     if len(sheet):
         sheet.index = pd.RangeIndex(2, len(sheet) + 2, name="row")
-        sheet = sheet.dropna(axis=1, how="all").drop(columns=[c for c in ("experiment",) if c in sheet])
+        sheet = sheet.dropna(axis=1, how="all")
+        for col in ("trt_n", "ctl_n", "sham_n"):
+            if col in sheet:
+                sheet[col] = sheet[col].astype("Int64")
         if sheet["time"].isna().all() if "time" in sheet else False:
             sheet = sheet.drop(columns="time")
     pairing = pd.DataFrame({"row": g.index, "study": g.study, "experiment": g.experiment, "outcome": g.outcome,

@@ -19,5 +19,6 @@ forest = {g: labels[g] for g in pooled.group}  # in the order of the pooled tabl
 html = render(sheet_path=i.sheet, effects=effects, pooled=pooled, tests=tests,
               config=dict(snakemake.params.config), forest=forest, funnel=i.funnel,
               workflow_dir=snakemake.params.workflow_dir, extra=i.extra, skipped=snakemake.params.skipped,
-              bubbles=snakemake.params.bubbles)
+              bubbles=snakemake.params.bubbles, fmt=snakemake.params.format,
+              pairing=read_csv(i.paired[1], keep_default_na=False, na_values=[""]) if i.paired else None)
 Path(snakemake.output[0]).write_text(html)
