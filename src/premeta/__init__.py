@@ -2,6 +2,7 @@
 
 from premeta.effects import escalc
 from premeta.models import METHODS, TESTS, Fit, fit
+from premeta.rve import rve
 
 
 def rma(yi, vi, groups=None, method="REML", test="z", level=95):
@@ -9,5 +10,5 @@ def rma(yi, vi, groups=None, method="REML", test="z", level=95):
     return fit(yi, vi, groups=groups, method=method, test=test, level=level).table()
 
 
-__all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma"]
+__all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma", "rve"]
 __version__ = "0.1.0"
