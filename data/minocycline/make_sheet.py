@@ -1,0 +1,58 @@
+"""Turn the replication's group-level data (`Complete data.csv`) into a premeta extraction sheet.
+
+    python data/minocycline/make_sheet.py
+
+writes data/minocycline/minocycline_sheet.csv next to this script, one row per row of
+`Complete data.csv` (all 110, Wong_2016 included: the analyses choose their rows), in the same
+order. Every value is copied as text, unchanged; nothing is computed.
+
+    study        <- study_id       (the study a comparison belongs to, e.g. Arakawa_2012)
+    exp_id       <- exp_id         (the experiment: the replication's RVE cluster)
+    id           <- id
+    outcome      <- measure        (e.g. immobility, latency to immobility)
+    mechanism    <- test           (the behavioural test, e.g. Forced swim)
+    better       <- effect_direction: "Auto" -> higher, "Flipped" -> lower
+    trt_*        <- mean_mino, sd_mino, n_mino   (minocycline group)
+    ctl_*        <- mean_ctrl, sd_ctrl, n_ctrl   (control group)
+    effect_direction, effect_direction_correction: kept as they are
+
+The replication negates metafor's SMD (minocycline minus control) where effect_direction is
+"Auto" so that a negative SMD is antidepressant-like. "Auto" marks outcomes where a higher value
+is the better one (latency to immobility, sucrose preference, ...), "Flipped" those where lower is
+better (immobility time, ...). premeta's ``orient="benefit"`` negates the rows whose ``better`` is
+``lower``, so that a positive SMD favours minocycline: its yi are exactly the replication's with
+the opposite sign. No ``control_group`` is given: the replication does not split shared controls.
+"""
+
+import csv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "Complete data.csv"
+SHEET = HERE / "minocycline_sheet.csv"
+BETTER = {"auto": "higher", "flipped": "lower"}
+COLUMNS = {  # sheet column: source column
+    "study": "study_id", "exp_id": "exp_id", "id": "id", "outcome": "measure", "mechanism": "test",
+    "trt_mean": "mean_mino", "trt_sd": "sd_mino", "trt_n": "n_mino",
+    "ctl_mean": "mean_ctrl", "ctl_sd": "sd_ctrl", "ctl_n": "n_ctrl",
+    "effect_direction": "effect_direction", "effect_direction_correction": "effect_direction_correction",
+}
+
+
+def make_sheet(source=SOURCE, sheet=SHEET) -> int:
+    """Write the sheet; return its number of rows."""
+    with open(source, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with open(sheet, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["study", "exp_id", "id", "outcome", "mechanism", "better",
+                      *list(COLUMNS)[5:]])
+        for r in rows:
+            better = BETTER[r["effect_direction"].strip().lower()]
+            out.writerow([r[COLUMNS[c]] for c in ("study", "exp_id", "id", "outcome", "mechanism")]
+                         + [better] + [r[COLUMNS[c]] for c in list(COLUMNS)[5:]])
+    return len(rows)
+
+
+if __name__ == "__main__":
+    print(f"wrote {SHEET} ({make_sheet()} rows)")
