@@ -149,3 +149,19 @@ def test_dependence_estimates_put_both_analyses_side_by_side(effects):
     assert list(est.ci_high[len(pooled):]) == list(table.ci_high)
     none = dependence_estimates(pooled, dependent(effects, "mechanism", "none")[0])
     assert list(none.analysis.unique()) == ["comparisons independent"] and len(none) == len(pooled)
+
+
+def test_rve_rows_are_robumeta_corr_by_study(effects):
+    from premeta.rve import rve
+
+    table, mode, _ = dependent(effects, "mechanism", "rve", rho=0.8)
+    assert mode == "rve" and list(table.group)[-1] == "overall"
+    sub = effects[effects.mechanism == "Microglia"]
+    f = rve(sub.yi, sub.vi, sub.study, model="CORR", rho=0.8, small=True)
+    row = table.set_index("group").loc["Microglia"]
+    np.testing.assert_allclose(row[["estimate", "se", "df", "p", "ci_low", "ci_high", "tau2", "i2"]].astype(float),
+                               [f.estimate[0], f.se[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0], f.tau2, f.I2],
+                               rtol=1e-12)
+    one = pd.concat([effects, effects[effects.study == effects.study.iloc[0]].assign(mechanism="One study")])
+    row = dependent(one, "mechanism", "rve")[0].set_index("group").loc["One study"]
+    assert np.isnan(row.estimate) and "robust variance estimation needs at least 2" in row.note

@@ -139,3 +139,11 @@ def test_snakemake_report(bundled):
     run(bundled, "--config", f"data={SHEET}", "--report", "snakemake_report.html")
     text = (bundled / "snakemake_report.html").read_text()
     assert "Forest plots" in text
+
+
+def test_dependence_rve_in_the_workflow(tmp_path):
+    run(tmp_path, "--config", f"data={SHEET}", "dependence=RVE", "rho=0.8", "analyses=[dependence]")
+    dep = pd.read_csv(tmp_path / "results" / "dependence.csv")
+    assert (dep.dependence == "rve").all() and dep.estimate.notna().all() and (dep.clusters == dep.studies).all()
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR"' in html

@@ -19,6 +19,7 @@ from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
 
@@ -344,7 +345,7 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=cols))
 
 
-DEPENDENCE = ("auto", "multilevel", "aggregate", "none")
+DEPENDENCE = ("auto", "multilevel", "rve", "aggregate", "none")
 
 
 def cohort_key(effects: pd.DataFrame) -> pd.Series:
@@ -379,6 +380,19 @@ DEPENDENCE_COLUMNS = ["group", "dependence", "k", "studies", "clusters", "estima
                       "i2_within", "converged", "note"]
 
 
+def _robust(e: pd.DataFrame, rho: float, level: float) -> dict:
+    """robumeta ``robu(yi ~ 1, studynum = study, modelweights = "CORR", rho, small = TRUE)``."""
+    k, studies = len(e), e["study"].nunique()
+    row = {"k": k, "studies": studies, "clusters": studies}
+    if studies < 2:
+        return row | {"note": "one study: robust variance estimation needs at least 2"}
+    f = rve(e["yi"], e["vi"], e["study"].astype(str), model="CORR", rho=rho, small=True, level=level)
+    return row | {"estimate": f.estimate[0], "se": f.se[0], "stat": f.t[0], "df": f.df[0], "p": f.p[0],
+                  "ci_low": f.ci_lb[0], "ci_high": f.ci_ub[0], "tau2": f.tau2, "i2": f.I2, "converged": True,
+                  "note": "" if f.df[0] >= 4 else f"Satterthwaite df = {f.df[0]:.1f} < 4: the test is unreliable "
+                                                   "(Tipton 2015)"}
+
+
 def _three_level(e: pd.DataFrame, level: float) -> dict:
     """metafor ``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` by REML, CR2 tests by study."""
     k, studies = len(e), e["study"].nunique()
@@ -404,6 +418,10 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
       Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust_cr2`;
       Pustejovsky and Tipton 2018). ``se_model`` is the model-based SE; ``i2_study`` and
       ``i2_within`` split I² between the levels (Cheung 2014).
+    * ``rve``: robust variance estimation clustered by study, correlated-effects working model
+      with within-study correlation ``rho`` and the small-sample correction (:func:`premeta.rve.rve`,
+      robumeta ``robu(modelweights = "CORR", small = TRUE)``; Hedges, Tipton & Johnson 2010; Tipton
+      2015); ``tau2`` and ``i2`` are robumeta's.
     * ``aggregate``: the comparisons of each exercise cohort (:func:`cohort_key`) within a group are
       combined into one effect assuming sampling errors correlated ``rho``
       (:func:`premeta.multilevel.aggregate`, metafor ``aggregate.escalc``), then pooled by
@@ -422,10 +440,11 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
     groups = group_labels(effects, by)
     subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
     subsets[overall_label(subsets)] = effects
-    if mode == "multilevel":
+    if mode in ("multilevel", "rve"):
         rows = []
         for g, sub in subsets.items():
-            row, why = attempt(_three_level, sub, level)
+            row, why = (attempt(_three_level, sub, level) if mode == "multilevel"
+                        else attempt(_robust, sub, rho, level))
             rows.append({"group": g} | (row if row is not None else
                                         {"k": len(sub), "studies": sub["study"].nunique(), "note": why}))
         table = pd.DataFrame(rows)
@@ -467,6 +486,7 @@ def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.D
     :func:`premeta.plots.comparison_figure`: ``group, analysis, estimate, ci_low, ci_high``."""
     mode = dependence["dependence"].iloc[0]
     label = {"multilevel": "three-level model, CR2 CI by study", "aggregate": "aggregated by cohort",
+             "rve": "robust variance estimation (CORR), by study",
              "none": "comparisons independent"}[mode]
     cols = ["group", "estimate", "ci_low", "ci_high"]
     parts = [pooled[cols].assign(analysis="comparisons independent")]
