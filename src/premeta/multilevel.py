@@ -21,6 +21,14 @@ ones, :math:`Z_j` the inner cluster indicators). No k-by-k matrix is formed: eac
 diagonal plus low rank, so the likelihood uses closed-form (Sherman-Morrison) inverses and
 per-group sums (O(k) per evaluation); the CR2 adjustment, which needs a matrix function of
 every cluster's block, stacks blocks of equal size into (m, n, n) arrays and works in batches.
+
+With ``rho`` set, :func:`rma_mv` fits the correlated-and-hierarchical-effects (CHE) working
+model of Pustejovsky & Tipton (2022, *Prev Sci* 23:425): the sampling errors of one study
+correlate :math:`\\rho`, :math:`\\mathrm{diag}(v_j)` becomes
+:math:`S_j(\\rho J_j + (1-\\rho)I)S_j`, :math:`S_j = \\mathrm{diag}(\\sqrt{v_j})` (metafor's
+``vcalc(vi, cluster = study, obs = es_id, rho = rho)``, clubSandwich's
+``impute_covariance_matrix``), and the likelihood works on the dense study blocks, batched by
+block size, as the CR2 adjustment does.
 """
 
 from __future__ import annotations
@@ -98,11 +106,13 @@ def _reml(y, v, X, levels, sigma2):
     return beta, Ainv, ll, grad
 
 
-def _blocks(cluster, study, inner, v, sigma2):
-    """The dense covariance blocks of independent clusters, stacked by block size.
+def _parts(cluster, study, inner, v, rho=None):
+    """The pieces of the dense covariance blocks of independent clusters, stacked by block size.
 
-    Yields (rows, V): rows (m, n) the row numbers of the m clusters of size n, V (m, n, n)
-    :math:`\\mathrm{diag}(v) + \\sigma^2_1[\\text{same study}] + \\sigma^2_2[\\text{same inner cluster}]`.
+    Yields (rows, S, E1, E2): rows (m, n) the row numbers of the m clusters of size n; the
+    sampling covariance S (m, n, n), :math:`\\mathrm{diag}(v)` or, with ``rho``,
+    :math:`\\sqrt{v_iv_{i'}}\\,(\\rho[\\text{same study}] + (1-\\rho)[i = i'])` (CHE); E1 and E2
+    the indicators of the same study and the same inner cluster (:math:`\\partial V/\\partial\\sigma^2_l`).
     """
     order = np.argsort(cluster, kind="stable")
     sizes = np.bincount(cluster)
@@ -110,7 +120,65 @@ def _blocks(cluster, study, inner, v, sigma2):
     for n in np.unique(sizes[sizes > 0]):
         rows = order[starts[sizes == n][:, None] + np.arange(n)]
         same = [f[rows][:, :, None] == f[rows][:, None, :] for f in (study, inner)]
-        yield rows, v[rows][:, :, None] * np.eye(n) + sigma2[0] * same[0] + sigma2[1] * same[1]
+        if rho is None:
+            S = v[rows][:, :, None] * np.eye(n)
+        else:
+            sv = np.sqrt(v[rows])
+            S = sv[:, :, None] * sv[:, None, :] * (rho * same[0] + (1 - rho) * np.eye(n))
+        yield rows, S, same[0], same[1]
+
+
+def _blocks(cluster, study, inner, v, sigma2, rho=None):
+    """The dense covariance blocks of independent clusters, stacked by block size.
+
+    Yields (rows, V): rows (m, n) the row numbers of the m clusters of size n, V (m, n, n)
+    :math:`S + \\sigma^2_1[\\text{same study}] + \\sigma^2_2[\\text{same inner cluster}]` with the
+    sampling covariance S of :func:`_parts` (diagonal, or correlated ``rho`` within a study).
+    """
+    for rows, S, E1, E2 in _parts(cluster, study, inner, v, rho):
+        yield rows, S + sigma2[0] * E1 + sigma2[1] * E2
+
+
+def _reml_dense(y, X, parts, sigma2):
+    """``_reml`` for a general block-diagonal sampling covariance (the CHE model).
+
+    ``parts`` is the list of :func:`_parts` of the studies. Per block of equal size, batched:
+    :math:`V_j = S_j + \\sigma^2_1E_{1j} + \\sigma^2_2E_{2j}`, its Cholesky factor for
+    :math:`\\log|V_j|`, :math:`W_j = V_j^{-1}`; then the same restricted log-likelihood and
+    gradient as ``_reml``: :math:`\\partial\\ell_R/\\partial\\sigma^2_l = -\\tfrac12[\\mathrm{tr}(WE_l)
+    - \\mathrm{tr}((X'WX)^{-1}X'WE_lWX)] + \\tfrac12 u'E_lu`, :math:`u = Wr = Py`.
+    O(sum of n_j^3) per evaluation. Returns (beta, (X'WX)^{-1}, loglik, gradient).
+    """
+    p = X.shape[1]
+    A, b, logdet, trWE = np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(2)
+    cache = []
+    for rows, S, E1, E2 in parts:
+        V = S + sigma2[0] * E1 + sigma2[1] * E2
+        logdet += 2 * np.sum(np.log(np.diagonal(np.linalg.cholesky(V), axis1=1, axis2=2)))
+        W = np.linalg.inv(V)
+        W = (W + np.swapaxes(W, 1, 2)) / 2
+        Xj = X[rows]
+        WX = W @ Xj
+        A += np.einsum("mnp,mnq->pq", Xj, WX)
+        b += np.einsum("mnp,mn->p", WX, y[rows])
+        trWE += [np.sum(W * E1), np.sum(W * E2)]
+        cache.append((rows, W, WX, E1, E2))
+    Ainv = np.linalg.inv(A)
+    beta = Ainv @ b
+    r = y - X @ beta
+    rWr, grad = 0.0, np.zeros(2)
+    T = np.zeros((2, p, p))
+    for rows, W, WX, E1, E2 in cache:
+        u = np.einsum("mab,mb->ma", W, r[rows])
+        rWr += np.sum(u * r[rows])
+        for l, E in enumerate((E1, E2)):
+            Ef = E.astype(float)
+            T[l] += np.einsum("map,mab,mbq->pq", WX, Ef, WX)
+            grad[l] += 0.5 * np.einsum("ma,mab,mb->", u, Ef, u)
+    grad -= 0.5 * (trWE - np.sum(Ainv[None] * T, axis=(1, 2)))
+    ll = -0.5 * ((len(y) - p) * np.log(2 * np.pi) + logdet + np.linalg.slogdet(A)[1]
+                 - np.linalg.slogdet(X.T @ X)[1] + rWr)
+    return beta, Ainv, ll, grad
 
 
 @dataclass
@@ -147,9 +215,10 @@ class MultilevelFit:
     inner: np.ndarray
     k_omitted: int = 0  # rows left out for a missing yi, vi or moderator (metafor's k.all - k)
     not_na: np.ndarray | None = None  # which of the k_all input rows were used
+    rho: float | None = None  # CHE: correlation of the sampling errors within a study (None: independent)
 
 
-def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelFit:
+def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | None = None) -> MultilevelFit:
     """Three-level meta-analysis: effects in clusters (comparisons, cohorts) in studies.
 
     Equals metafor's ``rma.mv(yi, vi, mods = mods, random = ~ 1 | study/cluster2,
@@ -172,6 +241,22 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
 
     the typical sampling variance of metafor's univariate I² (Higgins & Thompson 2002).
 
+    With ``rho`` the sampling errors of one study correlate :math:`\\rho` (the
+    correlated-and-hierarchical-effects working model, CHE; Pustejovsky & Tipton 2022,
+    *Prev Sci* 23:425): the marginal covariance of study j is
+
+    .. math:: V_j = S_j(\\rho J_j + (1-\\rho)I)S_j + \\sigma^2_1J_j + \\sigma^2_2Z_jZ_j',
+              \\quad S_j = \\mathrm{diag}(\\sqrt{v_j}),
+
+    which equals ``V <- vcalc(vi, cluster = study, obs = es_id, rho = rho)`` (or clubSandwich's
+    ``impute_covariance_matrix(vi, cluster = study, r = rho)``) and
+    ``rma.mv(yi, V, mods, random = ~ 1 | study/es_id, method = "REML")``; follow it with
+    :func:`robust_cr2` (``coef_test(fit, vcov = "CR2", cluster = study)``), the inference
+    Pustejovsky & Tipton recommend, as rho is a guess. The likelihood is evaluated on the dense
+    study blocks, batched by block size (``_reml_dense``); :math:`Q_E` and
+    :math:`\\tilde v` then use :math:`W_0 = \\mathrm{blockdiag}(S_j(\\rho J_j + (1-\\rho)I)S_j)^{-1}`
+    (as metafor and its FAQ, with the sampling V in place of the diagonal).
+
     Parameters
     ----------
     yi, vi : array-like of shape (k,)
@@ -184,6 +269,10 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
         left out of the model and counted in ``k_omitted`` (metafor: ``k.all - k``).
     level : float
         Confidence level in percent.
+    rho : float, optional
+        Within-study correlation of the sampling errors (CHE working model),
+        -1/(n_max - 1) < rho < 1 with n_max the largest study; None (default) keeps them
+        independent (the O(k) Sherman-Morrison path).
 
     Returns
     -------
@@ -216,6 +305,33 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
     r0 = yi - X @ (A0inv @ (X.T @ (w * yi)))
     QE = float(np.sum(w * r0**2))
     vt = (k - p) / (w.sum() - np.sum(A0inv * (X.T @ (w[:, None] ** 2 * X))))
+    if rho is not None:
+        rho = float(rho)
+        n_max = np.bincount(s).max()
+        if not 1 > rho > -1 / max(n_max - 1, 1):
+            raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every study")
+        parts = list(_parts(s, s, inner, vi, rho))
+        # QE and the typical sampling variance with the correlated sampling covariance:
+        # W0 blocks S_j^-1, QE = r0'W0r0 at the GLS fit, tr(P0) = tr(W0) - tr(A0^-1 X'W0W0X)
+        A0, b0, trW0, XWWX, W0s = np.zeros((p, p)), np.zeros(p), 0.0, np.zeros((p, p)), []
+        for rows, S0, _, _ in parts:
+            W0 = np.linalg.inv(S0)
+            W0X = W0 @ X[rows]
+            A0 += np.einsum("mnp,mnq->pq", X[rows], W0X)
+            b0 += np.einsum("mnp,mn->p", W0X, yi[rows])
+            trW0 += np.trace(W0, axis1=1, axis2=2).sum()
+            XWWX += np.einsum("mnp,mnq->pq", W0X, W0X)
+            W0s.append((rows, W0))
+        A0inv = np.linalg.inv(A0)
+        r0c = yi - X @ (A0inv @ b0)
+        QE = float(sum(np.einsum("ma,mab,mb->", r0c[rows], W0, r0c[rows]) for rows, W0 in W0s))
+        vt = (k - p) / (trW0 - np.sum(A0inv * XWWX))
+
+        def reml(Xm, sig):
+            return _reml_dense(yi, Xm, parts, sig)
+    else:
+        def reml(Xm, sig):
+            return _reml(yi, vi, Xm, levels, sig)
 
     # optimise on sigma2 / scale, so that the tolerances do not depend on the effect's units,
     # with orthonormal columns Q (X = QR) in place of X: the same restricted likelihood
@@ -224,7 +340,7 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
     Q = np.linalg.qr(X)[0]
 
     def objective(x):
-        ll, g = _reml(yi, vi, Q, levels, x * scale)[2:]
+        ll, g = reml(Q, x * scale)[2:]
         return -ll, -g * scale
 
     res = optimize.minimize(objective, np.full(2, 0.25), jac=True, method="L-BFGS-B", bounds=[(0, None)] * 2,
@@ -234,7 +350,7 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
     # log(sigma2) (relative change of sigma2) vanishes, and at 0 the score points outward
     score = np.where(res.x > 0, res.jac * res.x, np.minimum(res.jac, 0))
     converged = res.success or np.max(np.abs(score)) < 1e-6
-    beta, vb, ll, _ = _reml(yi, vi, X, levels, sigma2)
+    beta, vb, ll, _ = reml(X, sigma2)
     se = np.sqrt(np.diag(vb))
     z = beta / se
     crit = stats.norm.isf((1 - level / 100) / 2)
@@ -244,7 +360,7 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95) -> MultilevelF
         QE=QE, QEp=float(stats.chi2.sf(QE, k - p)), I2=100 * sigma2 / (sigma2.sum() + vt),
         I2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), logLik=float(ll), level=level,
         converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner, k_omitted=int(k_all - k),
-        not_na=not_na,
+        not_na=not_na, rho=rho,
     )
 
 
@@ -284,7 +400,9 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     :math:`g_{ij}` row i of :math:`ME_jL_j` and row j of :math:`H_i` row i of
     :math:`ME_jX_jC`, :math:`CC' = M` (``clubSandwich:::get_P_array`` and ``Satterthwaite``);
     the traces are taken from p-by-p sums, never from :math:`\\Pi_i`. Tests and intervals use
-    t with those df.
+    t with those df. For a CHE fit (``rma_mv(..., rho=rho)``) :math:`V_j` includes the
+    correlated sampling errors :math:`S_j(\\rho J + (1-\\rho)I)S_j`, rebuilt from the fit's ``vi``,
+    ``study`` and ``rho`` (Pustejovsky & Tipton 2022).
 
     Parameters
     ----------
@@ -311,7 +429,7 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     r = fit.yi - X @ fit.beta
     C = np.linalg.cholesky(M)
     comps, g2, H = [], [], []
-    for idx, V in _blocks(c, fit.study, fit.inner, fit.vi, fit.sigma2):
+    for idx, V in _blocks(c, fit.study, fit.inner, fit.vi, fit.sigma2, fit.rho):
         L = np.linalg.cholesky(V)
         Xj = X[idx]
         G = np.swapaxes(L, 1, 2) @ (V - Xj @ M @ np.swapaxes(Xj, 1, 2)) @ L
