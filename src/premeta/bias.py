@@ -253,3 +253,77 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         "estimate": est, "se": se, "zval": est / se, "pval": float(f.pvalues()[0, 0]),
         "ci_lb": est - crit * se, "ci_ub": est + crit * se, "tau2": float(f.tau2[0]), "fit": f,
     }
+
+
+def egger_ols(yi, sei, level: float = 95) -> dict:
+    """Egger's regression as originally written: OLS of the standard normal deviate on precision.
+
+    .. math:: \\frac{y_i}{s_i} = \\beta_0 + \\beta_1\\frac{1}{s_i} + \\varepsilon_i,
+              \\quad \\varepsilon_i \\sim N(0, \\sigma^2),
+
+    fitted by ordinary least squares (R ``lm(I(yi / sei) ~ I(1 / sei))``); the intercept
+    :math:`\\beta_0` measures funnel-plot asymmetry (Egger et al. 1997, *BMJ* 315:629) and is
+    tested by t on k - 2 df; the slope :math:`\\beta_1` is the precision-weighted effect.
+
+    With :math:`s_i = \\sqrt{v_i}` this is :func:`egger` with ``model="lm"`` with intercept and
+    slope swapped (the same fit: WLS of :math:`y_i` on :math:`s_i`, weights :math:`1/v_i`).
+    With :math:`s_i = 1/\\sqrt{n_i}` (``sei=1/np.sqrt(ni)``, :math:`n_i` the total sample size)
+    it is the "1/sqrt(n)" test as the open replication of Reis et al. (2019;
+    github.com/matheusglls/minocycline, ``make_egger_table``) codes it,
+    ``lm(I(yi * sqrt(n)) ~ sqrt(n))``: the regression of :math:`y_i` on :math:`1/\\sqrt{n_i}`
+    weighted by :math:`n_i`, *not* by :math:`1/v_i` as :func:`egger` with
+    ``predictor="sqrtninv", model="lm"`` (metafor ``regtest``), so the two differ.
+
+    Parameters
+    ----------
+    yi : array-like of shape (k,)
+        Effect sizes.
+    sei : array-like of shape (k,)
+        Their standard errors, or any other positive "standard error" such as
+        :math:`1/\\sqrt{n_i}`; rows whose ``sei`` is not finite and positive are left out (as
+        the replication's ``filter(is.finite(se), se > 0)``).
+    level : float
+        Confidence level in percent of the intervals.
+
+    Returns
+    -------
+    dict
+        ``intercept``, ``intercept_se``, ``intercept_t``, ``intercept_p``, ``intercept_ci_lb``,
+        ``intercept_ci_ub``; ``slope``, ``slope_se``, ``slope_t``, ``slope_p``,
+        ``slope_ci_lb``, ``slope_ci_ub``; ``df`` (k - 2), ``sigma`` (residual standard
+        error) and ``k`` (rows used). p-values are two-sided, from the upper tail of t.
+    """
+    yi, sei = np.asarray(yi, dtype=float), np.asarray(sei, dtype=float)
+    if yi.shape != sei.shape or yi.ndim != 1:
+        raise ValueError("yi and sei must be 1-d arrays of the same length")
+    keep = np.isfinite(sei) & (sei > 0)
+    yi, sei = yi[keep], sei[keep]
+    k = len(yi)
+    if k < 3:
+        raise ValueError(f"Egger's regression needs at least 3 rows with a positive sei, got {k}")
+    prec = 1 / sei
+    if _constant(prec):
+        raise ValueError(f"the precision 1/sei is constant ({_spread('every row has sei', sei)}): "
+                         "Egger's regression cannot be computed")
+    X = np.column_stack([np.ones(k), prec])
+    z = yi / sei
+    Q, R = np.linalg.qr(X)
+    b = np.linalg.solve(R, Q.T @ z)
+    resid = z - X @ b
+    df = k - 2
+    ssr = float(resid @ resid)
+    if ssr <= 1e-30 * float(z @ z):
+        raise ValueError(_PERFECT)
+    sigma = np.sqrt(ssr / df)
+    Rinv = np.linalg.inv(R)
+    se = sigma * np.sqrt(np.sum(Rinv**2, axis=1))
+    t = b / se
+    p = 2 * stats.t.sf(np.abs(t), df)
+    crit = stats.t.isf((1 - level / 100) / 2, df)
+    out = {}
+    for i, name in enumerate(("intercept", "slope")):
+        out.update({name: float(b[i]), f"{name}_se": float(se[i]), f"{name}_t": float(t[i]),
+                    f"{name}_p": float(p[i]), f"{name}_ci_lb": float(b[i] - crit * se[i]),
+                    f"{name}_ci_ub": float(b[i] + crit * se[i])})
+    out.update({"df": float(df), "sigma": float(sigma), "k": int(k)})
+    return out

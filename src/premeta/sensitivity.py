@@ -5,6 +5,10 @@ Cheung 2010, *Res Synth Methods* 1:112-125) for a random-effects (or ``FE``) mod
 moderators, and use metafor's column names. The k models that each omit one study are fitted
 in a single call of :func:`premeta.models.fit`, as k strata of k - 1 rows (k(k - 1) rows in
 all, about a million for k = 1,000), instead of metafor's loop of k calls of ``rma``.
+
+:func:`leave1cluster` is leave-one-out for dependent effects: every row of one cluster (study)
+dropped together, with robust variance estimation (robumeta) or the three-level model with CR2
+inference (metafor ``rma.mv`` + clubSandwich).
 """
 
 from __future__ import annotations
@@ -139,4 +143,87 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
             | (out["hat"] > 3 * p / k)
             | (np.abs(out["dfbs"]) > 1))
     out["inf"] = np.where(flag, "*", "")
+    return out
+
+
+LEAVE1CLUSTER_METHODS = ("rve", "multilevel")
+
+
+def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small: bool = True,
+                  level: float = 95) -> pd.DataFrame:
+    """Leave-one-cluster-out: the model refitted without each cluster (study) in turn.
+
+    All rows of cluster c are dropped together and the intercept-only model is refitted on the
+    rest, once per cluster. ``method="rve"`` fits :func:`premeta.rve.rve` (robumeta
+    ``robu(yi ~ 1, studynum = cluster, var.eff.size = vi, modelweights = "CORR", rho, small)``),
+    as the ``make_loo_table`` of the open replication of Reis et al. (2019)
+    (github.com/matheusglls/minocycline, ``meta_analyses_main_report.Rmd``).
+    ``method="multilevel"`` fits :func:`premeta.multilevel.rma_mv` with ``cluster`` as the
+    study and the row as the inner level (metafor ``rma.mv(yi, vi, random = ~ 1 | cluster/row)``,
+    REML) and tests it with :func:`premeta.multilevel.robust_cr2` clustered by ``cluster``
+    (clubSandwich ``coef_test(vcov = "CR2", test = "Satterthwaite")``); ``rho`` and ``small``
+    are then not used.
+
+    With :math:`\\hat\\mu` the estimate from all clusters and :math:`\\hat\\mu_{(-c)}` the one
+    without cluster c, as the replication defines them:
+
+    .. math:: \\Delta_c = \\hat\\mu_{(-c)} - \\hat\\mu,\\qquad
+              \\%\\,\\text{change}_c = 100\\,\\Delta_c / |\\hat\\mu|,
+
+    so a positive change means the estimate moves up without cluster c, whatever the sign of
+    :math:`\\hat\\mu`.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (k,)
+        Effect sizes and sampling variances (vi > 0).
+    cluster : array-like of shape (k,)
+        Cluster (study) of each effect; at least 3 clusters, so every refit has 2 or more.
+    method : {"rve", "multilevel"}
+        Model refitted (see above).
+    rho : float
+        Assumed within-cluster correlation of the CORR working model (``"rve"`` only).
+    small : bool
+        Tipton's small-sample correction (``"rve"`` only).
+    level : float
+        Confidence level in percent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cluster, in order of first appearance (R ``unique``), indexed by the
+        cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``t``,
+        ``df`` (Satterthwaite), ``p``, ``ci_lb``, ``ci_ub`` of the model without that
+        cluster, ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
+        ``attrs["full_estimate"]``.
+    """
+    from premeta.multilevel import rma_mv, robust_cr2
+    from premeta.rve import rve
+
+    method = str(method).lower()
+    if method not in LEAVE1CLUSTER_METHODS:
+        raise ValueError(f"method must be one of {LEAVE1CLUSTER_METHODS}, got {method!r}")
+    yi, vi = _check(yi, vi)
+    cluster = np.asarray(cluster, dtype=object)
+    if cluster.shape != yi.shape or pd.isna(cluster).any():
+        raise ValueError("cluster must have one non-missing value per effect")
+    codes, labels = pd.factorize(pd.Series(cluster))
+    if len(labels) < 3:
+        raise ValueError(f"leave-one-cluster-out needs at least 3 clusters, got {len(labels)}")
+    rows = np.arange(len(yi))
+
+    def one(m):
+        if method == "rve":
+            f = rve(yi[m], vi[m], codes[m], model="CORR", rho=rho, small=small, level=level)
+            return f.estimate[0], f.se[0], f.t[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0]
+        r = robust_cr2(rma_mv(yi[m], vi[m], codes[m], rows[m], level=level), level=level)
+        return r.beta[0], r.se[0], r.tval[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0]
+
+    full = one(np.ones(len(yi), dtype=bool))[0]
+    out = pd.DataFrame([(int(np.sum(codes != c)),) + tuple(one(codes != c)) for c in range(len(labels))],
+                       columns=["k", "estimate", "se", "t", "df", "p", "ci_lb", "ci_ub"],
+                       index=pd.Index(list(labels), name="cluster"))
+    out["delta"] = out["estimate"] - full
+    out["pct_change"] = 100 * out["delta"] / abs(full)
+    out.attrs["full_estimate"] = float(full)
     return out
