@@ -54,5 +54,50 @@ def make_sheet(source=SOURCE, sheet=SHEET) -> int:
     return len(rows)
 
 
+SUPPLEMENT = HERE / "41598_2018_36507_MOESM2_ESM.csv"
+EFFECTS = HERE / "analysis_a_sheet.csv"
+
+
+def make_effects_sheet(source=SUPPLEMENT, sheet=EFFECTS) -> int:
+    """Analysis A: the paper's own effect sizes as a sheet of precomputed effects.
+
+    study <- "<first author's surname> <year> (#<study>)" (one label per cluster of the paper's
+    `study` column, so clusters stay as published), outcome <- measure, mechanism <- paradigm,
+    yi <- hedges, sei <- se (negative = antidepressant-like, as published: run with
+    ``orient: raw``), plus tx_dur, tx_dose, rodent as moderators.
+    """
+    with open(source, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with open(sheet, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["study", "outcome", "mechanism", "yi", "sei", "tx_dur", "tx_dose", "rodent"])
+        for r in rows:
+            surname = r["author"].split(",")[0].strip()
+            out.writerow([f"{surname} {r['year']} (#{r['study']})", r["measure"], r["paradigm"], r["hedges"], r["se"],
+                          r["tx_dur"], r["tx_dose"], r["rodent"]])
+    return len(rows)
+
+
+ANALYSIS_C = HERE / "analysis_c_sheet.csv"
+
+
+def make_analysis_c_sheet(sheet=SHEET, out=ANALYSIS_C) -> int:
+    """Analysis C of the replication: the group-level sheet without Wong_2016 (as its Rmd), with
+    ``study`` set to the experiment (``exp_id``), the replication's RVE cluster, and the study kept
+    as ``publication``."""
+    with open(sheet, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["study"] != "Wong_2016"]
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["study", "publication"] + [c for c in rows[0] if c not in ("study", "exp_id")],
+                           lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({"study": r["exp_id"], "publication": r["study"]}
+                       | {c: v for c, v in r.items() if c not in ("study", "exp_id")})
+    return len(rows)
+
+
 if __name__ == "__main__":
     print(f"wrote {SHEET} ({make_sheet()} rows)")
+    print(f"wrote {EFFECTS} ({make_effects_sheet()} rows)")
+    print(f"wrote {ANALYSIS_C} ({make_analysis_c_sheet()} rows)")

@@ -380,15 +380,16 @@ DEPENDENCE_COLUMNS = ["group", "dependence", "k", "studies", "clusters", "estima
                       "i2_within", "converged", "note"]
 
 
-def _robust(e: pd.DataFrame, rho: float, level: float) -> dict:
-    """robumeta ``robu(yi ~ 1, studynum = study, modelweights = "CORR", rho, small = TRUE)``."""
+def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> dict:
+    """robumeta ``robu(yi ~ 1, studynum = study, modelweights = model, rho, small = TRUE)``."""
     k, studies = len(e), e["study"].nunique()
     row = {"k": k, "studies": studies, "clusters": studies}
     if studies < 2:
         return row | {"note": "one study: robust variance estimation needs at least 2"}
-    f = rve(e["yi"], e["vi"], e["study"].astype(str), model="CORR", rho=rho, small=True, level=level)
+    f = rve(e["yi"], e["vi"], e["study"].astype(str), model=model, rho=rho, small=True, level=level)
     return row | {"estimate": f.estimate[0], "se": f.se[0], "stat": f.t[0], "df": f.df[0], "p": f.p[0],
-                  "ci_low": f.ci_lb[0], "ci_high": f.ci_ub[0], "tau2": f.tau2, "i2": f.I2, "converged": True,
+                  "ci_low": f.ci_lb[0], "ci_high": f.ci_ub[0], "tau2": f.tau2, "sigma2_within": f.omega2,
+                  "i2": f.I2, "converged": True,
                   "note": "" if f.df[0] >= 4 else f"Satterthwaite df = {f.df[0]:.1f} < 4: the test is unreliable "
                                                    "(Tipton 2015)"}
 
@@ -410,7 +411,8 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
 
 
 def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
-              method: str = "REML", test: str = "knha", level: float = 95) -> tuple[pd.DataFrame, str, str]:
+              method: str = "REML", test: str = "knha", level: float = 95,
+              rve_model: str = "CORR") -> tuple[pd.DataFrame, str, str]:
     """The pooled effect of every group and overall, with dependent comparisons accounted for.
 
     * ``multilevel``: three-level model, comparisons (rows) within studies, REML
@@ -421,7 +423,8 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
     * ``rve``: robust variance estimation clustered by study, correlated-effects working model
       with within-study correlation ``rho`` and the small-sample correction (:func:`premeta.rve.rve`,
       robumeta ``robu(modelweights = "CORR", small = TRUE)``; Hedges, Tipton & Johnson 2010; Tipton
-      2015); ``tau2`` and ``i2`` are robumeta's.
+      2015); ``tau2`` and ``i2`` are robumeta's. ``rve_model="HIER"`` uses the hierarchical
+      working model instead (``sigma2_within`` is then robumeta's omega²).
     * ``aggregate``: the comparisons of each exercise cohort (:func:`cohort_key`) within a group are
       combined into one effect assuming sampling errors correlated ``rho``
       (:func:`premeta.multilevel.aggregate`, metafor ``aggregate.escalc``), then pooled by
@@ -444,7 +447,7 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
         rows = []
         for g, sub in subsets.items():
             row, why = (attempt(_three_level, sub, level) if mode == "multilevel"
-                        else attempt(_robust, sub, rho, level))
+                        else attempt(_robust, sub, rho, level, rve_model))
             rows.append({"group": g} | (row if row is not None else
                                         {"k": len(sub), "studies": sub["study"].nunique(), "note": why}))
         table = pd.DataFrame(rows)
@@ -479,6 +482,19 @@ def _dependence_table(table: pd.DataFrame, subsets: dict, mode: str) -> pd.DataF
     table = table.assign(dependence=mode).reindex(columns=DEPENDENCE_COLUMNS)
     table = table.sort_values("group", key=lambda s: s.map(order))
     return with_notes(table).reset_index(drop=True)
+
+
+RHOS = (0.0, 0.2, 0.5, 0.8, 1.0)
+
+
+def rho_sensitivity(effects: pd.DataFrame, by: str = "mechanism", level: float = 95, rve_model: str = "CORR",
+                    rhos=RHOS) -> pd.DataFrame:
+    """The RVE estimate of every group and overall at each assumed within-study correlation
+    ``rhos`` (robumeta's ``sensitivity``): ``group, rho, k, studies, estimate, se, df, p, ci_low,
+    ci_high, tau2, i2, note``."""
+    parts = [dependent(effects, by, "rve", r, level=level, rve_model=rve_model)[0].assign(rho=r) for r in rhos]
+    cols = ["group", "rho", "k", "studies", "estimate", "se", "df", "p", "ci_low", "ci_high", "tau2", "i2", "note"]
+    return pd.concat(parts, ignore_index=True)[cols]
 
 
 def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.DataFrame:

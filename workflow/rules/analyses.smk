@@ -12,6 +12,7 @@ rule dependence:
             category="Dependent effects",
         ),
         choice="results/dependence_choice.csv",
+        rho="results/dependence_rho.csv",
         png="results/plots/dependence.png",
         svg="results/plots/dependence.svg",
     params:
@@ -19,6 +20,7 @@ rule dependence:
         measure=config["measure"],
         dependence=config["dependence"],
         rho=config["rho"],
+        rve_model=config["rve_model"],
         method=config["method"],
         test=config["test"],
         level=config["level"],

@@ -13,7 +13,7 @@ from premeta.sheet import validate as validate_sheet
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
 for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
-                   "dependence": DEPENDENCE, "format": FORMATS}.items():
+                   "dependence": DEPENDENCE, "format": FORMATS, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
 validate(config, schema="../schemas/config.schema.yaml")

@@ -4,14 +4,17 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from premeta.analysis import dependence_estimates, dependent, read_effects
+from premeta.analysis import dependence_estimates, dependent, read_effects, rho_sensitivity
 from premeta.plots import comparison_figure, save
 from premeta.tables import read_csv, write_csv
 
 p = snakemake.params
 effects = read_effects(snakemake.input.effects)
-table, mode, reason = dependent(effects, p.group_by, p.dependence, p.rho, p.method, p.test, p.level)
+table, mode, reason = dependent(effects, p.group_by, p.dependence, p.rho, p.method, p.test, p.level, p.rve_model)
 write_csv(table, snakemake.output.table)
+rhos = (rho_sensitivity(effects, p.group_by, p.level, p.rve_model) if mode == "rve" else
+        pd.DataFrame({"note": ["the sensitivity to rho is computed for dependence: rve"]}))
+write_csv(rhos, snakemake.output.rho)
 write_csv(pd.DataFrame({"dependence": [mode], "requested": [p.dependence], "rho": [p.rho], "reason": [reason]}),
           snakemake.output.choice)
 pooled = read_csv(snakemake.input.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
