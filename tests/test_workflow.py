@@ -51,6 +51,9 @@ def test_bundled_run_writes_every_output(bundled):
     assert hashlib.sha256(SHEET.read_bytes()).hexdigest() in html
     assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
     assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
+    assert 'name="viewport"' in html and '<h2 id="glance">Results at a glance</h2>' in html
+    assert '<a href="#forest-9">overall</a>' in html and '<figure id="forest-9">' in html  # glance links to figures
+    assert "Egger M, Davey Smith G" in html and "Holm S." in html and "With SMDs the standard error" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
     assert "Sensitivity and influence" in html and "<h2>Moderators</h2>" in html and "Multiple testing" in html
     tests = pd.read_csv(res / "moderator_tests.csv")
@@ -118,6 +121,7 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     assert (pooled.method == "DL").all() and (pooled.test == "z").all()
     html = (tmp_path / "results" / "report.html").read_text()
     assert "SIMULATED DATA" not in html
+    assert "With SMDs the standard error" not in html  # measure MD: no SMD funnel caveat
     assert "<code>time_course</code> was switched on but not run: the sheet has no time column" in html
     assert not (tmp_path / "results" / "rob_strata.csv").exists()
     choice = pd.read_csv(tmp_path / "results" / "dependence_choice.csv").iloc[0]
