@@ -55,7 +55,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert '<a href="#forest-9">overall</a>' in html and '<figure id="forest-9">' in html  # glance links to figures
     assert "Egger M, Davey Smith G" in html and "Holm S." in html and "With SMDs the standard error" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
-    assert "Sensitivity and influence" in html and "<h2>Moderators</h2>" in html and "Multiple testing" in html
+    assert "Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html and "Multiple testing" in html
     tests = pd.read_csv(res / "moderator_tests.csv")
     assert len(tests) == 9 * 8 and tests.QMp_perm.notna().sum() == tests.converged.sum()
     assert not (res / "plots" / "bubble_sex.png").exists()  # text moderators have no bubble plot
