@@ -84,12 +84,54 @@ def test_clipped_intervals_end_in_arrows():
     assert ax.get_xlim() == (-1, 1.5)
 
 
-def test_long_labels_are_truncated():
+def _texts(fig):
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def test_labels_are_never_cut_the_column_widens_then_wraps():
     rows, pooled = _data({"all": 3})
-    rows.loc[0, "label"] = "x" * 60
-    texts = [t.get_text() for t in plots.forest_figure(rows, pooled, "SMD").findobj(
-        lambda a: hasattr(a, "get_text"))]
-    assert "x" * 39 + "…" in texts and "x" * 60 not in texts
+    short = plots.forest_figure(rows, pooled, "SMD").get_size_inches()[0]
+    rows.loc[0, "label"] = "Mechanical withdrawal threshold (von Frey, 50% g)"
+    rows.loc[1, "label"] = "Thermal withdrawal latency (Hargreaves, s)"
+    fig = plots.forest_figure(rows, pooled, "SMD")
+    assert set(rows.label) <= set(_texts(fig))  # whole, on one line each
+    assert fig.get_size_inches()[0] > short  # the label column took the width it needed
+    rows.loc[2, "label"] = " ".join(["Iba1-immunoreactive microglia in the ipsilateral dorsal horn"] * 3)
+    fig = plots.forest_figure(rows, pooled, "SMD")
+    lines = [t for t in _texts(fig) if t.startswith("Iba1") or "dorsal" in t]
+    assert len(lines) >= 2 and " ".join(lines) == rows.label[2]  # wrapped, nothing dropped
+    assert all(plots._width(t) <= plots.LABEL_MAX for t in lines)
+    assert fig.get_size_inches()[1] > plots.forest_figure(rows.iloc[:2], pooled, "SMD").get_size_inches()[1]
+
+
+def test_per_arm_n_columns_and_the_test_for_the_overall_effect():
+    rows, pooled = _data({"all": 4})
+    rows["n_trt"], rows["n_ctl"] = [8, 10, 6, 12], [8, 5, 6, np.nan]
+    fig = plots.forest_figure(rows, pooled.iloc[[-1]], "SMD", ilab={"Exercise n": "n_trt", "Control n": "n_ctl"})
+    texts = _texts(fig)
+    assert {"Exercise n", "Control n", "8", "10", "5", "12"} <= set(texts)
+    p = pooled.iloc[-1]
+    assert f"Test for overall effect: z = {p.stat:.2f}, p = {p.p:.3f}" in texts or \
+        f"Test for overall effect: z = {p.stat:.2f}, p < 0.001" in texts
+    knha = premeta.rma(rows.yi, rows.vi, test="knha")
+    texts = _texts(plots.forest_figure(rows, knha, "SMD"))
+    assert any(t.startswith(f"Test for overall effect: t = {knha.stat[0]:.2f} (df = 3), ") for t in texts)
+
+
+def test_summary_forest_has_one_diamond_per_group_and_the_subgroup_tests(grouped):
+    rows, pooled = grouped
+    pooled = pooled.assign(studies=pooled.k, animals=20 * pooled.k)
+    tests = premeta.models.subgroup_tests(rows.yi, rows.vi, rows.group)
+    fig = plots.summary_forest_figure(pooled, tests, "SMD", by="mechanism")
+    diamonds = [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
+    assert len(diamonds) == 3  # Treadmill, Wheel and overall; Swimming (k = 1) is a square
+    texts = _texts(fig)
+    assert {"mechanism", "k", "Studies", "Animals", "Swimming", "RE model, all groups", "15", "300"} <= set(texts)
+    qb = tests.iloc[0]
+    assert f"Test for subgroup differences (between the separate fits): Q = {qb.stat:.2f} (df = 2), " \
+           f"p = {qb.p:.2f}" in texts or any(t.startswith("Test for subgroup differences (between") for t in texts)
+    assert any(t.startswith("Test for subgroup differences (meta-regression, common τ²): Q = ") for t in texts)
+    assert fig.get_size_inches()[1] < 5  # one line per group, not one per comparison
 
 
 def test_redrawing_gives_identical_files(grouped, tmp_path):
@@ -108,7 +150,7 @@ def test_height_scales_with_rows():
     for k in (20, 60):
         rows, pooled = _data({"all": k})
         heights[k] = plots.forest_figure(rows, pooled, "SMD").get_size_inches()
-    assert heights[60][0] == heights[20][0] == plots.WIDTH
+    assert heights[60][0] == heights[20][0]
     assert heights[60][1] - heights[20][1] == pytest.approx(40 * plots.ROW)
     assert heights[60][1] >= 60 * plots.ROW
 
@@ -129,7 +171,12 @@ def test_funnel(grouped, tmp_path, precision, ylabel):
     assert ax.yaxis_inverted() and ax.get_ylim()[1] == 0
     assert ax.get_ylabel().startswith(ylabel) and ax.get_xlabel() == "Hedges' g (SMD)"
     y = np.sqrt(rows.vi) if precision == "se" else 1 / np.sqrt(rows.n_total)
-    np.testing.assert_allclose(ax.collections[-1].get_offsets(), np.c_[rows.yi, y])
+    points = np.concatenate([c.get_offsets() for c in ax.collections if type(c).__name__ == "PathCollection"])
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    expected = np.c_[rows.yi, y]
+    np.testing.assert_allclose(points[order], expected[np.lexsort((expected[:, 1], expected[:, 0]))])
+    # coloured by group, with one legend entry per group
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(dict.fromkeys(rows.group))
     dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
     assert len(dashed) == 2
     top = [ln.get_xdata()[0] for ln in dashed]  # the funnel closes at the estimate, at precision 0

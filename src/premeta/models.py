@@ -27,7 +27,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
-TESTS = ("z", "knha")
+TESTS = ("z", "knha", "adhoc")
+#: Tests with a t (or F) reference distribution on k - p degrees of freedom.
+T_TESTS = ("knha", "adhoc")
 COLUMNS = [
     "group", "k", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "df", "p",
     "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
@@ -393,7 +395,7 @@ class Fit:
                 "group": self.groups,
                 "k": self.k,
                 "method": self.method,
-                "test": np.where(self.ddf > 0, "knha", "z") if self.test == "knha" else "z",
+                "test": np.where(self.ddf > 0, self.test, "z") if self.test in T_TESTS else "z",
                 "estimate": est,
                 "se": se,
                 "ci_low": est - crit * se,
@@ -470,10 +472,12 @@ def fit(
         Stratum of each row; one model per distinct value (sorted). None: one stratum, ``overall``.
     method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
         tau2 estimator, as ``metafor::rma(method=)``.
-    test : {"z", "knha"}
+    test : {"z", "knha", "adhoc"}
         Wald-type z inference or the Knapp and Hartung (2003) adjustment: standard errors
         scaled by :math:`s^2 = Q(\\hat\\tau^2)/(k-p)` and t (or F) reference distributions with
-        k - p degrees of freedom (metafor ``test="knha"``, no truncation of s^2).
+        k - p degrees of freedom (metafor ``test="knha"``, no truncation of s^2); ``adhoc`` is
+        the same with :math:`s^2` never below 1, so the interval is never narrower than the z
+        interval (Knapp and Hartung 2003; metafor ``test="adhoc"``).
     level : float
         Confidence level in percent for CIs, prediction intervals and the tau2 CI.
     mods : array-like of shape (N, q), optional
@@ -617,10 +621,12 @@ def _fit_strata(d: _Data, method: str, test: str, level: float, tol: float, maxi
     vb = g.Ainv.copy()
     df_res = (k - p).astype(float)
     s2w = np.full(d.G, np.nan)
-    if test == "knha":
+    if test in T_TESTS:
         rss = g.rss()
         with np.errstate(invalid="ignore", divide="ignore"):
             s2w = np.where(small, np.nan, np.where(rss <= np.finfo(float).eps, 0.0, rss / df_res))
+        if test == "adhoc":
+            s2w = np.where(small, np.nan, np.maximum(s2w, 1.0))
         vb *= np.where(small, 1.0, s2w)[:, None, None]
         ddf = np.where(small, np.nan, df_res)
     else:
@@ -658,7 +664,7 @@ def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.nda
     qm = np.full(len(b), np.nan)
     if ok.any():
         qm[ok] = np.einsum("gi,gi->g", b[ok], np.linalg.solve(V[ok], b[ok][..., None])[..., 0])
-    if f.test == "knha":
+    if f.test in T_TESTS:
         stat = qm / m
         with np.errstate(invalid="ignore"):
             return stat, np.full_like(stat, m), f.ddf, stats.f.sf(stat, m, f.ddf)

@@ -7,9 +7,11 @@ matplotlib, so output does not depend on the fonts of the machine. SVG text stay
 twice writes byte-identical files.
 
 The forest plot is laid out on a grid of text lines (:data:`ROW` inches each): labels on the
-left, the plot area in the middle, weights and "estimate [95% CI]" on the right, one line per
-effect, and for every pooled stratum a diamond, the prediction interval through it and a
-line of heterogeneity statistics, as ``forest.rma`` with ``addpred=TRUE`` and ``addpoly``.
+left (as wide as they need, then wrapped), extra columns such as the n of each arm (metafor
+``ilab``), the plot area, weights and "estimate [95% CI]" on the right, one line per effect,
+and for every pooled stratum a diamond, the prediction interval through it, a line of
+heterogeneity statistics and the test for the overall effect, as ``forest.rma`` with
+``addpred=TRUE`` and ``addpoly``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
@@ -34,19 +37,22 @@ MEASURE_LABELS = {
     "SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
 }
 ROW = 0.25  # inches per text line
-WIDTH = 10.0  # figure width, inches
-LABEL_X, INDENT = 0.15, 0.18  # left edge of the label column and of indented lines
-PLOT = (3.75, 7.05)  # left and right edge of the plot area
-WEIGHT_X, EST_X = 7.75, 9.85  # right edges of the weight and the estimate columns
-TOP, TITLE, BOTTOM = 0.45, 0.35, 0.85  # margins: header, title, axis with labels
-MAXLEN = 40  # longer labels are truncated with an ellipsis
+MARGIN = 0.15  # left and right margin, inches
+INDENT = 0.18  # indent of the lines of a stratum under its heading, inches
+LABEL_MIN, LABEL_MAX = 1.5, 4.6  # the label column takes the width its text needs within these; longer labels wrap
+ILAB_W = 0.85  # width of each extra column (per-arm n, k, studies), inches
+PLOT_W = 3.3  # width of the plot area, inches
+GAP = 0.3  # space between the columns, inches
+WEIGHT_W, EST_W = 0.7, 1.75  # width of the weight and the "estimate [CI]" columns, inches
+TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
+FONT = 9  # points
 _RC = {
     **sns.axes_style("ticks"),
     **sns.plotting_context("paper"),
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
-    "font.size": 9,
+    "font.size": FONT,
     "axes.labelsize": 9,
     "xtick.labelsize": 8.5,
     "axes.unicode_minus": False,
@@ -54,6 +60,7 @@ _RC = {
     "svg.hashsalt": "premeta",
     "text.parse_math": False,  # labels come from the sheet: "$" is printed, never typeset
 }
+_RENDERER = RendererAgg(1, 1, 72)  # measures text in points, as drawn
 
 
 def _z(level: float) -> float:
@@ -90,9 +97,33 @@ def _pval(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
-def _trunc(s: object, n: int = MAXLEN) -> str:
-    s = str(s)
-    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+def _fill(s: object, n: int) -> str:
+    """Panel titles and tick labels of the small figures wrapped at ``n`` characters, never cut."""
+    return textwrap.fill(str(s), n, break_long_words=True)
+
+
+def _width(s: str, size: float = FONT, bold: bool = False) -> float:
+    """Width in inches of ``s`` drawn in DejaVu Sans."""
+    font = FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
+    return _RENDERER.get_text_width_height_descent(s, font, ismath=False)[0] / 72
+
+
+def _wrap(s: object, width: float, size: float = FONT, bold: bool = False) -> list[str]:
+    """``s`` broken into lines no wider than ``width`` inches: at spaces, and inside a word only
+    when the word alone is wider. Nothing is cut."""
+    lines: list[str] = []
+    for word in str(s).split(" "):
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and _width(trial, size, bold) <= width:
+            lines[-1] = trial
+            continue
+        while _width(word, size, bold) > width and len(word) > 1:
+            cut = next(i for i in range(len(word) - 1, 0, -1) if _width(word[:i], size, bold) <= width
+                       or i == 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
+    return lines or [""]
 
 
 def _model(pool: pd.Series) -> str:
@@ -108,28 +139,57 @@ def _het(pool: pd.Series) -> str:
     return ", ".join(parts) + (f"; {note}" if isinstance(note, str) and note else "")
 
 
-def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list[int]]:
-    """The text lines of a forest plot, top to bottom, and the lines that carry a rule.
+def _effect_test(pool: pd.Series) -> str:
+    """``Test for overall effect: t = 3.10 (df = 8), p = 0.015`` (z without df), as RevMan and metafor print it."""
+    t = pool.get("test") in ("knha", "adhoc") and np.isfinite(pool.get("df", np.nan))
+    df = f" (df = {pool['df']:.0f})" if t else ""
+    return f"Test for overall effect: {'t' if t else 'z'} = {_num(pool['stat'])}{df}, {_pval(pool['p'])}"
 
-    Each line is ``("study", row, indent)``, ``("group", text)``, ``("summary", pooled row,
-    label, indent, bold)``, ``("het", pooled row, indent)``, ``("note", text, indent)`` or ``("gap",)``.
+
+def _subgroup_test(test: pd.Series) -> str:
+    """One line per test of subgroup differences (the tests of :func:`premeta.models.subgroup_tests`)."""
+    if not np.isfinite(test.get("stat", np.nan)):
+        return f"Test for subgroup differences ({test['test']}): not computed; {test.get('note', '')}".rstrip("; ")
+    f = np.isfinite(test.get("df2", np.nan))
+    df = f"{test['df1']:.0f}, {test['df2']:.0f}" if f else f"{test['df1']:.0f}"
+    name = "between the separate fits" if test["test"].startswith("Q_between") else "meta-regression, common τ²"
+    stat = "F" if f else "Q"
+    return f"Test for subgroup differences ({name}): {stat} = {_num(test['stat'])} (df = {df}), {_pval(test['p'])}"
+
+
+def _ilab_text(x) -> str:
+    if isinstance(x, str):
+        return x
+    return "" if x is None or not np.isfinite(x) else f"{x:g}"
+
+
+def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> tuple[list[dict], list[int]]:
+    """The lines of a forest plot, top to bottom, and the lines that carry a rule.
+
+    Each entry is a dict with ``kind`` (``study``, ``group``, ``summary``, ``het``, ``note``,
+    ``gap``) and what it draws; its label is wrapped later, when the column widths are known.
     """
     pools = {str(g): r for g, r in pooled.set_index(pooled["group"].astype(str)).iterrows()}
     groups = list(pd.unique(rows["group"]))
     total = overall_label(groups)
-    lines: list[tuple] = []
+    lines: list[dict] = []
     rules: list[int] = []
 
+    def pool_lines(pool: pd.Series, label: str, indent: int, bold: bool) -> None:
+        lines.append({"kind": "summary", "pool": pool, "label": label, "indent": indent, "bold": bold})
+        lines.append({"kind": "het", "text": _het(pool), "pi": pool, "indent": indent})
+        lines.append({"kind": "het", "text": _effect_test(pool), "indent": indent})
+
     def block(sub: pd.DataFrame, pool: pd.Series | None, indent: int) -> None:
-        lines.extend(("study", r, indent) for _, r in sub.iterrows())
+        lines.extend({"kind": "study", "row": r, "label": r["label"], "indent": indent,
+                      "ilab": [_ilab_text(r[c]) for c in ilab.values()]} for _, r in sub.iterrows())
         if pool is not None and pool["k"] > 1:
             if not indent:  # a single stratum: rule between the studies and the model, as metafor
-                lines.append(("gap",))
+                lines.append({"kind": "gap"})
                 rules.append(len(lines) - 1)
-            lines.append(("summary", pool, f"{_model(pool)} (k = {pool['k']:.0f})", indent, False))
-            lines.append(("het", pool, indent))
+            pool_lines(pool, f"{_model(pool)} (k = {pool['k']:.0f})", indent, False)
         elif len(sub) == 1:
-            lines.append(("note", "k = 1: no pooling", indent))
+            lines.append({"kind": "note", "text": "k = 1: no pooling", "indent": indent})
 
     if len(groups) == 1:
         g = str(groups[0])
@@ -138,16 +198,15 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame) -> tuple[list[tuple], list
         return lines, rules
     for g in groups:
         sub = rows[rows["group"] == g]
-        lines.append(("group", f"{_trunc(g)} (k = {len(sub)})"))
+        lines.append({"kind": "group", "label": f"{g} (k = {len(sub)})"})
         block(sub, pools.get(str(g)), 1)
-        lines.append(("gap",))
+        lines.append({"kind": "gap"})
     overall = pools.get(total)
     if overall is None:
         lines.pop()
     else:
         rules.append(len(lines) - 1)
-        label = f"{_model(overall)}, all groups (k = {overall['k']:.0f})"
-        lines += [("summary", overall, label, 0, True), ("het", overall, 0)]
+        pool_lines(overall, f"{_model(overall)}, all groups (k = {overall['k']:.0f})", 0, True)
     return lines, rules
 
 
@@ -166,8 +225,8 @@ def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float
     yi = rows["yi"].to_numpy(float)
     core = np.r_[0.0, yi, [p[c] for p in pools for c in ("estimate", "ci_low", "ci_high")]]
     wide = np.r_[yi - z * se, yi + z * se, [p[c] for p in pools for c in ("pi_low", "pi_high")]]
-    wide = wide[np.isfinite(wide)]
-    c0, c1 = np.nanmin(core), np.nanmax(core)
+    core, wide = core[np.isfinite(core)], wide[np.isfinite(wide)]
+    c0, c1 = np.min(core), np.max(core)
     span = c1 - c0 if c1 > c0 else 1.0
     lo = max(min(wide.min(initial=c0), c0), c0 - span / 2)
     hi = min(max(wide.max(initial=c1), c1), c1 + span / 2)
@@ -188,111 +247,121 @@ def _interval(ax, lo: float, hi: float, y: float, xlim: tuple[float, float], whi
             ax.plot([x, x], [y - 0.18, y + 0.18], **kw)
 
 
-def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
-                  favours: tuple[str, str] = ("control", "exercise"),
-                  xlim: tuple[float, float] | None = None, level: float = 95) -> Figure:
-    """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
+def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
+          favours: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
+          footer: list[str] = ()) -> Figure:
+    """Lay out and draw the lines of :func:`_layout` in the columns of metafor's ``forest()``.
 
-    Parameters
-    ----------
-    rows : DataFrame
-        One row per effect, in plotting order: ``label`` (study text), ``group`` (stratum),
-        ``yi``, ``vi`` and ``weight`` (percent within its stratum).
-    pooled : DataFrame
-        The table of :func:`premeta.rma`, one row per stratum and optionally ``overall``.
-        With one stratum in ``rows`` its row is used, else the ``overall`` row.
-    measure : str
-        ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
-    title : str
-        Printed above the header, wrapped at 90 characters.
-    favours : (str, str)
-        Who is favoured left and right of 0, printed under the axis as "Favours ...".
-    xlim : (float, float), optional
-        Axis limits; by default from the data (see :func:`_limits`). Intervals are clipped
-        at the limits and end in a triangle there.
-    level : float
-        Confidence level in percent of the study intervals and of the header; it should be the
-        level of ``pooled`` (whose intervals are drawn as given).
-
-    Returns
-    -------
-    Figure
-        10 inches wide and :data:`ROW` inches per text line high. Squares have an area
-        proportional to ``weight``, the largest of each stratum at full size; diamonds (the
-        only ``Polygon`` patches) span the CI of each pooled stratum with k > 1 and of
-        ``overall``; the dotted whiskers through them are the prediction intervals.
+    The label column is as wide as its widest line needs, between :data:`LABEL_MIN` and
+    :data:`LABEL_MAX` inches; longer labels wrap onto further lines (never cut). Then come the
+    ``ilab`` columns, the plot area, the weights and "estimate [CI]". ``footer`` lines are
+    printed under the last line, above the axis.
     """
-    _need(rows, ["label", "group", "yi", "vi", "weight"])
-    rows = rows.reset_index(drop=True)
-    lines, rules = _layout(rows, pooled)
     z = _z(level)
-    ticks = _limits(rows, [ln[1] for ln in lines if ln[0] == "summary"], xlim, z)
-    xl = (ticks[0], ticks[-1])
-    n = len(lines)
-    title = textwrap.fill(title, 90)  # a long group name wraps, never runs off the figure
-    top = TOP + (TITLE + 0.2 * title.count("\n") if title else 0.0)
+    labelled = [ln for ln in lines if ln["kind"] in ("study", "summary", "group")]
+    need = max([_width(str(ln["label"]), bold=ln.get("bold", ln["kind"] == "group")) + INDENT * ln.get("indent", 0)
+                for ln in labelled] + [_width(header, bold=True)])
+    label_w = min(max(need, LABEL_MIN), LABEL_MAX)
+    x_ilab = [MARGIN + label_w + GAP + ILAB_W * (i + 1) for i in range(len(ilab))]
+    plot0 = MARGIN + label_w + GAP + ILAB_W * len(ilab) + GAP
+    plot1 = plot0 + PLOT_W
+    x_weight = plot1 + GAP + WEIGHT_W if weights else plot1
+    x_est = x_weight + GAP + EST_W
+    width = x_est + MARGIN
+    text_w = plot1 - MARGIN  # a heterogeneity or footer line may run under the plot area
+
+    # wrap every label; an entry takes as many text lines as its label
+    slots = []
+    for ln in lines:
+        indent = INDENT * ln.get("indent", 0)
+        if ln["kind"] in ("study", "summary"):
+            ln["wrapped"] = _wrap(ln["label"], label_w - indent, bold=ln.get("bold", False))
+        elif ln["kind"] == "group":
+            ln["wrapped"] = _wrap(ln["label"], text_w, bold=True)
+        elif ln["kind"] in ("het", "note"):
+            ln["wrapped"] = _wrap(ln["text"], text_w - indent - (EST_W if ln.get("pi") is not None else 0), size=8)
+        else:
+            ln["wrapped"] = [""]
+        slots.append(len(ln["wrapped"]))
+    footer = [w for f in footer for w in _wrap(f, text_w, size=8)]
+    start = np.r_[0, np.cumsum(slots)[:-1]]
+    n = int(sum(slots)) + (len(footer) + 1 if footer else 0)
+    title_lines = _wrap(title, width - 2 * MARGIN, size=11, bold=True) if title else []
+    top = 0.2 + TITLE_LINE * len(title_lines) + 1.2 * ROW  # title, then the column headers
     height = top + n * ROW + BOTTOM
+    xl = (ticks[0], ticks[-1])
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(WIDTH, height))
+        fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((PLOT[0] / WIDTH, BOTTOM / height, (PLOT[1] - PLOT[0]) / WIDTH, n * ROW / height))
+        ax = fig.add_axes((plot0 / width, BOTTOM / height, PLOT_W / width, n * ROW / height))
         ax.set(xlim=xl, ylim=(n - 0.5, -0.5), yticks=[], xticks=ticks)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         row_tf = blended_transform_factory(fig.transFigure, ax.transData)
 
         def text(x: float, y: float, s: str, ha: str = "left", **kw) -> None:
-            ax.text(x / WIDTH, y, s, transform=row_tf, ha=ha, va="center_baseline", clip_on=False, **kw)
+            ax.text(x / width, y, s, transform=row_tf, ha=ha, va="center_baseline", clip_on=False, **kw)
 
         def rule(y: float) -> None:
-            ax.plot([LABEL_X / WIDTH, EST_X / WIDTH], [y, y], transform=row_tf, clip_on=False,
-                    color="0.15", lw=0.8)
+            ax.plot([MARGIN / width, x_est / width], [y, y], transform=row_tf, clip_on=False, color="0.15", lw=0.8)
 
-        if title:
-            fig.text(LABEL_X / WIDTH, 1 - 0.12 / height, title, ha="left", va="top", fontsize=11,
+        for i, t in enumerate(title_lines):
+            fig.text(MARGIN / width, 1 - (0.12 + i * TITLE_LINE) / height, t, ha="left", va="top", fontsize=11,
                      fontweight="bold")
-        text(LABEL_X, -1.1, "Study", fontweight="bold")
-        text(WEIGHT_X, -1.1, "Weight", ha="right", fontweight="bold")
-        text(EST_X, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
+        text(MARGIN, -1.1, header, fontweight="bold")
+        for x, h in zip(x_ilab, ilab):
+            text(x, -1.1, h, ha="right", fontweight="bold")
+        if weights:
+            text(x_weight, -1.1, "Weight", ha="right", fontweight="bold")
+        text(x_est, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
         rule(-0.5)
-        for y in rules:
-            rule(y)
-        ax.axvline(0, color="0.3", ls=":", lw=0.9, zorder=0)
+        for i in rules:
+            rule(start[i] + (slots[i] - 1) / 2)
+        if xl[0] <= 0 <= xl[1]:  # the line of no effect, down to the footer
+            ax.plot([0, 0], [-0.5, sum(slots) - 0.5], color="0.3", ls=":", lw=0.9, zorder=0)
 
-        w = rows["weight"].astype(float)
-        area = (w / w.groupby(rows["group"], dropna=False).transform("max")).fillna(0) * SQUARE**2
+        study = [ln for ln in lines if ln["kind"] == "study"]
+        if study:
+            w = pd.Series([ln["row"].get("weight", np.nan) for ln in study], dtype=float)
+            grp = pd.Series([ln["row"]["group"] for ln in study], dtype=object)
+            area = ((w / w.groupby(grp, dropna=False).transform("max")).fillna(1.0 if not weights else 0)
+                    * SQUARE**2).to_numpy()
         squares = []
-        for y, (kind, *arg) in enumerate(lines):
+        for ln, y0, h in zip(lines, start, slots):
+            y = y0 + (h - 1) / 2
+            x0 = MARGIN + INDENT * ln.get("indent", 0)
+            kind = ln["kind"]
+            size = 8 if kind in ("het", "note") else FONT
+            style = {"fontweight": "bold"} if ln.get("bold") or kind == "group" else {}
+            if kind in ("het", "note"):
+                style = {"color": "0.3"} | ({"fontstyle": "italic"} if kind == "note" else {})
+            for j, s in enumerate(ln["wrapped"]):
+                text(x0, y0 + j, s, fontsize=size, **style)
+            for x, s in zip(x_ilab, ln.get("ilab", [])):
+                text(x, y, s, ha="right")
             if kind == "study":
-                r, indent = arg
+                r = ln["row"]
                 lo, hi = r["yi"] - z * np.sqrt(r["vi"]), r["yi"] + z * np.sqrt(r["vi"])
                 _interval(ax, lo, hi, y, xl, color="0.15", lw=0.9)
-                squares.append((r["yi"], y, max(area[r.name], 4.0)))
-                text(LABEL_X + indent * INDENT, y, _trunc(r["label"]))
-                if np.isfinite(r["weight"]):
-                    text(WEIGHT_X, y, f"{r['weight']:.1f}%", ha="right")
-                text(EST_X, y, _ci(r["yi"], lo, hi), ha="right")
-            elif kind == "group":
-                text(LABEL_X, y, arg[0], fontweight="bold")
+                squares.append((r["yi"], y, max(area[len(squares)], 4.0)))
+                if weights and np.isfinite(r.get("weight", np.nan)):
+                    text(x_weight, y, f"{r['weight']:.1f}%", ha="right")
+                text(x_est, y, _ci(r["yi"], lo, hi), ha="right")
             elif kind == "summary":
-                p, label, indent, bold = arg
-                weight = "bold" if bold else "normal"
+                p = ln["pool"]
                 if np.isfinite(p["pi_low"]):
                     _interval(ax, p["pi_low"], p["pi_high"], y, xl, whiskers=True, color="0.15", lw=0.9,
                               ls=(0, (1.5, 1.5)), zorder=1)
-                est, h = p["estimate"], 0.32
-                ax.add_patch(Polygon([(p["ci_low"], y), (est, y - h), (p["ci_high"], y), (est, y + h)],
-                                     fc="0.35" if indent else "0.1", ec="0.1", lw=0.6, zorder=2))
-                text(LABEL_X + indent * INDENT, y, label, fontweight=weight)
-                text(EST_X, y, _ci(p["estimate"], p["ci_low"], p["ci_high"]), ha="right", fontweight=weight)
-            elif kind == "het":
-                p, indent = arg
-                text(LABEL_X + indent * INDENT, y, _het(p), fontsize=8, color="0.3")
-                if np.isfinite(p["pi_low"]):
-                    text(EST_X, y, f"PI [{_num(p['pi_low'])}, {_num(p['pi_high'])}]", ha="right", fontsize=8,
-                         color="0.3")
-            elif kind == "note":
-                text(LABEL_X + arg[1] * INDENT, y, arg[0], fontsize=8, color="0.3", fontstyle="italic")
+                est, d = p["estimate"], 0.32
+                if np.isfinite(est):
+                    ax.add_patch(Polygon([(p["ci_low"], y), (est, y - d), (p["ci_high"], y), (est, y + d)],
+                                         fc="0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6, zorder=2))
+                    text(x_est, y, _ci(est, p["ci_low"], p["ci_high"]), ha="right", **style)
+            elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
+                p = ln["pi"]
+                text(x_est, y0, f"PI [{_num(p['pi_low'])}, {_num(p['pi_high'])}]", ha="right", fontsize=8, color="0.3")
+        for j, s in enumerate(footer):
+            text(MARGIN, sum(slots) + 1 + j, s, fontsize=8, color="0.15")
         if squares:
             x, y, s = zip(*squares)
             ax.scatter(x, y, s=s, marker="s", color="0.15", linewidths=0, zorder=3)
@@ -307,6 +376,104 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     return fig
 
 
+def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
+                  favours: tuple[str, str] = ("control", "exercise"),
+                  xlim: tuple[float, float] | None = None, level: float = 95,
+                  ilab: dict[str, str] | None = None, header: str = "Study") -> Figure:
+    """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        One row per effect, in plotting order: ``label`` (study text), ``group`` (stratum),
+        ``yi``, ``vi`` and ``weight`` (percent within its stratum).
+    pooled : DataFrame
+        The table of :func:`premeta.rma`, one row per stratum and optionally ``overall``.
+        With one stratum in ``rows`` its row is used, else the ``overall`` row.
+    measure : str
+        ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
+    title : str
+        Printed above the header, wrapped to the figure's width.
+    favours : (str, str)
+        Who is favoured left and right of 0, printed under the axis as "Favours ...".
+    xlim : (float, float), optional
+        Axis limits; by default from the data (see :func:`_limits`). Intervals are clipped
+        at the limits and end in a triangle there.
+    level : float
+        Confidence level in percent of the study intervals and of the header; it should be the
+        level of ``pooled`` (whose intervals are drawn as given).
+    ilab : dict, optional
+        Extra columns between the labels and the plot (metafor ``ilab``): header -> column of
+        ``rows``, e.g. ``{"Exercise n": "n_trt", "Control n": "n_ctl"}``.
+    header : str
+        Heading of the label column.
+
+    Returns
+    -------
+    Figure
+        :data:`ROW` inches per text line high; the label column as wide as the labels need (up
+        to :data:`LABEL_MAX` inches, then wrapped). Squares have an area proportional to
+        ``weight``, the largest of each stratum at full size; diamonds (the only ``Polygon``
+        patches) span the CI of each pooled stratum with k > 1 and of ``overall``; the dotted
+        whiskers through them are the prediction intervals. Under each diamond: tau², I², Q
+        (with any note of the fit) and the test for the overall effect.
+    """
+    ilab = ilab or {}
+    _need(rows, ["label", "group", "yi", "vi", "weight", *ilab.values()])
+    rows = rows.reset_index(drop=True)
+    lines, rules = _layout(rows, pooled, ilab)
+    ticks = _limits(rows, [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim, _z(level))
+    return _draw(lines, rules, ticks, measure, title, favours, level, header, list(ilab), weights=True)
+
+
+def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: str, title: str = "",
+                          favours: tuple[str, str] = ("control", "exercise"),
+                          xlim: tuple[float, float] | None = None, level: float = 95, by: str = "Group") -> Figure:
+    """The stratified meta-analysis as reviewers draw it: one row per group with its diamond, then overall.
+
+    Parameters
+    ----------
+    pooled : DataFrame
+        The pooled table (:func:`premeta.analysis.stratified`): one row per group, the all-groups
+        row last; ``k``, ``studies`` and ``animals`` become columns. A group with k = 1 is drawn
+        as its comparison (a square), without a diamond.
+    tests : DataFrame
+        The tests of subgroup differences, printed under the overall diamond.
+    by : str
+        Heading of the label column (the grouping column).
+
+    Returns
+    -------
+    Figure
+        As :func:`forest_figure`, with one diamond per group with k > 1 and one for all groups.
+    """
+    _need(pooled, ["group", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"])
+    groups, overall = pooled.iloc[:-1], pooled.iloc[-1]
+    cols = {"k": "k", "Studies": "studies", "Animals": "animals"}
+    cols = {h: c for h, c in cols.items() if c in pooled}
+    lines: list[dict] = []
+    for _, g in groups.iterrows():
+        cells = [_ilab_text(float(g[c])) for c in cols.values()]
+        if g["k"] > 1:
+            lines.append({"kind": "summary", "pool": g, "label": str(g["group"]), "indent": 0, "bold": False,
+                          "ilab": cells})
+        else:  # one comparison: its own estimate with its interval, as a square
+            row = pd.Series({"yi": g["estimate"], "vi": g["se"] ** 2, "group": "", "weight": np.nan})
+            lines.append({"kind": "study", "row": row, "label": str(g["group"]), "indent": 0, "ilab": cells})
+    lines.append({"kind": "gap"})
+    rules = [len(lines) - 1]
+    lines.append({"kind": "summary", "pool": overall, "label": f"{_model(overall)}, all groups", "indent": 0,
+                  "bold": True, "ilab": [_ilab_text(float(overall[c])) for c in cols.values()]})
+    lines.append({"kind": "het", "text": _het(overall), "pi": overall, "indent": 0})
+    lines.append({"kind": "het", "text": _effect_test(overall), "indent": 0})
+    footer = [_subgroup_test(t) for _, t in tests.iterrows()]
+    rows = pd.DataFrame({"yi": groups["estimate"], "vi": groups["se"] ** 2})
+    ticks = _limits(rows[np.isfinite(rows.yi)], [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim,
+                    _z(level))
+    return _draw(lines, rules, ticks, measure, title, favours, level, by, list(cols), weights=False,
+                 footer=footer)
+
+
 def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se",
                   level: float = 95) -> Figure:
     """Draw a funnel plot: effects against their standard error or against 1/sqrt(n).
@@ -314,7 +481,9 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
     Parameters
     ----------
     rows : DataFrame
-        ``yi`` and ``vi`` per effect, and ``n_total`` (animals in both arms) for ``precision="n"``.
+        ``yi`` and ``vi`` per effect, and ``n_total`` (animals in both arms) for ``precision="n"``;
+        with a ``group`` column of more than one value the points are coloured by group, with a
+        legend beside the plot.
     estimate : float
         The pooled estimate: a vertical line, and the centre of the pseudo-confidence funnel.
     measure : str
@@ -343,8 +512,10 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         ylabel, se_per_y = "1/√n (n = animals in both groups)", 2.0 if measure == "SMD" else None
     ymax = 1.08 * np.nanmax(y)
     grid = np.linspace(0, ymax, 50)
+    groups = list(dict.fromkeys(rows["group"])) if "group" in rows else []
+    coloured = len(groups) > 1
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(6, 5), layout="constrained")
+        fig = Figure(figsize=(8.5 if coloured else 6, 5), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         sns.despine(ax=ax)
@@ -357,7 +528,15 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
                 ax.plot(estimate + sign * half, grid, color="0.3", ls="--", lw=0.9)
             xs.append(estimate + np.array([-1, 1]) * half[-1])
         ax.axvline(estimate, color="0.15", lw=1)
-        ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
+        if coloured:
+            palette = dict(zip(groups, sns.color_palette("colorblind" if len(groups) <= 10 else "husl", len(groups))))
+            for g in groups:
+                m = (rows["group"] == g).to_numpy()
+                ax.scatter(x[m], y[m], s=24, color=palette[g], linewidths=0.3, edgecolors="0.2", zorder=3,
+                           label=_fill(g, 30))
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+        else:
+            ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
         lo, hi = np.nanmin(np.concatenate(xs)), np.nanmax(np.concatenate(xs))
         pad = 0.04 * (hi - lo or 1.0)
         ax.set(xlim=(lo - pad, hi + pad), ylim=(ymax, 0), xlabel=MEASURE_LABELS.get(measure, measure),
@@ -384,9 +563,16 @@ def save(fig: Figure, path_stem: str | Path) -> list[Path]:
 
 def forest(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, path_stem: str | Path, title: str = "",
            favours: tuple[str, str] = ("control", "exercise"),
-           xlim: tuple[float, float] | None = None, level: float = 95) -> list[Path]:
+           xlim: tuple[float, float] | None = None, level: float = 95,
+           ilab: dict[str, str] | None = None, header: str = "Study") -> list[Path]:
     """Draw a forest plot (:func:`forest_figure`) and write it as PNG and SVG (:func:`save`)."""
-    return save(forest_figure(rows, pooled, measure, title, favours, xlim, level), path_stem)
+    return save(forest_figure(rows, pooled, measure, title, favours, xlim, level, ilab, header), path_stem)
+
+
+def summary_forest(pooled: pd.DataFrame, tests: pd.DataFrame, measure: str, path_stem: str | Path,
+                   title: str = "", level: float = 95, by: str = "Group") -> list[Path]:
+    """Draw the one-row-per-group forest plot (:func:`summary_forest_figure`) and write it (:func:`save`)."""
+    return save(summary_forest_figure(pooled, tests, measure, title, level=level, by=by), path_stem)
 
 
 def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
@@ -448,9 +634,13 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
             ax.errorbar(d[time], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
                         fmt="s-", color="0.15", ms=4, lw=1, capsize=2)
             for t, e, k in zip(d[time], d["ci_high"], d["k"]):
-                ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
-            ax.set_title(_trunc(g, 34), fontsize=9)
-            ax.margins(y=0.15)
+                ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7,
+                            annotation_clip=False)
+            ax.set_title(_fill(g, 34), fontsize=9)
+            ax.margins(x=0.08, y=0.2)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days (weeks)
+            lo, hi = ax.get_ylim()  # room above the highest CI for its k label
+            ax.set_ylim(lo, hi + 0.08 * (hi - lo))
         fig.supxlabel(time_label, fontsize=9)
         fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
@@ -477,7 +667,7 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
             ax.plot(grid, line["intercept"] + line["slope"] * grid, color="#c0392b", lw=1.5)
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
             p = f", {_pval(line['p'])}" if "p" in line and pd.notna(line["p"]) else ""
-            ax.set_title(f"{_trunc(line['group'], 30)} (k = {len(d)}{p})", fontsize=8.5)
+            ax.set_title(f"{_fill(line['group'], 30)} (k = {len(d)}{p})", fontsize=8.5)
         fig.supxlabel(xlabel, fontsize=9)
         fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
@@ -505,9 +695,8 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
             ax.errorbar(d["estimate"], y, xerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
                         fmt=marker, color=color, ms=5, lw=1.2, capsize=2, label=a)
         ax.axvline(0, color="0.5", lw=0.8, ls=":")
-        ax.set_yticks(np.arange(len(groups)), [_trunc(g, 34) for g in groups])
+        ax.set_yticks(np.arange(len(groups)), [_fill(g, 34) for g in groups])
         ax.invert_yaxis()
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / len(groups)), ncol=len(analyses),
-                  frameon=False, fontsize=8)
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
     return fig

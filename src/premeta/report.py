@@ -13,6 +13,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from premeta.analysis import STUDY_LEVEL_K
 from premeta.plots import MEASURE_LABELS
 from premeta.rob import ITEMS as ROB_ITEMS
 from premeta.pairing import load
@@ -58,6 +59,17 @@ def is_simulated(path: str | Path) -> bool:
     return "simulated" in Path(path).name.lower()
 
 
+def citation(where: str | Path) -> dict:
+    """Title, authors and licence from the repository's ``CITATION.cff`` (what "How to cite" prints)."""
+    import yaml
+
+    path = Path(where) / "CITATION.cff"
+    cff = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    authors = ", ".join(a.get("name") or f"{a.get('given-names', '')} {a.get('family-names', '')}".strip()
+                        for a in cff.get("authors", [])) or "the premeta developers"
+    return {"title": cff.get("title", "premeta"), "authors": authors, "license": cff.get("license", "MIT")}
+
+
 def _img(path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
@@ -93,11 +105,13 @@ def _extras(files) -> dict:
 
 def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
+           studies: dict[str, str] | None = None,
            extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None,
            fmt: str = "wide", pairing: pd.DataFrame | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
-    ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
+    ``forest`` maps each group (and the all-groups row) to its forest plot, ``studies`` the large
+    groups to their study-level forest plot. ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
     shown in its section when present; ``skipped`` maps analyses that could not run to why;
     ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot; ``fmt`` is
     the sheet's format and ``pairing`` the pairing table of a SyRF export or long sheet
@@ -118,6 +132,8 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         sha=sha256(sheet_path),
         config=config,
         commit=git_commit(workflow_dir),
+        citation=citation(workflow_dir),
+        study_level_k=STUDY_LEVEL_K,
         versions={p: version(p) for p in PACKAGES} | {"python": platform.python_version()},
         measure_label=MEASURE_LABELS.get(config["measure"], config["measure"]),
         measure_words=MEASURE_WORDS[config["measure"]],
@@ -134,6 +150,7 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         overall=overall.to_dict(),
         tests=tests.to_dict("records"),
         forest={g: _img(p) for g, p in forest.items()},
+        studies={g: _img(p) for g, p in (studies or {}).items()},
         funnel=_img(funnel),
         x=_extras(extra),
         rob_items=ROB_ITEMS,

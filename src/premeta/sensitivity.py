@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from premeta.models import Fit, _check, fit
+from premeta.models import T_TESTS, Fit, _check, fit
 
 
 def _leave_out(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float):
@@ -64,7 +64,7 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     yi, vi = _check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
     out = pd.DataFrame(
-        {"estimate": t.estimate, "se": t.se, "tval" if test == "knha" else "zval": t.stat,
+        {"estimate": t.estimate, "se": t.se, "tval" if test in T_TESTS else "zval": t.stat,
          "pval": t.p, "ci.lb": t.ci_low, "ci.ub": t.ci_high, "Q": t.q, "Qp": t.q_p,
          "tau2": t.tau2, "I2": t.i2, "H2": t.h2}
     ).set_index(_slab(slab, len(yi)))
@@ -120,7 +120,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     mu_del, V_del, tau2_del = loo.beta[:, 0], loo.vb[:, 0, 0], loo.tau2
     # sum of 1/(v_j + tau2_(-i)) over the k - 1 studies of fit i: V_(-i) = s2_(-i) / that sum
     sw_del = np.bincount(i, 1 / (vi[j] + tau2_del[i]), minlength=k)
-    s2 = V_del * sw_del if test == "knha" else 1.0
+    s2 = V_del * sw_del if test in T_TESTS else 1.0
     hat = full.weights / 100
     hat = np.where(hat > 1 - 10 * np.finfo(float).eps, 1.0, hat)
     resid = yi - mu_del

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from premeta.analysis import DEPENDENCE, file_names, group_labels, numeric_moderators
+from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, file_names, group_labels, numeric_moderators
 from premeta.effects import MEASURES, ORIENTS, escalc
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS, load
@@ -46,6 +46,9 @@ SHEET, FORMAT = checked_sheet()
 PAIRED = [] if FORMAT == "wide" else [f"results/sheet_from_{FORMAT}.csv", "results/pairing.csv"]
 # file-name stem -> the sheet's label of each group ('overall' names the all-groups plot)
 GROUPS = {stem: label for label, stem in file_names(group_labels(SHEET, config["group_by"]).dropna().unique()).items()}
+# file-name stems of the groups large enough for a study-level forest plot as well
+STUDY_LEVEL = sorted(s for s, n in group_labels(SHEET, config["group_by"]).map(
+    {label: stem for stem, label in GROUPS.items()}).value_counts().items() if n > STUDY_LEVEL_K)
 NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
 # moderator -> file-name stem of its bubble plot
 BUBBLES = file_names(NUMERIC_MODERATORS, reserved=())
@@ -94,7 +97,8 @@ def this_run():
     rule_names = ["effect_sizes", "pool", "funnel", "report"] + RUN_ANALYSES
     files = {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED)
     stems = sorted(GROUPS) + ["overall"]
-    return files | {f"results/plots/forest_{g}.{ext}" for g in stems for ext in ("png", "svg")}
+    return (files | {f"results/plots/forest_{g}.{ext}" for g in stems for ext in ("png", "svg")}
+            | {f"results/plots/studies_{g}.{ext}" for g in STUDY_LEVEL for ext in ("png", "svg")})
 
 
 def remove_stale(keep):

@@ -7,6 +7,7 @@ rule report:
         forest=expand(
             "results/plots/forest_{group}.png", group=sorted(GROUPS) + ["overall"]
         ),
+        studies=expand("results/plots/studies_{group}.png", group=STUDY_LEVEL),
         funnel="results/plots/funnel.png",
         extra=analysis_outputs,
         paired=PAIRED,

@@ -16,8 +16,9 @@ pooled = read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_valu
 tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
 labels = {snakemake.params.groups.get(Path(p).stem.removeprefix("forest_"), pooled.group.iloc[-1]): p for p in i.forest}
 forest = {g: labels[g] for g in pooled.group}  # in the order of the pooled table
+studies = {snakemake.params.groups[Path(p).stem.removeprefix("studies_")]: p for p in i.studies}
 html = render(sheet_path=i.sheet, effects=effects, pooled=pooled, tests=tests,
-              config=dict(snakemake.params.config), forest=forest, funnel=i.funnel,
+              config=dict(snakemake.params.config), forest=forest, studies=studies, funnel=i.funnel,
               workflow_dir=snakemake.params.workflow_dir, extra=i.extra, skipped=snakemake.params.skipped,
               bubbles=snakemake.params.bubbles, fmt=snakemake.params.format,
               pairing=read_csv(i.paired[1], keep_default_na=False, na_values=[""]) if i.paired else None)
