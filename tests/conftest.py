@@ -9,6 +9,7 @@ import pytest
 REFERENCE = Path(__file__).parent / "reference" / "metafor.json"
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,11 @@ def run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     if check and out.returncode != 0:
         raise AssertionError(out.stdout + out.stderr)
     return out
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory):
+    """A workflow run on the bundled sheet, shared by the tests that read its outputs."""
+    work = tmp_path_factory.mktemp("bundled")
+    run(work, "--config", f"data={SHEET}")
+    return work

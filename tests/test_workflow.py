@@ -13,21 +13,12 @@ import premeta
 from premeta.analysis import stratified
 from premeta.sheet import read_sheet, validate
 
-from conftest import REPO, SNAKEMAKE, run
-
-SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
+from conftest import REPO, SHEET, SNAKEMAKE, run
 
 
 def digests(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".csv", ".svg", ".html")}
-
-
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    work = tmp_path_factory.mktemp("bundled")
-    run(work, "--config", f"data={SHEET}")
-    return work
 
 
 def test_bundled_run_writes_every_output(bundled):
