@@ -132,6 +132,10 @@ def test_summary_forest_has_one_diamond_per_group_and_the_subgroup_tests(grouped
            f"p = {qb.p:.2f}" in texts or any(t.startswith("Test for subgroup differences (between") for t in texts)
     assert any(t.startswith("Test for subgroup differences (meta-regression, common τ²): Q = ") for t in texts)
     assert fig.get_size_inches()[1] < 5  # one line per group, not one per comparison
+    assert not any("†" in t for t in texts)
+    one_study = pooled.assign(studies=np.where(pooled.group == "Wheel", 1, pooled.studies))
+    texts = _texts(plots.summary_forest_figure(one_study, tests, "SMD"))
+    assert "Wheel †" in texts and any(t.startswith("† rests on very little") for t in texts)
 
 
 def test_redrawing_gives_identical_files(grouped, tmp_path):

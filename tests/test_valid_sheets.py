@@ -54,6 +54,11 @@ def test_uniform_protocol_sheet_writes_every_output(uniform):
     plots = {f"plots/forest_{s}.{ext}" for s in [*stems.values(), "overall"] for ext in ("png", "svg")}
     assert plots <= written(uniform)
     assert len([f for f in written(uniform) if f.startswith("plots/forest_")]) == 2 * 12
+    # an estimate resting on two comparisons is marked in the table, the report and the overall figure
+    behaviour = pooled.set_index("group").loc["Behaviour"]
+    assert behaviour.k == 2 and "k = 2: an estimate from two comparisons" in behaviour.note
+    assert "k = 2: an estimate from two comparisons" in (uniform / "results" / "report.html").read_text()
+    assert "Behaviour †" in (uniform / "results" / "plots" / "forest_overall.svg").read_text()
     for name in ["report.html", "effect_sizes.csv", "subgroup_tests.csv", "dependence.csv", "small_study.csv",
                  "leave1out.csv", "influence.csv", "moderators.csv", "moderator_tests.csv", "multiple_testing.csv",
                  "time_course.csv", "time_regression.csv", "plots/funnel.png", "plots/funnel_n.png",

@@ -33,7 +33,8 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
                  "time_course_weeks.csv", "plots/time_course_weeks.png",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
-                 "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg"]:
+                 "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
+                 "plots/studies_behaviour.png", "plots/studies_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
     for log in ["effect_sizes", "pool", "funnel", "report", "forest_overall"]:
         assert (bundled / "logs" / f"{log}.log").exists()
@@ -44,6 +45,15 @@ def test_bundled_run_writes_every_output(bundled):
     assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
     assert 'name="viewport"' in html and '<h2 id="glance">Results at a glance</h2>' in html
     assert '<a href="#forest-9">overall</a>' in html and '<figure id="forest-9">' in html  # glance links to figures
+    assert '<figure id="forest-4-studies">' in html and not (res / "plots" / "studies_microglia.png").exists()
+    assert '<h2 id="cite">How to cite premeta</h2>' in html and "The premeta developers" in html
+    overall_svg = (res / "plots" / "forest_overall.svg").read_text()
+    assert "Test for subgroup differences (between the separate fits): Q = 64.03 (df = 7), p &lt; 0.001" in overall_svg
+    assert overall_svg.count("Sim01 (simulated)") == 0  # one row per group, not every comparison
+    behaviour_svg = (res / "plots" / "forest_behaviour.svg").read_text()
+    assert "Exercise n" in behaviour_svg and "Test for overall effect: t = 21.56 (df = 174), p &lt; 0.001" in behaviour_svg
+    studies_svg = (res / "plots" / "studies_behaviour.svg").read_text()
+    assert "Study (comparisons combined)" in studies_svg and studies_svg.count("(simulated)") == 30
     assert "Egger M, Davey Smith G" in html and "Holm S." in html and "With SMDs the standard error" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
     assert "Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html and "Multiple testing" in html

@@ -436,7 +436,8 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
     pooled : DataFrame
         The pooled table (:func:`premeta.analysis.stratified`): one row per group, the all-groups
         row last; ``k``, ``studies`` and ``animals`` become columns. A group with k = 1 is drawn
-        as its comparison (a square), without a diamond.
+        as its comparison (a square), without a diamond; a group of k = 2, or of comparisons all
+        from one study, is marked † and explained under the figure.
     tests : DataFrame
         The tests of subgroup differences, printed under the overall diamond.
     by : str
@@ -452,14 +453,15 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
     cols = {"k": "k", "Studies": "studies", "Animals": "animals"}
     cols = {h: c for h, c in cols.items() if c in pooled}
     lines: list[dict] = []
-    for _, g in groups.iterrows():
+    thin = (groups["k"] == 2) | ((groups["k"] > 1) & (groups.get("studies", 2) == 1))
+    for (_, g), dagger in zip(groups.iterrows(), thin):
         cells = [_ilab_text(float(g[c])) for c in cols.values()]
+        label = f"{g['group']} †" if dagger else str(g["group"])
         if g["k"] > 1:
-            lines.append({"kind": "summary", "pool": g, "label": str(g["group"]), "indent": 0, "bold": False,
-                          "ilab": cells})
+            lines.append({"kind": "summary", "pool": g, "label": label, "indent": 0, "bold": False, "ilab": cells})
         else:  # one comparison: its own estimate with its interval, as a square
             row = pd.Series({"yi": g["estimate"], "vi": g["se"] ** 2, "group": "", "weight": np.nan})
-            lines.append({"kind": "study", "row": row, "label": str(g["group"]), "indent": 0, "ilab": cells})
+            lines.append({"kind": "study", "row": row, "label": label, "indent": 0, "ilab": cells})
     lines.append({"kind": "gap"})
     rules = [len(lines) - 1]
     lines.append({"kind": "summary", "pool": overall, "label": f"{_model(overall)}, all groups", "indent": 0,
@@ -467,6 +469,8 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
     lines.append({"kind": "het", "text": _het(overall), "pi": overall, "indent": 0})
     lines.append({"kind": "het", "text": _effect_test(overall), "indent": 0})
     footer = [_subgroup_test(t) for _, t in tests.iterrows()]
+    if thin.any():
+        footer.append("† rests on very little: two comparisons, or comparisons all from one study (see its note)")
     rows = pd.DataFrame({"yi": groups["estimate"], "vi": groups["se"] ** 2})
     ticks = _limits(rows[np.isfinite(rows.yi)], [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim,
                     _z(level))
