@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from premeta.files import COMMA_NUMBER, ReadError, header_key, decimal_commas, read_table
+from premeta.files import COMMA_NUMBER, ReadError, decimal_commas, header_below, header_key, read_table
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,15 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
         A column header that appears twice.
     """
     header, rows, source = read_table(path, sheet, known=COLUMNS)
+    header_below(path, [header] + rows, COLUMNS)
+    # columns without a header: dropped when empty (Excel's trailing ",,,"), refused when they hold values
+    blank = [i for i, h in enumerate(header) if not h]
+    filled = [i for i in blank if any(pd.notna(_cell(r[i])) for r in rows)]
+    if filled:
+        raise SheetError([Problem(1, _letter(i), "", "this column holds values but has no header: name it "
+                                  "(see `premeta template`) or delete it") for i in filled], source.where())
+    header = [h for i, h in enumerate(header) if i not in blank]
+    rows = [[c for i, c in enumerate(r) if i not in blank] for r in rows]
     names = [header_key(h) if header_key(h) in COLUMNS else h for h in header]
     seen: dict[str, list[int]] = {}
     for i, name in enumerate(names):
@@ -141,7 +150,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
                      + f" (columns {', '.join(_letter(i) for i in at)}): keep one")
              for name, at in seen.items() if len(at) > 1 and name]
     if twice:
-        raise SheetError(twice, str(path))
+        raise SheetError(twice, source.where())
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, NUMERIC, source.delimiter)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
@@ -161,7 +170,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     frame = frame.apply(lambda s: s.map(_cell))
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
-        raise ReadError(path, "has a header but no data rows")
+        raise ReadError(source.where(), "has a header but no data rows")
     frame.attrs["source"] = source
     return frame
 
