@@ -22,6 +22,7 @@ SHEETS = REPO / "tests" / "sheets"
 UNIFORM = SHEETS / "simulated_uniform_protocol.csv"
 PRECOMPUTED = SHEETS / "simulated_precomputed_only.csv"
 IDENTICAL = SHEETS / "simulated_identical_effects.csv"
+ONE = SHEETS / "simulated_one_comparison.csv"
 FAST = "permutations=50"  # the permutation tests are exercised elsewhere; keep these runs quick
 
 
@@ -139,6 +140,25 @@ def test_identical_effects_with_knapp_hartung(tmp_path):
     strata = table(tmp_path, "rob_strata.csv")
     assert len(strata) and set(strata.analysis) >= {"by Sequence generation", "by Blinding (outcome assessor)"}
     assert (tmp_path / "results" / "report.html").exists()
+
+
+def test_a_sheet_of_one_comparison(tmp_path):
+    """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
+    run(tmp_path, "--config", f"data={ONE}", FAST)
+    for name in ["report.html", "pooled.csv", "moderator_tests.csv", "multiple_testing.csv", "small_study.csv",
+                 "influence.csv", "dependence.csv", "time_regression.csv", "plots/forest_behaviour.svg"]:
+        assert (tmp_path / "results" / name).stat().st_size > 0, name
+    pooled = table(tmp_path, "pooled.csv")
+    assert list(pooled.k) == [1, 1] and pooled.note.str.startswith("k = 1: the study's own estimate").all()
+    tests = table(tmp_path, "moderator_tests.csv")
+    assert not tests.converged.any() and tests.note.str.contains("takes one value in the whole sheet").all()
+    assert tests.QMp.isna().all()
+    adjusted = table(tmp_path, "multiple_testing.csv")
+    moderators = adjusted[adjusted.family == "moderators"]
+    assert len(moderators) == len(tests) and moderators.p.isna().all() and moderators.p_holm.isna().all()
+    assert adjusted[adjusted.family == "effect by group"].p_holm.iloc[0] == pooled.p.iloc[0]
+    small = table(tmp_path, "small_study.csv")
+    assert small.p.isna().all() and (small.note != "").all()
 
 
 def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):

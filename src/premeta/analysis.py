@@ -133,6 +133,9 @@ def animals(effects: pd.DataFrame) -> int:
     return int(n_t + n_c)
 
 
+#: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
+MODEL_NUMBERS = ("k_omitted", "p", "QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2",
+                 "QMp_perm")
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
@@ -641,6 +644,8 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     coefs = stack(coefs, ["moderator", "group", "term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high",
                           "p_perm"])
     models = stack(models, ["moderator", "group", "k", "converged", "note"])
+    # when no moderator could be fitted at all (a one-comparison sheet), the table keeps every column
+    models = models.reindex(columns=[*models, *(c for c in MODEL_NUMBERS if c not in models)])
     models = with_notes(models)
     fitted = models[models["moderator"].isin(numeric) & models["converged"].astype(bool)][["moderator", "group"]]
     c = coefs[coefs["moderator"].isin(numeric)].set_index(["moderator", "group"])
