@@ -146,7 +146,7 @@ def test_a_sheet_of_one_comparison(tmp_path):
     """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
     run(tmp_path, "--config", f"data={ONE}", FAST)
     for name in ["report.html", "pooled.csv", "moderator_tests.csv", "multiple_testing.csv", "small_study.csv",
-                 "influence.csv", "dependence.csv", "time_regression.csv", "plots/forest_behaviour.svg"]:
+                 "influence.csv", "dependence.csv", "time_regression.csv", "rob_strata.csv", "plots/forest_behaviour.svg"]:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     pooled = table(tmp_path, "pooled.csv")
     assert list(pooled.k) == [1, 1] and pooled.note.str.startswith("k = 1: the study's own estimate").all()
@@ -159,6 +159,15 @@ def test_a_sheet_of_one_comparison(tmp_path):
     assert adjusted[adjusted.family == "effect by group"].p_holm.iloc[0] == pooled.p.iloc[0]
     small = table(tmp_path, "small_study.csv")
     assert small.p.isna().all() and (small.note != "").all()
+    strata = table(tmp_path, "rob_strata.csv").set_index("analysis")
+    assert strata.note.to_dict() == {
+        "by Sequence generation": "every rated study is at 'unclear' risk on this item: nothing to compare",
+        "by Blinding (outcome assessor)": "every rated study is at 'low' risk on this item: nothing to compare",
+        "low risk on Sequence generation and Blinding (outcome assessor)": "no study is at low risk on these items"}
+    assert strata.estimate.isna().all()
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "<td>by Sequence generation</td><td></td><td>1</td>" in html
+    assert "no study is at low risk on these items" in html
 
 
 def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):
