@@ -58,6 +58,9 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     ("libreoffice.ods", "is an OpenDocument spreadsheet (LibreOffice .ods), which premeta does not read; save it "
                         "as .xlsx (File > Save As > Excel 2007-365) or as .csv"),
     ("make_files.py", "an extraction sheet must be .csv, .tsv, .txt, .xlsx, .xlsm or .xls; save or export it"),
+    ("semicolon_mixed_decimals.csv", "number columns mix decimal commas ('0,458' in row 2, column 'trt_mean') "
+                                     "and decimal points ('0.171' in row 2, column 'ctl_sd'); use one of them"),
+    ("one_column.txt", "found a single column: the file is not comma-, semicolon- or tab-separated text"),
     ("title_above_header.csv", "the header (study, outcome, ...) is in row 2, not row 1: delete the row above it"),
     ("unnamed_column.csv", "row 1, column 'L', value '': this column holds values but has no header: name it"),
     ("duplicate_header.csv", "row 1, column 'trt_mean', value 'trt_mean': the column appears twice (columns F, G)"),

@@ -221,12 +221,14 @@ def decimal_commas(path, header: list[str], rows: list[list], numeric, delimiter
     if delimiter == ",":
         return "."
     cols = [i for i, h in enumerate(header) if header_key(h) in numeric]
-    cells = [r[i].strip() for r in rows for i in cols]
-    comma = [c for c in cells if COMMA_NUMBER.fullmatch(c)]
-    dot = [c for c in cells if DOT_NUMBER.fullmatch(c)]
+    cells = [(f"{r[i].strip()!r} in row {n}, column {header[i]!r}", r[i].strip())
+             for n, r in enumerate(rows, start=2) for i in cols]
+    comma = [at for at, c in cells if COMMA_NUMBER.fullmatch(c)]
+    dot = [at for at, c in cells if DOT_NUMBER.fullmatch(c)]
     if comma and dot:
-        raise ReadError(path, f"number columns mix decimal commas ({comma[0]!r}) and decimal points "
-                              f"({dot[0]!r}); use one of them throughout")
+        raise ReadError(path, f"number columns mix decimal commas ({comma[0]}) and decimal points "
+                              f"({dot[0]}{f' and {len(dot) - 1} more' if len(dot) > 1 else ''}); "
+                              "use one of them throughout")
     return "," if comma else "."
 
 

@@ -85,6 +85,9 @@ def main():
     unnamed = text(data).splitlines()
     unnamed = [unnamed[0] + ","] + [r + (",checked" if i == 2 else ",") for i, r in enumerate(unnamed[1:], 1)]
     (HERE / "unnamed_column.csv").write_text("\r\n".join(unnamed) + "\r\n", encoding="utf-8")
+    mixed_marks = text(data, ";", ",").replace("0,171", "0.171")  # one value pasted from an English sheet
+    (HERE / "semicolon_mixed_decimals.csv").write_text(mixed_marks, encoding="utf-8")
+    (HERE / "one_column.txt").write_text("study|outcome|mechanism\r\nA|B|C\r\n", encoding="utf-8")
     (HERE / "title_above_header.csv").write_text("Extraction sheet v2" + "," * 10 + "\r\n" + text(data),
                                                  encoding="utf-8")
     with zipfile.ZipFile(HERE / "libreoffice.ods", "w") as z:  # an OpenDocument spreadsheet's signature
