@@ -23,6 +23,7 @@ UNIFORM = SHEETS / "simulated_uniform_protocol.csv"
 PRECOMPUTED = SHEETS / "simulated_precomputed_only.csv"
 IDENTICAL = SHEETS / "simulated_identical_effects.csv"
 ONE = SHEETS / "simulated_one_comparison.csv"
+EXTREME = SHEETS / "simulated_extreme_magnitude.csv"
 FAST = "permutations=50"  # the permutation tests are exercised elsewhere; keep these runs quick
 
 
@@ -168,6 +169,26 @@ def test_a_sheet_of_one_comparison(tmp_path):
     html = (tmp_path / "results" / "report.html").read_text()
     assert "<td>by Sequence generation</td><td></td><td>1</td>" in html
     assert "no study is at low risk on these items" in html
+
+
+def test_a_group_too_extreme_for_double_precision(tmp_path):
+    """yi of 1e200 in one group: its every analysis says why it is not computed; the other group is fitted."""
+    run(tmp_path, "--config", f"data={EXTREME}", FAST)
+    why = "yi or vi too extreme for double precision"
+    pooled = table(tmp_path, "pooled.csv").set_index("group")
+    assert np.isnan(pooled.at["Behaviour", "estimate"]) and why in pooled.at["Behaviour", "note"]
+    assert np.isfinite(pooled.at["Cytokines", "estimate"]) and pooled.at["Cytokines", "note"] == ""
+    for name in ("leave1out.csv", "influence.csv"):
+        t = table(tmp_path, name)
+        behaviour = t[t.group == "Behaviour"]
+        assert len(behaviour) == 3 and behaviour.note.str.startswith(f"not computed: {why}").all(), name
+        assert (t[t.group == "Cytokines"].note == "").all(), name
+    small = table(tmp_path, "small_study.csv")
+    every = small[(small.group == "overall") & (small.precision == "SE")]
+    assert len(every) == 4 and every.p.isna().all() and every.note.str.contains(why).all()
+    dep = table(tmp_path, "dependence.csv").set_index("group")
+    assert why in dep.at["Behaviour", "note"] and np.isfinite(dep.at["Cytokines", "estimate"])
+    assert (tmp_path / "results" / "report.html").exists()
 
 
 def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):

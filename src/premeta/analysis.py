@@ -551,8 +551,16 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
             continue
         for parts, fn, args in ((loo, leave1out, (method, test, level)), (inf, influence, (method, test))):
             t, why = attempt(fn, yi, vi, *args)
-            parts.append(pd.DataFrame(key | {"note": why}) if t is None
-                         else t.reset_index(drop=True).assign(**key, note=""))
+            if t is None:
+                parts.append(pd.DataFrame(key | {"note": why}))
+                continue
+            t = t.reset_index(drop=True)
+            unfitted = t.iloc[:, 0].isna().to_numpy(copy=True)  # estimate, rstudent: NaN where the model cannot be fitted
+            if unfitted.any():  # the group's own model says why (e.g. values too extreme), if it cannot be fitted
+                whole = fit(yi, vi, method=method, test=test).table().iloc[0]
+                unfitted &= np.isnan(whole.estimate)
+                why = f"not computed: {whole.note}"
+            parts.append(t.assign(**key, note=np.where(unfitted, why, "")))
     out = []
     for parts in (loo, inf):
         t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label", "note"])
