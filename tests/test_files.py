@@ -61,6 +61,8 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     ("semicolon_mixed_decimals.csv", "number columns mix decimal commas ('0,458' in row 2, column 'trt_mean') "
                                      "and decimal points ('0.171' in row 2, column 'ctl_sd'); use one of them"),
     ("one_column.txt", "found a single column: the file is not comma-, semicolon- or tab-separated text"),
+    ("translated_headers.csv", "row -, column 'study', value None: required column is missing (read as "
+                               "semicolon-separated text, UTF-8, the header is: Studie, Ergebnis, Mechanismus, Zeit"),
     ("title_above_header.csv", "the header (study, outcome, ...) is in row 2, not row 1: delete the row above it"),
     ("unnamed_column.csv", "row 1, column 'L', value '': this column holds values but has no header: name it"),
     ("duplicate_header.csv", "row 1, column 'trt_mean', value 'trt_mean': the column appears twice (columns F, G)"),
@@ -83,6 +85,13 @@ def test_text_named_as_a_workbook_is_refused(tmp_path):
     assert out.returncode == 1 and out.stderr == (
         f"premeta: {renamed}: is named .xlsx but is not an Excel workbook (it looks like text); name it .csv, "
         "or save it from Excel as a workbook\n")
+
+
+def test_a_missing_column_is_one_problem_not_one_per_row():
+    out = validate("translated_headers.csv")
+    assert "10 problem(s)" in out.stderr and out.stderr.count("row -, column") == 10
+    assert ("row -, column 'trt_sd', value None: trt_sd or trt_sem is missing: no such column (needed unless every "
+            "row gives a precomputed yi and vi)") in out.stderr
 
 
 def test_date_cells_are_named_one_by_one():

@@ -294,10 +294,13 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     out = sheet.copy()
 
     required = tuple(dict.fromkeys(REQUIRED + ((group_by,) if group_by else ())))
+    read_as = sheet.attrs.get("source")
     for col in required + (("better",) if orient == "benefit" else ()):
         if col not in sheet:
             rule = "required column is missing" if col != group_by or col in REQUIRED else (
                 "the column named by group_by is missing; the sheet's columns are " + ", ".join(map(str, sheet)))
+            if read_as is not None and not problems:  # say once how the file was read, and what it holds
+                rule += f" (read as {read_as.describe()}, the header is: {', '.join(map(str, sheet))})"
             problems.append(Problem("-", col, None, rule))
     for col in required:
         if col in sheet:
@@ -325,11 +328,18 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
             problems.append(Problem(row, "vi", None, "vi or sei is missing (yi is given)"))
     summary = ~pre
     for arm in ("trt", "ctl"):
+        # in a sheet of group summaries only, a column it lacks altogether is one problem, not one per row
+        absent = {part: not pre.any() and not any(f"{arm}_{c}" in sheet for c in cols)
+                  for part, cols in (("mean", ["mean"]), ("n", ["n"]), ("sd", ["sd", "sem"]))}
+        for part, rule in (("mean", f"{arm}_mean"), ("n", f"{arm}_n"), ("sd", f"{arm}_sd or {arm}_sem")):
+            if absent[part]:
+                problems.append(Problem("-", f"{arm}_{part}", None, f"{rule} is missing: no such column "
+                                        "(needed unless every row gives a precomputed yi and vi)"))
         for row in sheet.index[summary]:
             for part in ("mean", "n"):
-                if not given.at[row, f"{arm}_{part}"]:
+                if not absent[part] and not given.at[row, f"{arm}_{part}"]:
                     problems.append(Problem(row, f"{arm}_{part}", None, f"{arm}_{part} is missing"))
-            if not (given.at[row, f"{arm}_sd"] or given.at[row, f"{arm}_sem"]):
+            if not absent["sd"] and not (given.at[row, f"{arm}_sd"] or given.at[row, f"{arm}_sem"]):
                 problems.append(Problem(row, f"{arm}_sd", None, f"{arm}_sd or {arm}_sem is missing"))
 
     for arm in ARMS:

@@ -88,6 +88,9 @@ def main():
     mixed_marks = text(data, ";", ",").replace("0,171", "0.171")  # one value pasted from an English sheet
     (HERE / "semicolon_mixed_decimals.csv").write_text(mixed_marks, encoding="utf-8")
     (HERE / "one_column.txt").write_text("study|outcome|mechanism\r\nA|B|C\r\n", encoding="utf-8")
+    german = ["Studie", "Ergebnis", "Mechanismus", "Zeit", "besser", "MW Training", "SD Training", "n Training",
+              "MW Kontrolle", "SD Kontrolle", "n Kontrolle"]  # headers translated: no known column
+    (HERE / "translated_headers.csv").write_text(text(data, ";", ",", header=german), encoding="utf-8")
     (HERE / "title_above_header.csv").write_text("Extraction sheet v2" + "," * 10 + "\r\n" + text(data),
                                                  encoding="utf-8")
     with zipfile.ZipFile(HERE / "libreoffice.ods", "w") as z:  # an OpenDocument spreadsheet's signature
