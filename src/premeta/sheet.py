@@ -127,9 +127,11 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     Raises
     ------
     premeta.files.ReadError
-        A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows).
+        A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows, the header
+        below row 1).
     SheetError
-        A column header that appears twice.
+        A column header that appears twice; a column holding values without a header (empty
+        columns without a header are dropped).
     """
     header, rows, source = read_table(path, sheet, known=COLUMNS)
     header_below(path, [header] + rows, COLUMNS)
