@@ -25,7 +25,7 @@ from premeta.sheet import read_sheet, validate
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 CORPUS = json.loads((DATA / "corpus_metafor.json").read_text())
-SHEETS = ["normand1999_stroke", "curtis1998_co2", "besson2016_mice", "besson2016_rodents"]
+SHEETS = ["normand1999_stroke", "curtis1998_co2", "besson2016_mice", "besson2016_male_rats", "besson2016_rodents"]
 SPLIT = "besson2016_split_controls"
 QUANTITIES = {"estimate": "estimate", "se": "se", "ci_low": "ci_low", "ci_high": "ci_high",
               "df": "df", "p": "p", "tau2": "tau2", "i2": "i2", "q": "q", "q_p": "q_p"}
@@ -57,6 +57,18 @@ def test_workflow_runs(corpus_run):
         assert len(species) == 3 and not species.converged.any()
         assert species.note.str.contains("one value").all()
         assert tests[tests.moderator == "sex"].converged.all()
+    if name == "besson2016_male_rats":  # one sex and one species: both noted, the other moderators fitted
+        tests = pd.read_csv(work / "results" / "moderator_tests.csv")
+        for moderator, value in (("sex", "'m'"), ("species", "'rats'")):
+            rows = tests[tests.moderator == moderator]
+            assert len(rows) == 3 and not rows.converged.any()
+            assert (rows.note == f"{moderator} takes one value in the whole sheet ({value}): nothing to compare").all()
+    if name == "besson2016_rodents":  # published SEMs of 0 in one arm: computed as metafor, flagged
+        effects = pd.read_csv(work / "results" / "effect_sizes.csv", keep_default_na=False)
+        flagged = effects[effects.zero_sd != ""].set_index("row").zero_sd
+        assert flagged.to_dict() == {25: "trt", 132: "ctl", 284: "ctl", 285: "trt"}
+        html = (work / "results" / "report.html").read_text()
+        assert "4 comparisons had an SD of 0 in one group" in html and "<td>284</td>" in html
 
 
 def test_effect_sizes_equal_metafor(corpus_run):
@@ -115,23 +127,15 @@ def test_split_control_effect_sizes_match_metafor():
         f"premeta gives g = {list(yi[undefined])} for sheet rows {rows}, where metafor's g is undefined")
 
 
-def test_split_control_sheet_runs_or_stops_cleanly(tmp_path):
-    """Either the workflow completes and matches metafor (which omits the 4 undefined rows), or it
-    stops before any job with a premeta message naming those rows."""
+def test_split_control_sheet_is_refused_before_any_job(tmp_path):
+    """Controls split below 2 animals per comparison: the workflow stops before any job with a
+    premeta message naming the control group, its n and the comparisons sharing it (metafor's g
+    is undefined for 4 of these rows)."""
     out = workflow(tmp_path, SPLIT)
     ref = CORPUS[SPLIT]
-    rows = [i + 2 for i, y in enumerate(ref["yi"]) if y is None]
-    if out.returncode != 0:
-        first = out.stderr.strip().splitlines()[0] if out.stderr.strip() else ""
-        assert first.startswith("premeta: ") and "Error in rule" not in out.stderr, out.stderr[-4000:]
-        for row in rows:
-            assert f"row {row}," in out.stderr
-        assert ("row 14, column 'ctl_n', value '5': control group 'con_158' of study 's_42' has n = 5 shared by "
-                "8 comparisons (rows 2, 5, 8, 11, 14, 17, 20, 23): 0.625 animals each, fewer than 2") in out.stderr
-        assert not (tmp_path / "results").exists()
-        return
-    pooled = pd.read_csv(tmp_path / "results" / "pooled.csv").set_index("group")
-    for r in ref["results"]:
-        assert pooled.loc[r["group"], "k"] == r["k"]
-        for ours, theirs in QUANTITIES.items():
-            close(pooled.loc[r["group"], ours], r[theirs])
+    assert out.returncode != 0 and out.stderr.startswith("premeta: ") and "Error in rule" not in out.stderr
+    for row in [i + 2 for i, y in enumerate(ref["yi"]) if y is None]:
+        assert f"row {row}," in out.stderr
+    assert ("row 14, column 'ctl_n', value '5': control group 'con_158' of study 's_42' has n = 5 shared by "
+            "8 comparisons (rows 2, 5, 8, 11, 14, 17, 20, 23): 0.625 animals each, fewer than 2") in out.stderr
+    assert not (tmp_path / "results").exists()

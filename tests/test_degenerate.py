@@ -168,6 +168,20 @@ def test_fit_refuses_values_beyond_double_precision(y):
     assert t.estimate[1] == 0.1  # the other stratum is fitted
 
 
+@pytest.mark.parametrize("model", ["rma", "lm"])
+def test_egger_refuses_values_beyond_double_precision(model):
+    yi, vi = np.array([9e199, 1.3e200, 4e199, 0.8, 1.1, 0.2]), np.array([0.21, 0.25, 0.18, 0.3, 0.27, 0.22])
+    with pytest.raises(ValueError, match="too extreme for double precision"):
+        egger(yi, vi, model=model)
+
+
+@pytest.mark.parametrize("estimator", ["R0", "L0"])
+def test_trimfill_refuses_values_beyond_double_precision(estimator):
+    yi, vi = np.array([9e199, 1.3e200, 4e199, 0.8, 1.1, 0.2]), np.array([0.21, 0.25, 0.18, 0.3, 0.27, 0.22])
+    with pytest.raises(ValueError, match="trim-and-fill cannot be computed: yi or vi too extreme"):
+        trimfill(yi, vi, estimator)
+
+
 @pytest.mark.parametrize("c", [1e200, 1e-200, 1.0])
 def test_smd_is_scale_free(c):
     s = REF["smd"]

@@ -26,6 +26,7 @@ def validate(name: str, *args: str) -> subprocess.CompletedProcess:
     ("semicolon_decimal_comma.csv", "semicolon-separated text, UTF-8 with BOM, decimal comma"),
     ("tab_separated_named.csv", "tab-separated text, UTF-8"),
     ("miscased_headers.csv", "comma-separated text, UTF-8"),
+    ("trailing_empty_columns.csv", "comma-separated text, UTF-8"),
     ("excel97.xls", ".xls workbook, worksheet 'Extraction'; row 3 is hidden in the workbook and analysed"),
 ])
 def test_read_correctly(name, read_as):
@@ -41,7 +42,7 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     want = check(read_sheet(FILES / "tab_separated_named.csv"))
     assert want.at[2, "study"] == "Müller 2019 (simulated)"
     for name in ("windows1252.csv", "excel_unicode_text.txt", "semicolon_decimal_comma.csv", "miscased_headers.csv",
-                 "excel97.xls"):
+                 "excel97.xls", "trailing_empty_columns.csv"):
         got = check(read_sheet(FILES / name))
         pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
 
@@ -54,6 +55,16 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     ("password_protected.xlsx", "the workbook is password-protected (encrypted); remove the password"),
     ("zip_not_workbook.xlsx", "is a ZIP archive but not an Excel workbook"),
     ("workbook_named.csv", "is an Excel workbook named .csv; rename it to .xlsx"),
+    ("libreoffice.ods", "is an OpenDocument spreadsheet (LibreOffice .ods), which premeta does not read; save it "
+                        "as .xlsx (File > Save As > Excel 2007-365) or as .csv"),
+    ("make_files.py", "an extraction sheet must be .csv, .tsv, .txt, .xlsx, .xlsm or .xls; save or export it"),
+    ("semicolon_mixed_decimals.csv", "number columns mix decimal commas ('0,458' in row 2, column 'trt_mean') "
+                                     "and decimal points ('0.171' in row 2, column 'ctl_sd'); use one of them"),
+    ("one_column.txt", "found a single column: the file is not comma-, semicolon- or tab-separated text"),
+    ("translated_headers.csv", "row -, column 'study', value None: required column is missing (read as "
+                               "semicolon-separated text, UTF-8, the header is: Studie, Ergebnis, Mechanismus, Zeit"),
+    ("title_above_header.csv", "the header (study, outcome, ...) is in row 2, not row 1: delete the row above it"),
+    ("unnamed_column.csv", "row 1, column 'L', value '': this column holds values but has no header: name it"),
     ("duplicate_header.csv", "row 1, column 'trt_mean', value 'trt_mean': the column appears twice (columns F, G)"),
     ("decimal_comma_in_dot_file.csv", "row 4, column 'trt_mean', value '7,33': must be a number"),
     ("boolean_in_number.xlsx", "row 3, column 'trt_n', value 'TRUE (a TRUE/FALSE cell)': must be a number"),
@@ -67,13 +78,32 @@ def test_refused_with_the_file_and_the_reason(name, message):
     assert "Traceback" not in out.stderr
 
 
+def test_text_named_as_a_workbook_is_refused(tmp_path):
+    renamed = tmp_path / "extraction.xlsx"
+    renamed.write_bytes((FILES / "tab_separated_named.csv").read_bytes())
+    out = subprocess.run([PREMETA, "validate", str(renamed)], capture_output=True, text=True, check=False)
+    assert out.returncode == 1 and out.stderr == (
+        f"premeta: {renamed}: is named .xlsx but is not an Excel workbook (it looks like text); name it .csv, "
+        "or save it from Excel as a workbook\n")
+
+
+def test_a_missing_column_is_one_problem_not_one_per_row():
+    out = validate("translated_headers.csv")
+    assert "10 problem(s)" in out.stderr and out.stderr.count("row -, column") == 10
+    assert ("row -, column 'trt_sd', value None: trt_sd or trt_sem is missing: no such column (needed unless every "
+            "row gives a precomputed yi and vi)") in out.stderr
+
+
 def test_date_cells_are_named_one_by_one():
     out = validate("date_formatted_time.xlsx")
     assert "6 problem(s)" in out.stderr and out.stderr.count("(a date cell") == 6
 
 
 def test_worksheets_are_named_and_chosen():
-    assert validate("three_worksheets_hidden_rows.xlsx").returncode == 1  # the first worksheet holds notes
+    out = validate("three_worksheets_hidden_rows.xlsx")  # the first worksheet holds notes
+    assert out.returncode == 1 and out.stderr == (
+        f"premeta: {FILES / 'three_worksheets_hidden_rows.xlsx'}, worksheet 'Notes' (choose another with `sheet`): "
+        "has a header but no data rows\n")
     for choice in ("Data", "3"):
         out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", choice)
         assert out.returncode == 0, out.stderr

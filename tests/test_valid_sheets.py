@@ -22,6 +22,8 @@ SHEETS = REPO / "tests" / "sheets"
 UNIFORM = SHEETS / "simulated_uniform_protocol.csv"
 PRECOMPUTED = SHEETS / "simulated_precomputed_only.csv"
 IDENTICAL = SHEETS / "simulated_identical_effects.csv"
+ONE = SHEETS / "simulated_one_comparison.csv"
+EXTREME = SHEETS / "simulated_extreme_magnitude.csv"
 FAST = "permutations=50"  # the permutation tests are exercised elsewhere; keep these runs quick
 
 
@@ -143,6 +145,54 @@ def test_identical_effects_with_knapp_hartung(tmp_path):
     assert egger.p.isna().all() and (egger.note != "").all()
     strata = table(tmp_path, "rob_strata.csv")
     assert len(strata) and set(strata.analysis) >= {"by Sequence generation", "by Blinding (outcome assessor)"}
+    assert (tmp_path / "results" / "report.html").exists()
+
+
+def test_a_sheet_of_one_comparison(tmp_path):
+    """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
+    run(tmp_path, "--config", f"data={ONE}", FAST)
+    for name in ["report.html", "pooled.csv", "moderator_tests.csv", "multiple_testing.csv", "small_study.csv",
+                 "influence.csv", "dependence.csv", "time_regression.csv", "rob_strata.csv", "plots/forest_behaviour.svg"]:
+        assert (tmp_path / "results" / name).stat().st_size > 0, name
+    pooled = table(tmp_path, "pooled.csv")
+    assert list(pooled.k) == [1, 1] and pooled.note.str.startswith("k = 1: the study's own estimate").all()
+    tests = table(tmp_path, "moderator_tests.csv")
+    assert not tests.converged.any() and tests.note.str.contains("takes one value in the whole sheet").all()
+    assert tests.QMp.isna().all()
+    adjusted = table(tmp_path, "multiple_testing.csv")
+    moderators = adjusted[adjusted.family == "moderators"]
+    assert len(moderators) == len(tests) and moderators.p.isna().all() and moderators.p_holm.isna().all()
+    assert adjusted[adjusted.family == "effect by group"].p_holm.iloc[0] == pooled.p.iloc[0]
+    small = table(tmp_path, "small_study.csv")
+    assert small.p.isna().all() and (small.note != "").all()
+    strata = table(tmp_path, "rob_strata.csv").set_index("analysis")
+    assert strata.note.to_dict() == {
+        "by Sequence generation": "every rated study is at 'unclear' risk on this item: nothing to compare",
+        "by Blinding (outcome assessor)": "every rated study is at 'low' risk on this item: nothing to compare",
+        "low risk on Sequence generation and Blinding (outcome assessor)": "no study is at low risk on these items"}
+    assert strata.estimate.isna().all()
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "<td>by Sequence generation</td><td></td><td>1</td>" in html
+    assert "no study is at low risk on these items" in html
+
+
+def test_a_group_too_extreme_for_double_precision(tmp_path):
+    """yi of 1e200 in one group: its every analysis says why it is not computed; the other group is fitted."""
+    run(tmp_path, "--config", f"data={EXTREME}", FAST)
+    why = "yi or vi too extreme for double precision"
+    pooled = table(tmp_path, "pooled.csv").set_index("group")
+    assert np.isnan(pooled.at["Behaviour", "estimate"]) and why in pooled.at["Behaviour", "note"]
+    assert np.isfinite(pooled.at["Cytokines", "estimate"]) and pooled.at["Cytokines", "note"] == ""
+    for name in ("leave1out.csv", "influence.csv"):
+        t = table(tmp_path, name)
+        behaviour = t[t.group == "Behaviour"]
+        assert len(behaviour) == 3 and behaviour.note.str.startswith(f"not computed: {why}").all(), name
+        assert (t[t.group == "Cytokines"].note == "").all(), name
+    small = table(tmp_path, "small_study.csv")
+    every = small[(small.group == "overall") & (small.precision == "SE")]
+    assert len(every) == 4 and every.p.isna().all() and every.note.str.contains(why).all()
+    dep = table(tmp_path, "dependence.csv").set_index("group")
+    assert why in dep.at["Behaviour", "note"] and np.isfinite(dep.at["Cytokines", "estimate"])
     assert (tmp_path / "results" / "report.html").exists()
 
 

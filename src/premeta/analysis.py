@@ -135,6 +135,9 @@ def animals(effects: pd.DataFrame) -> int:
     return int(n_t + n_c)
 
 
+#: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
+MODEL_NUMBERS = ("k_omitted", "p", "QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2",
+                 "QMp_perm")
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
@@ -366,13 +369,17 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
                test: str = "knha", level: float = 95) -> pd.DataFrame:
     """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
     Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
-    (:data:`premeta.rob.KEY_ITEMS`)."""
+    (:data:`premeta.rob.KEY_ITEMS`). An item on which every study has the same judgement, or no
+    study at low risk, keeps its row with the reason in ``note``."""
     parts = []
     for item in studies:
         e = effects[effects[item].notna()]
-        if e[item].nunique() < 2:
-            continue
         analysis = f"by {rob.ITEMS[item]}"
+        if e[item].nunique() < 2:
+            why = (f"every rated study is at {e[item].iloc[0]!r} risk on this item: nothing to compare" if len(e)
+                   else "no study is rated on this item")
+            parts.append(pd.DataFrame({"analysis": [analysis], "k": len(e), "note": why}))
+            continue
         out, why = attempt(stratified, e, item, method, test, level)
         if out is None:
             parts.append(pd.DataFrame({"analysis": [analysis], "k": len(e), "note": why}))
@@ -381,15 +388,15 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
         tests = out["subgroup_tests"]["p"]
         parts.append(pooled.assign(analysis=analysis, q_between_p=tests.iloc[0], qm_p=tests.iloc[1]))
     low = rob.low_risk(effects, studies)
-    if len(low):
-        label = "low risk on " + " and ".join(rob.ITEMS[c] for c in rob.KEY_ITEMS)
+    label = "low risk on " + " and ".join(rob.ITEMS[c] for c in rob.KEY_ITEMS)
+    if not len(low):
+        parts.append(pd.DataFrame({"analysis": [label], "k": 0, "note": "no study is at low risk on these items"}))
+    else:
         out, why = attempt(stratified, low, by, method, test, level)
         parts.append(out["pooled"].assign(analysis=label) if out is not None
                      else pd.DataFrame({"analysis": [label], "k": len(low), "note": why}))
     cols = ["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p", "tau2", "i2",
             "q_between_p", "qm_p", "note"]
-    if not parts:
-        return pd.DataFrame(columns=cols)
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=cols))
 
 
@@ -592,8 +599,16 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
             continue
         for parts, fn, args in ((loo, leave1out, (method, test, level)), (inf, influence, (method, test))):
             t, why = attempt(fn, yi, vi, *args)
-            parts.append(pd.DataFrame(key | {"note": why}) if t is None
-                         else t.reset_index(drop=True).assign(**key, note=""))
+            if t is None:
+                parts.append(pd.DataFrame(key | {"note": why}))
+                continue
+            t = t.reset_index(drop=True)
+            unfitted = t.iloc[:, 0].isna().to_numpy(copy=True)  # estimate, rstudent: NaN where the model cannot be fitted
+            if unfitted.any():  # the group's own model says why (e.g. values too extreme), if it cannot be fitted
+                whole = fit(yi, vi, method=method, test=test).table().iloc[0]
+                unfitted &= np.isnan(whole.estimate)
+                why = f"not computed: {whole.note}"
+            parts.append(t.assign(**key, note=np.where(unfitted, why, "")))
     out = []
     for parts in (loo, inf):
         t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label", "note"])
@@ -689,6 +704,8 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     coefs = stack(coefs, ["moderator", "group", "term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high",
                           "p_perm"])
     models = stack(models, ["moderator", "group", "k", "converged", "note"])
+    # when no moderator could be fitted at all (a one-comparison sheet), the table keeps every column
+    models = models.reindex(columns=[*models, *(c for c in MODEL_NUMBERS if c not in models)])
     models = with_notes(models)
     fitted = models[models["moderator"].isin(numeric) & models["converged"].astype(bool)][["moderator", "group"]]
     c = coefs[coefs["moderator"].isin(numeric)].set_index(["moderator", "group"])

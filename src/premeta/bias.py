@@ -122,8 +122,13 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
             raise ValueError(_PERFECT)
         pval, crit, tau2 = float(f.pvalues()[0, 1]), float(f.crit()[0]), float(f.tau2[0])
     else:
-        w = sm.WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
-        if w.ssr <= 1e-30 * np.sum(w.fittedvalues**2 / vi):
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = sm.WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
+            ssr, scale = w.ssr, np.sum(w.fittedvalues**2 / vi)
+        if not (np.isfinite(ssr) and np.isfinite(scale)):
+            raise ValueError("Egger's test cannot be computed: yi or vi too extreme for double precision "
+                             "(a weighted sum of squares overflows)")
+        if ssr <= 1e-30 * scale:
             raise ValueError(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
         pval, crit, tau2 = float(w.pvalues[1]), stats.t.isf(a / 2, ddf), np.nan
@@ -225,7 +230,10 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         if k0 >= k:
             raise ValueError(f"trim-and-fill would trim all {k} studies (metafor: 'Processing "
                              "terminated since k = 0')")
-        mu = fit(y[: k - k0], v[: k - k0], method=method, confint=False).beta[0, 0]
+        kept = fit(y[: k - k0], v[: k - k0], method=method, confint=False)
+        mu = kept.beta[0, 0]
+        if np.isnan(mu):  # the model of the kept studies cannot be fitted (values too extreme)
+            raise ValueError(f"trim-and-fill cannot be computed: {kept.note[0]}")
         r = y - mu
         # a deviation at rounding level is 0, not a sign decided by the last bit of mu
         r = np.where(np.abs(r) <= tiny, 0.0, r)

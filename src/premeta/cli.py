@@ -65,7 +65,7 @@ def _checked(path, fmt, worksheet, measure, orient, group_by):
     """The comparison sheet, validated and its effect sizes computed, the pairing, the format and the source."""
     sheet, pairing, fmt = load(path, fmt, worksheet)
     source = sheet.attrs.get("source")
-    where = path if fmt == "wide" else f"{path}, paired"
+    where = source.where() if fmt == "wide" else f"{path}, paired"
     sheet = validate(sheet, where, measure, orient, group_by)
     escalc(sheet, measure, orient)
     return sheet, pairing, fmt, source

@@ -50,6 +50,12 @@ class Source:
     #: cells of workbooks that hold a date or TRUE/FALSE: {(row, column): "date" | "boolean"}
     typed_cells: dict = field(default_factory=dict)
 
+    def where(self) -> str:
+        """The file as messages name it: with the worksheet read when the workbook has several."""
+        if len(self.worksheets) > 1:
+            return f"{self.path}, worksheet {self.worksheet!r} (choose another with `sheet`)"
+        return self.path
+
     def describe(self) -> str:
         """One line for the log and the report, e.g. ``semicolon-separated text, Windows-1252, decimal comma``."""
         if self.kind == "text":
@@ -109,6 +115,9 @@ def read_table(path, sheet: str | int | None = None, known=()) -> tuple[list[str
         raise ReadError(path, "is an old-style Excel (.xls) file or another Office document; save it as "
                               ".xlsx or .csv, or name it .xls")
     if data.startswith(ZIP):
+        if suffix == ".ods" or data[30:38] == b"mimetype" and b"opendocument.spreadsheet" in data[38:120]:
+            raise ReadError(path, "is an OpenDocument spreadsheet (LibreOffice .ods), which premeta does not "
+                                  "read; save it as .xlsx (File > Save As > Excel 2007-365) or as .csv")
         if suffix not in (".xlsx", ".xlsm"):
             if _is_workbook_zip(data):
                 raise ReadError(path, f"is an Excel workbook named {suffix or 'without an extension'}; "
@@ -121,7 +130,8 @@ def read_table(path, sheet: str | int | None = None, known=()) -> tuple[list[str
         raise ReadError(path, f"is named {suffix} but is not an Excel workbook (it looks like text); "
                               "name it .csv, or save it from Excel as a workbook")
     if suffix not in TEXT:
-        raise ReadError(path, "an extraction sheet must be .csv, .tsv, .txt, .xlsx, .xlsm or .xls")
+        raise ReadError(path, "an extraction sheet must be .csv, .tsv, .txt, .xlsx, .xlsm or .xls; save or "
+                              "export it as one of those")
     return _read_text(path, data, known)
 
 
@@ -175,6 +185,8 @@ def _read_text(path, data: bytes, known) -> tuple[list[str], list[list], Source]
         scored.append((delim, matches, len(header), rows, ""))
     best = max(s[1] for s in scored)
     if best <= 0:
+        for _, _, _, rows, _ in scored:
+            header_below(path, rows or [], known)
         widest = max(scored, key=lambda s: s[2])
         if widest[2] <= 1:
             raise ReadError(path, "found a single column: the file is not comma-, semicolon- or tab-separated "
@@ -209,13 +221,29 @@ def decimal_commas(path, header: list[str], rows: list[list], numeric, delimiter
     if delimiter == ",":
         return "."
     cols = [i for i, h in enumerate(header) if header_key(h) in numeric]
-    cells = [r[i].strip() for r in rows for i in cols]
-    comma = [c for c in cells if COMMA_NUMBER.fullmatch(c)]
-    dot = [c for c in cells if DOT_NUMBER.fullmatch(c)]
+    cells = [(f"{r[i].strip()!r} in row {n}, column {header[i]!r}", r[i].strip())
+             for n, r in enumerate(rows, start=2) for i in cols]
+    comma = [at for at, c in cells if COMMA_NUMBER.fullmatch(c)]
+    dot = [at for at, c in cells if DOT_NUMBER.fullmatch(c)]
     if comma and dot:
-        raise ReadError(path, f"number columns mix decimal commas ({comma[0]!r}) and decimal points "
-                              f"({dot[0]!r}); use one of them throughout")
+        raise ReadError(path, f"number columns mix decimal commas ({comma[0]}) and decimal points "
+                              f"({dot[0]}{f' and {len(dot) - 1} more' if len(dot) > 1 else ''}); "
+                              "use one of them throughout")
     return "," if comma else "."
+
+
+def header_below(path, rows: list[list], known) -> None:
+    """Refuse a sheet whose header is not in row 1 (a title or blank rows above it), naming its row.
+
+    ``rows`` are the file's rows, row 1 first; a row naming two or more ``known`` columns among
+    rows 2 to 10 is taken for the header, if row 1 names none.
+    """
+    names = [{header_key(c) for c in r if c is not None} & set(known) for r in rows[:10]]
+    if names and not names[0]:
+        below = next((i for i, n in enumerate(names) if len(n) >= 2), None)
+        if below is not None:
+            raise ReadError(path, f"the header (study, outcome, ...) is in row {below + 1}, not row 1: delete the "
+                                  f"row{'s' if below > 1 else ''} above it")
 
 
 # ---- workbooks ---------------------------------------------------------------------------------

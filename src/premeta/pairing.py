@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.files import Source, header_key, read_table
-from premeta.sheet import Problem, SheetError
+from premeta.sheet import COLUMNS, Problem, SheetError
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -70,7 +70,7 @@ PAIRING_COLUMNS = ["row", "study", "experiment", "outcome", "time", "group", "ro
 
 def detect(path, sheet=None) -> str:
     """``syrf``, ``long`` or ``wide`` (one row per comparison) from a sheet's header."""
-    header = {h.strip() for h in read_table(path, sheet)[0]}
+    header = {h.strip() for h in read_table(path, sheet, known=COLUMNS)[0]}
     if {"CohortId", "OutcomeAverage"} <= header or {"CohortLabel", "OutcomeAverage"} <= header:
         return "syrf"
     keys = {header_key(h) for h in header}

@@ -97,7 +97,7 @@ def _extras(files) -> dict:
         if f.suffix == ".csv":
             text = dict.fromkeys(("group", "study", "label", "moderator", "analysis", "term", "note"), str)
             out[f.stem] = read_csv(f, dtype=text, keep_default_na=False, na_values=[""]).fillna(
-                {"note": ""}).to_dict("records")
+                {"note": "", "group": ""}).to_dict("records")
         elif f.suffix == ".png":
             out[f"{f.stem}_png"] = _img(f)
     return out

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from premeta.files import COMMA_NUMBER, ReadError, header_key, decimal_commas, read_table
+from premeta.files import COMMA_NUMBER, ReadError, decimal_commas, header_below, header_key, read_table
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,22 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     Raises
     ------
     premeta.files.ReadError
-        A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows).
+        A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows, the header
+        below row 1).
     SheetError
-        A column header that appears twice.
+        A column header that appears twice; a column holding values without a header (empty
+        columns without a header are dropped).
     """
     header, rows, source = read_table(path, sheet, known=COLUMNS)
+    header_below(path, [header] + rows, COLUMNS)
+    # columns without a header: dropped when empty (Excel's trailing ",,,"), refused when they hold values
+    blank = [i for i, h in enumerate(header) if not h]
+    filled = [i for i in blank if any(pd.notna(_cell(r[i])) for r in rows)]
+    if filled:
+        raise SheetError([Problem(1, _letter(i), "", "this column holds values but has no header: name it "
+                                  "(see `premeta template`) or delete it") for i in filled], source.where())
+    header = [h for i, h in enumerate(header) if i not in blank]
+    rows = [[c for i, c in enumerate(r) if i not in blank] for r in rows]
     names = [header_key(h) if header_key(h) in COLUMNS else h for h in header]
     seen: dict[str, list[int]] = {}
     for i, name in enumerate(names):
@@ -141,7 +152,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
                      + f" (columns {', '.join(_letter(i) for i in at)}): keep one")
              for name, at in seen.items() if len(at) > 1 and name]
     if twice:
-        raise SheetError(twice, str(path))
+        raise SheetError(twice, source.where())
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, NUMERIC, source.delimiter)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
@@ -161,7 +172,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     frame = frame.apply(lambda s: s.map(_cell))
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
-        raise ReadError(path, "has a header but no data rows")
+        raise ReadError(source.where(), "has a header but no data rows")
     frame.attrs["source"] = source
     return frame
 
@@ -285,10 +296,13 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     out = sheet.copy()
 
     required = tuple(dict.fromkeys(REQUIRED + ((group_by,) if group_by else ())))
+    read_as = sheet.attrs.get("source")
     for col in required + (("better",) if orient == "benefit" else ()):
         if col not in sheet:
             rule = "required column is missing" if col != group_by or col in REQUIRED else (
                 "the column named by group_by is missing; the sheet's columns are " + ", ".join(map(str, sheet)))
+            if read_as is not None and not problems:  # say once how the file was read, and what it holds
+                rule += f" (read as {read_as.describe()}, the header is: {', '.join(map(str, sheet))})"
             problems.append(Problem("-", col, None, rule))
     for col in required:
         if col in sheet:
@@ -316,11 +330,18 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
             problems.append(Problem(row, "vi", None, "vi or sei is missing (yi is given)"))
     summary = ~pre
     for arm in ("trt", "ctl"):
+        # in a sheet of group summaries only, a column it lacks altogether is one problem, not one per row
+        absent = {part: not pre.any() and not any(f"{arm}_{c}" in sheet for c in cols)
+                  for part, cols in (("mean", ["mean"]), ("n", ["n"]), ("sd", ["sd", "sem"]))}
+        for part, rule in (("mean", f"{arm}_mean"), ("n", f"{arm}_n"), ("sd", f"{arm}_sd or {arm}_sem")):
+            if absent[part]:
+                problems.append(Problem("-", f"{arm}_{part}", None, f"{rule} is missing: no such column "
+                                        "(needed unless every row gives a precomputed yi and vi)"))
         for row in sheet.index[summary]:
             for part in ("mean", "n"):
-                if not given.at[row, f"{arm}_{part}"]:
+                if not absent[part] and not given.at[row, f"{arm}_{part}"]:
                     problems.append(Problem(row, f"{arm}_{part}", None, f"{arm}_{part} is missing"))
-            if not (given.at[row, f"{arm}_sd"] or given.at[row, f"{arm}_sem"]):
+            if not absent["sd"] and not (given.at[row, f"{arm}_sd"] or given.at[row, f"{arm}_sem"]):
                 problems.append(Problem(row, f"{arm}_sd", None, f"{arm}_sd or {arm}_sem is missing"))
 
     for arm in ARMS:

@@ -31,9 +31,10 @@ write_sheet <- function(d, name) {
 # rats and mice, up to 48 comparisons per study.
 b <- dat.besson2016
 # Dropped: 84 rows without an SE (82 whose SE Besson et al. imputed, not stored in metadat; 4 of
-# them also without n) and 4 with an SE of 0 (premeta requires SD and SEM > 0).
+# them also without n). Kept: 4 rows with an SE of 0 in one arm (floor or ceiling effects), which
+# escalc computes (the pooled SD stays > 0) and premeta accepts and flags (zero_sd).
 usable <- !is.na(b$exp_se) & !is.na(b$con_se) & !is.na(b$exp_n) & !is.na(b$con_n) &
-  b$exp_se > 0 & b$con_se > 0
+  !(b$exp_se == 0 & b$con_se == 0)
 besson <- data.frame(
   study = b$study_ID,
   reference = b$Reference,
@@ -68,6 +69,8 @@ sheets <- list(
   besson2016_rodents = besson[!tiny, ],
   # One species only: `species` is constant ("mice"), a moderator with a single level.
   besson2016_mice = besson[!tiny & besson$species == "mice", ],
+  # One sex and one species: `sex` ("m") and `species` ("rats") are constant.
+  besson2016_male_rats = besson[!tiny & besson$species == "rats" & besson$sex == "m", ],
   besson2016_split_controls = besson[tiny, ]
 )
 

@@ -31,7 +31,8 @@ def checked_sheet():
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
         sheet, _, fmt = load(config["data"], config["format"], config.get("sheet"))
-        where = config["data"] if fmt == "wide" else f"{config['data']}, paired into results/sheet_from_{fmt}.csv"
+        where = sheet.attrs["source"].where() if fmt == "wide" else (
+            f"{config['data']}, paired into results/sheet_from_{fmt}.csv")
         sheet = validate_sheet(sheet, where, config["measure"], config["orient"], config["group_by"])
         escalc(sheet, config["measure"], config["orient"])
     except SheetError as error:

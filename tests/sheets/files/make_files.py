@@ -80,6 +80,22 @@ def main():
     (HERE / "zero_bytes.csv").write_bytes(b"")
     (HERE / "binary_garbage.csv").write_bytes(bytes(range(256)) * 4)
     (HERE / "ambiguous_delimiter.csv").write_text("study,a;outcome\r\nx,1;y\r\n", encoding="utf-8")
+    empty_cols = text(data).replace("\r\n", ",,,\r\n")
+    (HERE / "trailing_empty_columns.csv").write_text(empty_cols + "," * 13 + "\r\n", encoding="utf-8")
+    unnamed = text(data).splitlines()
+    unnamed = [unnamed[0] + ","] + [r + (",checked" if i == 2 else ",") for i, r in enumerate(unnamed[1:], 1)]
+    (HERE / "unnamed_column.csv").write_text("\r\n".join(unnamed) + "\r\n", encoding="utf-8")
+    mixed_marks = text(data, ";", ",").replace("0,171", "0.171")  # one value pasted from an English sheet
+    (HERE / "semicolon_mixed_decimals.csv").write_text(mixed_marks, encoding="utf-8")
+    (HERE / "one_column.txt").write_text("study|outcome|mechanism\r\nA|B|C\r\n", encoding="utf-8")
+    german = ["Studie", "Ergebnis", "Mechanismus", "Zeit", "besser", "MW Training", "SD Training", "n Training",
+              "MW Kontrolle", "SD Kontrolle", "n Kontrolle"]  # headers translated: no known column
+    (HERE / "translated_headers.csv").write_text(text(data, ";", ",", header=german), encoding="utf-8")
+    (HERE / "title_above_header.csv").write_text("Extraction sheet v2" + "," * 10 + "\r\n" + text(data),
+                                                 encoding="utf-8")
+    with zipfile.ZipFile(HERE / "libreoffice.ods", "w") as z:  # an OpenDocument spreadsheet's signature
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
     workbook(data, HERE / "date_formatted_time.xlsx", date_col="time")
     workbook(data, HERE / "boolean_in_number.xlsx", boolean=(3, "trt_n"))
     workbook(data, HERE / "three_worksheets_hidden_rows.xlsx", title="Data", before=("Notes", "Lists"),
