@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from premeta.effects import MEASURES, ORIENTS, escalc
-from premeta.pairing import FORMATS, LONG, load
-from premeta.sheet import COLUMNS, SheetError, validate
+from premeta.effects import MEASURES, ORIENTS
+from premeta.pairing import FORMATS, LONG, checked
+from premeta.sheet import COLUMNS, SheetError
 from premeta.tables import write_csv
 
 VALIDATE_EXAMPLES = """examples:
@@ -61,16 +61,6 @@ def _template(args) -> int:
     return 0
 
 
-def _checked(path, fmt, worksheet, measure, orient, group_by):
-    """The comparison sheet, validated and its effect sizes computed, the pairing, the format and the source."""
-    sheet, pairing, fmt = load(path, fmt, worksheet)
-    source = sheet.attrs.get("source")
-    where = path if fmt == "wide" else f"{path}, paired"
-    sheet = validate(sheet, where, measure, orient, group_by)
-    escalc(sheet, measure, orient)
-    return sheet, pairing, fmt, source
-
-
 def _fail(error, path) -> int:
     if isinstance(error, SheetError) and not error.file:
         error = SheetError(error.problems, str(path))
@@ -80,7 +70,7 @@ def _fail(error, path) -> int:
 
 def _pair(args) -> int:
     try:
-        sheet, pairing, fmt, _ = _checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     if pairing is None:
@@ -115,12 +105,12 @@ def _run(args) -> int:
 def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
-        sheet, pairing, fmt, raw_source = _checked(args.sheet, args.format, args.sheet_name, measure,
-                                                   args.orient.lower(), args.group_by)
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, measure, args.orient.lower(),
+                                      args.group_by)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
-    print(f"{args.sheet}: OK, read as {raw_source.describe()}"
+    print(f"{args.sheet}: OK, read as {sheet.attrs['source'].describe()}"
           + ("" if fmt == "wide" else f" ({fmt} format: {len(pairing)} rows paired into comparisons)"))
     print(f"{len(sheet)} comparisons from {sheet['study'].nunique()} studies"
           + (f" in {groups} groups of {args.group_by}" if groups else "") + f"; {measure} can be computed for every row")
