@@ -177,15 +177,17 @@ def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
 
 
 def test_config_minocycline_c_reproduces_the_replication_from_group_data(tmp_path):
-    """`snakemake --configfile config/minocycline_c.yaml`: Analysis C from the arms through premeta's
-    sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51, -0.91], df 56.9 with negative
-    favouring minocycline; premeta's benefit orientation gives the same with the sign reversed."""
-    from conftest import SNAKEMAKE
+    """`premeta run --configfile config/minocycline_c.yaml` (Snakemake underneath): Analysis C from
+    the arms through premeta's sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51,
+    -0.91], df 56.9 with negative favouring minocycline; premeta's benefit orientation gives the
+    same with the sign reversed. The report's path printed is the one in the config's workdir."""
+    import sys
 
-    out = subprocess.run([*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile",
-                          str(ROOT / "config" / "minocycline_c.yaml"), "--config", f"workdir={tmp_path / 'run'}"],
-                         capture_output=True, text=True, check=False, cwd=ROOT)
+    premeta = str(Path(sys.executable).parent / "premeta")
+    out = subprocess.run([premeta, "run", "--configfile", "config/minocycline_c.yaml", "--config",
+                          f"workdir={tmp_path / 'run'}"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == f"Report: {tmp_path / 'run' / 'results' / 'report.html'}"
     overall = pd.read_csv(tmp_path / "run" / "results" / "dependence.csv").set_index("group").loc["overall"]
     assert (overall.k, overall.clusters) == (108, 60)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (1.21, 0.91, 1.51)
