@@ -191,3 +191,38 @@ def test_long_sheet_missing_numbers(tmp_path):
         f"  {sheet}: row 3, column 'mean', value None: is missing",
         f"  {sheet}: row 4, column 'n', value None: is missing",
         f"  {sheet}: row 4, column 'sd', value 'x': must be a number"]
+
+
+def test_long_template_is_the_commands(tmp_path):
+    assert cli("template", "--format", "long", "-o", str(tmp_path / "g.csv")).returncode == 0
+    assert (tmp_path / "g.csv").read_text().splitlines() == (REPO / "data" / "template_long.csv").read_text().splitlines()
+
+
+def test_a_long_sheet_through_the_workflow(tmp_path):
+    """format: long (told from the header): paired into results/sheet_from_long.csv, every row's
+    fate in results/pairing.csv and the report, pooled as the equivalent hand-made sheet."""
+    groups = tmp_path / "groups.csv"
+    groups.write_text(
+        "study,experiment,outcome,time,group,role,mean,sd,sem,n,better,species\n"
+        "Ash 2019,,Threshold,7,Vehicle,control,2.0,0.8,,12,higher,rat\n"
+        "Ash 2019,,Threshold,7,Low speed,treatment,3.1,0.9,,6,higher,rat\n"
+        "Ash 2019,,Threshold,7,High speed,treatment,3.9,1.0,,6,higher,rat\n"
+        "Ash 2019,,Threshold,7,Sham,sham,6.0,0.7,,6,higher,rat\n"
+        "Birch 2020,A,Threshold,14,Vehicle,control,1.8,,0.3,8,higher,mouse\n"
+        "Birch 2020,A,Threshold,14,Running,treatment,2.9,,0.4,8,higher,mouse\n"
+        "Birch 2020,B,Threshold,14,Swimming,treatment,2.5,,0.4,8,higher,mouse\n")
+    run(tmp_path / "wf", "--config", f"data={groups}", "analyses=[dependence]", "group_by=outcome")
+    results = tmp_path / "wf" / "results"
+    pairing = pd.read_csv(results / "pairing.csv")
+    assert pairing.status.tolist() == ["control", "paired", "paired", "sham", "control", "paired", "unpaired"]
+    sheet = pd.read_csv(results / "sheet_from_long.csv")
+    assert sheet.comparison.tolist() == ["Low speed vs Vehicle", "High speed vs Vehicle", "Running vs Vehicle"]
+    assert sheet.sham_mean.tolist()[:2] == [6.0, 6.0] and sheet.species.tolist() == ["rat", "rat", "mouse"]
+    hand = sheet.drop(columns="source_rows")
+    hand.index = pd.RangeIndex(2, len(hand) + 2, name="row")
+    theirs = stratified(premeta.escalc(validate(hand), "SMD"), "outcome", "REML", "knha")["pooled"]
+    pooled = pd.read_csv(results / "pooled.csv")
+    np.testing.assert_allclose(pooled[["estimate", "ci_low", "ci_high", "tau2"]].to_numpy(float),
+                               theirs[["estimate", "ci_low", "ci_high", "tau2"]].to_numpy(float), rtol=1e-12)
+    html = (results / "report.html").read_text()
+    assert "Pairing of groups into comparisons" in html and "no control cohort for this outcome and time" in html
