@@ -90,7 +90,8 @@ def sheet_c():
     return validate(sheet, file="minocycline_sheet.csv", measure="SMD", orient="benefit")
 
 
-def test_sheet_is_made_by_script(tmp_path):
+def test_sheets_are_made_by_script(tmp_path):
+    """make_sheet.py writes the three bundled sheets byte for byte from the two source files."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_sheet", DATA / "make_sheet.py")
@@ -99,6 +100,14 @@ def test_sheet_is_made_by_script(tmp_path):
     out = tmp_path / "sheet.csv"
     assert mod.make_sheet(DATA / "Complete data.csv", out) == 110
     assert out.read_bytes() == (DATA / "minocycline_sheet.csv").read_bytes()
+    assert mod.make_analysis_c_sheet(out, tmp_path / "c.csv") == 108
+    assert (tmp_path / "c.csv").read_bytes() == (DATA / "analysis_c_sheet.csv").read_bytes()
+    assert mod.make_effects_sheet(DATA / "41598_2018_36507_MOESM2_ESM.csv", tmp_path / "a.csv") == 71
+    assert (tmp_path / "a.csv").read_bytes() == (DATA / "analysis_a_sheet.csv").read_bytes()
+    a = pd.read_csv(tmp_path / "a.csv")
+    # one label per cluster of the paper's `study` column: the clusters stay as published
+    assert a["study"].nunique() == 39 and a.groupby("study").size().tolist() == \
+        pd.read_csv(DATA / "41598_2018_36507_MOESM2_ESM.csv").groupby("study").size().tolist()
 
 
 def test_sheet_rows(sheet_c):
@@ -173,19 +182,22 @@ def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
     rho = pd.read_csv(results / "dependence_rho.csv")
     assert sorted(rho[rho.group == "overall"].rho) == [0.0, 0.2, 0.5, 0.8, 1.0]
     html = (results / "report.html").read_text()
-    assert "SIMULATED" not in html and "doi:10.1038/s41598-018-36507-9" in html and "CC BY 4.0" in html
+    assert "SIMULATED" not in html.upper() and "doi:10.1038/s41598-018-36507-9" in html and "CC BY 4.0" in html
+    assert "Reis DJ, Casteen EJ, Ilardi SS. The antidepressant impact of minocycline in rodents" in html
 
 
 def test_config_minocycline_c_reproduces_the_replication_from_group_data(tmp_path):
-    """`snakemake --configfile config/minocycline_c.yaml`: Analysis C from the arms through premeta's
-    sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51, -0.91], df 56.9 with negative
-    favouring minocycline; premeta's benefit orientation gives the same with the sign reversed."""
-    from conftest import SNAKEMAKE
+    """`premeta run --configfile config/minocycline_c.yaml` (Snakemake underneath): Analysis C from
+    the arms through premeta's sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51,
+    -0.91], df 56.9 with negative favouring minocycline; premeta's benefit orientation gives the
+    same with the sign reversed. The report's path printed is the one in the config's workdir."""
+    import sys
 
-    out = subprocess.run([*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile",
-                          str(ROOT / "config" / "minocycline_c.yaml"), "--config", f"workdir={tmp_path / 'run'}"],
-                         capture_output=True, text=True, check=False, cwd=ROOT)
+    premeta = str(Path(sys.executable).parent / "premeta")
+    out = subprocess.run([premeta, "run", "--configfile", "config/minocycline_c.yaml", "--config",
+                          f"workdir={tmp_path / 'run'}"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == f"Report: {tmp_path / 'run' / 'results' / 'report.html'}"
     overall = pd.read_csv(tmp_path / "run" / "results" / "dependence.csv").set_index("group").loc["overall"]
     assert (overall.k, overall.clusters) == (108, 60)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (1.21, 0.91, 1.51)

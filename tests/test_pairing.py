@@ -143,3 +143,86 @@ def test_group_by_an_annotation_question(tmp_path):
     run(tmp_path, "--config", f"data={SIMULATED}", "group_by=Pain model", "permutations=20", "analyses=[dependence]")
     pooled = pd.read_csv(tmp_path / "results" / "pooled.csv")
     assert list(pooled.group) == ["CCI", "SNI", "overall"] and list(pooled.k) == [2, 1, 3]
+
+
+HEADER = ("StudyId,CohortLabel,NumberOfAnimals,IsDiseaseModelControl,IsTreatmentControl,OutcomeLabel,"
+          "GreaterIsWorse,TimeInMinutes,OutcomeAverage,OutcomeAverageType,OutcomeError,OutcomeErrorType\n")
+
+
+def test_problems_name_the_exports_own_rows_and_columns(tmp_path):
+    """Missing numbers, and the comparison sheet's rules (SD 0 in both arms, a shared control split
+    below 2 animals), are reported at the export's spreadsheet row and column, all at once."""
+    missing = tmp_path / "missing.csv"
+    missing.write_text(HEADER + "s1,Veh,8,FALSE,TRUE,Imm,TRUE,60,10,mean,2,SD\n"
+                                "s1,Drug,8,FALSE,FALSE,Imm,TRUE,60,,mean,2,SD\n"
+                                "s1,Drug 2,8,FALSE,FALSE,Imm,TRUE,60,7,mean,,SEM\n"
+                                "s1,Drug 3,8,FALSE,FALSE,Imm,TRUE,60,7,median,,IQR\n")  # excluded: no error
+    out = cli("validate", str(missing))
+    assert out.returncode == 1 and out.stderr.splitlines()[1:] == [
+        f"  {missing}: row 3, column 'OutcomeAverage', value None: is missing",
+        f"  {missing}: row 4, column 'OutcomeError', value None: is missing"]
+    paired = tmp_path / "paired.csv"
+    paired.write_text(HEADER + "s1,Veh,8,FALSE,TRUE,Imm,TRUE,60,10,mean,0,SD\n"
+                               "s1,Drug,8,FALSE,FALSE,Imm,TRUE,60,7,mean,0,SD\n"
+                               "s2,Veh,3,FALSE,TRUE,Imm,TRUE,60,10,mean,1,SD\n"
+                               "s2,Low,8,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n"
+                               "s2,High,8,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n")
+    out = cli("pair", str(paired), "-o", str(tmp_path / "comparisons.csv"))
+    lines = out.stderr.splitlines()
+    assert out.returncode == 1 and len(lines) == 3 and not (tmp_path / "comparisons.csv").exists()
+    assert lines[1].startswith(f"  {paired}: row 2, column 'OutcomeError', value 0: SD is 0 in both groups")
+    assert lines[1].endswith("(in comparison 'Drug vs Veh')")
+    assert lines[2].startswith(f"  {paired}: row 4, column 'NumberOfAnimals', value 3: control group 'Veh' of "
+                               "study 's2' has n = 3 shared by 2 comparisons (rows 5, 6)")
+    assert lines[2].endswith("(in comparisons 'Low vs Veh', 'High vs Veh')")
+    # the workflow stops on the same problems before writing anything
+    run_out = run(tmp_path / "wf", "--config", f"data={paired}", check=False)
+    assert run_out.returncode != 0 and "row 4, column 'NumberOfAnimals', value 3" in run_out.stderr
+    assert not (tmp_path / "wf" / "results").exists()
+
+
+def test_long_sheet_missing_numbers(tmp_path):
+    sheet = tmp_path / "groups.csv"
+    sheet.write_text("study,outcome,group,role,mean,sd,sem,n,better\nS1,O,Veh,control,1,,,8,higher\n"
+                     "S1,O,D,treatment,,1,,8,higher\nS1,O,D2,treatment,2,x,,,higher\n")
+    out = cli("validate", str(sheet))
+    assert out.returncode == 1 and out.stderr.splitlines()[1:] == [
+        f"  {sheet}: row 2, column 'sd', value None: is missing: give the group's sd or sem",
+        f"  {sheet}: row 3, column 'mean', value None: is missing",
+        f"  {sheet}: row 4, column 'n', value None: is missing",
+        f"  {sheet}: row 4, column 'sd', value 'x': must be a number"]
+
+
+def test_long_template_is_the_commands(tmp_path):
+    assert cli("template", "--format", "long", "-o", str(tmp_path / "g.csv")).returncode == 0
+    assert (tmp_path / "g.csv").read_text().splitlines() == (REPO / "data" / "template_long.csv").read_text().splitlines()
+
+
+def test_a_long_sheet_through_the_workflow(tmp_path):
+    """format: long (told from the header): paired into results/sheet_from_long.csv, every row's
+    fate in results/pairing.csv and the report, pooled as the equivalent hand-made sheet."""
+    groups = tmp_path / "groups.csv"
+    groups.write_text(
+        "study,experiment,outcome,time,group,role,mean,sd,sem,n,better,species\n"
+        "Ash 2019,,Threshold,7,Vehicle,control,2.0,0.8,,12,higher,rat\n"
+        "Ash 2019,,Threshold,7,Low speed,treatment,3.1,0.9,,6,higher,rat\n"
+        "Ash 2019,,Threshold,7,High speed,treatment,3.9,1.0,,6,higher,rat\n"
+        "Ash 2019,,Threshold,7,Sham,sham,6.0,0.7,,6,higher,rat\n"
+        "Birch 2020,A,Threshold,14,Vehicle,control,1.8,,0.3,8,higher,mouse\n"
+        "Birch 2020,A,Threshold,14,Running,treatment,2.9,,0.4,8,higher,mouse\n"
+        "Birch 2020,B,Threshold,14,Swimming,treatment,2.5,,0.4,8,higher,mouse\n")
+    run(tmp_path / "wf", "--config", f"data={groups}", "analyses=[dependence]", "group_by=outcome")
+    results = tmp_path / "wf" / "results"
+    pairing = pd.read_csv(results / "pairing.csv")
+    assert pairing.status.tolist() == ["control", "paired", "paired", "sham", "control", "paired", "unpaired"]
+    sheet = pd.read_csv(results / "sheet_from_long.csv")
+    assert sheet.comparison.tolist() == ["Low speed vs Vehicle", "High speed vs Vehicle", "Running vs Vehicle"]
+    assert sheet.sham_mean.tolist()[:2] == [6.0, 6.0] and sheet.species.tolist() == ["rat", "rat", "mouse"]
+    hand = sheet.drop(columns="source_rows")
+    hand.index = pd.RangeIndex(2, len(hand) + 2, name="row")
+    theirs = stratified(premeta.escalc(validate(hand), "SMD"), "outcome", "REML", "knha")["pooled"]
+    pooled = pd.read_csv(results / "pooled.csv")
+    np.testing.assert_allclose(pooled[["estimate", "ci_low", "ci_high", "tau2"]].to_numpy(float),
+                               theirs[["estimate", "ci_low", "ci_high", "tau2"]].to_numpy(float), rtol=1e-12)
+    html = (results / "report.html").read_text()
+    assert "Pairing of groups into comparisons" in html and "no control cohort for this outcome and time" in html

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import close
+from conftest import REPO, close, run
 
 import premeta
 from premeta.rve import rve
@@ -91,3 +92,20 @@ def test_rve_rejects_bad_input():
 
 def test_rve_exported():
     assert premeta.rve is rve and "rve" in premeta.__all__
+
+
+def test_workflow_rve_model(tmp_path):
+    """`dependence: rve` with `rve_model: HIER` in the workflow: the model named in the table of
+    choice and the report, no rho (HIER has none), estimates equal to premeta.rve on the effects."""
+    example = REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv"
+    run(tmp_path, "--config", f"data={example}", "dependence=rve", "rve_model=HIER", "analyses=[dependence]")
+    results = tmp_path / "results"
+    assert pd.read_csv(results / "dependence_choice.csv").rve_model.tolist() == ["HIER"]
+    assert "rve_model: CORR" in pd.read_csv(results / "dependence_rho.csv").note[0]
+    e = pd.read_csv(results / "effect_sizes.csv")
+    f = rve(e["yi"], e["vi"], e["study"].astype(str), model="HIER", small=True)
+    overall = pd.read_csv(results / "dependence.csv").set_index("group").loc["overall"]
+    close([overall.estimate, overall.se, overall.df, overall.tau2, overall.sigma2_within],
+          [f.estimate[0], f.se[0], f.df[0], f.tau2, f.omega2], rtol=1e-12, atol=1e-15)
+    html = (results / "report.html").read_text()
+    assert 'modelweights = "HIER"' in html and "rho = 0" not in html and "Sensitivity to the assumed" not in html

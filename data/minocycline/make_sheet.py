@@ -1,10 +1,12 @@
-"""Turn the replication's group-level data (`Complete data.csv`) into a premeta extraction sheet.
+"""Turn the bundled source files into premeta extraction sheets.
 
     python data/minocycline/make_sheet.py
 
-writes data/minocycline/minocycline_sheet.csv next to this script, one row per row of
-`Complete data.csv` (all 110, Wong_2016 included: the analyses choose their rows), in the same
-order. Every value is copied as text, unchanged; nothing is computed.
+writes, next to this script, minocycline_sheet.csv (below), analysis_a_sheet.csv (the paper's
+effect sizes, :func:`make_effects_sheet`) and analysis_c_sheet.csv (:func:`make_analysis_c_sheet`).
+minocycline_sheet.csv has one row per row of the replication's group-level data `Complete data.csv`
+(all 110, Wong_2016 included), in the same order. Every value is copied as text, unchanged;
+nothing is computed.
 
     study        <- study_id       (the study a comparison belongs to, e.g. Arakawa_2012)
     exp_id       <- exp_id         (the experiment: the replication's RVE cluster)

@@ -552,12 +552,12 @@ def rho_sensitivity(effects: pd.DataFrame, by: str = "mechanism", level: float =
     return pd.concat(parts, ignore_index=True)[cols]
 
 
-def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame) -> pd.DataFrame:
+def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame, rve_model: str = "CORR") -> pd.DataFrame:
     """The pooled table (comparisons independent) beside the dependence analysis, in long form for
     :func:`premeta.plots.comparison_figure`: ``group, analysis, estimate, ci_low, ci_high``."""
     mode = dependence["dependence"].iloc[0]
     label = {"multilevel": "three-level model, CR2 CI by study", "aggregate": "aggregated by cohort",
-             "rve": "robust variance estimation (CORR), by study",
+             "rve": f"robust variance estimation ({rve_model}), by study",
              "none": "comparisons independent"}[mode]
     cols = ["group", "estimate", "ci_low", "ci_high"]
     parts = [pooled[cols].assign(analysis="comparisons independent")]

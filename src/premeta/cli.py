@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from premeta.effects import MEASURES, ORIENTS, escalc
-from premeta.pairing import FORMATS, LONG, load
-from premeta.sheet import COLUMNS, SheetError, validate
+import yaml
+
+from premeta.effects import MEASURES, ORIENTS
+from premeta.pairing import FORMATS, LONG, checked
+from premeta.sheet import COLUMNS, SheetError
 from premeta.tables import write_csv
 
 VALIDATE_EXAMPLES = """examples:
@@ -41,6 +43,7 @@ RUN_EXAMPLES = """examples:
   premeta run
   premeta run --config data=my_sheet.csv measure=NMD method=DL
   premeta run --cores 4 --config data=SyRF_export.csv group_by="Pain model"
+  premeta run --configfile config/minocycline.yaml   # a real example, into runs/minocycline/
 
 Runs the workflow of the premeta checkout in the current directory (its Snakefile) with Snakemake,
 then prints the report's path. Settings: config/README.md."""
@@ -61,16 +64,6 @@ def _template(args) -> int:
     return 0
 
 
-def _checked(path, fmt, worksheet, measure, orient, group_by):
-    """The comparison sheet, validated and its effect sizes computed, the pairing, the format and the source."""
-    sheet, pairing, fmt = load(path, fmt, worksheet)
-    source = sheet.attrs.get("source")
-    where = source.where() if fmt == "wide" else f"{path}, paired"
-    sheet = validate(sheet, where, measure, orient, group_by)
-    escalc(sheet, measure, orient)
-    return sheet, pairing, fmt, source
-
-
 def _fail(error, path) -> int:
     if isinstance(error, SheetError) and not error.file:
         error = SheetError(error.problems, str(path))
@@ -80,7 +73,7 @@ def _fail(error, path) -> int:
 
 def _pair(args) -> int:
     try:
-        sheet, pairing, fmt, _ = _checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     if pairing is None:
@@ -103,24 +96,40 @@ def _run(args) -> int:
               file=sys.stderr)
         return 1
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", str(args.cores)]
+    if args.configfile:
+        cmd += ["--configfile", *args.configfile]
     if args.config:
         cmd += ["--config", *args.config]
     done = subprocess.run(cmd, check=False)
     if done.returncode:
         return done.returncode
-    print(f"Report: {Path('results/report.html').resolve()}")
+    print(f"Report: {(_workdir(snakefile, args) / 'results' / 'report.html').resolve()}")
     return 0
+
+
+def _workdir(snakefile: Path, args) -> Path:
+    """The folder the run wrote into: ``workdir`` as Snakemake resolves the config (the workflow's
+    config/config.yaml, then each --configfile, then --config), else the current directory."""
+    workdir = None
+    for file in [snakefile.parent / "config" / "config.yaml", *map(Path, args.configfile or [])]:
+        if file.is_file():
+            workdir = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("workdir", workdir)
+    for item in args.config or []:
+        key, _, value = item.partition("=")
+        if key.strip() == "workdir":
+            workdir = yaml.safe_load(value)
+    return Path(workdir or ".")
 
 
 def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
-        sheet, pairing, fmt, raw_source = _checked(args.sheet, args.format, args.sheet_name, measure,
-                                                   args.orient.lower(), args.group_by)
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, measure, args.orient.lower(),
+                                      args.group_by)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
-    print(f"{args.sheet}: OK, read as {raw_source.describe()}"
+    print(f"{args.sheet}: OK, read as {sheet.attrs['source'].describe()}"
           + ("" if fmt == "wide" else f" ({fmt} format: {len(pairing)} rows paired into comparisons)"))
     print(f"{len(sheet)} comparisons from {sheet['study'].nunique()} studies"
           + (f" in {groups} groups of {args.group_by}" if groups else "") + f"; {measure} can be computed for every row")
@@ -165,6 +174,8 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the workflow and print the report's path",
                        description="Run premeta's Snakemake workflow in the current directory.",
                        epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--configfile", nargs="+", metavar="FILE", help="settings files, as snakemake --configfile "
+                   "(e.g. config/minocycline.yaml)")
     r.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="settings, as snakemake --config")
     r.add_argument("--cores", type=int, default=2, help="cores to use (default 2)")
     r.add_argument("--snakefile", default="Snakefile", help="the workflow (default ./Snakefile)")

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.files import Source, header_key, read_table
-from premeta.sheet import COLUMNS, Problem, SheetError
+from premeta.sheet import COLUMNS, Problem, SheetError, validate
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -165,9 +165,10 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     g["mechanism"] = g["outcome"]
     for a in annotations:
         g[a] = frame[a]
-    problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"})
+    problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"},
+                         g["excluded"] == "")
     if problems:
-        raise SheetError(problems, str(path))
+        raise SheetError(_by_row(problems), str(path))
     return g, annotations, source
 
 
@@ -209,19 +210,31 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
         g["mechanism"] = g["outcome"]
     g["excluded"] = ""
     annotations = [c for c in frame if c not in LONG]
-    problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in frame})
+    problems += [Problem(r, "sd", None, "is missing: give the group's sd or sem")
+                 for r in g.index[g["sd"].isna() & g["sem"].isna()]]
+    problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in frame},
+                         pd.Series(True, index=g.index))
     if problems:
-        raise SheetError(problems, str(path))
+        raise SheetError(_by_row(problems), str(path))
     return g, annotations, source
 
 
-def _numbers(g: pd.DataFrame, columns: dict[str, str]) -> list[Problem]:
-    """Convert the group table's number columns in place; problems name the input's own columns."""
+def _by_row(problems: list[Problem]) -> list[Problem]:
+    """Problems in the order of the input's rows (whole-column problems first), stable within a row."""
+    return sorted(problems, key=lambda p: (p.row != "-", p.row if isinstance(p.row, int) else 0))
+
+
+def _numbers(g: pd.DataFrame, columns: dict[str, str], used: pd.Series) -> list[Problem]:
+    """Convert the group table's number columns in place; problems name the input's own columns.
+
+    ``mean``, ``n`` and a SyRF ``error`` must be given on every ``used`` row (not excluded)."""
     problems = []
     for col, shown in columns.items():
         raw = g[col]
         x = pd.to_numeric(raw, errors="coerce")
         problems += [Problem(r, shown, raw[r], "must be a number") for r in g.index[raw.notna() & x.isna()]]
+        if col in ("mean", "n", "error"):
+            problems += [Problem(r, shown, None, "is missing") for r in g.index[raw.isna() & used]]
         if col == "n":
             problems += [Problem(r, shown, raw[r], "must be a whole number >= 2")
                          for r in g.index[x.notna() & ((x % 1 != 0) | (x < 2))]]
@@ -356,6 +369,67 @@ def load(path, fmt: str = "auto", sheet=None) -> tuple[pd.DataFrame, pd.DataFram
         return read_sheet(path, sheet), None, fmt
     out, pairing = read_groups(path, fmt, sheet)
     return out, pairing, fmt
+
+
+#: The input's own column for a column of the paired comparison sheet (``trt_``/``ctl_``/``sham_`` stripped).
+SOURCE_COLUMNS = {
+    "syrf": {"mean": "OutcomeAverage", "sd": "OutcomeError", "sem": "OutcomeError", "n": "NumberOfAnimals",
+             "better": "GreaterIsWorse", "outcome": "OutcomeLabel", "study": "StudyId", "comparison": "CohortLabel",
+             "control_group": "CohortLabel", "time": "TimeInMinutes"},
+    "long": {"comparison": "group", "control_group": "group"},
+}
+ARMS = ("trt", "ctl", "sham")  # the order of ``source_rows``: treated; control; sham
+
+
+def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetError:
+    """The problems found in a paired comparison sheet, named by the input's own rows and columns.
+
+    Comparison row ``r`` was made from the input rows ``sheet.source_rows[r]`` (treated; control;
+    sham): a problem in a ``trt_*``, ``ctl_*`` or ``sham_*`` column is that group's row, any other
+    the treated group's; the rule says in which comparison it was found.
+    """
+    names = SOURCE_COLUMNS[fmt]
+    sources = {r: [int(x) for x in str(v).split(";")] for r, v in sheet["source_rows"].items()}
+    treated = {str(r): str(v[0]) for r, v in sources.items()}
+    found: dict[tuple, list[str]] = {}  # (row, column, value, rule) -> the comparisons it was found in
+    for p in error.problems:
+        if isinstance(p.row, str) or p.row not in sources:
+            found.setdefault((p.row, p.column, p.value, p.rule), [])
+            continue
+        rows = sources[p.row]
+        arm, _, part = p.column.partition("_")
+        if arm in ARMS and part in ("mean", "sd", "sem", "n") and ARMS.index(arm) < len(rows):
+            row, column = rows[ARMS.index(arm)], names.get(part, part)
+        else:
+            row, column = rows[0], names.get(p.column, p.column)
+        # comparison rows named in the rule (e.g. those sharing a control) become their treated groups' rows
+        rule = re.sub(r"\(rows ([\d, ]+)\)", lambda m: "(rows " + ", ".join(
+            treated.get(x, x) for x in m.group(1).split(", ")) + ")", p.rule)
+        value = p.value.item() if isinstance(p.value, np.generic) else p.value
+        found.setdefault((row, column, value, rule), []).append(repr(sheet.at[p.row, "comparison"]))
+    out = [Problem(row, column, value, rule + (f" (in {'comparison' if len(c) == 1 else 'comparisons'} "
+                                                f"{', '.join(c)})" if c else ""))
+           for (row, column, value, rule), c in found.items()]
+    return SheetError(_by_row(out), str(path))
+
+
+def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
+            group_by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """:func:`load`, then :func:`premeta.sheet.validate` and :func:`premeta.effects.escalc`:
+    ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
+    problems name the input's own rows and columns (:func:`in_source` for a paired sheet)."""
+    from premeta.effects import escalc
+
+    out, pairing, fmt = load(path, fmt, sheet)
+    source = out.attrs.get("source")
+    try:
+        where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
+        checked_sheet = validate(out, where, measure, orient, group_by)
+        escalc(checked_sheet, measure, orient)
+    except SheetError as error:
+        raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None
+    checked_sheet.attrs["source"] = source
+    return checked_sheet, pairing, fmt
 
 
 def read_groups(path, fmt: str, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -4,11 +4,10 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, file_names, group_labels, numeric_moderators
-from premeta.effects import MEASURES, ORIENTS, escalc
+from premeta.effects import MEASURES, ORIENTS
 from premeta.models import METHODS, TESTS
-from premeta.pairing import FORMATS, load
+from premeta.pairing import FORMATS, checked
 from premeta.sheet import COLUMNS, SheetError
-from premeta.sheet import validate as validate_sheet
 
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
@@ -30,11 +29,8 @@ def checked_sheet():
             sys.exit(f"premeta: {config['data']}: the extraction sheet is inside {folder}/, which premeta "
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
-        sheet, _, fmt = load(config["data"], config["format"], config.get("sheet"))
-        where = sheet.attrs["source"].where() if fmt == "wide" else (
-            f"{config['data']}, paired into results/sheet_from_{fmt}.csv")
-        sheet = validate_sheet(sheet, where, config["measure"], config["orient"], config["group_by"])
-        escalc(sheet, config["measure"], config["orient"])
+        sheet, _, fmt = checked(config["data"], config["format"], config.get("sheet"), config["measure"],
+                                config["orient"], config["group_by"])
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:
