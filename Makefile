@@ -30,7 +30,7 @@ bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if 
 
 lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[test]"
+	.lockenv/bin/pip install --quiet ".[workflow,bench,test]"
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^premeta' > requirements.lock
 	rm -rf .lockenv
 

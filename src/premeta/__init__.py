@@ -1,5 +1,7 @@
 """premeta: reproducible meta-analysis of preclinical (rodent) studies."""
 
+from importlib.metadata import version
+
 from premeta.effects import escalc
 from premeta.models import METHODS, TESTS, Fit, fit
 from premeta.rve import rve
@@ -11,4 +13,4 @@ def rma(yi, vi, groups=None, method="REML", test="z", level=95):
 
 
 __all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma", "rve"]
-__version__ = "0.1.0"
+__version__ = version("premeta")  # the one place is pyproject.toml
