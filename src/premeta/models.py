@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
@@ -707,6 +706,8 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
 
 def adjust_p(p, method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (statsmodels ``multipletests``; R ``p.adjust``); NaN kept."""
+    from statsmodels.stats.multitest import multipletests  # imported when needed: statsmodels is slow to import
+
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)

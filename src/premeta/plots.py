@@ -32,10 +32,8 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from premeta.analysis import overall_label
+from premeta.effects import MEASURE_LABELS
 
-MEASURE_LABELS = {
-    "SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
-}
 ROW = 0.25  # inches per text line
 MARGIN = 0.15  # left and right margin, inches
 INDENT = 0.18  # indent of the lines of a stratum under its heading, inches
