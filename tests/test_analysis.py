@@ -94,6 +94,18 @@ def test_sensitivity_tables_per_group(effects):
     assert inf.influential.dtype == bool and list(inf[inf.group == "GABA"].influential) == list(flags)
 
 
+def test_sensitivity_above_its_limit_keeps_the_rows_with_the_reason(effects, monkeypatch):
+    import premeta.analysis
+
+    monkeypatch.setattr(premeta.analysis, "SENSITIVITY_MAX_K", 10)
+    loo, inf = sensitivity(effects[effects.mechanism.isin(["GABA", "BDNF"])], "mechanism", "REML", "knha")
+    bdnf = loo[loo.group == "BDNF"]  # k = 16 > 10: not fitted, said why
+    assert len(bdnf) == 16 and bdnf.estimate.isna().all()
+    assert (bdnf.note == "k = 16: leave-one-out is not run above 10 comparisons (it fits k models of k - 1 each; "
+            "one comparison's weight is about 1/k); premeta.sensitivity.leave1out runs it").all()
+    assert loo[loo.group == "GABA"].estimate.notna().all() and (inf[inf.group == "BDNF"].note != "").all()
+
+
 def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
     out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], permutations=200, seed=7)
     models = out["models"].set_index(["moderator", "group"])

@@ -35,6 +35,8 @@ GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
 MAX_NAME = 60
 #: A group with more comparisons gets a study-level forest plot (:func:`study_rows`) beside the full one.
 STUDY_LEVEL_K = 60
+#: Leave-one-out and influence fit k models of k - 1 comparisons: above this k a group gets a note instead.
+SENSITIVITY_MAX_K = 1000
 
 
 def attempt(fn, *args, **kwargs) -> tuple[object, str]:
@@ -577,8 +579,8 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     Comparisons are left out one at a time (metafor's unit), named by their spreadsheet row
     and :func:`labels`.
 
-    A group with one comparison, or whose diagnostics cannot be computed, keeps its rows with NaN
-    and the reason in ``note``.
+    A group with one comparison, of more than :data:`SENSITIVITY_MAX_K` (whose cost grows as k²),
+    or whose diagnostics cannot be computed, keeps its rows with NaN and the reason in ``note``.
 
     Returns
     -------
@@ -592,8 +594,10 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
         key = {"group": g, "row": sub.index.to_numpy(), "label": names[sub.index].to_numpy()}
-        if len(sub) < 2:
-            note = "k = 1: no comparison to leave out"
+        if len(sub) < 2 or len(sub) > SENSITIVITY_MAX_K:
+            note = ("k = 1: no comparison to leave out" if len(sub) < 2 else
+                    f"k = {len(sub)}: leave-one-out is not run above {SENSITIVITY_MAX_K} comparisons (it fits k models "
+                    f"of k - 1 each; one comparison's weight is about 1/k); premeta.sensitivity.leave1out runs it")
             loo.append(pd.DataFrame(key | {"note": note}))
             inf.append(pd.DataFrame(key | {"note": note}))
             continue

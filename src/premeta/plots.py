@@ -16,6 +16,7 @@ heterogeneity statistics and the test for the overall effect, as ``forest.rma`` 
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
@@ -45,9 +46,9 @@ WEIGHT_W, EST_W = 0.7, 1.75  # width of the weight and the "estimate [CI]" colum
 TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
 FONT = 9  # points
-#: More rows than this are not drawn (a figure over 250 inches tall helps no reader): the figure
+#: More rows than this are not drawn (a figure over 75 inches tall helps no reader): the figure
 #: says so and points to the study-level figure and the tables.
-FOREST_MAX_ROWS = 1000
+FOREST_MAX_ROWS = 300
 _RC = {
     **sns.axes_style("ticks"),
     **sns.plotting_context("paper"),
@@ -103,6 +104,7 @@ def _fill(s: object, n: int) -> str:
     return textwrap.fill(str(s), n, break_long_words=True)
 
 
+@functools.lru_cache(maxsize=65536)
 def _width(s: str, size: float = FONT, bold: bool = False) -> float:
     """Width in inches of ``s`` drawn in DejaVu Sans."""
     font = FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
@@ -112,6 +114,8 @@ def _width(s: str, size: float = FONT, bold: bool = False) -> float:
 def _wrap(s: object, width: float, size: float = FONT, bold: bool = False) -> list[str]:
     """``s`` broken into lines no wider than ``width`` inches: at spaces, and inside a word only
     when the word alone is wider. Nothing is cut."""
+    if _width(str(s), size, bold) <= width:
+        return [str(s)]
     lines: list[str] = []
     for word in str(s).split(" "):
         trial = f"{lines[-1]} {word}" if lines else word
