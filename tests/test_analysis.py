@@ -89,7 +89,7 @@ def test_sensitivity_tables_per_group(effects):
     want = leave1out(gaba.yi, gaba.vi, "REML", "knha")
     got = loo[loo.group == "GABA"]
     assert list(got.row) == list(gaba.index)
-    np.testing.assert_allclose(got[["estimate", "ci.lb", "tau2"]], want[["estimate", "ci.lb", "tau2"]], rtol=1e-12)
+    np.testing.assert_allclose(got[["estimate", "ci_low", "tau2"]], want[["estimate", "ci_low", "tau2"]], rtol=1e-12)
     flags = influence(gaba.yi, gaba.vi, "REML", "knha")["inf"].eq("*").to_numpy()
     assert inf.influential.dtype == bool and list(inf[inf.group == "GABA"].influential) == list(flags)
 

@@ -54,22 +54,21 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     Returns
     -------
     pandas.DataFrame
-        Row i is the model fitted to all studies but study i, with metafor's
-        ``leave1out(rma(...))`` columns: ``estimate``, ``se``, ``zval`` (``tval`` with
-        ``test="knha"``), ``pval``, ``ci.lb``, ``ci.ub``, ``Q`` (the heterogeneity statistic
+        Row i is the model fitted to all studies but study i (metafor's names in brackets):
+        ``estimate`` (``estimate``), ``se`` (``se``), ``stat`` (``zval``, or ``tval`` with a
+        t test), ``df`` (t df, NaN for ``z``), ``p`` (``pval``), ``ci_low``, ``ci_high``
+        (``ci.lb``, ``ci.ub``), ``q`` (``Q``: the heterogeneity statistic
         :math:`Q_{(-i)} = \\sum_{j\\ne i} (y_j-\\hat\\mu^{FE}_{(-i)})^2/v_j` on k - 2 df),
-        ``Qp``, ``tau2`` (left out for ``FE``, as metafor), ``I2`` and ``H2``. With k = 2 each
-        refit has one study and, as metafor, Q = 0, Qp = 1, tau2 = 0, I2 = 0 and H2 = 1.
+        ``q_p`` (``Qp``), ``tau2`` (left out for ``FE``, as metafor), ``i2`` (``I2``) and
+        ``h2`` (``H2``). With k = 2 each refit has one study and, as metafor, q = 0, q_p = 1,
+        tau2 = 0, i2 = 0 and h2 = 1.
     """
     yi, vi = _check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
-    out = pd.DataFrame(
-        {"estimate": t.estimate, "se": t.se, "tval" if test in T_TESTS else "zval": t.stat,
-         "pval": t.p, "ci.lb": t.ci_low, "ci.ub": t.ci_high, "Q": t.q, "Qp": t.q_p,
-         "tau2": t.tau2, "I2": t.i2, "H2": t.h2}
-    ).set_index(_slab(slab, len(yi)))
+    out = t[["estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "q", "q_p", "tau2", "i2", "h2"]]
+    out = out.set_index(_slab(slab, len(yi)))
     if len(yi) == 2:  # one-study refits: metafor's rma at k = 1 reports no heterogeneity as these
-        out[["Q", "Qp", "tau2", "I2", "H2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
+        out[["q", "q_p", "tau2", "i2", "h2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
     return out.drop(columns="tau2") if method == "FE" else out
 
 
@@ -88,13 +87,14 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
       (values above :math:`1-10\\epsilon` set to 1), and ``weight`` = 100 ``hat`` (percent);
     * ``dffits`` (Belsley, Kuh and Welsch 1980):
       :math:`(\\hat\\mu-\\hat\\mu_{(-i)})/\\sqrt{s^2_{(-i)}\\,h_i(v_i+\\hat\\tau^2_{(-i)})}`;
-    * ``cook.d`` (Cook 1977), with the full model's V: :math:`(\\hat\\mu-\\hat\\mu_{(-i)})^2/V`;
-    * ``cov.r``, covariance ratio: :math:`V_{(-i)}/V`;
-    * ``tau2.del``, ``QE.del``: :math:`\\hat\\tau^2_{(-i)}` and the Q statistic without study i;
+    * ``cook_d`` (metafor ``cook.d``; Cook 1977), with the full model's V: :math:`(\\hat\\mu-\\hat\\mu_{(-i)})^2/V`;
+    * ``cov_r`` (metafor ``cov.r``), covariance ratio: :math:`V_{(-i)}/V`;
+    * ``tau2_del``, ``q_del`` (metafor ``tau2.del``, ``QE.del``): :math:`\\hat\\tau^2_{(-i)}` and the
+      Q statistic without study i;
     * ``dfbs`` (DFBETAS): :math:`(\\hat\\mu-\\hat\\mu_{(-i)})/\\sqrt{s^2_{(-i)}/\\sum_{j=1}^k
       1/(v_j+\\hat\\tau^2_{(-i)})}`, the sum over *all* k studies as metafor;
     * ``inf``: ``"*"`` for an influential study by metafor's rule, any of
-      :math:`|\\mathrm{dffits}| > 3\\sqrt{p/(k-p)}`, :math:`F_{\\chi^2_1}(\\mathrm{cook.d}) > 0.5`,
+      :math:`|\\mathrm{dffits}| > 3\\sqrt{p/(k-p)}`, :math:`F_{\\chi^2_1}(\\mathrm{cook\\_d}) > 0.5`,
       :math:`h_i > 3p/k`, :math:`|\\mathrm{dfbs}| > 1` (p = 1), else ``""``.
 
     Parameters
@@ -110,7 +110,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     -------
     pandas.DataFrame
         One row per study with the columns above, in that order: ``rstudent``, ``dffits``,
-        ``cook.d``, ``cov.r``, ``tau2.del``, ``QE.del``, ``hat``, ``weight``, ``dfbs``, ``inf``.
+        ``cook_d``, ``cov_r``, ``tau2_del``, ``q_del``, ``hat``, ``weight``, ``dfbs``, ``inf``.
     """
     yi, vi = _check(yi, vi)
     k, p = len(yi), 1
@@ -130,16 +130,16 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
         out = pd.DataFrame({
             "rstudent": resid / np.sqrt(s2 * (vi + tau2_del) + V_del),
             "dffits": diff / np.sqrt(s2 * hat * (vi + tau2_del)),
-            "cook.d": diff**2 / V,
-            "cov.r": V_del / V,
-            "tau2.del": tau2_del,
-            "QE.del": loo.QE if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
+            "cook_d": diff**2 / V,
+            "cov_r": V_del / V,
+            "tau2_del": tau2_del,
+            "q_del": loo.QE if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
             "hat": hat,
             "weight": full.weights,
             "dfbs": diff / np.sqrt(s2 / (sw_del + 1 / (vi + tau2_del))),
         }, index=_slab(slab, k))
     flag = ((np.abs(out["dffits"]) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(out["cook.d"], p) > 0.5)
+            | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
             | (out["hat"] > 3 * p / k)
             | (np.abs(out["dfbs"]) > 1))
     out["inf"] = np.where(flag, "*", "")
@@ -192,9 +192,9 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     -------
     pandas.DataFrame
         One row per cluster, in order of first appearance (R ``unique``), indexed by the
-        cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``t``,
-        ``df`` (Satterthwaite), ``p``, ``ci_lb``, ``ci_ub`` of the model without that
-        cluster, ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
+        cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``stat``
+        (t), ``df`` (Satterthwaite), ``p``, ``ci_low``, ``ci_high`` of the model without that
+        cluster (robumeta ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``, ``CI.U``), ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
         ``attrs["full_estimate"]``.
     """
     from premeta.multilevel import rma_mv, robust_cr2
@@ -221,7 +221,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
 
     full = one(np.ones(len(yi), dtype=bool))[0]
     out = pd.DataFrame([(int(np.sum(codes != c)),) + tuple(one(codes != c)) for c in range(len(labels))],
-                       columns=["k", "estimate", "se", "t", "df", "p", "ci_lb", "ci_ub"],
+                       columns=["k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"],
                        index=pd.Index(list(labels), name="cluster"))
     out["delta"] = out["estimate"] - full
     out["pct_change"] = 100 * out["delta"] / abs(full)
