@@ -352,16 +352,14 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             if r is None:
                 rows.append(row | {"note": why})
                 continue
-            rows.append(row | {"stat": r["zval"], "df": r["ddf"], "p": r["pval"], "slope": r["slope"],
-                               "estimate": r["est"], "ci_low": r["ci_lb"], "ci_high": r["ci_ub"]})
+            rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
     for estimator in ("R0", "L0"):
         row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
         t, why = attempt(trimfill, yi, vi, estimator, method=method)
         if t is None:
             rows.append(row | {"note": why})
             continue
-        rows.append(row | {"k0": t["k0"], "side": t["side"], "stat": t["zval"], "p": t["pval"],
-                           "estimate": t["estimate"], "ci_low": t["ci_lb"], "ci_high": t["ci_ub"]})
+        rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
     return pd.DataFrame(rows)
 
 
