@@ -66,7 +66,7 @@ def test_aggregate_pools_one_effect_per_cohort(effects):
 
 
 def test_none_equals_the_independent_pooled_table(effects):
-    table = dependent(effects, "mechanism", "none")[0].set_index("group")
+    table = dependent(effects, "mechanism", "none", test="knha")[0].set_index("group")
     pooled = premeta.rma(effects.yi, effects.vi, effects.mechanism, test="knha").set_index("group")
     np.testing.assert_allclose(table.loc[pooled.index, "estimate"], pooled.estimate, rtol=1e-12)
     assert table.loc["overall", "k"] == len(effects)
@@ -95,22 +95,22 @@ def test_sensitivity_tables_per_group(effects):
 
 
 def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
-    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], permutations=200, seed=7)
+    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], test="knha", permutations=200, seed=7)
     models = out["models"].set_index(["moderator", "group"])
     assert set(out["models"].moderator) == {"weeks", "species", "sex"}
     sub = effects[effects.mechanism == "BDNF"]
     coefs, want = metareg(sub.yi, sub.vi, sub[["weeks"]], method="REML", test="knha")
     perm = permutest(sub.yi, sub.vi, sub[["weeks"]], "REML", "knha", 200, 7).set_index("term")
     row = models.loc[("weeks", "BDNF")]
-    np.testing.assert_allclose(row[["QM", "QMp", "tau2", "R2"]].astype(float),
-                               want.iloc[0][["QM", "QMp", "tau2", "R2"]].astype(float), rtol=1e-12)
-    assert row.QMp_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
+    np.testing.assert_allclose(row[["qm", "qm_p", "tau2", "r2"]].astype(float),
+                               want.iloc[0][["qm", "qm_p", "tau2", "r2"]].astype(float), rtol=1e-12)
+    assert row.qm_p_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
     slope = out["coefs"].query("moderator == 'weeks' and group == 'BDNF' and term == 'weeks'").iloc[0]
     assert slope.p_perm == perm.at["weeks", "p_perm"]
     np.testing.assert_allclose(slope.estimate, coefs.set_index("term").at["weeks", "estimate"], rtol=1e-12)
     # a group where a moderator does not vary keeps its row, not fitted, with the reason
     single = models.loc[("sex", "BDNF")]
-    assert not single.converged and "single level" in single.note and np.isnan(single.QMp_perm)
+    assert not single.converged and "single level" in single.note and np.isnan(single.qm_p_perm)
     # bubble plot data only for numeric moderators; weights 1/(vi + tau2) of the meta-regression
     assert set(out["weights"].moderator) == {"weeks"} == set(out["lines"].moderator)
     w = out["weights"].query("group == 'BDNF'")
@@ -119,7 +119,7 @@ def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
 
 def test_multiple_testing_adjusts_within_each_family():
     pooled = pd.DataFrame({"group": ["a", "b", "c", "overall"], "p": [0.01, 0.04, 0.03, 1e-6]})
-    models = pd.DataFrame({"moderator": ["x", "x", "y"], "group": ["a", "b", "a"], "QMp": [0.02, np.nan, 0.5]})
+    models = pd.DataFrame({"moderator": ["x", "x", "y"], "group": ["a", "b", "a"], "qm_p": [0.02, np.nan, 0.5]})
     t = multiple_testing(pooled, models)
     assert list(t.family) == ["effect by group"] * 3 + ["moderators"] * 3
     # R: p.adjust(c(.01, .04, .03), "holm") = 0.03 0.06 0.06; "bonferroni" = 0.03 0.12 0.09

@@ -136,13 +136,13 @@ def animals(effects: pd.DataFrame) -> int:
 
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
-MODEL_NUMBERS = ("k_omitted", "p", "QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2",
-                 "QMp_perm")
+MODEL_NUMBERS = ("k_omitted", "p", "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "h2", "q", "q_p", "r2",
+                 "qm_p_perm")
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
 def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML",
-               test: str = "knha", level: float = 95) -> dict[str, pd.DataFrame]:
+               test: str = "z", level: float = 95) -> dict[str, pd.DataFrame]:
     """Random-effects model in every stratum of ``by`` and over all rows.
 
     Parameters
@@ -253,7 +253,7 @@ def study_rows(effects: pd.DataFrame, weights: pd.DataFrame, by: str = "mechanis
 
 
 def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time", method: str = "REML",
-                test: str = "knha", level: float = 95) -> pd.DataFrame:
+                test: str = "z", level: float = 95) -> pd.DataFrame:
     """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
 
     ``time`` names the column of times (days after injury, or e.g. ``weeks`` of exercise); the
@@ -275,7 +275,7 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     return table
 
 
-def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                     level: float = 95, times: tuple[str, ...] = ("time", "weeks")) -> pd.DataFrame:
     """Meta-regression of the effect on time after injury (and on weeks of exercise), in each group.
 
@@ -296,7 +296,7 @@ def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = 
             continue
         coefs, models = done
         slope = coefs[coefs["term"] == col].drop(columns="term")
-        parts.append(models[["group", "k", "tau2", "R2", "QMp", "note"]].merge(slope, on="group", how="left")
+        parts.append(models[["group", "k", "tau2", "r2", "qm_p", "note"]].merge(slope, on="group", how="left")
                      .assign(per=col))
     if not parts:
         return pd.DataFrame(columns=["per", "group", "k", "estimate", "p", "note"])
@@ -308,7 +308,7 @@ SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p",
                        "ci_high", "k0", "side", "note"]
 
 
-def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                 min_k: int = 10) -> pd.DataFrame:
     """:func:`small_study_tests` over all comparisons and within every group of ``by`` with at
     least ``min_k`` comparisons (fewer make these tests meaningless; Sterne et al. 2011, BMJ 343:d4002);
@@ -327,7 +327,7 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
 
 
-def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "knha") -> pd.DataFrame:
+def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z") -> pd.DataFrame:
     """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
     (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
 
@@ -364,7 +364,7 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
 
 
 def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanism", method: str = "REML",
-               test: str = "knha", level: float = 95) -> pd.DataFrame:
+               test: str = "z", level: float = 95) -> pd.DataFrame:
     """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
     Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
     (:data:`premeta.rob.KEY_ITEMS`). An item on which every study has the same judgement, or no
@@ -464,7 +464,7 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
 
 
 def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
-              method: str = "REML", test: str = "knha", level: float = 95,
+              method: str = "REML", test: str = "z", level: float = 95,
               rve_model: str = "CORR") -> tuple[pd.DataFrame, str, str]:
     """The pooled effect of every group and overall, with dependent comparisons accounted for.
 
@@ -564,7 +564,7 @@ def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame, rve_mod
     return pd.concat(parts, ignore_index=True)
 
 
-def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                 level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-out estimates and influence diagnostics of every comparison, within each group.
 
@@ -627,7 +627,7 @@ def numeric_moderators(effects: pd.DataFrame, moderators: list[str]) -> list[str
 
 
 def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "mechanism", method: str = "REML",
-                       test: str = "knha", level: float = 95, permutations: int = 1000,
+                       test: str = "z", level: float = 95, permutations: int = 1000,
                        seed: int = 2024) -> dict[str, pd.DataFrame]:
     """Meta-regression on each moderator in turn, within every group of ``by``.
 
@@ -644,7 +644,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     -------
     dict
         ``coefs`` (one row per moderator, group and term, with ``p_perm``), ``models`` (one per
-        moderator and group, with ``QMp_perm``), ``weights`` (``moderator, group, row, x, yi,
+        moderator and group, with ``qm_p_perm``), ``weights`` (``moderator, group, row, x, yi,
         weight``: the points of the bubble plots of numeric moderators, weight
         :math:`1/(v_i+\\hat\\tau^2)` of the meta-regression) and ``lines`` (``moderator, group,
         intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
@@ -672,7 +672,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
                                         "converged": False, "permutations": 0, "note": why}))
             continue
         c, mo = done
-        c["p_perm"], mo["QMp_perm"], mo["permutations"] = np.nan, np.nan, 0
+        c["p_perm"], mo["qm_p_perm"], mo["permutations"] = np.nan, np.nan, 0
         for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
             g = mo.at[i, "group"]
             sub = effects[(groups == g).to_numpy()]
@@ -682,7 +682,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
                 mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test ({fail})"]))
                 continue
             perm = perm.set_index("term")
-            mo.loc[i, ["QMp_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
+            mo.loc[i, ["qm_p_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
             rows = c["group"] == g
             c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
         coefs.append(c.assign(moderator=m))
@@ -730,7 +730,7 @@ def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame
                            "p": effect["p"]})]
     if len(models):
         parts.append(pd.DataFrame({"family": "moderators", "group": models["group"],
-                                   "test": "QM: " + models["moderator"].astype(str), "p": models["QMp"]}))
+                                   "test": "QM: " + models["moderator"].astype(str), "p": models["qm_p"]}))
     out = pd.concat(parts, ignore_index=True)
     for how in ("holm", "bonferroni"):
         out[f"p_{how}"] = out.groupby("family", sort=False)["p"].transform(lambda p: adjust_p(p, how))

@@ -140,7 +140,7 @@ def _pseudo_r2(method: str, tau2, QE, k, p, tau2_0, QE_0, yvar_zero) -> np.ndarr
     return np.where(zero, 0.0, np.where(np.isnan(r2), np.nan, np.maximum(0, r2)))
 
 
-def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test: str = "knha",
+def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test: str = "z",
             level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Meta-regression on moderators in every stratum, as ``metafor::rma(yi, vi, mods = ~ ...)``.
 
@@ -151,10 +151,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     *Stat Med* 22:2693-2710). The omnibus test of the moderators (metafor's ``QM``,
     Viechtbauer 2010) is :math:`Q_M = \\hat\\beta_1'V_1^{-1}\\hat\\beta_1 \\sim \\chi^2_{p-1}`
     (:math:`\\hat\\beta_1` all coefficients but the intercept), or :math:`Q_M/(p-1)` against
-    :math:`F_{p-1,k-p}` for ``knha``. ``QE`` tests the residual heterogeneity; ``I2`` and
-    ``H2`` describe it, as in metafor.
+    :math:`F_{p-1,k-p}` for ``knha``. ``q`` (metafor ``QE``) tests the residual heterogeneity;
+    ``i2`` and ``h2`` describe it, as in metafor.
 
-    ``R2`` is metafor's pseudo-R², the proportional reduction in tau2 relative to the
+    ``r2`` is metafor's pseudo-R², the proportional reduction in tau2 relative to the
     random-effects model without moderators fitted to the same rows by the same method
     (Raudenbush 2009, in *The Handbook of Research Synthesis and Meta-Analysis*, 2nd ed.):
     :math:`R^2 = \\max(0, 100(\\hat\\tau^2_{RE}-\\hat\\tau^2_{ME})/\\hat\\tau^2_{RE})`, 0 when
@@ -191,7 +191,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         (``df`` NaN for z tests).
     models : pandas.DataFrame
         One row per stratum: ``group, k, k_omitted, p`` (coefficients, intercept included),
-        ``QM, QM_df1, QM_df2, QMp, tau2, I2, H2, QE, QEp, R2, converged, note``.
+        ``qm, qm_df1, qm_df2, qm_p`` (metafor ``QM``, ``QMdf``, ``QMp``: the omnibus test,
+        chi-square on qm_df1 df, or F on qm_df1, qm_df2 with a t test), ``tau2``, ``i2``,
+        ``h2`` (``I2``, ``H2``), ``q``, ``q_p`` (``QE``, ``QEp``: residual heterogeneity),
+        ``r2`` (``R2``, percent), ``converged``, ``note``.
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
@@ -229,8 +232,8 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         dropped = ", ".join(names[c] for c in np.flatnonzero(~keep[g]))
         notes[g] = f"level absent in this stratum, term dropped: {dropped}"
 
-    stats_ = {c: np.full(G, np.nan) for c in ("QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2",
-                                              "H2", "QE", "QEp", "tau2_0", "QE_0")}
+    stats_ = {c: np.full(G, np.nan) for c in ("qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2",
+                                              "h2", "q", "q_p", "tau2_0", "q_0")}
     converged = np.zeros(G, dtype=bool)
     parts = [pd.DataFrame({"g": np.repeat(np.flatnonzero(~fitted), q + 1),
                            "t": np.tile(np.arange(q + 1), (~fitted).sum())})]
@@ -240,10 +243,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         f = fit(yi[rows], vi[rows], gid[rows], method, test, level, mods=X[rows][:, cols],
                 confint=False)
         idx = np.asarray(f.groups)
-        for c, a in zip(("QM", "QM_df1", "QM_df2", "QMp"), wald_test(f)):
+        for c, a in zip(("qm", "qm_df1", "qm_df2", "qm_p"), wald_test(f)):
             stats_[c][idx] = a
-        for c in ("tau2", "I2", "H2", "QE", "QEp"):
-            stats_[c][idx] = getattr(f, c)
+        for c, attr in (("tau2", "tau2"), ("i2", "I2"), ("h2", "H2"), ("q", "QE"), ("q_p", "QEp")):
+            stats_[c][idx] = getattr(f, attr)
         converged[idx] = f.converged
         crit = f.crit()[:, None]
         parts.append(pd.DataFrame({
@@ -257,10 +260,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         null = fit(yi[rows], vi[rows], gid[rows], method, test, level, confint=False)
         idx = np.asarray(null.groups)
         stats_["tau2_0"][idx] = np.where(null.converged, null.tau2, np.nan)
-        stats_["QE_0"][idx] = null.QE
+        stats_["q_0"][idx] = null.QE
     yvar_zero = (pd.Series(yi[ok]).groupby(gid[ok]).var().reindex(range(G)) == 0).to_numpy()
-    R2 = _pseudo_r2(method, stats_["tau2"], stats_["QE"], k, p, stats_.pop("tau2_0"),
-                    stats_.pop("QE_0"), yvar_zero & fitted)
+    r2 = _pseudo_r2(method, stats_["tau2"], stats_["q"], k, p, stats_.pop("tau2_0"),
+                    stats_.pop("q_0"), yvar_zero & fitted)
 
     coefs = pd.concat(parts, ignore_index=True).sort_values(["g", "t"], ignore_index=True)
     coefs.insert(0, "group", [labels[g] for g in coefs.pop("g")])
@@ -270,7 +273,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     bad = fitted & ~converged
     notes[bad] = [f"{method} did not converge" + (f"; {n}" if n else "") for n in notes[bad]]
     models = pd.DataFrame({"group": labels, "k": k, "k_omitted": k_all - k, "p": p, **stats_,
-                           "R2": R2, "converged": converged, "note": notes})
+                           "r2": r2, "converged": converged, "note": notes})
     return coefs, models
 
 
@@ -319,7 +322,7 @@ def _permuted_stats(y, v, X, perms, method, test):
     return stat, qm
 
 
-def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "knha",
+def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
               iter: int = 1000, seed: int = 2024, exact: bool | None = None) -> pd.DataFrame:
     """Permutation tests of a meta-regression, as metafor's ``permutest.rma.uni``.
 
