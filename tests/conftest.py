@@ -48,7 +48,8 @@ FROM_METAFOR = {"zval": "stat", "tval": "stat", "pval": "p", "ci.lb": "ci_low", 
                 "ci_lb": "ci_low", "ci_ub": "ci_high", "Q": "q", "Qp": "q_p", "QE": "q", "QEp": "q_p",
                 "I2": "i2", "H2": "h2", "se_tau2": "tau2_se", "cook.d": "cook_d", "cov.r": "cov_r",
                 "tau2.del": "tau2_del", "QE.del": "q_del", "QM": "qm", "QMp": "qm_p", "QM_df1": "qm_df1",
-                "QM_df2": "qm_df2", "R2": "r2", "est": "estimate", "ddf": "df"}
+                "QM_df2": "qm_df2", "R2": "r2", "est": "estimate", "ddf": "df",
+                "I2_total": "i2_total", "logLik": "loglik"}
 
 
 def ours(name: str) -> str:

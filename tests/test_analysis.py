@@ -10,7 +10,7 @@ import premeta
 from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis,
                               multiple_testing, sensitivity, time_regression)
 from premeta.metareg import metareg, permutest
-from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import read_sheet, validate
 
@@ -38,13 +38,13 @@ def test_multilevel_rows_are_the_three_level_model_with_cr2_by_study(effects):
     table, mode, _ = dependent(effects, "mechanism", "multilevel", level=90)
     assert mode == "multilevel" and list(table.group)[-1] == "overall" and len(table) == 9
     sub = effects[effects.mechanism == "Microglia"]
-    f = rma_mv(sub.yi, sub.vi, sub.study, np.arange(len(sub)), level=90)
-    r = robust_cr2(f)
+    f = rma_mv(sub.yi, sub.vi, sub.study, level=90)
+    r = robust(f)
     row = table.set_index("group").loc["Microglia"]
     assert (row.k, row.studies) == (24, 16)
     np.testing.assert_allclose(
         row[["estimate", "se", "df", "p", "ci_low", "ci_high", "se_model", "sigma2_study", "i2_study"]].astype(float),
-        [f.beta[0], r.se[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0], f.se[0], f.sigma2[0], f.I2[0]], rtol=1e-12)
+        [f.beta[0], r.se[0], r.df[0], r.p[0], r.ci_low[0], r.ci_high[0], f.se[0], f.sigma2[0], f.i2[0]], rtol=1e-12)
 
 
 def test_a_group_that_cannot_be_fitted_keeps_its_row_and_the_others_their_results(effects):
@@ -160,7 +160,7 @@ def test_rve_rows_are_robumeta_corr_by_study(effects):
     f = rve(sub.yi, sub.vi, sub.study, model="CORR", rho=0.8, small=True)
     row = table.set_index("group").loc["Microglia"]
     np.testing.assert_allclose(row[["estimate", "se", "df", "p", "ci_low", "ci_high", "tau2", "i2"]].astype(float),
-                               [f.estimate[0], f.se[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0], f.tau2, f.I2],
+                               [f.beta[0], f.se[0], f.df[0], f.p[0], f.ci_low[0], f.ci_high[0], f.tau2, f.i2],
                                rtol=1e-12)
     one = pd.concat([effects, effects[effects.study == effects.study.iloc[0]].assign(mechanism="One study")])
     row = dependent(one, "mechanism", "rve")[0].set_index("group").loc["One study"]

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from conftest import close, ours
 
-from premeta.metareg import _distinct_permutations, design, metareg, permutest
+from premeta.metareg import _distinct_permutations, metareg, permutest
+from premeta.models import design
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_metareg.json").read_text())
 
@@ -35,7 +36,7 @@ def test_metareg_matches_metafor(case):
     for col in ("estimate", "se", "stat", "df", "p", "ci_low", "ci_high"):
         close(coefs[col], expected[col])
     row = models.iloc[0]
-    assert (row["k"], row["k_omitted"], row["p"]) == (case["k"], case["k_omitted"], len(expected["name"]))
+    assert (row["k"], row["k_omitted"], row["n_coefs"]) == (case["k"], case["k_omitted"], len(expected["name"]))
     assert row["converged"] and row["note"] == ""
     for col in ("QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2"):
         close(row[ours(col)], case[col])
@@ -141,7 +142,7 @@ def test_level_absent_from_a_stratum_drops_its_dummy():
     groups = ["all"] * len(yi) + ["no systematic"] * two.sum()
     coefs, models = metareg(yi[both], vi[both], mods.iloc[both][["alloc"]], groups=groups)
     m = models.set_index("group")
-    assert m.loc["no systematic", "p"] == 2 and m.loc["all", "p"] == 3
+    assert m.loc["no systematic", "n_coefs"] == 2 and m.loc["all", "n_coefs"] == 3
     assert m.loc["no systematic", "note"] == "level absent in this stratum, term dropped: allocsystematic"
     sub = coefs[coefs.group == "no systematic"]
     assert list(sub["term"]) == ["intrcpt", "allocrandom"]

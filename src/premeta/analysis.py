@@ -18,7 +18,7 @@ from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
-from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
@@ -136,7 +136,7 @@ def animals(effects: pd.DataFrame) -> int:
 
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
-MODEL_NUMBERS = ("k_omitted", "p", "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "h2", "q", "q_p", "r2",
+MODEL_NUMBERS = ("k_omitted", "n_coefs", "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "h2", "q", "q_p", "r2",
                  "qm_p_perm")
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
@@ -440,9 +440,9 @@ def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> d
     if studies < 2:
         return row | {"note": "one study: robust variance estimation needs at least 2"}
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model=model, rho=rho, small=True, level=level)
-    return row | {"estimate": f.estimate[0], "se": f.se[0], "stat": f.t[0], "df": f.df[0], "p": f.p[0],
-                  "ci_low": f.ci_lb[0], "ci_high": f.ci_ub[0], "tau2": f.tau2, "sigma2_within": f.omega2,
-                  "i2": f.I2, "converged": True,
+    return row | {"estimate": f.beta[0], "se": f.se[0], "stat": f.stat[0], "df": f.df[0], "p": f.p[0],
+                  "ci_low": f.ci_low[0], "ci_high": f.ci_high[0], "tau2": f.tau2, "sigma2_within": f.omega2,
+                  "i2": f.i2, "converged": True,
                   "note": "" if f.df[0] >= 4 else f"Satterthwaite df = {f.df[0]:.1f} < 4: the test is unreliable "
                                                    "(Tipton 2015)"}
 
@@ -453,12 +453,12 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
     row = {"k": k, "studies": studies, "clusters": studies}
     if studies < 2:
         return row | {"note": "one study: the three-level model and cluster-robust tests need at least 2"}
-    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), np.arange(k), level=level)
-    r = robust_cr2(f)
+    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), level=level)
+    r = robust(f)
     return row | {
-        "estimate": f.beta[0], "se": r.se[0], "stat": r.tval[0], "df": r.df[0], "p": r.pval[0],
-        "ci_low": r.ci_lb[0], "ci_high": r.ci_ub[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
-        "sigma2_within": f.sigma2[1], "i2": f.I2_total, "i2_study": f.I2[0], "i2_within": f.I2[1],
+        "estimate": f.beta[0], "se": r.se[0], "stat": r.stat[0], "df": r.df[0], "p": r.p[0],
+        "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
+        "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
         "converged": f.converged, "note": "" if f.converged else "REML did not converge",
     }
 
@@ -470,7 +470,7 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
 
     * ``multilevel``: three-level model, comparisons (rows) within studies, REML
       (:func:`premeta.multilevel.rma_mv`), with CR2 cluster-robust standard errors, t tests with
-      Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust_cr2`;
+      Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust`;
       Pustejovsky and Tipton 2018). ``se_model`` is the model-based SE; ``i2_study`` and
       ``i2_within`` split I² between the levels (Cheung 2014).
     * ``rve``: robust variance estimation clustered by study, correlated-effects working model

@@ -18,9 +18,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype, is_numeric_dtype
 
-from premeta.models import _factor, fit, wald_test
+from premeta.models import _design, _factor, fit, wald_test
 
 #: metafor's ``comptol`` in ``permutest``: a permuted statistic counts as at least as extreme
 #: as the observed one when it is >= the observed value minus this (numerical ties).
@@ -29,70 +28,6 @@ COMPTOL = np.finfo(float).eps ** 0.5
 CHUNK_ROWS = 2**20
 #: largest number of distinct permutations :func:`permutest` enumerates.
 MAX_EXACT = 10**7
-
-
-def _r_sort_key(level: str) -> tuple[str, str]:
-    """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8
-    locales): case-insensitive, lower case before upper case on ties."""
-    return level.casefold(), level.swapcase()
-
-
-def _design(mods: pd.DataFrame):
-    """Model matrix without intercept, term names, and per moderator (name, kind, columns, reference)."""
-    blocks, names, terms = [], [], []
-    for col in mods.columns:
-        s = mods[col].reset_index(drop=True)
-        name, j = str(col), len(names)
-        if infer_dtype(s, skipna=True) == "boolean":  # bool, or True/False with missing values
-            blocks.append(s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(f"{name}TRUE")
-            terms.append((name, "numeric", [j], None))
-        elif is_numeric_dtype(s):
-            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(name)
-            terms.append((name, "numeric", [j], None))
-        else:
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [str(c) for c in s.cat.categories]
-            else:
-                levels = sorted(s.dropna().astype(str).unique(), key=_r_sort_key)
-            text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x)).to_numpy()
-            dummies = (text[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
-            dummies[pd.isna(text)] = np.nan
-            blocks.append(dummies)
-            names += [f"{name}{lv}" for lv in levels[1:]]
-            terms.append((name, "factor", list(range(j, j + len(levels) - 1)),
-                          levels[0] if levels else None))
-    X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
-    return X, names, terms
-
-
-def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Model matrix of the moderators, without the intercept column, as R's ``model.matrix``.
-
-    Parameters
-    ----------
-    mods : pandas.DataFrame
-        One column per moderator, used in the frame's column order:
-
-        * numeric column: itself, named as the column;
-        * boolean column: 0/1, named ``<column>TRUE`` (R codes a logical as the factor
-          ``FALSE < TRUE``);
-        * text or categorical column: treatment (dummy) coding, one column per level but
-          the first, named ``<column><level>``. Levels are a categorical's categories, or the
-          sorted distinct values of a text column, sorted as R's ``factor`` does in a UTF-8
-          locale (ICU collation: case-insensitive, lower case first on ties); the first
-          level is the reference.
-
-    Returns
-    -------
-    X : numpy.ndarray of shape (N, q)
-        Missing moderator values give NaN in every column of that moderator.
-    names : list of str
-        Term names, as the column names of ``model.matrix(~ a + b)`` without ``(Intercept)``.
-    """
-    X, names, _ = _design(mods)
-    return X, names
 
 
 def _unfittable(Xg: np.ndarray, terms, p: int) -> str:
@@ -164,7 +99,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
 
     Rows with a missing moderator, yi or vi are left out of their stratum and counted
     (``k_omitted``, metafor's ``k.all - k``). The design is built once over all rows by
-    :func:`design`. A level of a text moderator absent from a stratum has its dummy column
+    :func:`premeta.models.design`. A level of a text moderator absent from a stratum has its dummy column
     left out there (metafor drops such an all-zero, redundant column) and the note names the
     term. A stratum whose moderators cannot be estimated (a constant moderator, a text
     moderator with a single level or without its reference level, collinear moderators,
@@ -177,7 +112,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     yi, vi : array-like of shape (N,)
         Effect sizes and sampling variances.
     mods : pandas.DataFrame
-        At least one moderator, N rows in the order of yi (coded by :func:`design`).
+        At least one moderator, N rows in the order of yi (coded by :func:`premeta.models.design`).
     groups : array-like of shape (N,), optional
         Stratum of each row; None: one stratum, ``overall``.
     method, test, level
@@ -187,10 +122,11 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     -------
     coefs : pandas.DataFrame
         One row per stratum and coefficient (``intrcpt`` first, then the terms of
-        :func:`design` in order): ``group, term, estimate, se, stat, df, p, ci_low, ci_high``
+        :func:`premeta.models.design` in order): ``group, term, estimate, se, stat, df, p, ci_low, ci_high``
         (``df`` NaN for z tests).
     models : pandas.DataFrame
-        One row per stratum: ``group, k, k_omitted, p`` (coefficients, intercept included),
+        One row per stratum: ``group, k``, ``k_omitted`` (metafor ``k.all - k``), ``n_coefs``
+        (metafor ``p``: coefficients, intercept included),
         ``qm, qm_df1, qm_df2, qm_p`` (metafor ``QM``, ``QMdf``, ``QMp``: the omnibus test,
         chi-square on qm_df1 df, or F on qm_df1, qm_df2 with a t test), ``tau2``, ``i2``,
         ``h2`` (``I2``, ``H2``), ``q``, ``q_p`` (``QE``, ``QEp``: residual heterogeneity),
@@ -245,14 +181,14 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         idx = np.asarray(f.groups)
         for c, a in zip(("qm", "qm_df1", "qm_df2", "qm_p"), wald_test(f)):
             stats_[c][idx] = a
-        for c, attr in (("tau2", "tau2"), ("i2", "I2"), ("h2", "H2"), ("q", "QE"), ("q_p", "QEp")):
-            stats_[c][idx] = getattr(f, attr)
+        for c in ("tau2", "i2", "h2", "q", "q_p"):
+            stats_[c][idx] = getattr(f, c)
         converged[idx] = f.converged
         crit = f.crit()[:, None]
         parts.append(pd.DataFrame({
-            "g": np.repeat(idx, f.p), "t": np.tile(np.r_[0, 1 + cols], idx.size),
+            "g": np.repeat(idx, f.n_coefs), "t": np.tile(np.r_[0, 1 + cols], idx.size),
             "estimate": f.beta.ravel(), "se": f.se.ravel(), "stat": (f.beta / f.se).ravel(),
-            "df": np.repeat(f.ddf, f.p), "p": f.pvalues().ravel(),
+            "df": np.repeat(f.ddf, f.n_coefs), "p": f.pvalues().ravel(),
             "ci_low": (f.beta - crit * f.se).ravel(), "ci_high": (f.beta + crit * f.se).ravel(),
         }))
     rows = ok & fitted[gid]
@@ -260,7 +196,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         null = fit(yi[rows], vi[rows], gid[rows], method, test, level, confint=False)
         idx = np.asarray(null.groups)
         stats_["tau2_0"][idx] = np.where(null.converged, null.tau2, np.nan)
-        stats_["q_0"][idx] = null.QE
+        stats_["q_0"][idx] = null.q
     yvar_zero = (pd.Series(yi[ok]).groupby(gid[ok]).var().reindex(range(G)) == 0).to_numpy()
     r2 = _pseudo_r2(method, stats_["tau2"], stats_["q"], k, p, stats_.pop("tau2_0"),
                     stats_.pop("q_0"), yvar_zero & fitted)
@@ -272,7 +208,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
                                    "ci_low", "ci_high"])
     bad = fitted & ~converged
     notes[bad] = [f"{method} did not converge" + (f"; {n}" if n else "") for n in notes[bad]]
-    models = pd.DataFrame({"group": labels, "k": k, "k_omitted": k_all - k, "p": p, **stats_,
+    models = pd.DataFrame({"group": labels, "k": k, "k_omitted": k_all - k, "n_coefs": p, **stats_,
                            "r2": r2, "converged": converged, "note": notes})
     return coefs, models
 
@@ -348,7 +284,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances; rows with a missing value are left out.
     mods : pandas.DataFrame
-        Moderators (at least one), coded by :func:`design`.
+        Moderators (at least one), coded by :func:`premeta.models.design`.
     method, test
         As :func:`premeta.models.fit`.
     iter : int

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype, is_numeric_dtype
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -35,6 +36,87 @@ COLUMNS = [
     "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
     "i2_ci_high", "h2", "q", "q_df", "q_p", "converged", "iterations", "note",
 ]
+
+
+def _r_sort_key(level: str) -> tuple[str, str]:
+    """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8
+    locales): case-insensitive, lower case before upper case on ties."""
+    return level.casefold(), level.swapcase()
+
+
+def _design(mods: pd.DataFrame):
+    """Model matrix without intercept, term names, and per moderator (name, kind, columns, reference)."""
+    blocks, names, terms = [], [], []
+    for col in mods.columns:
+        s = mods[col].reset_index(drop=True)
+        name, j = str(col), len(names)
+        if infer_dtype(s, skipna=True) == "boolean":  # bool, or True/False with missing values
+            blocks.append(s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)[:, None])
+            names.append(f"{name}TRUE")
+            terms.append((name, "numeric", [j], None))
+        elif is_numeric_dtype(s):
+            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
+            names.append(name)
+            terms.append((name, "numeric", [j], None))
+        else:
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = [str(c) for c in s.cat.categories]
+            else:
+                levels = sorted(s.dropna().astype(str).unique(), key=_r_sort_key)
+            text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x)).to_numpy()
+            dummies = (text[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
+            dummies[pd.isna(text)] = np.nan
+            blocks.append(dummies)
+            names += [f"{name}{lv}" for lv in levels[1:]]
+            terms.append((name, "factor", list(range(j, j + len(levels) - 1)),
+                          levels[0] if levels else None))
+    X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
+    return X, names, terms
+
+
+def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Model matrix of the moderators, without the intercept column, as R's ``model.matrix``.
+
+    Parameters
+    ----------
+    mods : pandas.DataFrame
+        One column per moderator, used in the frame's column order:
+
+        * numeric column: itself, named as the column;
+        * boolean column: 0/1, named ``<column>TRUE`` (R codes a logical as the factor
+          ``FALSE < TRUE``);
+        * text or categorical column: treatment (dummy) coding, one column per level but
+          the first, named ``<column><level>``. Levels are a categorical's categories, or the
+          sorted distinct values of a text column, sorted as R's ``factor`` does in a UTF-8
+          locale (ICU collation: case-insensitive, lower case first on ties); the first
+          level is the reference.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, q)
+        Missing moderator values give NaN in every column of that moderator.
+    names : list of str
+        Term names, as the column names of ``model.matrix(~ a + b)`` without ``(Intercept)``.
+    """
+    X, names, _ = _design(mods)
+    return X, names
+
+
+def moderators(mods, n: int) -> tuple[np.ndarray, list[str]]:
+    """``mods`` as a float matrix of n rows without the intercept, and its term names.
+
+    A DataFrame is coded by :func:`design` (text and categorical columns dummy-coded, first
+    level the reference, as metafor's formula interface); an array-like (one moderator, or
+    one column per moderator) is used as it is, its columns named ``X1``, ``X2``, ...
+    """
+    if isinstance(mods, pd.DataFrame):
+        X, names = design(mods)
+    else:
+        X = np.asarray(mods, dtype=float).reshape(n, -1)
+        names = [f"X{j + 1}" for j in range(X.shape[1])]
+    if X.shape[0] != n:
+        raise ValueError(f"mods must have one row per effect ({n}), got {X.shape[0]}")
+    return X, names
 
 
 @dataclass(frozen=True)
@@ -333,10 +415,14 @@ def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int
 
 @dataclass
 class Fit:
-    """A fitted model in every stratum, in metafor's vocabulary.
+    """A fitted model in every stratum (metafor's ``rma.uni`` object, for many strata).
 
     Arrays are per stratum (length ``G``) unless said otherwise; ``beta`` is (G, p) and
-    ``vb`` (G, p, p). ``weights`` is per input row, in percent of its stratum's total.
+    ``vb`` (G, p, p) (metafor ``beta``, ``vb``). Names as the table's (metafor's in
+    brackets): ``tau2_se`` (``se.tau2``), ``tau2_ci`` (``ci.lb``, ``ci.ub`` of
+    ``confint``), ``q``, ``q_p`` (``QE``, ``QEp``), ``i2``, ``h2`` (``I2``, ``H2``),
+    ``ddf`` (t df, NaN for ``z``), ``vt`` (typical sampling variance). ``weights`` is per
+    input row, in percent of its stratum's total. :meth:`table` is the summary table.
     """
 
     groups: list
@@ -344,17 +430,17 @@ class Fit:
     test: str
     level: float
     k: np.ndarray
-    p: int
+    n_coefs: int
     beta: np.ndarray
     vb: np.ndarray
     ddf: np.ndarray
     tau2: np.ndarray
-    se_tau2: np.ndarray
+    tau2_se: np.ndarray
     tau2_ci: tuple[np.ndarray, np.ndarray]
-    QE: np.ndarray
-    QEp: np.ndarray
-    I2: np.ndarray
-    H2: np.ndarray
+    q: np.ndarray
+    q_p: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
     vt: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
@@ -388,7 +474,7 @@ class Fit:
         pi_half = crit * np.sqrt(se**2 + self.tau2)
         I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
         notes = np.full(len(self.k), "", dtype=object) if self.note is None else self.note
-        single = (self.k <= self.p) & (notes == "")
+        single = (self.k <= self.n_coefs) & (notes == "")
         no_pi = single | (self.method == "FE")  # metafor gives no prediction interval for FE
         out = pd.DataFrame(
             {
@@ -406,16 +492,16 @@ class Fit:
                 "pi_low": np.where(no_pi, np.nan, est - pi_half),
                 "pi_high": np.where(no_pi, np.nan, est + pi_half),
                 "tau2": np.where(single, np.nan, self.tau2),
-                "tau2_se": self.se_tau2,
+                "tau2_se": self.tau2_se,
                 "tau2_ci_low": self.tau2_ci[0],
                 "tau2_ci_high": self.tau2_ci[1],
-                "i2": self.I2,
+                "i2": self.i2,
                 "i2_ci_low": I2lo,
                 "i2_ci_high": I2hi,
-                "h2": self.H2,
-                "q": self.QE,
-                "q_df": np.where(single | np.isnan(est), np.nan, self.k - self.p),
-                "q_p": self.QEp,
+                "h2": self.h2,
+                "q": self.q,
+                "q_df": np.where(single | np.isnan(est), np.nan, self.k - self.n_coefs),
+                "q_p": self.q_p,
                 "converged": self.converged,
                 "iterations": self.iterations,
                 "note": np.where(
@@ -480,8 +566,9 @@ def fit(
         interval (Knapp and Hartung 2003; metafor ``test="adhoc"``).
     level : float
         Confidence level in percent for CIs, prediction intervals and the tau2 CI.
-    mods : array-like of shape (N, q), optional
-        Moderators; an intercept is added (a meta-regression in each stratum).
+    mods : pandas.DataFrame or array-like of shape (N, q), optional
+        Moderators; an intercept is added (a meta-regression in each stratum). A DataFrame is
+        coded by :func:`design` (text columns dummy-coded, first level the reference).
     tol, maxiter : float, int
         Convergence tolerance on the change in tau2 (relative above 1) and iteration cap
         for the iterative estimators (PM, EB, ML, REML) and the Q-profile search.
@@ -514,7 +601,7 @@ def fit(
         gid, labels = _factor(groups)
     X = np.ones((len(yi), 1))
     if mods is not None:
-        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
+        X = np.column_stack([X, moderators(mods, len(yi))[0]])
     order = np.argsort(gid, kind="stable")
     d = _Data(yi[order], vi[order], X[order], gid[order], len(labels))
     G, k, p = d.G, d.k, d.p
@@ -525,8 +612,8 @@ def fit(
         d = _Data(d.y / s[d.gid], d.v / s[d.gid] ** 2, d.X, d.gid, G)
     note = _unfittable(d, method)
     ok = np.flatnonzero(note == "")
-    per = {name: np.full(G, np.nan) for name in ("tau2", "se_tau2", "tau2_lo", "tau2_hi", "ddf", "QE",
-                                                "QEp", "I2", "H2", "vt", "s2w")}
+    per = {name: np.full(G, np.nan) for name in ("tau2", "tau2_se", "tau2_lo", "tau2_hi", "ddf", "q",
+                                                "q_p", "i2", "h2", "vt", "s2w")}
     beta, vb = np.full((G, p), np.nan), np.full((G, p, p), np.nan)
     conv, iters = np.zeros(G, dtype=bool), np.zeros(G, dtype=int)
     weights = np.full(len(yi), np.nan)
@@ -543,10 +630,10 @@ def fit(
                  "as metafor")
     s2 = s**2
     return Fit(
-        groups=labels, method=method, test=test, level=level, k=k, p=p, beta=beta * s[:, None],
-        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, se_tau2=per["se_tau2"] * s2,
-        tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), QE=per["QE"], QEp=per["QEp"], I2=per["I2"],
-        H2=per["H2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
+        groups=labels, method=method, test=test, level=level, k=k, n_coefs=p, beta=beta * s[:, None],
+        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, tau2_se=per["tau2_se"] * s2,
+        tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), q=per["q"], q_p=per["q_p"], i2=per["i2"],
+        h2=per["h2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
     )
 
 
@@ -645,8 +732,8 @@ def _fit_strata(d: _Data, method: str, test: str, level: float, tol: float, maxi
             H2 = tau2 / vt + 1
     for a in (QE, QEp, I2, H2):
         a[small] = np.nan
-    return {"tau2": tau2, "se_tau2": se_tau2, "tau2_lo": tau2_lo, "tau2_hi": tau2_hi, "ddf": ddf,
-            "QE": QE, "QEp": QEp, "I2": I2, "H2": H2, "vt": vt, "s2w": s2w, "beta": g.beta, "vb": vb,
+    return {"tau2": tau2, "tau2_se": se_tau2, "tau2_lo": tau2_lo, "tau2_hi": tau2_hi, "ddf": ddf,
+            "q": QE, "q_p": QEp, "i2": I2, "h2": H2, "vt": vt, "s2w": s2w, "beta": g.beta, "vb": vb,
             "conv": conv, "iters": iters, "weights": 100 * g.w / d.seg(g.w)[d.gid]}
 
 

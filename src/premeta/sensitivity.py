@@ -133,7 +133,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
             "cook_d": diff**2 / V,
             "cov_r": V_del / V,
             "tau2_del": tau2_del,
-            "q_del": loo.QE if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
+            "q_del": loo.q if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
             "hat": hat,
             "weight": full.weights,
             "dfbs": diff / np.sqrt(s2 / (sw_del + 1 / (vi + tau2_del))),
@@ -160,7 +160,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     (github.com/matheusglls/minocycline, ``meta_analyses_main_report.Rmd``).
     ``method="multilevel"`` fits :func:`premeta.multilevel.rma_mv` with ``cluster`` as the
     study and the row as the inner level (metafor ``rma.mv(yi, vi, random = ~ 1 | cluster/row)``,
-    REML) and tests it with :func:`premeta.multilevel.robust_cr2` clustered by ``cluster``
+    REML) and tests it with :func:`premeta.multilevel.robust` clustered by ``cluster``
     (clubSandwich ``coef_test(vcov = "CR2", test = "Satterthwaite")``); ``rho`` and ``small``
     are then not used.
 
@@ -197,7 +197,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
         cluster (robumeta ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``, ``CI.U``), ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
         ``attrs["full_estimate"]``.
     """
-    from premeta.multilevel import rma_mv, robust_cr2
+    from premeta.multilevel import rma_mv, robust
     from premeta.rve import rve
 
     method = str(method).lower()
@@ -210,14 +210,13 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     codes, labels = pd.factorize(pd.Series(cluster))
     if len(labels) < 3:
         raise ValueError(f"leave-one-cluster-out needs at least 3 clusters, got {len(labels)}")
-    rows = np.arange(len(yi))
 
     def one(m):
         if method == "rve":
             f = rve(yi[m], vi[m], codes[m], model="CORR", rho=rho, small=small, level=level)
-            return f.estimate[0], f.se[0], f.t[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0]
-        r = robust_cr2(rma_mv(yi[m], vi[m], codes[m], rows[m], level=level), level=level)
-        return r.beta[0], r.se[0], r.tval[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0]
+        else:
+            f = robust(rma_mv(yi[m], vi[m], codes[m], level=level), level=level)
+        return tuple(f.table().iloc[0, 1:])
 
     full = one(np.ones(len(yi), dtype=bool))[0]
     out = pd.DataFrame([(int(np.sum(codes != c)),) + tuple(one(codes != c)) for c in range(len(labels))],
