@@ -10,7 +10,7 @@ import pytest
 from conftest import close, ours
 
 from premeta.metareg import _distinct_permutations, metareg, permutest
-from premeta.models import design
+from premeta.models import design, fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_metareg.json").read_text())
 
@@ -194,3 +194,13 @@ def test_design_names_and_coding_follow_model_matrix():
         [4, np.nan, np.nan, 0, 1, 0],
     ])
     np.testing.assert_array_equal(X, expected)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in REF["metareg"]
+                                  if c["dataset"] == "bcg" and c["mods"] == ["ablat", "year", "alloc"]])
+def test_fit_takes_mods_as_a_data_frame(case):
+    """premeta.fit with a DataFrame of numeric and text moderators: metafor's coefficients."""
+    yi, vi, mods = _frame(case)
+    f = fit(yi, vi, method=case["method"], test=case["test"], mods=mods)
+    close(f.beta[0], case["coef"]["estimate"])
+    close(f.se[0], case["coef"]["se"])

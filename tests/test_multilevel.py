@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import close, ours
 
@@ -109,3 +110,21 @@ def test_rma_mv_fast_and_recovers_simulated_components():
     assert f.converged and elapsed < 3
     close(f.sigma2, [0.1, 0.05], rtol=0.2)
     close(f.beta, [0.3], rtol=0.05)
+
+
+def test_rma_mv_codes_a_text_moderator_as_metafor():
+    """``mods`` as a DataFrame with a text column: dummy-coded, first level the reference
+    (metafor ``mods = ~ deltype``), the same fit as the fixture's model matrix."""
+    c = CASES["assink2016_deltype"]
+    levels = [name.removeprefix("deltype") for name in c["coef_names"][1:]]
+    text = ["covert" if not any(row) else levels[row.index(1)] for row in c["mods"]]
+    mods = pd.DataFrame({"deltype": text})
+    f = rma_mv(c["yi"], c["vi"], c["study"], c["cluster2"], mods)
+    t = f.table()
+    assert list(t.term) == c["coef_names"]
+    for col, key in (("estimate", "beta"), ("se", "se"), ("stat", "zval"), ("p", "pval"), ("ci_low", "ci_lb"),
+                     ("ci_high", "ci_ub")):
+        close(t[col], c["level95"][key])
+    r = robust(f).table()
+    assert list(r.columns) == ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
+    close(r["se"], c["cr2"]["se"])
