@@ -150,7 +150,10 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     effects : DataFrame
         Output of :func:`premeta.escalc` (needs ``yi``, ``vi``, ``study`` and the ``by`` column).
     by, method, test, level
-        Grouping column and the model settings of :func:`premeta.models.fit`.
+        Grouping column and the model settings of :func:`premeta.models.fit` (metafor
+        ``rma(yi, vi, subset = group == g)`` in each group); ``test`` default ``"z"``
+        (metafor's default, and premeta's everywhere); the workflow passes its config's,
+        ``knha`` by default.
 
     Returns
     -------
@@ -161,6 +164,22 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
         ``subgroup_tests``: Q-between and QM (:func:`premeta.models.subgroup_tests`; NaN with the
         reason in ``note`` when they cannot be computed); ``weights``: every row's weight in percent
         within its group (``weight_group``) and in the overall model (``weight_overall``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import premeta
+    >>> effects = pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"],
+    ...                         "mechanism": ["a", "a", "a", "a", "b", "b", "b", "b"],
+    ...                         "yi": [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2],
+    ...                         "vi": [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04],
+    ...                         "trt_n": 8, "ctl_n": 8})
+    >>> out = premeta.stratified(effects, by="mechanism")
+    >>> out["pooled"][["group", "k", "studies", "estimate", "ci_low", "ci_high", "p_holm"]].round(4)
+         group  k  studies  estimate  ci_low  ci_high  p_holm
+    0        a  4        2    0.3772  0.1178   0.6367  0.0088
+    1        b  4        2    0.3291  0.0817   0.5764  0.0091
+    2  overall  8        4    0.3633  0.1874   0.5391     NaN
     """
     if by not in effects:
         raise ValueError(f"grouping column {by!r} is not in the sheet")

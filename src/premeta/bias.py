@@ -91,6 +91,15 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         ``slope_se``; ``estimate`` (``est``), ``ci_low`` and ``ci_high`` (``ci.lb``,
         ``ci.ub``): the limit estimate and its CI; ``tau2``: residual heterogeneity of the
         meta-regression (NaN for ``lm``).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.egger(yi, vi)[["stat", "p", "estimate", "ci_low", "ci_high"]].round(4)
+         stat       p  estimate  ci_low  ci_high
+    0  0.1544  0.8773    0.3114  -0.366   0.9887
     """
     if predictor not in PREDICTORS:
         raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")
@@ -198,6 +207,18 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         the adjusted estimate from the fit of the augmented data. ``attrs["data"]`` holds the
         augmented data, a DataFrame with ``yi``, ``vi`` (the original followed by the filled
         studies) and ``fill`` (True for the filled ones).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> t = premeta.trimfill(yi, vi)
+    >>> t[["k0", "side", "estimate", "ci_low", "ci_high"]].round(4)
+       k0  side  estimate  ci_low  ci_high
+    0   0  left    0.3633  0.1874   0.5391
+    >>> len(t.attrs["data"]), int(t.attrs["data"]["fill"].sum())
+    (8, 0)
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
@@ -307,6 +328,17 @@ def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
         ``estimate``, ``se``, ``stat`` (t), ``df`` (k - 2), ``p``, ``ci_low``, ``ci_high``
         (R ``coef(summary(lm))`` and ``confint``), ``sigma`` (residual standard error) and
         ``k`` (rows used). p-values are two-sided, from the upper tail of t.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import numpy as np
+    >>> premeta.egger_ols(yi, np.sqrt(vi))[["term", "estimate", "se", "stat", "p"]].round(4)
+          term  estimate      se    stat       p
+    0  intrcpt   -1.3301  1.7605 -0.7555  0.4785
+    1    slope    0.6056  0.2903  2.0860  0.0821
     """
     yi, sei = np.asarray(yi, dtype=float), np.asarray(sei, dtype=float)
     if yi.shape != sei.shape or yi.ndim != 1:

@@ -116,7 +116,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     groups : array-like of shape (N,), optional
         Stratum of each row; None: one stratum, ``overall``.
     method, test, level
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
 
     Returns
     -------
@@ -131,6 +131,22 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         chi-square on qm_df1 df, or F on qm_df1, qm_df2 with a t test), ``tau2``, ``i2``,
         ``h2`` (``I2``, ``H2``), ``q``, ``q_p`` (``QE``, ``QEp``: residual heterogeneity),
         ``r2`` (``R2``, percent), ``converged``, ``note``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import pandas as pd
+    >>> mods = pd.DataFrame({"dose": [1, 2, 3, 4, 1, 2, 3, 4]})
+    >>> coefs, models = premeta.metareg(yi, vi, mods)
+    >>> coefs.round(4)
+         group     term  estimate      se    stat  df       p  ci_low  ci_high
+    0  overall  intrcpt    0.0810  0.1841  0.4401 NaN  0.6598 -0.2798   0.4418
+    1  overall     dose    0.1103  0.0643  1.7140 NaN  0.0865 -0.0158   0.2364
+    >>> models[["group", "k", "qm", "qm_p", "tau2", "r2"]].round(4)
+         group  k      qm    qm_p    tau2       r2
+    0  overall  8  2.9378  0.0865  0.0136  56.2144
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
@@ -286,7 +302,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     mods : pandas.DataFrame
         Moderators (at least one), coded by :func:`premeta.models.design`.
     method, test
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
     iter : int
         Number of random permutations.
     seed : int
@@ -301,6 +317,19 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
         One row per coefficient (``intrcpt`` first) and a last row ``QM``: ``term``,
         ``stat`` (observed z, t, or QM), ``p`` (the parametric p-value), ``p_perm``,
         ``iter`` (permutations used, B) and ``exact``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import pandas as pd
+    >>> mods = pd.DataFrame({"dose": [1, 2, 3, 4, 1, 2, 3, 4]})
+    >>> premeta.permutest(yi, vi, mods, seed=2024).round(4)
+          term    stat       p  p_perm  iter  exact
+    0  intrcpt  0.4401  0.6598   0.894  1000  False
+    1     dose  1.7140  0.0865   0.188  1000  False
+    2       QM  2.9378  0.0865   0.188  1000  False
     """
     if iter < 2:
         raise ValueError(f"iter must be >= 2, got {iter}")

@@ -1,9 +1,10 @@
 """Common-effect and random-effects models, fitted for many strata in one call.
 
 Every quantity follows metafor's definitions (Viechtbauer 2010, *J Stat Softw* 36(3);
-``rma.uni``, ``confint.rma.uni`` and ``predict.rma`` of metafor 3.8) and uses its names:
-``yi``, ``vi``, ``tau2``, ``QE``, ``I2``, ``H2``, methods ``FE``, ``DL``, ``HE``, ``SJ``,
-``PM``, ``EB``, ``ML``, ``REML`` and tests ``z`` and ``knha``.
+``rma.uni``, ``confint.rma.uni`` and ``predict.rma`` of metafor 3.8) and its argument values
+(``yi``, ``vi``, methods ``FE``, ``DL``, ``HE``, ``SJ``, ``PM``, ``EB``, ``ML``, ``REML``, tests
+``z``, ``knha``, ``adhoc``); results carry premeta's one vocabulary (``q`` for metafor's ``QE``,
+``i2`` for ``I2``...), each docstring naming metafor's.
 
 The model for stratum *g* with moderators ``X`` (an intercept for a plain meta-analysis) is
 
@@ -77,6 +78,9 @@ def _design(mods: pd.DataFrame):
 def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Model matrix of the moderators, without the intercept column, as R's ``model.matrix``.
 
+    This is how metafor codes ``mods = ~ a + b`` (``rma``, ``rma.mv``) and robumeta a formula;
+    every premeta function taking ``mods`` as a DataFrame uses it.
+
     Parameters
     ----------
     mods : pandas.DataFrame
@@ -97,6 +101,18 @@ def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         Missing moderator values give NaN in every column of that moderator.
     names : list of str
         Term names, as the column names of ``model.matrix(~ a + b)`` without ``(Intercept)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from premeta import design
+    >>> X, names = design(pd.DataFrame({"dose": [1.0, 2.0, 3.0], "sex": ["m", "f", "m"]}))
+    >>> names
+    ['dose', 'sexm']
+    >>> X
+    array([[1., 1.],
+           [2., 0.],
+           [3., 1.]])
     """
     X, names, _ = _design(mods)
     return X, names
@@ -559,7 +575,8 @@ def fit(
     method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
         tau2 estimator, as ``metafor::rma(method=)``.
     test : {"z", "knha", "adhoc"}
-        Wald-type z inference or the Knapp and Hartung (2003) adjustment: standard errors
+        Inference, default ``"z"`` (metafor's default, and premeta's everywhere). Wald-type z
+        inference or the Knapp and Hartung (2003) adjustment: standard errors
         scaled by :math:`s^2 = Q(\\hat\\tau^2)/(k-p)` and t (or F) reference distributions with
         k - p degrees of freedom (metafor ``test="knha"``, no truncation of s^2); ``adhoc`` is
         the same with :math:`s^2` never below 1, so the interval is never narrower than the z
@@ -589,6 +606,18 @@ def fit(
     fitted to yi / s and vi / s^2 (s a power of two) and scaled back: beta by s; vb, tau2, its
     SE and CI by s^2; Q, I2, H2 and p-values are scale-free. With Knapp-Hartung and s2 = 0
     (every effect on the fitted line) the SE is 0, as metafor, and the note says so.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> f = premeta.fit(yi, vi, test="knha")
+    >>> f.beta.round(4), f.ddf
+    (array([[0.3633]]), array([7.]))
+    >>> f.table()[["estimate", "stat", "df", "p", "tau2"]].round(4)
+       estimate    stat   df       p    tau2
+    0    0.3633  4.2779  7.0  0.0037  0.0311
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -635,6 +664,58 @@ def fit(
         tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), q=per["q"], q_p=per["q_p"], i2=per["i2"],
         h2=per["h2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
     )
+
+
+def rma(yi, vi, groups=None, method: str = "REML", test: str = "z", level: float = 95, mods=None) -> pd.DataFrame:
+    """Meta-analysis in every stratum, as a table: metafor's ``rma(yi, vi, method=, test=, level=)``.
+
+    :func:`fit` followed by :meth:`Fit.table`: one row per stratum (sorted labels; one row
+    ``overall`` without ``groups``), the pooled estimate (the intercept, with ``mods``) and its
+    heterogeneity.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and their sampling variances (vi > 0).
+    groups : array-like of shape (N,), optional
+        Stratum of each row; one model per distinct value. None: one stratum, ``overall``.
+    method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
+        tau2 estimator (metafor ``method``).
+    test : {"z", "knha", "adhoc"}
+        Inference, default ``"z"`` as metafor (see :func:`fit`).
+    level : float
+        Confidence level in percent.
+    mods : pandas.DataFrame or array-like of shape (N, q), optional
+        Moderators, as :func:`fit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stratum, the columns of ``pooled.csv`` (metafor's names in brackets):
+        ``group``, ``k``, ``method``, ``test`` (``z`` where a t test has no df), ``estimate``
+        (``beta``), ``se``, ``ci_low``, ``ci_high`` (``ci.lb``, ``ci.ub``), ``stat``
+        (``zval``/``tval``), ``df`` (``ddf``, NaN for z), ``p`` (``pval``), ``pi_low``,
+        ``pi_high`` (``pi.lb``, ``pi.ub`` of ``predict``), ``tau2``, ``tau2_se`` (``se.tau2``),
+        ``tau2_ci_low``, ``tau2_ci_high`` (Q-profile, ``confint``), ``i2``, ``i2_ci_low``,
+        ``i2_ci_high`` (``I2`` and its ``confint``), ``h2`` (``H2``), ``q``, ``q_df``, ``q_p``
+        (``QE``, ``k - p``, ``QEp``), ``converged``, ``iterations`` and ``note`` (why a
+        stratum has NaN, or a caveat).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.rma(yi, vi)[["estimate", "ci_low", "ci_high", "p", "tau2", "i2"]].round(4)
+       estimate  ci_low  ci_high       p    tau2       i2
+    0    0.3633  0.1874   0.5391  0.0001  0.0311  51.5063
+    >>> groups = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    >>> premeta.rma(yi, vi, groups=groups, method="DL")[["group", "k", "estimate", "se", "q", "q_p"]].round(4)
+      group  k  estimate      se       q     q_p
+    0     a  4    0.3740  0.1397  9.0238  0.0290
+    1     b  4    0.3327  0.1302  4.9448  0.1759
+    """
+    return fit(yi, vi, groups=groups, method=method, test=test, level=level, mods=mods).table()
 
 
 def _scale(d: _Data) -> np.ndarray:
@@ -768,6 +849,40 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
     ``QM``: the mixed-effects meta-regression on subgroup dummies with one common tau2
     (metafor ``rma(yi, vi, mods = ~ factor(group))``), chi-square or, with ``knha``, F.
     Pass ``separate`` (the per-subgroup :class:`Fit`) to avoid fitting it again.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances.
+    groups : array-like of shape (N,)
+        Subgroup of each row (at least 2 subgroups).
+    method : str
+        tau2 estimator, as :func:`fit`.
+    test : {"z", "knha", "adhoc"}
+        Inference, default ``"z"`` (metafor's default, and premeta's everywhere); QM an F
+        test with ``knha``.
+    level : float
+        Confidence level in percent.
+    separate : Fit, optional
+        The per-subgroup fit, if already at hand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows (``Q_between``, ``QM``): ``test``, ``method``, ``stat`` (Q_b; metafor ``QM``,
+        or QM/m for an F test), ``df1``, ``df2`` (metafor ``QMdf``; df2 NaN for chi-square),
+        ``p`` (``QMp``), ``tau2`` (the common tau2 of the QM model) and ``groups``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> groups = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    >>> premeta.subgroup_tests(yi, vi, groups)[["test", "stat", "df1", "p"]].round(4)
+                                   test    stat  df1       p
+    0         Q_between (separate fits)  0.0693  1.0  0.7924
+    1  QM (moderator test, common tau2)  0.0432  1.0  0.8354
     """
     sep = separate if separate is not None else fit(yi, vi, groups, method, test, level)
     est, se = sep.beta[:, 0], sep.se[:, 0]

@@ -296,6 +296,19 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     MultilevelFit
         Its :meth:`~MultilevelFit.table`: ``term, estimate, se, stat, df, p, ci_low, ci_high``
         (metafor ``beta, se, zval, pval, ci.lb, ci.ub``; ``df`` NaN, z tests).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> f = premeta.rma_mv(yi, vi, study)
+    >>> f.sigma2.round(4)
+    array([0.    , 0.0311])
+    >>> f.table().round(4)
+          term  estimate      se    stat  df       p  ci_low  ci_high
+    0  intrcpt    0.3633  0.0897  4.0495 NaN  0.0001  0.1874   0.5391
     """
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     k_all = len(yi)
@@ -450,6 +463,16 @@ def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> Robu
     -------
     RobustTest
         Its :meth:`~RobustTest.table`: ``term, estimate, se, stat, df, p, ci_low, ci_high``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.robust(premeta.rma_mv(yi, vi, study)).table().round(4)
+          term  estimate      se    stat      df       p  ci_low  ci_high
+    0  intrcpt    0.3633  0.0874  4.1545  2.9088  0.0269    0.08   0.6465
     """
     level = fit.level if level is None else level
     if cluster is not None and fit.not_na is not None and len(cluster) == len(fit.not_na) != fit.k:
@@ -515,6 +538,19 @@ def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``cluster``, ``yi``, ``vi``, ``ki`` (effects combined).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.aggregate(yi, vi, study, rho=0.5).round(4)
+      cluster      yi      vi  ki
+    0      s1  0.2000  0.0225   2
+    1      s2  0.6594  0.0100   2
+    2      s3  0.1827  0.0195   2
+    3      s4  0.3108  0.0378   2
     """
     yi, vi = _check(yi, vi)
     codes, labels = pd.factorize(pd.Series(np.asarray(cluster, dtype=object)))

@@ -172,6 +172,19 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
     meta-regression. *Psychol Methods* 20(3):375-393.
     Fisher Z, Tipton E (2015). robumeta: An R-package for robust variance estimation in
     meta-analysis. arXiv:1503.02220.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> f = premeta.rve(yi, vi, study)
+    >>> f.table().round(4)
+          term  estimate     se    stat     df       p  ci_low  ci_high
+    0  intrcpt    0.3644  0.078  4.6731  2.904  0.0199  0.1115   0.6172
+    >>> round(f.tau2, 4)
+    0.0251
     """
     model = str(model).upper()
     if model not in MODELS:

@@ -47,7 +47,8 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances (vi > 0), k >= 2.
     method, test, level
-        As :func:`premeta.models.fit` (metafor's ``rma(method=, test=, level=)``).
+        As :func:`premeta.models.fit` (metafor's ``rma(method=, test=, level=)``); ``test``
+        default ``"z"`` (metafor's default, and premeta's everywhere).
     slab : array-like of shape (k,), optional
         Study labels, the index of the result (default 1..k, as metafor).
 
@@ -62,6 +63,18 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
         ``q_p`` (``Qp``), ``tau2`` (left out for ``FE``, as metafor), ``i2`` (``I2``) and
         ``h2`` (``H2``). With k = 2 each refit has one study and, as metafor, q = 0, q_p = 1,
         tau2 = 0, i2 = 0 and h2 = 1.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.leave1out(yi, vi)[["estimate", "ci_low", "ci_high", "i2"]].round(4).head(3)
+          estimate  ci_low  ci_high       i2
+    slab
+    1       0.4036  0.2197   0.5874  48.7644
+    2       0.3722  0.1719   0.5725  56.6875
+    3       0.3642  0.1691   0.5593  57.4632
     """
     yi, vi = _check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
@@ -102,7 +115,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances (vi > 0), k >= 2.
     method, test
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
     slab : array-like of shape (k,), optional
         Study labels, the index of the result (default 1..k).
 
@@ -111,6 +124,19 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     pandas.DataFrame
         One row per study with the columns above, in that order: ``rstudent``, ``dffits``,
         ``cook_d``, ``cov_r``, ``tau2_del``, ``q_del``, ``hat``, ``weight``, ``dfbs``, ``inf``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> inf = premeta.influence(yi, vi)
+    >>> inf[["rstudent", "cook_d", "hat", "inf"]].round(4).iloc[2:5]
+          rstudent  cook_d     hat inf
+    slab
+    3      -0.0454  0.0001  0.0992
+    4       3.1120  1.1525  0.1956   *
+    5       0.3122  0.0133  0.0992
     """
     yi, vi = _check(yi, vi)
     k, p = len(yi), 1
@@ -194,8 +220,23 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
         One row per cluster, in order of first appearance (R ``unique``), indexed by the
         cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``stat``
         (t), ``df`` (Satterthwaite), ``p``, ``ci_low``, ``ci_high`` of the model without that
-        cluster (robumeta ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``, ``CI.U``), ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
+        cluster (robumeta ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``, ``CI.U``),
+        ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
         ``attrs["full_estimate"]``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.leave1cluster(yi, vi, study)[["k", "estimate", "ci_low", "ci_high", "delta"]].round(4)
+             k  estimate  ci_low  ci_high   delta
+    cluster
+    s1       6    0.4287  0.1158   0.7417  0.0643
+    s2       6    0.3121 -0.0388   0.6630 -0.0523
+    s3       6    0.3892 -0.0859   0.8644  0.0248
+    s4       6    0.3344 -0.0603   0.7291 -0.0300
     """
     from premeta.multilevel import rma_mv, robust
     from premeta.rve import rve
