@@ -9,7 +9,7 @@ endif
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test bench lock clean
+.PHONY: run test bench bench-pipeline lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,12 @@ test: $(BIN)/.installed  ## every test, the real workflow included
 bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
 	$(BIN)/python benchmarks/bench.py
 
+bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the workflow (bundled, no-op, 10,000 rows)
+	$(BIN)/python benchmarks/bench_pipeline.py
+
 lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[test]"
+	.lockenv/bin/pip install --quiet ".[workflow,bench,test]"
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^premeta' > requirements.lock
 	rm -rf .lockenv
 

@@ -20,7 +20,7 @@ def test_lock_pins_every_dependency():
     lock = {line.split("==")[0].lower().replace("_", "-")
             for line in (REPO / "requirements.lock").read_text().splitlines() if "==" in line}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+    wanted = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
     names = {d.split(">")[0].split("=")[0].split("<")[0].lower() for d in wanted}
     assert names <= lock, names - lock
 
@@ -29,3 +29,23 @@ def test_slurm_profile_uses_the_executor_plugin():
     profile = yaml.safe_load((REPO / "workflow/profiles/slurm/profile.yaml").read_text())
     assert profile["executor"] == "slurm"
     assert {"slurm_account", "slurm_partition", "runtime", "mem_mb"} <= set(profile["default-resources"])
+
+
+def test_version_in_one_place():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    import premeta
+
+    assert premeta.__version__ == project["version"]
+    assert yaml.safe_load((REPO / "CITATION.cff").read_text())["version"] == project["version"]
+    assert f"## {project['version']}" in (REPO / "CHANGELOG.md").read_text()
+    assert "MIT License" in (REPO / "LICENSE").read_text() and project["license"] == "MIT"
+
+
+def test_import_premeta_needs_neither_snakemake_nor_pymare():
+    import subprocess
+    import sys
+
+    code = ("import sys, premeta, premeta.analysis, premeta.plots, premeta.report; "
+            "print(sorted(m for m in ('snakemake', 'pymare') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

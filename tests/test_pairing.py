@@ -39,6 +39,16 @@ def test_dictionary_example_ketamine_cohorts_share_one_saline_control():
     assert set(sheet.columns) >= {"Random allocation to group (treatment/control)", "source_rows"}
 
 
+def test_read_syrf_gives_the_comparison_sheet_and_the_pairing():
+    from premeta.syrf import read_syrf
+
+    comparisons, pairing = read_syrf(EXAMPLE)
+    sheet, table, _ = load(EXAMPLE, "syrf")
+    pd.testing.assert_frame_equal(comparisons, sheet)
+    pd.testing.assert_frame_equal(pairing, table)
+    assert len(comparisons) == 17 and {"trt_mean", "ctl_mean", "control_group", "better", "time"} <= set(comparisons)
+
+
 def test_dictionary_example_sham_and_what_cannot_be_paired():
     sheet, pairing, _ = load(EXAMPLE)
     by_row = pairing.set_index("row")

@@ -218,3 +218,12 @@ def test_comparison_figure_lists_every_group_once_per_analysis():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "overall"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["independent", "three-level"]
+
+
+def test_a_forest_plot_of_more_rows_than_a_reader_can_use_says_so(monkeypatch):
+    rows, pooled = _data({"all": 12})
+    monkeypatch.setattr(plots, "FOREST_MAX_ROWS", 10)
+    fig = plots.forest_figure(rows, pooled, "SMD", title="Behaviour")
+    texts = _texts(fig)
+    assert "Behaviour" in texts and any("12 rows are more than a legible forest plot holds (10)" in t for t in texts)
+    assert fig.get_size_inches()[1] < 2

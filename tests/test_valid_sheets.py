@@ -152,7 +152,8 @@ def test_a_sheet_of_one_comparison(tmp_path):
     """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
     run(tmp_path, "--config", f"data={ONE}", FAST)
     for name in ["report.html", "pooled.csv", "moderator_tests.csv", "multiple_testing.csv", "small_study.csv",
-                 "influence.csv", "dependence.csv", "time_regression.csv", "rob_strata.csv", "plots/forest_behaviour.svg"]:
+                 "influence.csv", "dependence.csv", "time_regression.csv", "rob_strata.csv",
+                 "plots/forest_behaviour.svg"]:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     pooled = table(tmp_path, "pooled.csv")
     assert list(pooled.k) == [1, 1] and pooled.note.str.startswith("k = 1: the study's own estimate").all()

@@ -36,7 +36,7 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
                  "plots/studies_behaviour.png", "plots/studies_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
-    for log in ["effect_sizes", "pool", "funnel", "report", "forest_overall"]:
+    for log in ["effect_sizes", "pool", "figures", "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
     html = (res / "report.html").read_text()
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html

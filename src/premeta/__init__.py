@@ -4,13 +4,14 @@ Everything a notebook needs is importable from here (``premeta.rma``, ``premeta.
 ``premeta.egger``...). Results use one vocabulary, the columns of ``pooled.csv``
 (``estimate, se, stat, df, p, ci_low, ci_high, tau2, i2, q, q_p``...); each docstring
 gives metafor's (or robumeta's, clubSandwich's) name of every column. ``test`` defaults to
-``"z"`` (metafor's default) everywhere. The heavier modules (Egger's test needs statsmodels)
-are imported on first use.
+``"z"`` (metafor's default) everywhere. The modules behind ``rma_mv``, ``egger``, ``leave1out``
+and ``stratified`` are imported on first use, so ``import premeta`` stays light.
 """
 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from premeta.effects import escalc
@@ -48,4 +49,4 @@ def __dir__():
 
 __all__ = sorted(["METHODS", "TESTS", "Fit", "RVEFit", "design", "escalc", "fit", "metareg", "permutest",
                   "rma", "rve", "subgroup_tests", *_LAZY])
-__version__ = "0.1.0"
+__version__ = version("premeta")  # the one place is pyproject.toml

@@ -620,7 +620,7 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
                 parts.append(pd.DataFrame(key | {"note": why}))
                 continue
             t = t.reset_index(drop=True)
-            unfitted = t.iloc[:, 0].isna().to_numpy(copy=True)  # estimate, rstudent: NaN where the model cannot be fitted
+            unfitted = t.iloc[:, 0].isna().to_numpy(copy=True)  # estimate, rstudent: NaN where not fitted
             if unfitted.any():  # the group's own model says why (e.g. values too extreme), if it cannot be fitted
                 whole = fit(yi, vi, method=method, test=test).table().iloc[0]
                 unfitted &= np.isnan(whole.estimate)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from premeta.models import fit
@@ -136,7 +135,9 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         pval, crit, tau2 = float(f.pvalues()[0, 1]), float(f.crit()[0]), float(f.tau2[0])
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            w = sm.WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
+            from statsmodels.regression.linear_model import WLS  # slow to import: only when used
+
+            w = WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
             ssr, scale = w.ssr, np.sum(w.fittedvalues**2 / vi)
         if not (np.isfinite(ssr) and np.isfinite(scale)):
             raise ValueError("Egger's test cannot be computed: yi or vi too extreme for double precision "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +95,9 @@ def _run(args) -> int:
     if not snakefile.is_file():
         print(f"premeta: no {snakefile} here: run `premeta run` in a premeta checkout, or give --snakefile",
               file=sys.stderr)
+        return 1
+    if importlib.util.find_spec("snakemake") is None:
+        print("premeta: the workflow needs Snakemake: pip install 'premeta[workflow]'", file=sys.stderr)
         return 1
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", str(args.cores)]
     if args.configfile:

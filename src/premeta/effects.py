@@ -17,6 +17,8 @@ from premeta.sheet import Problem, SheetError
 
 MEASURES = ("SMD", "MD", "ROM", "NMD")
 ORIENTS = ("benefit", "raw")
+#: Axis and table labels of the measures.
+MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
 ARMS = ("trt", "ctl", "sham")
 
 

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_numeric_dtype
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
@@ -909,6 +908,8 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
 
 def adjust_p(p, method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (statsmodels ``multipletests``; R ``p.adjust``); NaN kept."""
+    from statsmodels.stats.multitest import multipletests  # imported when needed: statsmodels is slow to import
+
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)

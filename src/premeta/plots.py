@@ -32,10 +32,8 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from premeta.analysis import overall_label
+from premeta.effects import MEASURE_LABELS
 
-MEASURE_LABELS = {
-    "SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
-}
 ROW = 0.25  # inches per text line
 MARGIN = 0.15  # left and right margin, inches
 INDENT = 0.18  # indent of the lines of a stratum under its heading, inches
@@ -47,6 +45,9 @@ WEIGHT_W, EST_W = 0.7, 1.75  # width of the weight and the "estimate [CI]" colum
 TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
 FONT = 9  # points
+#: More rows than this are not drawn (a figure over 250 inches tall helps no reader): the figure
+#: says so and points to the study-level figure and the tables.
+FOREST_MAX_ROWS = 1000
 _RC = {
     **sns.axes_style("ticks"),
     **sns.plotting_context("paper"),
@@ -420,6 +421,9 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     """
     ilab = ilab or {}
     _need(rows, ["label", "group", "yi", "vi", "weight", *ilab.values()])
+    if len(rows) > FOREST_MAX_ROWS:
+        return message_figure(title or "Forest plot", f"{len(rows)} rows are more than a legible forest plot holds "
+                              f"({FOREST_MAX_ROWS}); see the study-level figure, pooled.csv and effect_sizes.csv")
     rows = rows.reset_index(drop=True)
     lines, rules = _layout(rows, pooled, ilab)
     ticks = _limits(rows, [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim, _z(level))

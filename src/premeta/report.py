@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.analysis import STUDY_LEVEL_K
-from premeta.plots import MEASURE_LABELS
+from premeta.effects import MEASURE_LABELS
 from premeta.rob import ITEMS as ROB_ITEMS
 from premeta.pairing import load
 

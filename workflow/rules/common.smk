@@ -43,6 +43,8 @@ SHEET, FORMAT = checked_sheet()
 PAIRED = [] if FORMAT == "wide" else [f"results/sheet_from_{FORMAT}.csv", "results/pairing.csv"]
 # file-name stem -> the sheet's label of each group ('overall' names the all-groups plot)
 GROUPS = {stem: label for label, stem in file_names(group_labels(SHEET, config["group_by"]).dropna().unique()).items()}
+# file-name stems of the forest plots: one per group and the all-groups figure
+FOREST_STEMS = sorted(GROUPS) + ["overall"]
 # file-name stems of the groups large enough for a study-level forest plot as well
 STUDY_LEVEL = sorted(s for s, n in group_labels(SHEET, config["group_by"]).map(
     {label: stem for stem, label in GROUPS.items()}).value_counts().items() if n > STUDY_LEVEL_K)
@@ -58,15 +60,6 @@ WEEKS_OUTPUTS = (
     if numeric_moderators(SHEET, ["weeks"])
     else []
 )
-
-
-wildcard_constraints:
-    group="|".join(sorted(GROUPS) + ["overall"]),
-
-
-def group_label(wildcards):
-    """The sheet's own label of a group's file-name stem ('' for the all-groups plot)."""
-    return GROUPS.get(wildcards.group, "")
 
 
 def missing_columns(analysis):
@@ -91,11 +84,8 @@ def analysis_outputs(wildcards):
 
 def this_run():
     """Every file this run writes under results/."""
-    rule_names = ["effect_sizes", "pool", "funnel", "report"] + RUN_ANALYSES
-    files = {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED)
-    stems = sorted(GROUPS) + ["overall"]
-    return (files | {f"results/plots/forest_{g}.{ext}" for g in stems for ext in ("png", "svg")}
-            | {f"results/plots/studies_{g}.{ext}" for g in STUDY_LEVEL for ext in ("png", "svg")})
+    rule_names = ["effect_sizes", "pool", "figures", "report"] + RUN_ANALYSES
+    return {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED)
 
 
 def remove_stale(keep):

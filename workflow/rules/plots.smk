@@ -1,71 +1,46 @@
-rule forest:
+# Every forest plot and the funnel plot in one job: most of a figure job's time is starting Python.
+rule figures:
     input:
         effects="results/effect_sizes.csv",
         pooled="results/pooled.csv",
         tests="results/subgroup_tests.csv",
         weights="results/weights.csv",
     output:
-        png=report(
-            "results/plots/forest_{group}.png",
-            caption="../report/forest.rst",
-            category="Forest plots",
-            labels={"group": "{group}"},
-        ),
-        svg="results/plots/forest_{group}.svg",
-    params:
-        group_by=config["group_by"],
-        measure=config["measure"],
-        level=config["level"],
-        label=group_label,
-        studies=False,
-        rho=config["rho"],
-    log:
-        "logs/forest_{group}.log",
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/forest.py"
-
-
-# a group of more than STUDY_LEVEL_K comparisons also gets a figure with one row per study
-use rule forest as forest_studies with:
-    output:
-        png=report(
-            "results/plots/studies_{group}.png",
-            caption="../report/forest.rst",
-            category="Forest plots",
-            labels={"group": "{group}", "level": "study"},
-        ),
-        svg="results/plots/studies_{group}.svg",
-    params:
-        group_by=config["group_by"],
-        measure=config["measure"],
-        level=config["level"],
-        label=group_label,
-        studies=True,
-        rho=config["rho"],
-    log:
-        "logs/studies_{group}.log",
-
-
-rule funnel:
-    input:
-        effects="results/effect_sizes.csv",
-        pooled="results/pooled.csv",
-    output:
-        png=report(
+        forest=[
+            report(
+                f"results/plots/forest_{stem}.png",
+                caption="../report/forest.rst",
+                category="Forest plots",
+                labels={"group": stem},
+            )
+            for stem in FOREST_STEMS
+        ],
+        forest_svg=expand("results/plots/forest_{stem}.svg", stem=FOREST_STEMS),
+        studies=[
+            report(
+                f"results/plots/studies_{stem}.png",
+                caption="../report/forest.rst",
+                category="Forest plots",
+                labels={"group": stem, "level": "study"},
+            )
+            for stem in STUDY_LEVEL
+        ],
+        studies_svg=expand("results/plots/studies_{stem}.svg", stem=STUDY_LEVEL),
+        funnel=report(
             "results/plots/funnel.png",
             caption="../report/funnel.rst",
             category="Funnel plot",
         ),
-        svg="results/plots/funnel.svg",
+        funnel_svg="results/plots/funnel.svg",
     params:
+        groups=GROUPS,
         group_by=config["group_by"],
         measure=config["measure"],
         level=config["level"],
+        rho=config["rho"],
     log:
-        "logs/funnel.log",
+        "logs/figures.log",
     conda:
         "../../environment.yml"
     script:
-        "../scripts/funnel.py"
+        "../scripts/figures.py"

@@ -4,11 +4,9 @@ rule report:
         effects="results/effect_sizes.csv",
         pooled="results/pooled.csv",
         tests="results/subgroup_tests.csv",
-        forest=expand(
-            "results/plots/forest_{group}.png", group=sorted(GROUPS) + ["overall"]
-        ),
-        studies=expand("results/plots/studies_{group}.png", group=STUDY_LEVEL),
-        funnel="results/plots/funnel.png",
+        forest=rules.figures.output.forest,
+        studies=rules.figures.output.studies,
+        funnel=rules.figures.output.funnel,
         extra=analysis_outputs,
         paired=PAIRED,
     output:

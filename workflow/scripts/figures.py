@@ -1,0 +1,48 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from pathlib import Path
+
+from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
+from premeta.plots import forest, funnel, message_figure, save, summary_forest
+from premeta.tables import read_csv
+
+p, i, o = snakemake.params, snakemake.input, snakemake.output
+effects = read_effects(i.effects)
+pooled = read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
+tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
+weights = read_csv(i.weights, index_col="row")
+groups = pooled.iloc[:-1]
+
+
+def draw(png: str, title: str, how) -> None:
+    """One figure; one that cannot be drawn says why in its place and never stops the others."""
+    try:
+        how(png.removesuffix(".png"))
+    except NOT_COMPUTABLE as error:
+        print(f"{png}: {error}", file=sys.stderr)
+        save(message_figure(title, str(error)), png.removesuffix(".png"))
+
+
+rows = forest_rows(effects, weights, p.group_by)
+for png in o.forest:
+    stem = Path(png).stem.removeprefix("forest_")
+    if stem == "overall":  # one row per group, then all groups
+        draw(png, "All groups", lambda out: summary_forest(
+            pooled, tests, p.measure, out, title=f"All groups by {p.group_by}", level=p.level, by=p.group_by))
+    else:
+        label = p.groups[stem]
+        draw(png, label, lambda out: forest(
+            rows[rows.group == label], groups[groups.group == label], p.measure, out, title=label, level=p.level,
+            ilab={"Exercise n": "n_trt", "Control n": "n_ctl"}))
+if o.studies:  # large groups: the comparisons of each study combined
+    studies = study_rows(effects, weights, p.group_by, p.rho)
+for png in o.studies:
+    label = p.groups[Path(png).stem.removeprefix("studies_")]
+    draw(png, label, lambda out: forest(
+        studies[studies.group == label], groups[groups.group == label], p.measure, out, level=p.level,
+        title=f"{label}: each study's comparisons combined (rho = {p.rho:g})",
+        ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
+draw(o.funnel, "Funnel plot", lambda out: funnel(
+    effects.assign(group=group_labels(effects, p.group_by)), pooled.estimate.iloc[-1], p.measure, out, level=p.level))
