@@ -194,7 +194,7 @@ def main() -> None:
 
     def premeta_ml(cr2=False):
         fit = premeta.multilevel.rma_mv(ml_y, ml_v, ml_study, ml_cl)
-        return premeta.multilevel.robust_cr2(fit) if cr2 else fit
+        return premeta.multilevel.robust(fit) if cr2 else fit
 
     tracemalloc.start()
     premeta_ml(True)
@@ -205,7 +205,7 @@ def main() -> None:
     rows += [
         (ml_fit, "premeta", median_time(premeta_ml, 7), "rma_mv"),
         (ml_cr2, "premeta", median_time(lambda: premeta_ml(True), 7),
-         f"rma_mv + robust_cr2; peak {ml_peak:.0f} MiB"),
+         f"rma_mv + robust; peak {ml_peak:.0f} MiB"),
     ]
     rows += [(task, "PyMARE", np.nan, "no three-level model (g= fits two levels + robust SEs)")
              for task in (ml_fit, ml_cr2)]

@@ -41,3 +41,17 @@ def bundled(tmp_path_factory):
     work = tmp_path_factory.mktemp("bundled")
     run(work, "--config", f"data={SHEET}")
     return work
+
+
+#: metafor's names (as in the fixtures) of the quantities premeta names in its own vocabulary.
+FROM_METAFOR = {"zval": "stat", "tval": "stat", "pval": "p", "ci.lb": "ci_low", "ci.ub": "ci_high",
+                "ci_lb": "ci_low", "ci_ub": "ci_high", "Q": "q", "Qp": "q_p", "QE": "q", "QEp": "q_p",
+                "I2": "i2", "H2": "h2", "se_tau2": "tau2_se", "cook.d": "cook_d", "cov.r": "cov_r",
+                "tau2.del": "tau2_del", "QE.del": "q_del", "QM": "qm", "QMp": "qm_p", "QM_df1": "qm_df1",
+                "QM_df2": "qm_df2", "R2": "r2", "est": "estimate", "ddf": "df",
+                "I2_total": "i2_total", "logLik": "loglik"}
+
+
+def ours(name: str) -> str:
+    """premeta's name of a quantity that a metafor fixture calls ``name``."""
+    return FROM_METAFOR.get(name, name)

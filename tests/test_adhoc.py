@@ -41,12 +41,12 @@ def test_adhoc_leave1out_and_influence_match_metafor(case):
     ref = case["leave1out"]
     close(out["estimate"], ref["estimate"])
     close(out["se"], ref["se"])
-    close(out["tval"], ref["tval"])
-    close(out["pval"], ref["pval"])
-    close(out["ci.lb"], ref["ci_lb"])
-    close(out["ci.ub"], ref["ci_ub"])
+    close(out["stat"], ref["tval"])
+    close(out["p"], ref["pval"])
+    close(out["ci_low"], ref["ci_lb"])
+    close(out["ci_high"], ref["ci_ub"])
     inf = influence(case["yi"], case["vi"], method=case["method"], test="adhoc")
-    for col, key in (("rstudent", "rstudent"), ("dffits", "dffits"), ("cook.d", "cook_d"), ("cov.r", "cov_r")):
+    for col, key in (("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_d", "cook_d"), ("cov_r", "cov_r")):
         close(inf[col], case["influence"][key])
 
 

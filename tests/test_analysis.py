@@ -10,7 +10,7 @@ import premeta
 from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis,
                               multiple_testing, sensitivity, time_regression)
 from premeta.metareg import metareg, permutest
-from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import read_sheet, validate
 
@@ -38,13 +38,13 @@ def test_multilevel_rows_are_the_three_level_model_with_cr2_by_study(effects):
     table, mode, _ = dependent(effects, "mechanism", "multilevel", level=90)
     assert mode == "multilevel" and list(table.group)[-1] == "overall" and len(table) == 9
     sub = effects[effects.mechanism == "Microglia"]
-    f = rma_mv(sub.yi, sub.vi, sub.study, np.arange(len(sub)), level=90)
-    r = robust_cr2(f)
+    f = rma_mv(sub.yi, sub.vi, sub.study, level=90)
+    r = robust(f)
     row = table.set_index("group").loc["Microglia"]
     assert (row.k, row.studies) == (24, 16)
     np.testing.assert_allclose(
         row[["estimate", "se", "df", "p", "ci_low", "ci_high", "se_model", "sigma2_study", "i2_study"]].astype(float),
-        [f.beta[0], r.se[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0], f.se[0], f.sigma2[0], f.I2[0]], rtol=1e-12)
+        [f.beta[0], r.se[0], r.df[0], r.p[0], r.ci_low[0], r.ci_high[0], f.se[0], f.sigma2[0], f.i2[0]], rtol=1e-12)
 
 
 def test_a_group_that_cannot_be_fitted_keeps_its_row_and_the_others_their_results(effects):
@@ -66,7 +66,7 @@ def test_aggregate_pools_one_effect_per_cohort(effects):
 
 
 def test_none_equals_the_independent_pooled_table(effects):
-    table = dependent(effects, "mechanism", "none")[0].set_index("group")
+    table = dependent(effects, "mechanism", "none", test="knha")[0].set_index("group")
     pooled = premeta.rma(effects.yi, effects.vi, effects.mechanism, test="knha").set_index("group")
     np.testing.assert_allclose(table.loc[pooled.index, "estimate"], pooled.estimate, rtol=1e-12)
     assert table.loc["overall", "k"] == len(effects)
@@ -89,7 +89,7 @@ def test_sensitivity_tables_per_group(effects):
     want = leave1out(gaba.yi, gaba.vi, "REML", "knha")
     got = loo[loo.group == "GABA"]
     assert list(got.row) == list(gaba.index)
-    np.testing.assert_allclose(got[["estimate", "ci.lb", "tau2"]], want[["estimate", "ci.lb", "tau2"]], rtol=1e-12)
+    np.testing.assert_allclose(got[["estimate", "ci_low", "tau2"]], want[["estimate", "ci_low", "tau2"]], rtol=1e-12)
     flags = influence(gaba.yi, gaba.vi, "REML", "knha")["inf"].eq("*").to_numpy()
     assert inf.influential.dtype == bool and list(inf[inf.group == "GABA"].influential) == list(flags)
 
@@ -107,22 +107,22 @@ def test_sensitivity_above_its_limit_keeps_the_rows_with_the_reason(effects, mon
 
 
 def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
-    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], permutations=200, seed=7)
+    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], test="knha", permutations=200, seed=7)
     models = out["models"].set_index(["moderator", "group"])
     assert set(out["models"].moderator) == {"weeks", "species", "sex"}
     sub = effects[effects.mechanism == "BDNF"]
     coefs, want = metareg(sub.yi, sub.vi, sub[["weeks"]], method="REML", test="knha")
     perm = permutest(sub.yi, sub.vi, sub[["weeks"]], "REML", "knha", 200, 7).set_index("term")
     row = models.loc[("weeks", "BDNF")]
-    np.testing.assert_allclose(row[["QM", "QMp", "tau2", "R2"]].astype(float),
-                               want.iloc[0][["QM", "QMp", "tau2", "R2"]].astype(float), rtol=1e-12)
-    assert row.QMp_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
+    np.testing.assert_allclose(row[["qm", "qm_p", "tau2", "r2"]].astype(float),
+                               want.iloc[0][["qm", "qm_p", "tau2", "r2"]].astype(float), rtol=1e-12)
+    assert row.qm_p_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
     slope = out["coefs"].query("moderator == 'weeks' and group == 'BDNF' and term == 'weeks'").iloc[0]
     assert slope.p_perm == perm.at["weeks", "p_perm"]
     np.testing.assert_allclose(slope.estimate, coefs.set_index("term").at["weeks", "estimate"], rtol=1e-12)
     # a group where a moderator does not vary keeps its row, not fitted, with the reason
     single = models.loc[("sex", "BDNF")]
-    assert not single.converged and "single level" in single.note and np.isnan(single.QMp_perm)
+    assert not single.converged and "single level" in single.note and np.isnan(single.qm_p_perm)
     # bubble plot data only for numeric moderators; weights 1/(vi + tau2) of the meta-regression
     assert set(out["weights"].moderator) == {"weeks"} == set(out["lines"].moderator)
     w = out["weights"].query("group == 'BDNF'")
@@ -131,7 +131,7 @@ def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
 
 def test_multiple_testing_adjusts_within_each_family():
     pooled = pd.DataFrame({"group": ["a", "b", "c", "overall"], "p": [0.01, 0.04, 0.03, 1e-6]})
-    models = pd.DataFrame({"moderator": ["x", "x", "y"], "group": ["a", "b", "a"], "QMp": [0.02, np.nan, 0.5]})
+    models = pd.DataFrame({"moderator": ["x", "x", "y"], "group": ["a", "b", "a"], "qm_p": [0.02, np.nan, 0.5]})
     t = multiple_testing(pooled, models)
     assert list(t.family) == ["effect by group"] * 3 + ["moderators"] * 3
     # R: p.adjust(c(.01, .04, .03), "holm") = 0.03 0.06 0.06; "bonferroni" = 0.03 0.12 0.09
@@ -172,7 +172,7 @@ def test_rve_rows_are_robumeta_corr_by_study(effects):
     f = rve(sub.yi, sub.vi, sub.study, model="CORR", rho=0.8, small=True)
     row = table.set_index("group").loc["Microglia"]
     np.testing.assert_allclose(row[["estimate", "se", "df", "p", "ci_low", "ci_high", "tau2", "i2"]].astype(float),
-                               [f.estimate[0], f.se[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0], f.tau2, f.I2],
+                               [f.beta[0], f.se[0], f.df[0], f.p[0], f.ci_low[0], f.ci_high[0], f.tau2, f.i2],
                                rtol=1e-12)
     one = pd.concat([effects, effects[effects.study == effects.study.iloc[0]].assign(mechanism="One study")])
     row = dependent(one, "mechanism", "rve")[0].set_index("group").loc["One study"]

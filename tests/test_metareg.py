@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close
+from conftest import close, ours
 
-from premeta.metareg import _distinct_permutations, design, metareg, permutest
+from premeta.metareg import _distinct_permutations, metareg, permutest
+from premeta.models import design, fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_metareg.json").read_text())
 
@@ -35,10 +36,10 @@ def test_metareg_matches_metafor(case):
     for col in ("estimate", "se", "stat", "df", "p", "ci_low", "ci_high"):
         close(coefs[col], expected[col])
     row = models.iloc[0]
-    assert (row["k"], row["k_omitted"], row["p"]) == (case["k"], case["k_omitted"], len(expected["name"]))
+    assert (row["k"], row["k_omitted"], row["n_coefs"]) == (case["k"], case["k_omitted"], len(expected["name"]))
     assert row["converged"] and row["note"] == ""
     for col in ("QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2"):
-        close(row[col], case[col])
+        close(row[ours(col)], case[col])
 
 
 def test_fixtures_cover_missing_moderators_and_positive_r2():
@@ -113,25 +114,25 @@ def test_unfittable_strata_get_a_note_and_do_not_lose_the_others():
     groups = ["a"] * k + ["b"] * k + ["c"] * k + ["d"] * 2
     y, v = np.tile(yi, 4)[: 3 * k + 2], np.tile(vi, 4)[: 3 * k + 2]
     for term in (["ablat"], ["alloc"]):
-        coefs, models = metareg(y, v, stacked[term], groups=groups)
+        coefs, models = metareg(y, v, stacked[term], groups=groups, test="knha")
         m = models.set_index("group")
         expected = _fixture(term)
         a = coefs[coefs.group == "a"]
         assert list(a["term"]) == expected["coef"]["name"]
         close(a["estimate"], expected["coef"]["estimate"])
         close(a["se"], expected["coef"]["se"])
-        close(m.loc["a", ["QM", "tau2", "R2"]], [expected["QM"], expected["tau2"], expected["R2"]])
+        close(m.loc["a", ["qm", "tau2", "r2"]], [expected["QM"], expected["tau2"], expected["R2"]])
         assert m.loc["a", "note"] == "" and m.loc["a", "converged"]
         broken = "b" if term == ["ablat"] else "c"
         reason = "ablat is constant" if term == ["ablat"] else "alloc has a single level"
         assert m.loc[broken, "note"].startswith(reason) and not m.loc[broken, "converged"]
-        assert m.loc[broken, ["QM", "tau2", "I2", "R2"]].isna().all()
+        assert m.loc[broken, ["qm", "tau2", "i2", "r2"]].isna().all()
         assert coefs.loc[coefs.group == broken, "estimate"].isna().all()
         assert m.loc[broken, "k"] == k
         # two studies: no residual df for ablat; both allocated at random
         d_reason = "k = 2 <= 2 coefficients" if term == ["ablat"] else "alloc has a single level"
         assert m.loc["d", "note"].startswith(d_reason)
-        assert np.isnan(m.loc["d", "QM"])
+        assert np.isnan(m.loc["d", "qm"])
 
 
 def test_level_absent_from_a_stratum_drops_its_dummy():
@@ -141,14 +142,14 @@ def test_level_absent_from_a_stratum_drops_its_dummy():
     groups = ["all"] * len(yi) + ["no systematic"] * two.sum()
     coefs, models = metareg(yi[both], vi[both], mods.iloc[both][["alloc"]], groups=groups)
     m = models.set_index("group")
-    assert m.loc["no systematic", "p"] == 2 and m.loc["all", "p"] == 3
+    assert m.loc["no systematic", "n_coefs"] == 2 and m.loc["all", "n_coefs"] == 3
     assert m.loc["no systematic", "note"] == "level absent in this stratum, term dropped: allocsystematic"
     sub = coefs[coefs.group == "no systematic"]
     assert list(sub["term"]) == ["intrcpt", "allocrandom"]
     alone, alone_m = metareg(yi[two], vi[two], mods.loc[two, ["alloc"]])
     close(sub["estimate"], alone["estimate"])
     close(sub["se"], alone["se"])
-    close(m.loc["no systematic", "QM"], alone_m["QM"])
+    close(m.loc["no systematic", "qm"], alone_m["qm"])
     expected = _fixture(["alloc"])
     close(coefs.loc[coefs.group == "all", "estimate"], expected["coef"]["estimate"])
 
@@ -174,7 +175,7 @@ def test_missing_moderators_are_dropped_and_counted():
                                                               "allocsystematic"]
         for col in ("estimate", "se", "p", "ci_low"):
             close(got[col], alone_c[col])
-        close(m.loc[g, ["QM", "tau2", "QE", "R2"]], alone_m.loc[0, ["QM", "tau2", "QE", "R2"]])
+        close(m.loc[g, ["qm", "tau2", "q", "r2"]], alone_m.loc[0, ["qm", "tau2", "q", "r2"]])
 
 
 def test_design_names_and_coding_follow_model_matrix():
@@ -193,3 +194,13 @@ def test_design_names_and_coding_follow_model_matrix():
         [4, np.nan, np.nan, 0, 1, 0],
     ])
     np.testing.assert_array_equal(X, expected)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in REF["metareg"]
+                                  if c["dataset"] == "bcg" and c["mods"] == ["ablat", "year", "alloc"]])
+def test_fit_takes_mods_as_a_data_frame(case):
+    """premeta.fit with a DataFrame of numeric and text moderators: metafor's coefficients."""
+    yi, vi, mods = _frame(case)
+    f = fit(yi, vi, method=case["method"], test=case["test"], mods=mods)
+    close(f.beta[0], case["coef"]["estimate"])
+    close(f.se[0], case["coef"]["se"])

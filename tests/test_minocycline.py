@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "minocycline"
 REF = json.loads((Path(__file__).parent / "reference" / "robumeta_minocycline.json").read_text())
 RTOL = 1e-10
-FIELDS = (("estimate", "b_r"), ("se", "SE"), ("t", "t"), ("df", "dfs"), ("p", "prob_upper"),
-          ("ci_lb", "CI_L"), ("ci_ub", "CI_U"), ("tau2", "tau_sq"), ("I2", "I_2"), ("QE", "QE"),
+FIELDS = (("beta", "b_r"), ("se", "SE"), ("stat", "t"), ("df", "dfs"), ("p", "prob_upper"),
+          ("ci_low", "CI_L"), ("ci_high", "CI_U"), ("tau2", "tau_sq"), ("i2", "I_2"), ("q", "QE"),
           ("weights", "r_weights"))
 
 
@@ -75,10 +75,10 @@ def test_analysis_a_matches_published(published):
     τ² 0.791, I² 75.7% (rho 0.8, small-sample correction)."""
     d = published
     f = rve(d["hedges"], d["se"] ** 2, d["study"], model="CORR", rho=0.8, small=True)
-    assert [f"{x:.2f}" for x in (f.estimate[0], f.ci_lb[0], f.ci_ub[0])] == ["-1.07", "-1.41", "-0.74"]
-    assert f"{f.df[0]:.1f}" == "37.1" and f"{f.tau2:.3f}" == "0.791" and f"{f.I2:.1f}" == "75.7"
+    assert [f"{x:.2f}" for x in (f.beta[0], f.ci_low[0], f.ci_high[0])] == ["-1.07", "-1.41", "-0.74"]
+    assert f"{f.df[0]:.1f}" == "37.1" and f"{f.tau2:.3f}" == "0.791" and f"{f.i2:.1f}" == "75.7"
     # and the replication's own summary (report_tables/summary_A.csv) at its printed precision
-    assert f"{f.se[0]:.3f}" == "0.163" and f"{f.t[0]:.2f}" == "-6.58" and f.p[0] < 0.001
+    assert f"{f.se[0]:.3f}" == "0.163" and f"{f.stat[0]:.2f}" == "-6.58" and f.p[0] < 0.001
 
 
 # ------------------------------------------------- Analysis C: group-level data, premeta's path
@@ -143,12 +143,12 @@ def test_analysis_c_matches_robumeta(effects_c, ref):
     fit = rve(e["yi"], e["vi"], e["exp_id"], model="CORR", rho=ref["rho"], small=ref["small"])
     # premeta's sign: positive favours minocycline; robumeta ran on the replication's (negative) sign
     assert (fit.n_clusters, fit.k) == (ref["N"], ref["M"])
-    _same(-fit.estimate, ref["b_r"])
-    _same(-fit.t, ref["t"])
-    _same(-fit.ci_ub, ref["CI_L"])
-    _same(-fit.ci_lb, ref["CI_U"])
+    _same(-fit.beta, ref["b_r"])
+    _same(-fit.stat, ref["t"])
+    _same(-fit.ci_high, ref["CI_L"])
+    _same(-fit.ci_low, ref["CI_U"])
     for name, key in FIELDS:
-        if name not in ("estimate", "t", "ci_lb", "ci_ub"):
+        if name not in ("beta", "stat", "ci_low", "ci_high"):
             _same(getattr(fit, name), ref[key])
     np.testing.assert_allclose(fit.p, ref["prob"], rtol=0, atol=1e-15)
     # on the replication's sign every field is robumeta's as it stands
@@ -160,9 +160,9 @@ def test_analysis_c_matches_replication(effects_c):
     df 56.9, τ² 0.985, I² 76.7% (premeta: the same with the sign of benefit)."""
     e = effects_c
     f = rve(e["yi"], e["vi"], e["exp_id"], model="CORR", rho=0.8, small=True)
-    assert [f"{x:.2f}" for x in (-f.estimate[0], -f.ci_ub[0], -f.ci_lb[0])] == ["-1.21", "-1.51", "-0.91"]
-    assert f"{f.se[0]:.3f}" == "0.149" and f"{-f.t[0]:.1f}" == "-8.1" and f"{f.df[0]:.1f}" == "56.9"
-    assert f"{f.tau2:.3f}" == "0.985" and f"{f.I2:.1f}" == "76.7" and f.p[0] < 0.001
+    assert [f"{x:.2f}" for x in (-f.beta[0], -f.ci_high[0], -f.ci_low[0])] == ["-1.21", "-1.51", "-0.91"]
+    assert f"{f.se[0]:.3f}" == "0.149" and f"{-f.stat[0]:.1f}" == "-8.1" and f"{f.df[0]:.1f}" == "56.9"
+    assert f"{f.tau2:.3f}" == "0.985" and f"{f.i2:.1f}" == "76.7" and f.p[0] < 0.001
 
 
 def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):

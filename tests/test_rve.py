@@ -34,23 +34,24 @@ def case(request):
 
 def test_rve_matches_robumeta(case):
     c, f = case
-    assert (f.n_clusters, f.k, len(f.estimate)) == (c["N"], c["M"], c["p"] + 1)
-    for name, key in (("estimate", "b_r"), ("se", "SE"), ("t", "t"), ("df", "dfs"), ("p", "prob"),
-                      ("ci_lb", "CI_L"), ("ci_ub", "CI_U"), ("vcov", "VR_r"), ("tau2", "tau_sq"),
-                      ("QE", "QE"), ("weights", "r_weights")):
+    assert (f.n_clusters, f.k, len(f.beta)) == (c["N"], c["M"], c["p"] + 1)
+    for name, key in (("beta", "b_r"), ("se", "SE"), ("stat", "t"), ("df", "dfs"), ("p", "prob"),
+                      ("ci_low", "CI_L"), ("ci_high", "CI_U"), ("vcov", "VR_r"), ("tau2", "tau_sq"),
+                      ("q", "QE"), ("weights", "r_weights")):
         close(getattr(f, name), c[key], rtol=RTOL, atol=ATOL)
     if c["model"] == "CORR":
-        close(f.I2, c["I_2"], rtol=RTOL, atol=ATOL)
+        close(f.i2, c["I_2"], rtol=RTOL, atol=ATOL)
         assert np.isnan(f.omega2)
     else:
         close(f.omega2, c["omega_sq"], rtol=RTOL, atol=ATOL)
-        assert np.isnan(f.I2)
+        assert np.isnan(f.i2)
 
 
 def test_rve_table(case):
     c, f = case
     t = f.table()
-    assert list(t.columns) == ["estimate", "se", "t", "df", "p", "ci_lb", "ci_ub"]
+    assert list(t.columns) == ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
+    assert t.term[0] == "intrcpt" and len(t) == c["p"] + 1
     close(t["estimate"], c["b_r"], rtol=RTOL, atol=ATOL)
 
 
@@ -67,7 +68,7 @@ def test_rve_row_order_and_cluster_labels():
     mods = np.asarray(c["mods"])[perm]
     labels = np.array([f"s{x}" for x in c["cluster"]])[perm]
     g = rve(np.asarray(c["yi"])[perm], np.asarray(c["vi"])[perm], labels, mods, rho=0.8)
-    for name in ("estimate", "se", "df", "p", "tau2", "I2"):
+    for name in ("beta", "se", "df", "p", "tau2", "i2"):
         close(getattr(g, name), getattr(f, name), rtol=1e-9, atol=ATOL)
     close(g.weights, f.weights[perm], rtol=1e-9, atol=ATOL)
 
@@ -76,8 +77,8 @@ def test_rve_level():
     c = CASES["hierdat_mods-HIER-rhoNone-small"]
     f95, f90 = _fit(c), _fit(c, level=90)
     from scipy import stats
-    close(f90.ci_ub - f90.estimate, stats.t.ppf(0.95, f95.df) * f95.se, rtol=RTOL, atol=ATOL)
-    assert np.all(f90.ci_ub - f90.ci_lb < f95.ci_ub - f95.ci_lb)
+    close(f90.ci_high - f90.beta, stats.t.ppf(0.95, f95.df) * f95.se, rtol=RTOL, atol=ATOL)
+    assert np.all(f90.ci_high - f90.ci_low < f95.ci_high - f95.ci_low)
 
 
 def test_rve_rejects_bad_input():
@@ -106,6 +107,6 @@ def test_workflow_rve_model(tmp_path):
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model="HIER", small=True)
     overall = pd.read_csv(results / "dependence.csv").set_index("group").loc["overall"]
     close([overall.estimate, overall.se, overall.df, overall.tau2, overall.sigma2_within],
-          [f.estimate[0], f.se[0], f.df[0], f.tau2, f.omega2], rtol=1e-12, atol=1e-15)
+          [f.beta[0], f.se[0], f.df[0], f.tau2, f.omega2], rtol=1e-12, atol=1e-15)
     html = (results / "report.html").read_text()
     assert 'modelweights = "HIER"' in html and "rho = 0" not in html and "Sensitivity to the assumed" not in html

@@ -159,7 +159,7 @@ def test_a_sheet_of_one_comparison(tmp_path):
     assert list(pooled.k) == [1, 1] and pooled.note.str.startswith("k = 1: the study's own estimate").all()
     tests = table(tmp_path, "moderator_tests.csv")
     assert not tests.converged.any() and tests.note.str.contains("takes one value in the whole sheet").all()
-    assert tests.QMp.isna().all()
+    assert tests.qm_p.isna().all()
     adjusted = table(tmp_path, "multiple_testing.csv")
     moderators = adjusted[adjusted.family == "moderators"]
     assert len(moderators) == len(tests) and moderators.p.isna().all() and moderators.p_holm.isna().all()

@@ -58,7 +58,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
     assert "Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html and "Multiple testing" in html
     tests = pd.read_csv(res / "moderator_tests.csv")
-    assert len(tests) == 9 * 8 and tests.QMp_perm.notna().sum() == tests.converged.sum()
+    assert len(tests) == 9 * 8 and tests.qm_p_perm.notna().sum() == tests.converged.sum()
     assert not (res / "plots" / "bubble_sex.png").exists()  # text moderators have no bubble plot
     dep = pd.read_csv(res / "dependence.csv").set_index("group")
     assert (dep.dependence == "multilevel").all() and dep.loc["overall", "studies"] == 30

@@ -1,16 +1,52 @@
-"""premeta: reproducible meta-analysis of preclinical (rodent) studies."""
+"""premeta: reproducible meta-analysis of preclinical (rodent) studies.
 
+Everything a notebook needs is importable from here (``premeta.rma``, ``premeta.rma_mv``,
+``premeta.egger``...). Results use one vocabulary, the columns of ``pooled.csv``
+(``estimate, se, stat, df, p, ci_low, ci_high, tau2, i2, q, q_p``...); each docstring
+gives metafor's (or robumeta's, clubSandwich's) name of every column. ``test`` defaults to
+``"z"`` (metafor's default) everywhere. The modules behind ``rma_mv``, ``egger``, ``leave1out``
+and ``stratified`` are imported on first use, so ``import premeta`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from premeta.effects import escalc
-from premeta.models import METHODS, TESTS, Fit, fit
-from premeta.rve import rve
+from premeta.metareg import metareg, permutest  # eager: the module and the function share a name
+from premeta.models import METHODS, TESTS, Fit, design, fit, rma, subgroup_tests
+from premeta.rve import RVEFit, rve  # eager, as metareg
+
+#: Public names imported on first use, and their module.
+_LAZY = {
+    "rma_mv": "multilevel", "robust": "multilevel", "aggregate": "multilevel",
+    "MultilevelFit": "multilevel", "RobustTest": "multilevel",
+    "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
+    "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
+    "stratified": "analysis",
+}
+
+if TYPE_CHECKING:
+    from premeta.analysis import stratified
+    from premeta.bias import egger, egger_ols, trimfill
+    from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
+    from premeta.sensitivity import influence, leave1cluster, leave1out
 
 
-def rma(yi, vi, groups=None, method="REML", test="z", level=95):
-    """One row per stratum (``overall`` without groups): :meth:`premeta.models.Fit.table`."""
-    return fit(yi, vi, groups=groups, method=method, test=test, level=level).table()
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"premeta.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'premeta' has no attribute {name!r}")
 
 
-__all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma", "rve"]
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted(["METHODS", "TESTS", "Fit", "RVEFit", "design", "escalc", "fit", "metareg", "permutest",
+                  "rma", "rve", "subgroup_tests", *_LAZY])
 __version__ = version("premeta")  # the one place is pyproject.toml

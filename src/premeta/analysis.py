@@ -18,7 +18,7 @@ from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
-from premeta.multilevel import aggregate, rma_mv, robust_cr2
+from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
@@ -138,13 +138,13 @@ def animals(effects: pd.DataFrame) -> int:
 
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
-MODEL_NUMBERS = ("k_omitted", "p", "QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2", "H2", "QE", "QEp", "R2",
-                 "QMp_perm")
+MODEL_NUMBERS = ("k_omitted", "n_coefs", "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "h2", "q", "q_p", "r2",
+                 "qm_p_perm")
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
 def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML",
-               test: str = "knha", level: float = 95) -> dict[str, pd.DataFrame]:
+               test: str = "z", level: float = 95) -> dict[str, pd.DataFrame]:
     """Random-effects model in every stratum of ``by`` and over all rows.
 
     Parameters
@@ -152,7 +152,10 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     effects : DataFrame
         Output of :func:`premeta.escalc` (needs ``yi``, ``vi``, ``study`` and the ``by`` column).
     by, method, test, level
-        Grouping column and the model settings of :func:`premeta.models.fit`.
+        Grouping column and the model settings of :func:`premeta.models.fit` (metafor
+        ``rma(yi, vi, subset = group == g)`` in each group); ``test`` default ``"z"``
+        (metafor's default, and premeta's everywhere); the workflow passes its config's,
+        ``knha`` by default.
 
     Returns
     -------
@@ -163,6 +166,22 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
         ``subgroup_tests``: Q-between and QM (:func:`premeta.models.subgroup_tests`; NaN with the
         reason in ``note`` when they cannot be computed); ``weights``: every row's weight in percent
         within its group (``weight_group``) and in the overall model (``weight_overall``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import premeta
+    >>> effects = pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"],
+    ...                         "mechanism": ["a", "a", "a", "a", "b", "b", "b", "b"],
+    ...                         "yi": [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2],
+    ...                         "vi": [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04],
+    ...                         "trt_n": 8, "ctl_n": 8})
+    >>> out = premeta.stratified(effects, by="mechanism")
+    >>> out["pooled"][["group", "k", "studies", "estimate", "ci_low", "ci_high", "p_holm"]].round(4)
+         group  k  studies  estimate  ci_low  ci_high  p_holm
+    0        a  4        2    0.3772  0.1178   0.6367  0.0088
+    1        b  4        2    0.3291  0.0817   0.5764  0.0091
+    2  overall  8        4    0.3633  0.1874   0.5391     NaN
     """
     if by not in effects:
         raise ValueError(f"grouping column {by!r} is not in the sheet")
@@ -255,7 +274,7 @@ def study_rows(effects: pd.DataFrame, weights: pd.DataFrame, by: str = "mechanis
 
 
 def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time", method: str = "REML",
-                test: str = "knha", level: float = 95) -> pd.DataFrame:
+                test: str = "z", level: float = 95) -> pd.DataFrame:
     """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
 
     ``time`` names the column of times (days after injury, or e.g. ``weeks`` of exercise); the
@@ -277,7 +296,7 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     return table
 
 
-def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                     level: float = 95, times: tuple[str, ...] = ("time", "weeks")) -> pd.DataFrame:
     """Meta-regression of the effect on time after injury (and on weeks of exercise), in each group.
 
@@ -298,7 +317,7 @@ def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = 
             continue
         coefs, models = done
         slope = coefs[coefs["term"] == col].drop(columns="term")
-        parts.append(models[["group", "k", "tau2", "R2", "QMp", "note"]].merge(slope, on="group", how="left")
+        parts.append(models[["group", "k", "tau2", "r2", "qm_p", "note"]].merge(slope, on="group", how="left")
                      .assign(per=col))
     if not parts:
         return pd.DataFrame(columns=["per", "group", "k", "estimate", "p", "note"])
@@ -310,7 +329,7 @@ SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p",
                        "ci_high", "k0", "side", "note"]
 
 
-def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                 min_k: int = 10) -> pd.DataFrame:
     """:func:`small_study_tests` over all comparisons and within every group of ``by`` with at
     least ``min_k`` comparisons (fewer make these tests meaningless; Sterne et al. 2011, BMJ 343:d4002);
@@ -329,7 +348,7 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
 
 
-def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "knha") -> pd.DataFrame:
+def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z") -> pd.DataFrame:
     """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
     (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
 
@@ -354,21 +373,19 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             if r is None:
                 rows.append(row | {"note": why})
                 continue
-            rows.append(row | {"stat": r["zval"], "df": r["ddf"], "p": r["pval"], "slope": r["slope"],
-                               "estimate": r["est"], "ci_low": r["ci_lb"], "ci_high": r["ci_ub"]})
+            rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
     for estimator in ("R0", "L0"):
         row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
         t, why = attempt(trimfill, yi, vi, estimator, method=method)
         if t is None:
             rows.append(row | {"note": why})
             continue
-        rows.append(row | {"k0": t["k0"], "side": t["side"], "stat": t["zval"], "p": t["pval"],
-                           "estimate": t["estimate"], "ci_low": t["ci_lb"], "ci_high": t["ci_ub"]})
+        rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
     return pd.DataFrame(rows)
 
 
 def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanism", method: str = "REML",
-               test: str = "knha", level: float = 95) -> pd.DataFrame:
+               test: str = "z", level: float = 95) -> pd.DataFrame:
     """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
     Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
     (:data:`premeta.rob.KEY_ITEMS`). An item on which every study has the same judgement, or no
@@ -444,9 +461,9 @@ def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> d
     if studies < 2:
         return row | {"note": "one study: robust variance estimation needs at least 2"}
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model=model, rho=rho, small=True, level=level)
-    return row | {"estimate": f.estimate[0], "se": f.se[0], "stat": f.t[0], "df": f.df[0], "p": f.p[0],
-                  "ci_low": f.ci_lb[0], "ci_high": f.ci_ub[0], "tau2": f.tau2, "sigma2_within": f.omega2,
-                  "i2": f.I2, "converged": True,
+    return row | {"estimate": f.beta[0], "se": f.se[0], "stat": f.stat[0], "df": f.df[0], "p": f.p[0],
+                  "ci_low": f.ci_low[0], "ci_high": f.ci_high[0], "tau2": f.tau2, "sigma2_within": f.omega2,
+                  "i2": f.i2, "converged": True,
                   "note": "" if f.df[0] >= 4 else f"Satterthwaite df = {f.df[0]:.1f} < 4: the test is unreliable "
                                                    "(Tipton 2015)"}
 
@@ -457,24 +474,24 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
     row = {"k": k, "studies": studies, "clusters": studies}
     if studies < 2:
         return row | {"note": "one study: the three-level model and cluster-robust tests need at least 2"}
-    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), np.arange(k), level=level)
-    r = robust_cr2(f)
+    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), level=level)
+    r = robust(f)
     return row | {
-        "estimate": f.beta[0], "se": r.se[0], "stat": r.tval[0], "df": r.df[0], "p": r.pval[0],
-        "ci_low": r.ci_lb[0], "ci_high": r.ci_ub[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
-        "sigma2_within": f.sigma2[1], "i2": f.I2_total, "i2_study": f.I2[0], "i2_within": f.I2[1],
+        "estimate": f.beta[0], "se": r.se[0], "stat": r.stat[0], "df": r.df[0], "p": r.p[0],
+        "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
+        "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
         "converged": f.converged, "note": "" if f.converged else "REML did not converge",
     }
 
 
 def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
-              method: str = "REML", test: str = "knha", level: float = 95,
+              method: str = "REML", test: str = "z", level: float = 95,
               rve_model: str = "CORR") -> tuple[pd.DataFrame, str, str]:
     """The pooled effect of every group and overall, with dependent comparisons accounted for.
 
     * ``multilevel``: three-level model, comparisons (rows) within studies, REML
       (:func:`premeta.multilevel.rma_mv`), with CR2 cluster-robust standard errors, t tests with
-      Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust_cr2`;
+      Satterthwaite df and CIs, clustered by study (:func:`premeta.multilevel.robust`;
       Pustejovsky and Tipton 2018). ``se_model`` is the model-based SE; ``i2_study`` and
       ``i2_within`` split I² between the levels (Cheung 2014).
     * ``rve``: robust variance estimation clustered by study, correlated-effects working model
@@ -568,7 +585,7 @@ def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame, rve_mod
     return pd.concat(parts, ignore_index=True)
 
 
-def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "knha",
+def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                 level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-out estimates and influence diagnostics of every comparison, within each group.
 
@@ -633,7 +650,7 @@ def numeric_moderators(effects: pd.DataFrame, moderators: list[str]) -> list[str
 
 
 def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "mechanism", method: str = "REML",
-                       test: str = "knha", level: float = 95, permutations: int = 1000,
+                       test: str = "z", level: float = 95, permutations: int = 1000,
                        seed: int = 2024) -> dict[str, pd.DataFrame]:
     """Meta-regression on each moderator in turn, within every group of ``by``.
 
@@ -650,7 +667,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     -------
     dict
         ``coefs`` (one row per moderator, group and term, with ``p_perm``), ``models`` (one per
-        moderator and group, with ``QMp_perm``), ``weights`` (``moderator, group, row, x, yi,
+        moderator and group, with ``qm_p_perm``), ``weights`` (``moderator, group, row, x, yi,
         weight``: the points of the bubble plots of numeric moderators, weight
         :math:`1/(v_i+\\hat\\tau^2)` of the meta-regression) and ``lines`` (``moderator, group,
         intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
@@ -678,7 +695,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
                                         "converged": False, "permutations": 0, "note": why}))
             continue
         c, mo = done
-        c["p_perm"], mo["QMp_perm"], mo["permutations"] = np.nan, np.nan, 0
+        c["p_perm"], mo["qm_p_perm"], mo["permutations"] = np.nan, np.nan, 0
         for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
             g = mo.at[i, "group"]
             sub = effects[(groups == g).to_numpy()]
@@ -688,7 +705,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
                 mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test ({fail})"]))
                 continue
             perm = perm.set_index("term")
-            mo.loc[i, ["QMp_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
+            mo.loc[i, ["qm_p_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
             rows = c["group"] == g
             c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
         coefs.append(c.assign(moderator=m))
@@ -736,7 +753,7 @@ def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame
                            "p": effect["p"]})]
     if len(models):
         parts.append(pd.DataFrame({"family": "moderators", "group": models["group"],
-                                   "test": "QM: " + models["moderator"].astype(str), "p": models["QMp"]}))
+                                   "test": "QM: " + models["moderator"].astype(str), "p": models["qm_p"]}))
     out = pd.concat(parts, ignore_index=True)
     for how in ("holm", "bonferroni"):
         out[f"p_{how}"] = out.groupby("family", sort=False)["p"].transform(lambda p: adjust_p(p, how))

@@ -10,6 +10,7 @@ dependence of its standard error on the estimate itself also produce it (Sterne 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from premeta.models import fit
@@ -37,7 +38,7 @@ def _spread(text: str, values: np.ndarray) -> str:
 
 
 def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: str = "REML",
-          test: str = "z", level: float = 95) -> dict:
+          test: str = "z", level: float = 95) -> pd.DataFrame:
     """Regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     The effect sizes are regressed on a measure of study precision,
@@ -72,20 +73,32 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         Total sample size of each study (e.g. n1i + n2i); needed for ``"sqrtninv"``.
     model : {"rma", "lm"}
         Meta-regression or weighted least squares (classical Egger).
-    method, test : str
-        tau2 estimator and test for ``model="rma"`` (as :func:`premeta.models.fit`); ignored
-        by ``"lm"``, which uses t tests on k - 2 df.
+    method : str
+        tau2 estimator for ``model="rma"`` (as :func:`premeta.models.fit`).
+    test : {"z", "knha", "adhoc"}
+        Test for ``model="rma"``, default ``"z"`` (metafor's default) as everywhere in
+        premeta; ignored by ``"lm"``, which uses t tests on k - 2 df.
     level : float
         Confidence level in percent of the limit estimate's interval.
 
     Returns
     -------
-    dict
-        ``model``, ``predictor``, ``method`` and ``test`` (``"t"`` for ``lm``);
-        ``zval``, ``pval`` and ``ddf``: statistic (z or t), p-value and df (NaN for ``z``)
-        of the test of the slope, as metafor; ``slope`` and ``slope_se``; ``est``, ``ci_lb``
-        and ``ci_ub``: the limit estimate and its CI; ``tau2``: residual heterogeneity of
-        the meta-regression (NaN for ``lm``).
+    pandas.DataFrame
+        One row (metafor ``regtest``'s names in brackets): ``model``, ``predictor``,
+        ``method`` and ``test`` (``"t"`` for ``lm``); ``stat`` (``zval``), ``df`` (``ddf``,
+        NaN for ``z``) and ``p`` (``pval``): the test of the slope; ``slope`` and
+        ``slope_se``; ``estimate`` (``est``), ``ci_low`` and ``ci_high`` (``ci.lb``,
+        ``ci.ub``): the limit estimate and its CI; ``tau2``: residual heterogeneity of the
+        meta-regression (NaN for ``lm``).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.egger(yi, vi)[["stat", "p", "estimate", "ci_low", "ci_high"]].round(4)
+         stat       p  estimate  ci_low  ci_high
+    0  0.1544  0.8773    0.3114  -0.366   0.9887
     """
     if predictor not in PREDICTORS:
         raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")
@@ -135,16 +148,16 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         pval, crit, tau2 = float(w.pvalues[1]), stats.t.isf(a / 2, ddf), np.nan
         method, test = None, "t"
     est = float(b[0])
-    return {
+    return pd.DataFrame([{
         "model": model, "predictor": predictor, "method": method, "test": test,
-        "zval": float(b[1] / se[1]), "pval": pval, "ddf": ddf,
+        "stat": float(b[1] / se[1]), "df": ddf, "p": pval,
         "slope": float(b[1]), "slope_se": float(se[1]),
-        "est": est, "ci_lb": est - crit * se[0], "ci_ub": est + crit * se[0], "tau2": tau2,
-    }
+        "estimate": est, "ci_low": est - crit * se[0], "ci_high": est + crit * se[0], "tau2": tau2,
+    }])
 
 
 def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str = "REML",
-             maxiter: int = 100) -> dict:
+             maxiter: int = 100) -> pd.DataFrame:
     """Duval and Tweedie's trim-and-fill method (metafor ``trimfill.rma.uni``).
 
     Algorithm (Duval and Tweedie 2000, *Biometrics* 56:455 and *JASA* 95:89), as metafor:
@@ -188,11 +201,25 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
 
     Returns
     -------
-    dict
-        ``k0``, ``se_k0``, ``p_k0`` (R0 only, else NaN), ``side``; ``yi``, ``vi``: the
-        original followed by the filled studies, ``fill``: True for the filled ones;
-        ``estimate``, ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``, ``tau2``: the
-        adjusted estimate from the fit of the augmented data, and that :class:`Fit` as ``fit``.
+    pandas.DataFrame
+        One row (metafor ``trimfill``'s names in brackets): ``k0``, ``k0_se`` (``se.k0``),
+        ``k0_p`` (``p.k0``; R0 only, else NaN), ``side``; ``estimate``, ``se``, ``stat``
+        (``zval``), ``p`` (``pval``), ``ci_low``, ``ci_high`` (``ci.lb``, ``ci.ub``), ``tau2``:
+        the adjusted estimate from the fit of the augmented data. ``attrs["data"]`` holds the
+        augmented data, a DataFrame with ``yi``, ``vi`` (the original followed by the filled
+        studies) and ``fill`` (True for the filled ones).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> t = premeta.trimfill(yi, vi)
+    >>> t[["k0", "side", "estimate", "ci_low", "ci_high"]].round(4)
+       k0  side  estimate  ci_low  ci_high
+    0   0  left    0.3633  0.1874   0.5391
+    >>> len(t.attrs["data"]), int(t.attrs["data"]["fill"].sum())
+    (8, 0)
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
@@ -256,15 +283,16 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
     f = fit(y_all, v_all, method=method)
     est, se = float(f.beta[0, 0]), float(f.se[0, 0])
     crit = float(f.crit()[0])
-    return {
-        "k0": k0, "se_k0": se_k0, "p_k0": 0.5 ** (k0 + 1) if estimator == "R0" else np.nan,
-        "side": side, "yi": y_all, "vi": v_all, "fill": np.arange(k + k0) >= k,
-        "estimate": est, "se": se, "zval": est / se, "pval": float(f.pvalues()[0, 0]),
-        "ci_lb": est - crit * se, "ci_ub": est + crit * se, "tau2": float(f.tau2[0]), "fit": f,
-    }
+    out = pd.DataFrame([{
+        "k0": k0, "k0_se": se_k0, "k0_p": 0.5 ** (k0 + 1) if estimator == "R0" else np.nan,
+        "side": side, "estimate": est, "se": se, "stat": est / se, "p": float(f.pvalues()[0, 0]),
+        "ci_low": est - crit * se, "ci_high": est + crit * se, "tau2": float(f.tau2[0]),
+    }])
+    out.attrs["data"] = pd.DataFrame({"yi": y_all, "vi": v_all, "fill": np.arange(k + k0) >= k})
+    return out
 
 
-def egger_ols(yi, sei, level: float = 95) -> dict:
+def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
     """Egger's regression as originally written: OLS of the standard normal deviate on precision.
 
     .. math:: \\frac{y_i}{s_i} = \\beta_0 + \\beta_1\\frac{1}{s_i} + \\varepsilon_i,
@@ -296,11 +324,22 @@ def egger_ols(yi, sei, level: float = 95) -> dict:
 
     Returns
     -------
-    dict
-        ``intercept``, ``intercept_se``, ``intercept_t``, ``intercept_p``, ``intercept_ci_lb``,
-        ``intercept_ci_ub``; ``slope``, ``slope_se``, ``slope_t``, ``slope_p``,
-        ``slope_ci_lb``, ``slope_ci_ub``; ``df`` (k - 2), ``sigma`` (residual standard
-        error) and ``k`` (rows used). p-values are two-sided, from the upper tail of t.
+    pandas.DataFrame
+        Two rows, ``term`` ``intrcpt`` (:math:`\\beta_0`) and ``slope`` (:math:`\\beta_1`), with
+        ``estimate``, ``se``, ``stat`` (t), ``df`` (k - 2), ``p``, ``ci_low``, ``ci_high``
+        (R ``coef(summary(lm))`` and ``confint``), ``sigma`` (residual standard error) and
+        ``k`` (rows used). p-values are two-sided, from the upper tail of t.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import numpy as np
+    >>> premeta.egger_ols(yi, np.sqrt(vi))[["term", "estimate", "se", "stat", "p"]].round(4)
+          term  estimate      se    stat       p
+    0  intrcpt   -1.3301  1.7605 -0.7555  0.4785
+    1    slope    0.6056  0.2903  2.0860  0.0821
     """
     yi, sei = np.asarray(yi, dtype=float), np.asarray(sei, dtype=float)
     if yi.shape != sei.shape or yi.ndim != 1:
@@ -329,10 +368,6 @@ def egger_ols(yi, sei, level: float = 95) -> dict:
     t = b / se
     p = 2 * stats.t.sf(np.abs(t), df)
     crit = stats.t.isf((1 - level / 100) / 2, df)
-    out = {}
-    for i, name in enumerate(("intercept", "slope")):
-        out.update({name: float(b[i]), f"{name}_se": float(se[i]), f"{name}_t": float(t[i]),
-                    f"{name}_p": float(p[i]), f"{name}_ci_lb": float(b[i] - crit * se[i]),
-                    f"{name}_ci_ub": float(b[i] + crit * se[i])})
-    out.update({"df": float(df), "sigma": float(sigma), "k": int(k)})
-    return out
+    return pd.DataFrame({"term": ["intrcpt", "slope"], "estimate": b, "se": se, "stat": t, "df": float(df),
+                         "p": p, "ci_low": b - crit * se, "ci_high": b + crit * se, "sigma": float(sigma),
+                         "k": int(k)})

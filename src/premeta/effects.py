@@ -113,6 +113,24 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
         SD came from an SEM), ``zero_sd`` (``trt``, ``ctl`` or ``""``: the arm whose SD, or SEM,
         was 0, a floor or ceiling effect; its variance then rests on the other arm) and
         ``precomputed``.
+
+    Notes
+    -----
+    metafor's equivalent is ``escalc(measure = "SMD", m1i = trt_mean, sd1i = trt_sd, n1i = trt_n,
+    m2i = ctl_mean, sd2i = ctl_sd, n2i = ctl_n)`` (``"MD"``, ``"ROM"`` likewise; ``"NMD"`` has
+    none), with the sign of ``better = "lower"`` rows flipped for ``orient="benefit"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import premeta
+    >>> sheet = pd.DataFrame({"study": ["Lee 2019", "Ono 2021"], "trt_mean": [12.1, 8.4],
+    ...                       "trt_sd": [2.0, 1.5], "trt_n": [8, 10], "ctl_mean": [9.0, 7.9],
+    ...                       "ctl_sd": [2.2, 1.8], "ctl_n": [8, 10], "better": ["higher", "lower"]})
+    >>> premeta.escalc(sheet, "SMD")[["study", "yi", "vi"]].round(4)
+          study      yi      vi
+    0  Lee 2019  1.3938  0.3107
+    1  Ono 2021 -0.2890  0.2021
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")

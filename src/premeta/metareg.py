@@ -18,9 +18,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype, is_numeric_dtype
 
-from premeta.models import _factor, fit, wald_test
+from premeta.models import _design, _factor, fit, wald_test
 
 #: metafor's ``comptol`` in ``permutest``: a permuted statistic counts as at least as extreme
 #: as the observed one when it is >= the observed value minus this (numerical ties).
@@ -29,70 +28,6 @@ COMPTOL = np.finfo(float).eps ** 0.5
 CHUNK_ROWS = 2**20
 #: largest number of distinct permutations :func:`permutest` enumerates.
 MAX_EXACT = 10**7
-
-
-def _r_sort_key(level: str) -> tuple[str, str]:
-    """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8
-    locales): case-insensitive, lower case before upper case on ties."""
-    return level.casefold(), level.swapcase()
-
-
-def _design(mods: pd.DataFrame):
-    """Model matrix without intercept, term names, and per moderator (name, kind, columns, reference)."""
-    blocks, names, terms = [], [], []
-    for col in mods.columns:
-        s = mods[col].reset_index(drop=True)
-        name, j = str(col), len(names)
-        if infer_dtype(s, skipna=True) == "boolean":  # bool, or True/False with missing values
-            blocks.append(s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(f"{name}TRUE")
-            terms.append((name, "numeric", [j], None))
-        elif is_numeric_dtype(s):
-            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(name)
-            terms.append((name, "numeric", [j], None))
-        else:
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [str(c) for c in s.cat.categories]
-            else:
-                levels = sorted(s.dropna().astype(str).unique(), key=_r_sort_key)
-            text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x)).to_numpy()
-            dummies = (text[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
-            dummies[pd.isna(text)] = np.nan
-            blocks.append(dummies)
-            names += [f"{name}{lv}" for lv in levels[1:]]
-            terms.append((name, "factor", list(range(j, j + len(levels) - 1)),
-                          levels[0] if levels else None))
-    X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
-    return X, names, terms
-
-
-def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Model matrix of the moderators, without the intercept column, as R's ``model.matrix``.
-
-    Parameters
-    ----------
-    mods : pandas.DataFrame
-        One column per moderator, used in the frame's column order:
-
-        * numeric column: itself, named as the column;
-        * boolean column: 0/1, named ``<column>TRUE`` (R codes a logical as the factor
-          ``FALSE < TRUE``);
-        * text or categorical column: treatment (dummy) coding, one column per level but
-          the first, named ``<column><level>``. Levels are a categorical's categories, or the
-          sorted distinct values of a text column, sorted as R's ``factor`` does in a UTF-8
-          locale (ICU collation: case-insensitive, lower case first on ties); the first
-          level is the reference.
-
-    Returns
-    -------
-    X : numpy.ndarray of shape (N, q)
-        Missing moderator values give NaN in every column of that moderator.
-    names : list of str
-        Term names, as the column names of ``model.matrix(~ a + b)`` without ``(Intercept)``.
-    """
-    X, names, _ = _design(mods)
-    return X, names
 
 
 def _unfittable(Xg: np.ndarray, terms, p: int) -> str:
@@ -140,7 +75,7 @@ def _pseudo_r2(method: str, tau2, QE, k, p, tau2_0, QE_0, yvar_zero) -> np.ndarr
     return np.where(zero, 0.0, np.where(np.isnan(r2), np.nan, np.maximum(0, r2)))
 
 
-def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test: str = "knha",
+def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test: str = "z",
             level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Meta-regression on moderators in every stratum, as ``metafor::rma(yi, vi, mods = ~ ...)``.
 
@@ -151,10 +86,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     *Stat Med* 22:2693-2710). The omnibus test of the moderators (metafor's ``QM``,
     Viechtbauer 2010) is :math:`Q_M = \\hat\\beta_1'V_1^{-1}\\hat\\beta_1 \\sim \\chi^2_{p-1}`
     (:math:`\\hat\\beta_1` all coefficients but the intercept), or :math:`Q_M/(p-1)` against
-    :math:`F_{p-1,k-p}` for ``knha``. ``QE`` tests the residual heterogeneity; ``I2`` and
-    ``H2`` describe it, as in metafor.
+    :math:`F_{p-1,k-p}` for ``knha``. ``q`` (metafor ``QE``) tests the residual heterogeneity;
+    ``i2`` and ``h2`` describe it, as in metafor.
 
-    ``R2`` is metafor's pseudo-R², the proportional reduction in tau2 relative to the
+    ``r2`` is metafor's pseudo-R², the proportional reduction in tau2 relative to the
     random-effects model without moderators fitted to the same rows by the same method
     (Raudenbush 2009, in *The Handbook of Research Synthesis and Meta-Analysis*, 2nd ed.):
     :math:`R^2 = \\max(0, 100(\\hat\\tau^2_{RE}-\\hat\\tau^2_{ME})/\\hat\\tau^2_{RE})`, 0 when
@@ -164,7 +99,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
 
     Rows with a missing moderator, yi or vi are left out of their stratum and counted
     (``k_omitted``, metafor's ``k.all - k``). The design is built once over all rows by
-    :func:`design`. A level of a text moderator absent from a stratum has its dummy column
+    :func:`premeta.models.design`. A level of a text moderator absent from a stratum has its dummy column
     left out there (metafor drops such an all-zero, redundant column) and the note names the
     term. A stratum whose moderators cannot be estimated (a constant moderator, a text
     moderator with a single level or without its reference level, collinear moderators,
@@ -177,21 +112,41 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     yi, vi : array-like of shape (N,)
         Effect sizes and sampling variances.
     mods : pandas.DataFrame
-        At least one moderator, N rows in the order of yi (coded by :func:`design`).
+        At least one moderator, N rows in the order of yi (coded by :func:`premeta.models.design`).
     groups : array-like of shape (N,), optional
         Stratum of each row; None: one stratum, ``overall``.
     method, test, level
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
 
     Returns
     -------
     coefs : pandas.DataFrame
         One row per stratum and coefficient (``intrcpt`` first, then the terms of
-        :func:`design` in order): ``group, term, estimate, se, stat, df, p, ci_low, ci_high``
+        :func:`premeta.models.design` in order): ``group, term, estimate, se, stat, df, p, ci_low, ci_high``
         (``df`` NaN for z tests).
     models : pandas.DataFrame
-        One row per stratum: ``group, k, k_omitted, p`` (coefficients, intercept included),
-        ``QM, QM_df1, QM_df2, QMp, tau2, I2, H2, QE, QEp, R2, converged, note``.
+        One row per stratum: ``group, k``, ``k_omitted`` (metafor ``k.all - k``), ``n_coefs``
+        (metafor ``p``: coefficients, intercept included),
+        ``qm, qm_df1, qm_df2, qm_p`` (metafor ``QM``, ``QMdf``, ``QMp``: the omnibus test,
+        chi-square on qm_df1 df, or F on qm_df1, qm_df2 with a t test), ``tau2``, ``i2``,
+        ``h2`` (``I2``, ``H2``), ``q``, ``q_p`` (``QE``, ``QEp``: residual heterogeneity),
+        ``r2`` (``R2``, percent), ``converged``, ``note``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import pandas as pd
+    >>> mods = pd.DataFrame({"dose": [1, 2, 3, 4, 1, 2, 3, 4]})
+    >>> coefs, models = premeta.metareg(yi, vi, mods)
+    >>> coefs.round(4)
+         group     term  estimate      se    stat  df       p  ci_low  ci_high
+    0  overall  intrcpt    0.0810  0.1841  0.4401 NaN  0.6598 -0.2798   0.4418
+    1  overall     dose    0.1103  0.0643  1.7140 NaN  0.0865 -0.0158   0.2364
+    >>> models[["group", "k", "qm", "qm_p", "tau2", "r2"]].round(4)
+         group  k      qm    qm_p    tau2       r2
+    0  overall  8  2.9378  0.0865  0.0136  56.2144
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
@@ -229,8 +184,8 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         dropped = ", ".join(names[c] for c in np.flatnonzero(~keep[g]))
         notes[g] = f"level absent in this stratum, term dropped: {dropped}"
 
-    stats_ = {c: np.full(G, np.nan) for c in ("QM", "QM_df1", "QM_df2", "QMp", "tau2", "I2",
-                                              "H2", "QE", "QEp", "tau2_0", "QE_0")}
+    stats_ = {c: np.full(G, np.nan) for c in ("qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2",
+                                              "h2", "q", "q_p", "tau2_0", "q_0")}
     converged = np.zeros(G, dtype=bool)
     parts = [pd.DataFrame({"g": np.repeat(np.flatnonzero(~fitted), q + 1),
                            "t": np.tile(np.arange(q + 1), (~fitted).sum())})]
@@ -240,16 +195,16 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         f = fit(yi[rows], vi[rows], gid[rows], method, test, level, mods=X[rows][:, cols],
                 confint=False)
         idx = np.asarray(f.groups)
-        for c, a in zip(("QM", "QM_df1", "QM_df2", "QMp"), wald_test(f)):
+        for c, a in zip(("qm", "qm_df1", "qm_df2", "qm_p"), wald_test(f)):
             stats_[c][idx] = a
-        for c in ("tau2", "I2", "H2", "QE", "QEp"):
+        for c in ("tau2", "i2", "h2", "q", "q_p"):
             stats_[c][idx] = getattr(f, c)
         converged[idx] = f.converged
         crit = f.crit()[:, None]
         parts.append(pd.DataFrame({
-            "g": np.repeat(idx, f.p), "t": np.tile(np.r_[0, 1 + cols], idx.size),
+            "g": np.repeat(idx, f.n_coefs), "t": np.tile(np.r_[0, 1 + cols], idx.size),
             "estimate": f.beta.ravel(), "se": f.se.ravel(), "stat": (f.beta / f.se).ravel(),
-            "df": np.repeat(f.ddf, f.p), "p": f.pvalues().ravel(),
+            "df": np.repeat(f.ddf, f.n_coefs), "p": f.pvalues().ravel(),
             "ci_low": (f.beta - crit * f.se).ravel(), "ci_high": (f.beta + crit * f.se).ravel(),
         }))
     rows = ok & fitted[gid]
@@ -257,10 +212,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         null = fit(yi[rows], vi[rows], gid[rows], method, test, level, confint=False)
         idx = np.asarray(null.groups)
         stats_["tau2_0"][idx] = np.where(null.converged, null.tau2, np.nan)
-        stats_["QE_0"][idx] = null.QE
+        stats_["q_0"][idx] = null.q
     yvar_zero = (pd.Series(yi[ok]).groupby(gid[ok]).var().reindex(range(G)) == 0).to_numpy()
-    R2 = _pseudo_r2(method, stats_["tau2"], stats_["QE"], k, p, stats_.pop("tau2_0"),
-                    stats_.pop("QE_0"), yvar_zero & fitted)
+    r2 = _pseudo_r2(method, stats_["tau2"], stats_["q"], k, p, stats_.pop("tau2_0"),
+                    stats_.pop("q_0"), yvar_zero & fitted)
 
     coefs = pd.concat(parts, ignore_index=True).sort_values(["g", "t"], ignore_index=True)
     coefs.insert(0, "group", [labels[g] for g in coefs.pop("g")])
@@ -269,8 +224,8 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
                                    "ci_low", "ci_high"])
     bad = fitted & ~converged
     notes[bad] = [f"{method} did not converge" + (f"; {n}" if n else "") for n in notes[bad]]
-    models = pd.DataFrame({"group": labels, "k": k, "k_omitted": k_all - k, "p": p, **stats_,
-                           "R2": R2, "converged": converged, "note": notes})
+    models = pd.DataFrame({"group": labels, "k": k, "k_omitted": k_all - k, "n_coefs": p, **stats_,
+                           "r2": r2, "converged": converged, "note": notes})
     return coefs, models
 
 
@@ -319,7 +274,7 @@ def _permuted_stats(y, v, X, perms, method, test):
     return stat, qm
 
 
-def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "knha",
+def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
               iter: int = 1000, seed: int = 2024, exact: bool | None = None) -> pd.DataFrame:
     """Permutation tests of a meta-regression, as metafor's ``permutest.rma.uni``.
 
@@ -345,9 +300,9 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "knh
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances; rows with a missing value are left out.
     mods : pandas.DataFrame
-        Moderators (at least one), coded by :func:`design`.
+        Moderators (at least one), coded by :func:`premeta.models.design`.
     method, test
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
     iter : int
         Number of random permutations.
     seed : int
@@ -362,6 +317,19 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "knh
         One row per coefficient (``intrcpt`` first) and a last row ``QM``: ``term``,
         ``stat`` (observed z, t, or QM), ``p`` (the parametric p-value), ``p_perm``,
         ``iter`` (permutations used, B) and ``exact``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> import pandas as pd
+    >>> mods = pd.DataFrame({"dose": [1, 2, 3, 4, 1, 2, 3, 4]})
+    >>> premeta.permutest(yi, vi, mods, seed=2024).round(4)
+          term    stat       p  p_perm  iter  exact
+    0  intrcpt  0.4401  0.6598   0.894  1000  False
+    1     dose  1.7140  0.0865   0.188  1000  False
+    2       QM  2.9378  0.0865   0.188  1000  False
     """
     if iter < 2:
         raise ValueError(f"iter must be >= 2, got {iter}")

@@ -1,9 +1,10 @@
 """Common-effect and random-effects models, fitted for many strata in one call.
 
 Every quantity follows metafor's definitions (Viechtbauer 2010, *J Stat Softw* 36(3);
-``rma.uni``, ``confint.rma.uni`` and ``predict.rma`` of metafor 3.8) and uses its names:
-``yi``, ``vi``, ``tau2``, ``QE``, ``I2``, ``H2``, methods ``FE``, ``DL``, ``HE``, ``SJ``,
-``PM``, ``EB``, ``ML``, ``REML`` and tests ``z`` and ``knha``.
+``rma.uni``, ``confint.rma.uni`` and ``predict.rma`` of metafor 3.8) and its argument values
+(``yi``, ``vi``, methods ``FE``, ``DL``, ``HE``, ``SJ``, ``PM``, ``EB``, ``ML``, ``REML``, tests
+``z``, ``knha``, ``adhoc``); results carry premeta's one vocabulary (``q`` for metafor's ``QE``,
+``i2`` for ``I2``...), each docstring naming metafor's.
 
 The model for stratum *g* with moderators ``X`` (an intercept for a plain meta-analysis) is
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype, is_numeric_dtype
 from scipy import stats
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
@@ -34,6 +36,102 @@ COLUMNS = [
     "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
     "i2_ci_high", "h2", "q", "q_df", "q_p", "converged", "iterations", "note",
 ]
+
+
+def _r_sort_key(level: str) -> tuple[str, str]:
+    """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8
+    locales): case-insensitive, lower case before upper case on ties."""
+    return level.casefold(), level.swapcase()
+
+
+def _design(mods: pd.DataFrame):
+    """Model matrix without intercept, term names, and per moderator (name, kind, columns, reference)."""
+    blocks, names, terms = [], [], []
+    for col in mods.columns:
+        s = mods[col].reset_index(drop=True)
+        name, j = str(col), len(names)
+        if infer_dtype(s, skipna=True) == "boolean":  # bool, or True/False with missing values
+            blocks.append(s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)[:, None])
+            names.append(f"{name}TRUE")
+            terms.append((name, "numeric", [j], None))
+        elif is_numeric_dtype(s):
+            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
+            names.append(name)
+            terms.append((name, "numeric", [j], None))
+        else:
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = [str(c) for c in s.cat.categories]
+            else:
+                levels = sorted(s.dropna().astype(str).unique(), key=_r_sort_key)
+            text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x)).to_numpy()
+            dummies = (text[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
+            dummies[pd.isna(text)] = np.nan
+            blocks.append(dummies)
+            names += [f"{name}{lv}" for lv in levels[1:]]
+            terms.append((name, "factor", list(range(j, j + len(levels) - 1)),
+                          levels[0] if levels else None))
+    X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
+    return X, names, terms
+
+
+def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Model matrix of the moderators, without the intercept column, as R's ``model.matrix``.
+
+    This is how metafor codes ``mods = ~ a + b`` (``rma``, ``rma.mv``) and robumeta a formula;
+    every premeta function taking ``mods`` as a DataFrame uses it.
+
+    Parameters
+    ----------
+    mods : pandas.DataFrame
+        One column per moderator, used in the frame's column order:
+
+        * numeric column: itself, named as the column;
+        * boolean column: 0/1, named ``<column>TRUE`` (R codes a logical as the factor
+          ``FALSE < TRUE``);
+        * text or categorical column: treatment (dummy) coding, one column per level but
+          the first, named ``<column><level>``. Levels are a categorical's categories, or the
+          sorted distinct values of a text column, sorted as R's ``factor`` does in a UTF-8
+          locale (ICU collation: case-insensitive, lower case first on ties); the first
+          level is the reference.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, q)
+        Missing moderator values give NaN in every column of that moderator.
+    names : list of str
+        Term names, as the column names of ``model.matrix(~ a + b)`` without ``(Intercept)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from premeta import design
+    >>> X, names = design(pd.DataFrame({"dose": [1.0, 2.0, 3.0], "sex": ["m", "f", "m"]}))
+    >>> names
+    ['dose', 'sexm']
+    >>> X
+    array([[1., 1.],
+           [2., 0.],
+           [3., 1.]])
+    """
+    X, names, _ = _design(mods)
+    return X, names
+
+
+def moderators(mods, n: int) -> tuple[np.ndarray, list[str]]:
+    """``mods`` as a float matrix of n rows without the intercept, and its term names.
+
+    A DataFrame is coded by :func:`design` (text and categorical columns dummy-coded, first
+    level the reference, as metafor's formula interface); an array-like (one moderator, or
+    one column per moderator) is used as it is, its columns named ``X1``, ``X2``, ...
+    """
+    if isinstance(mods, pd.DataFrame):
+        X, names = design(mods)
+    else:
+        X = np.asarray(mods, dtype=float).reshape(n, -1)
+        names = [f"X{j + 1}" for j in range(X.shape[1])]
+    if X.shape[0] != n:
+        raise ValueError(f"mods must have one row per effect ({n}), got {X.shape[0]}")
+    return X, names
 
 
 @dataclass(frozen=True)
@@ -332,10 +430,14 @@ def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int
 
 @dataclass
 class Fit:
-    """A fitted model in every stratum, in metafor's vocabulary.
+    """A fitted model in every stratum (metafor's ``rma.uni`` object, for many strata).
 
     Arrays are per stratum (length ``G``) unless said otherwise; ``beta`` is (G, p) and
-    ``vb`` (G, p, p). ``weights`` is per input row, in percent of its stratum's total.
+    ``vb`` (G, p, p) (metafor ``beta``, ``vb``). Names as the table's (metafor's in
+    brackets): ``tau2_se`` (``se.tau2``), ``tau2_ci`` (``ci.lb``, ``ci.ub`` of
+    ``confint``), ``q``, ``q_p`` (``QE``, ``QEp``), ``i2``, ``h2`` (``I2``, ``H2``),
+    ``ddf`` (t df, NaN for ``z``), ``vt`` (typical sampling variance). ``weights`` is per
+    input row, in percent of its stratum's total. :meth:`table` is the summary table.
     """
 
     groups: list
@@ -343,17 +445,17 @@ class Fit:
     test: str
     level: float
     k: np.ndarray
-    p: int
+    n_coefs: int
     beta: np.ndarray
     vb: np.ndarray
     ddf: np.ndarray
     tau2: np.ndarray
-    se_tau2: np.ndarray
+    tau2_se: np.ndarray
     tau2_ci: tuple[np.ndarray, np.ndarray]
-    QE: np.ndarray
-    QEp: np.ndarray
-    I2: np.ndarray
-    H2: np.ndarray
+    q: np.ndarray
+    q_p: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
     vt: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
@@ -387,7 +489,7 @@ class Fit:
         pi_half = crit * np.sqrt(se**2 + self.tau2)
         I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
         notes = np.full(len(self.k), "", dtype=object) if self.note is None else self.note
-        single = (self.k <= self.p) & (notes == "")
+        single = (self.k <= self.n_coefs) & (notes == "")
         no_pi = single | (self.method == "FE")  # metafor gives no prediction interval for FE
         out = pd.DataFrame(
             {
@@ -405,16 +507,16 @@ class Fit:
                 "pi_low": np.where(no_pi, np.nan, est - pi_half),
                 "pi_high": np.where(no_pi, np.nan, est + pi_half),
                 "tau2": np.where(single, np.nan, self.tau2),
-                "tau2_se": self.se_tau2,
+                "tau2_se": self.tau2_se,
                 "tau2_ci_low": self.tau2_ci[0],
                 "tau2_ci_high": self.tau2_ci[1],
-                "i2": self.I2,
+                "i2": self.i2,
                 "i2_ci_low": I2lo,
                 "i2_ci_high": I2hi,
-                "h2": self.H2,
-                "q": self.QE,
-                "q_df": np.where(single | np.isnan(est), np.nan, self.k - self.p),
-                "q_p": self.QEp,
+                "h2": self.h2,
+                "q": self.q,
+                "q_df": np.where(single | np.isnan(est), np.nan, self.k - self.n_coefs),
+                "q_p": self.q_p,
                 "converged": self.converged,
                 "iterations": self.iterations,
                 "note": np.where(
@@ -472,15 +574,17 @@ def fit(
     method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
         tau2 estimator, as ``metafor::rma(method=)``.
     test : {"z", "knha", "adhoc"}
-        Wald-type z inference or the Knapp and Hartung (2003) adjustment: standard errors
+        Inference, default ``"z"`` (metafor's default, and premeta's everywhere). Wald-type z
+        inference or the Knapp and Hartung (2003) adjustment: standard errors
         scaled by :math:`s^2 = Q(\\hat\\tau^2)/(k-p)` and t (or F) reference distributions with
         k - p degrees of freedom (metafor ``test="knha"``, no truncation of s^2); ``adhoc`` is
         the same with :math:`s^2` never below 1, so the interval is never narrower than the z
         interval (Knapp and Hartung 2003; metafor ``test="adhoc"``).
     level : float
         Confidence level in percent for CIs, prediction intervals and the tau2 CI.
-    mods : array-like of shape (N, q), optional
-        Moderators; an intercept is added (a meta-regression in each stratum).
+    mods : pandas.DataFrame or array-like of shape (N, q), optional
+        Moderators; an intercept is added (a meta-regression in each stratum). A DataFrame is
+        coded by :func:`design` (text columns dummy-coded, first level the reference).
     tol, maxiter : float, int
         Convergence tolerance on the change in tau2 (relative above 1) and iteration cap
         for the iterative estimators (PM, EB, ML, REML) and the Q-profile search.
@@ -501,6 +605,18 @@ def fit(
     fitted to yi / s and vi / s^2 (s a power of two) and scaled back: beta by s; vb, tau2, its
     SE and CI by s^2; Q, I2, H2 and p-values are scale-free. With Knapp-Hartung and s2 = 0
     (every effect on the fitted line) the SE is 0, as metafor, and the note says so.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> f = premeta.fit(yi, vi, test="knha")
+    >>> f.beta.round(4), f.ddf
+    (array([[0.3633]]), array([7.]))
+    >>> f.table()[["estimate", "stat", "df", "p", "tau2"]].round(4)
+       estimate    stat   df       p    tau2
+    0    0.3633  4.2779  7.0  0.0037  0.0311
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -513,7 +629,7 @@ def fit(
         gid, labels = _factor(groups)
     X = np.ones((len(yi), 1))
     if mods is not None:
-        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(len(yi), -1)])
+        X = np.column_stack([X, moderators(mods, len(yi))[0]])
     order = np.argsort(gid, kind="stable")
     d = _Data(yi[order], vi[order], X[order], gid[order], len(labels))
     G, k, p = d.G, d.k, d.p
@@ -524,8 +640,8 @@ def fit(
         d = _Data(d.y / s[d.gid], d.v / s[d.gid] ** 2, d.X, d.gid, G)
     note = _unfittable(d, method)
     ok = np.flatnonzero(note == "")
-    per = {name: np.full(G, np.nan) for name in ("tau2", "se_tau2", "tau2_lo", "tau2_hi", "ddf", "QE",
-                                                "QEp", "I2", "H2", "vt", "s2w")}
+    per = {name: np.full(G, np.nan) for name in ("tau2", "tau2_se", "tau2_lo", "tau2_hi", "ddf", "q",
+                                                "q_p", "i2", "h2", "vt", "s2w")}
     beta, vb = np.full((G, p), np.nan), np.full((G, p, p), np.nan)
     conv, iters = np.zeros(G, dtype=bool), np.zeros(G, dtype=int)
     weights = np.full(len(yi), np.nan)
@@ -542,11 +658,63 @@ def fit(
                  "as metafor")
     s2 = s**2
     return Fit(
-        groups=labels, method=method, test=test, level=level, k=k, p=p, beta=beta * s[:, None],
-        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, se_tau2=per["se_tau2"] * s2,
-        tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), QE=per["QE"], QEp=per["QEp"], I2=per["I2"],
-        H2=per["H2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
+        groups=labels, method=method, test=test, level=level, k=k, n_coefs=p, beta=beta * s[:, None],
+        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, tau2_se=per["tau2_se"] * s2,
+        tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), q=per["q"], q_p=per["q_p"], i2=per["i2"],
+        h2=per["h2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
     )
+
+
+def rma(yi, vi, groups=None, method: str = "REML", test: str = "z", level: float = 95, mods=None) -> pd.DataFrame:
+    """Meta-analysis in every stratum, as a table: metafor's ``rma(yi, vi, method=, test=, level=)``.
+
+    :func:`fit` followed by :meth:`Fit.table`: one row per stratum (sorted labels; one row
+    ``overall`` without ``groups``), the pooled estimate (the intercept, with ``mods``) and its
+    heterogeneity.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and their sampling variances (vi > 0).
+    groups : array-like of shape (N,), optional
+        Stratum of each row; one model per distinct value. None: one stratum, ``overall``.
+    method : {"FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML"}
+        tau2 estimator (metafor ``method``).
+    test : {"z", "knha", "adhoc"}
+        Inference, default ``"z"`` as metafor (see :func:`fit`).
+    level : float
+        Confidence level in percent.
+    mods : pandas.DataFrame or array-like of shape (N, q), optional
+        Moderators, as :func:`fit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stratum, the columns of ``pooled.csv`` (metafor's names in brackets):
+        ``group``, ``k``, ``method``, ``test`` (``z`` where a t test has no df), ``estimate``
+        (``beta``), ``se``, ``ci_low``, ``ci_high`` (``ci.lb``, ``ci.ub``), ``stat``
+        (``zval``/``tval``), ``df`` (``ddf``, NaN for z), ``p`` (``pval``), ``pi_low``,
+        ``pi_high`` (``pi.lb``, ``pi.ub`` of ``predict``), ``tau2``, ``tau2_se`` (``se.tau2``),
+        ``tau2_ci_low``, ``tau2_ci_high`` (Q-profile, ``confint``), ``i2``, ``i2_ci_low``,
+        ``i2_ci_high`` (``I2`` and its ``confint``), ``h2`` (``H2``), ``q``, ``q_df``, ``q_p``
+        (``QE``, ``k - p``, ``QEp``), ``converged``, ``iterations`` and ``note`` (why a
+        stratum has NaN, or a caveat).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.rma(yi, vi)[["estimate", "ci_low", "ci_high", "p", "tau2", "i2"]].round(4)
+       estimate  ci_low  ci_high       p    tau2       i2
+    0    0.3633  0.1874   0.5391  0.0001  0.0311  51.5063
+    >>> groups = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    >>> premeta.rma(yi, vi, groups=groups, method="DL")[["group", "k", "estimate", "se", "q", "q_p"]].round(4)
+      group  k  estimate      se       q     q_p
+    0     a  4    0.3740  0.1397  9.0238  0.0290
+    1     b  4    0.3327  0.1302  4.9448  0.1759
+    """
+    return fit(yi, vi, groups=groups, method=method, test=test, level=level, mods=mods).table()
 
 
 def _scale(d: _Data) -> np.ndarray:
@@ -644,8 +812,8 @@ def _fit_strata(d: _Data, method: str, test: str, level: float, tol: float, maxi
             H2 = tau2 / vt + 1
     for a in (QE, QEp, I2, H2):
         a[small] = np.nan
-    return {"tau2": tau2, "se_tau2": se_tau2, "tau2_lo": tau2_lo, "tau2_hi": tau2_hi, "ddf": ddf,
-            "QE": QE, "QEp": QEp, "I2": I2, "H2": H2, "vt": vt, "s2w": s2w, "beta": g.beta, "vb": vb,
+    return {"tau2": tau2, "tau2_se": se_tau2, "tau2_lo": tau2_lo, "tau2_hi": tau2_hi, "ddf": ddf,
+            "q": QE, "q_p": QEp, "i2": I2, "h2": H2, "vt": vt, "s2w": s2w, "beta": g.beta, "vb": vb,
             "conv": conv, "iters": iters, "weights": 100 * g.w / d.seg(g.w)[d.gid]}
 
 
@@ -680,6 +848,40 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
     ``QM``: the mixed-effects meta-regression on subgroup dummies with one common tau2
     (metafor ``rma(yi, vi, mods = ~ factor(group))``), chi-square or, with ``knha``, F.
     Pass ``separate`` (the per-subgroup :class:`Fit`) to avoid fitting it again.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances.
+    groups : array-like of shape (N,)
+        Subgroup of each row (at least 2 subgroups).
+    method : str
+        tau2 estimator, as :func:`fit`.
+    test : {"z", "knha", "adhoc"}
+        Inference, default ``"z"`` (metafor's default, and premeta's everywhere); QM an F
+        test with ``knha``.
+    level : float
+        Confidence level in percent.
+    separate : Fit, optional
+        The per-subgroup fit, if already at hand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows (``Q_between``, ``QM``): ``test``, ``method``, ``stat`` (Q_b; metafor ``QM``,
+        or QM/m for an F test), ``df1``, ``df2`` (metafor ``QMdf``; df2 NaN for chi-square),
+        ``p`` (``QMp``), ``tau2`` (the common tau2 of the QM model) and ``groups``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> groups = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    >>> premeta.subgroup_tests(yi, vi, groups)[["test", "stat", "df1", "p"]].round(4)
+                                   test    stat  df1       p
+    0         Q_between (separate fits)  0.0693  1.0  0.7924
+    1  QM (moderator test, common tau2)  0.0432  1.0  0.8354
     """
     sep = separate if separate is not None else fit(yi, vi, groups, method, test, level)
     est, se = sep.beta[:, 0], sep.se[:, 0]

@@ -3,9 +3,9 @@
 Preclinical studies often report several comparisons (cohorts, doses, outcomes) from one
 publication. Three answers, each matching its R reference:
 
-* :func:`rma_mv`: metafor's ``rma.mv(yi, vi, mods, random = ~ 1 | study/cluster2,
+* :func:`rma_mv`: metafor's ``rma.mv(yi, vi, mods, random = ~ 1 | cluster/inner,
   method = "REML")`` (Konstantopoulos 2011; Cheung 2014; Assink & Wibbelink 2016),
-* :func:`robust_cr2`: clubSandwich's ``coef_test(fit, vcov = "CR2", cluster = study,
+* :func:`robust`: clubSandwich's ``coef_test(fit, vcov = "CR2", cluster = study,
   test = "Satterthwaite")`` (Bell & McCaffrey 2002; Tipton 2015; Pustejovsky & Tipton 2018),
 * :func:`aggregate`: metafor's ``aggregate.escalc(dat, cluster, rho, struct = "CS")``
   (CAMARADES' nested comparisons: one effect per cluster).
@@ -39,7 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
 
-from premeta.models import _check, _factor
+from premeta.models import _check, _factor, moderators
+
+#: Columns of :meth:`MultilevelFit.table` and :meth:`RobustTest.table`.
+COEF_COLUMNS = ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
 
 
 class _Inverse:
@@ -183,29 +186,33 @@ def _reml_dense(y, X, parts, sigma2):
 
 @dataclass
 class MultilevelFit:
-    """A three-level random-effects model (metafor ``rma.mv`` vocabulary).
+    """A three-level random-effects model (metafor's ``rma.mv`` object).
 
-    ``beta``, ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub`` are per coefficient (intercept
-    first), ``vb`` is their covariance. ``sigma2``, ``s_nlevels`` and ``I2`` are per level:
-    [study, cluster2 within study]. The remaining fields keep the data for :func:`robust_cr2`.
+    ``beta``, ``se``, ``stat``, ``p``, ``ci_low``, ``ci_high`` are per coefficient (intercept
+    first; metafor ``beta``, ``se``, ``zval``, ``pval``, ``ci.lb``, ``ci.ub``), named by
+    ``terms``; ``vb`` is their covariance. ``sigma2``, ``s_nlevels`` and ``i2`` (metafor's
+    FAQ ``I2`` per level) are per level: [cluster, inner level within cluster]; ``i2_total``
+    their sum. ``q``, ``q_p`` are metafor's ``QE``, ``QEp``, ``n_coefs`` its ``p``, ``loglik``
+    its ``logLik``. The remaining fields keep the data for :func:`robust`. :meth:`table`
+    gives the coefficients as a DataFrame.
     """
 
     beta: np.ndarray
     vb: np.ndarray
     se: np.ndarray
-    zval: np.ndarray
-    pval: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
+    stat: np.ndarray
+    p: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
     sigma2: np.ndarray
     s_nlevels: np.ndarray
     k: int
-    p: int
-    QE: float
-    QEp: float
-    I2: np.ndarray
-    I2_total: float
-    logLik: float
+    n_coefs: int
+    q: float
+    q_p: float
+    i2: np.ndarray
+    i2_total: float
+    loglik: float
     level: float
     converged: bool
     yi: np.ndarray
@@ -216,12 +223,18 @@ class MultilevelFit:
     k_omitted: int = 0  # rows left out for a missing yi, vi or moderator (metafor's k.all - k)
     not_na: np.ndarray | None = None  # which of the k_all input rows were used
     rho: float | None = None  # CHE: correlation of the sampling errors within a study (None: independent)
+    terms: tuple = ("intrcpt",)  # coefficient names (metafor's rownames of beta)
+
+    def table(self) -> pd.DataFrame:
+        """One row per coefficient: :data:`COEF_COLUMNS` (``df`` NaN: Wald z tests, as metafor)."""
+        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
+                             "df": np.nan, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
 
 
-def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | None = None) -> MultilevelFit:
-    """Three-level meta-analysis: effects in clusters (comparisons, cohorts) in studies.
+def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float | None = None) -> MultilevelFit:
+    """Three-level meta-analysis: effects (or inner clusters: comparisons, cohorts) in clusters (studies).
 
-    Equals metafor's ``rma.mv(yi, vi, mods = mods, random = ~ 1 | study/cluster2,
+    Equals metafor's ``rma.mv(yi, vi, mods = mods, random = ~ 1 | cluster/inner,
     method = "REML")``. The variance components
     :math:`\\sigma^2 = (\\sigma^2_1, \\sigma^2_2)` (between studies; between clusters within
     a study) maximise the restricted log-likelihood (see ``_reml``) over
@@ -251,7 +264,7 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | N
     which equals ``V <- vcalc(vi, cluster = study, obs = es_id, rho = rho)`` (or clubSandwich's
     ``impute_covariance_matrix(vi, cluster = study, r = rho)``) and
     ``rma.mv(yi, V, mods, random = ~ 1 | study/es_id, method = "REML")``; follow it with
-    :func:`robust_cr2` (``coef_test(fit, vcov = "CR2", cluster = study)``), the inference
+    :func:`robust` (``coef_test(fit, vcov = "CR2", cluster = study)``), the inference
     Pustejovsky & Tipton recommend, as rho is a guess. The likelihood is evaluated on the dense
     study blocks, batched by block size (``_reml_dense``); :math:`Q_E` and
     :math:`\\tilde v` then use :math:`W_0 = \\mathrm{blockdiag}(S_j(\\rho J_j + (1-\\rho)I)S_j)^{-1}`
@@ -261,12 +274,16 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | N
     ----------
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances (vi > 0).
-    study, cluster2 : array-like of shape (k,)
-        Outer grouping and inner grouping; ``cluster2`` labels may repeat across studies
-        (the inner level is the pair, as ``study/cluster2`` in R).
-    mods : array-like of shape (k, q), optional
-        Moderators; an intercept is added. Rows with a missing (NaN) yi, vi or moderator are
-        left out of the model and counted in ``k_omitted`` (metafor: ``k.all - k``).
+    cluster : array-like of shape (k,)
+        Outer level (the study), the unit of dependence.
+    inner : array-like of shape (k,), optional
+        Inner level (comparison, cohort); labels may repeat across clusters (the inner level
+        is the pair, as ``cluster/inner`` in R). None: each effect its own (``~ 1 | study/es_id``).
+    mods : pandas.DataFrame or array-like of shape (k, q), optional
+        Moderators; an intercept is added. A DataFrame is coded by :func:`premeta.models.design`
+        (text columns dummy-coded, first level the reference, as metafor's ``mods = ~ ...``).
+        Rows with a missing (NaN) yi, vi or moderator are left out of the model and counted in
+        ``k_omitted`` (metafor: ``k.all - k``).
     level : float
         Confidence level in percent.
     rho : float, optional
@@ -277,15 +294,32 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | N
     Returns
     -------
     MultilevelFit
+        Its :meth:`~MultilevelFit.table`: ``term, estimate, se, stat, df, p, ci_low, ci_high``
+        (metafor ``beta, se, zval, pval, ci.lb, ci.ub``; ``df`` NaN, z tests).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> f = premeta.rma_mv(yi, vi, study)
+    >>> f.sigma2.round(4)
+    array([0.    , 0.0311])
+    >>> f.table().round(4)
+          term  estimate      se    stat  df       p  ci_low  ci_high
+    0  intrcpt    0.3633  0.0897  4.0495 NaN  0.0001  0.1874   0.5391
     """
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     k_all = len(yi)
-    X = np.ones((k_all, 1))
+    X, terms = np.ones((k_all, 1)), ["intrcpt"]
     if mods is not None:
-        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(k_all, -1)])
-    study, cluster2 = np.asarray(study, dtype=object), np.asarray(cluster2, dtype=object)
+        Xm, names = moderators(mods, k_all)
+        X, terms = np.column_stack([X, Xm]), terms + names
+    study = np.asarray(cluster, dtype=object)
+    cluster2 = np.arange(k_all, dtype=object) if inner is None else np.asarray(inner, dtype=object)
     if len(study) != k_all or len(cluster2) != k_all:
-        raise ValueError(f"study and cluster2 must have length {k_all}")
+        raise ValueError(f"cluster and inner must have length {k_all}")
     # rows with a missing yi, vi or moderator are left out and counted, as metafor (k.all - k)
     not_na = ~(np.isnan(yi) | np.isnan(vi) | np.isnan(X).any(axis=1))
     yi, vi = _check(yi[not_na], vi[not_na])
@@ -355,32 +389,43 @@ def rma_mv(yi, vi, study, cluster2, mods=None, level: float = 95, rho: float | N
     z = beta / se
     crit = stats.norm.isf((1 - level / 100) / 2)
     return MultilevelFit(
-        beta=beta, vb=vb, se=se, zval=z, pval=2 * stats.norm.sf(np.abs(z)), ci_lb=beta - crit * se,
-        ci_ub=beta + crit * se, sigma2=sigma2, s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k, p=p,
-        QE=QE, QEp=float(stats.chi2.sf(QE, k - p)), I2=100 * sigma2 / (sigma2.sum() + vt),
-        I2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), logLik=float(ll), level=level,
+        beta=beta, vb=vb, se=se, stat=z, p=2 * stats.norm.sf(np.abs(z)), ci_low=beta - crit * se,
+        ci_high=beta + crit * se, sigma2=sigma2, s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k,
+        n_coefs=p, q=QE, q_p=float(stats.chi2.sf(QE, k - p)), i2=100 * sigma2 / (sigma2.sum() + vt),
+        i2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), loglik=float(ll), level=level,
         converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner, k_omitted=int(k_all - k),
-        not_na=not_na, rho=rho,
+        not_na=not_na, rho=rho, terms=tuple(terms),
     )
 
 
 @dataclass
 class RobustTest:
-    """Cluster-robust (CR2) tests per coefficient, clubSandwich's ``coef_test``/``conf_int``."""
+    """Cluster-robust (CR2) tests per coefficient, clubSandwich's ``coef_test``/``conf_int``.
+
+    ``beta``, ``se``, ``stat``, ``df``, ``p``, ``ci_low``, ``ci_high`` per coefficient
+    (clubSandwich ``beta``, ``SE``, ``tstat``, ``df_Satt``, ``p_Satt``, ``CI_L``, ``CI_U``),
+    ``vcov`` the CR2 covariance; :meth:`table` gives them as a DataFrame.
+    """
 
     beta: np.ndarray
     vcov: np.ndarray
     se: np.ndarray
-    tval: np.ndarray
+    stat: np.ndarray
     df: np.ndarray
-    pval: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
+    p: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
     n_clusters: int
     level: float
+    terms: tuple = ("intrcpt",)
+
+    def table(self) -> pd.DataFrame:
+        """One row per coefficient: :data:`COEF_COLUMNS` (t tests, Satterthwaite df)."""
+        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
+                             "df": self.df, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
 
 
-def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> RobustTest:
+def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> RobustTest:
     """CR2 cluster-robust standard errors with Satterthwaite degrees of freedom.
 
     Equals clubSandwich's ``coef_test(fit, vcov = "CR2", cluster = cluster,
@@ -417,6 +462,17 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     Returns
     -------
     RobustTest
+        Its :meth:`~RobustTest.table`: ``term, estimate, se, stat, df, p, ci_low, ci_high``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.robust(premeta.rma_mv(yi, vi, study)).table().round(4)
+          term  estimate      se    stat      df       p  ci_low  ci_high
+    0  intrcpt    0.3633  0.0874  4.1545  2.9088  0.0269    0.08   0.6465
     """
     level = fit.level if level is None else level
     if cluster is not None and fit.not_na is not None and len(cluster) == len(fit.not_na) != fit.k:
@@ -452,8 +508,9 @@ def robust_cr2(fit: MultilevelFit, cluster=None, level: float | None = None) -> 
     se = np.sqrt(np.diag(vcov))
     t = fit.beta / se
     crit = stats.t.isf((1 - level / 100) / 2, df)
-    return RobustTest(beta=fit.beta, vcov=vcov, se=se, tval=t, df=df, pval=2 * stats.t.sf(np.abs(t), df),
-                      ci_lb=fit.beta - crit * se, ci_ub=fit.beta + crit * se, n_clusters=int(J), level=level)
+    return RobustTest(beta=fit.beta, vcov=vcov, se=se, stat=t, df=df, p=2 * stats.t.sf(np.abs(t), df),
+                      ci_low=fit.beta - crit * se, ci_high=fit.beta + crit * se, n_clusters=int(J), level=level,
+                      terms=fit.terms)
 
 
 def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
@@ -481,6 +538,19 @@ def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``cluster``, ``yi``, ``vi``, ``ki`` (effects combined).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.aggregate(yi, vi, study, rho=0.5).round(4)
+      cluster      yi      vi  ki
+    0      s1  0.2000  0.0225   2
+    1      s2  0.6594  0.0100   2
+    2      s3  0.1827  0.0195   2
+    3      s4  0.3108  0.0378   2
     """
     yi, vi = _check(yi, vi)
     codes, labels = pd.factorize(pd.Series(np.asarray(cluster, dtype=object)))

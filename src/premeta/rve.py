@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from premeta.models import _check, _factor
+from premeta.models import _check, _factor, moderators
 
 MODELS = ("CORR", "HIER")
 
@@ -30,27 +30,28 @@ MODELS = ("CORR", "HIER")
 class RVEFit:
     """A robumeta ``robu`` fit.
 
-    ``estimate``, ``se``, ``t``, ``df``, ``p``, ``ci_lb``, ``ci_ub`` are per coefficient
-    (intercept first; robumeta's ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``,
-    ``CI.U``), ``vcov`` their robust covariance (``VR.r``, without the N/(N - p) factor of
-    ``small=False``, as robumeta). ``tau2`` (and ``omega2`` for HIER; NaN for CORR) are
-    the variance components, ``I2`` robumeta's I² (CORR only; NaN for HIER), ``QE`` the Q
-    statistic of the working-weight fit, ``weights`` the final weights per input row
-    (robumeta's ``data.full$r.weights``, here in the input order).
+    ``beta``, ``se``, ``stat``, ``df``, ``p``, ``ci_low``, ``ci_high`` are per coefficient
+    (intercept first, named by ``terms``; robumeta's ``b.r``, ``SE``, ``t``, ``dfs``,
+    ``prob``, ``CI.L``, ``CI.U``), ``vcov`` their robust covariance (``VR.r``, without the
+    N/(N - p) factor of ``small=False``, as robumeta). ``tau2`` (and ``omega2`` for HIER; NaN
+    for CORR) are the variance components (``tau.sq``, ``omega.sq``), ``i2`` robumeta's
+    ``I.2`` (CORR only; NaN for HIER), ``q`` (``QE``) the Q statistic of the working-weight
+    fit, ``weights`` the final weights per input row (robumeta's ``data.full$r.weights``,
+    here in the input order).
     """
 
-    estimate: np.ndarray
+    beta: np.ndarray
     se: np.ndarray
-    t: np.ndarray
+    stat: np.ndarray
     df: np.ndarray
     p: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
     vcov: np.ndarray
     tau2: float
     omega2: float
-    I2: float
-    QE: float
+    i2: float
+    q: float
     weights: np.ndarray
     model: str
     rho: float
@@ -58,11 +59,12 @@ class RVEFit:
     level: float
     n_clusters: int
     k: int
+    terms: tuple = ("intrcpt",)
 
     def table(self) -> pd.DataFrame:
-        """One row per coefficient: estimate, se, t, df, p, ci_lb, ci_ub."""
-        return pd.DataFrame({name: getattr(self, name)
-                             for name in ("estimate", "se", "t", "df", "p", "ci_lb", "ci_ub")})
+        """One row per coefficient: ``term, estimate, se, stat, df, p, ci_low, ci_high``."""
+        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
+                             "df": self.df, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
 
 
 def _tr(A, B):
@@ -145,8 +147,9 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
         Effect sizes and their sampling variances (vi > 0).
     cluster : array-like of shape (k,)
         Cluster (study) of each effect; the clusters are independent.
-    mods : array-like of shape (k, q), optional
-        Moderators; an intercept is added.
+    mods : pandas.DataFrame or array-like of shape (k, q), optional
+        Moderators; an intercept is added. A DataFrame is coded by
+        :func:`premeta.models.design` (text columns dummy-coded, first level the reference).
     model : {"CORR", "HIER"}
         Working model: correlated or hierarchical effects.
     rho : float
@@ -159,6 +162,7 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
     Returns
     -------
     RVEFit
+        Its :meth:`~RVEFit.table`: ``term, estimate, se, stat, df, p, ci_low, ci_high``.
 
     References
     ----------
@@ -168,6 +172,19 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
     meta-regression. *Psychol Methods* 20(3):375-393.
     Fisher Z, Tipton E (2015). robumeta: An R-package for robust variance estimation in
     meta-analysis. arXiv:1503.02220.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> f = premeta.rve(yi, vi, study)
+    >>> f.table().round(4)
+          term  estimate     se    stat     df       p  ci_low  ci_high
+    0  intrcpt    0.3644  0.078  4.6731  2.904  0.0199  0.1115   0.6172
+    >>> round(f.tau2, 4)
+    0.0251
     """
     model = str(model).upper()
     if model not in MODELS:
@@ -176,9 +193,10 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
         raise ValueError(f"rho must be between 0 and 1, got {rho}")
     yi, vi = _check(yi, vi)
     M = len(yi)
-    X = np.ones((M, 1))
+    X, terms = np.ones((M, 1)), ["intrcpt"]
     if mods is not None:
-        X = np.column_stack([X, np.asarray(mods, dtype=float).reshape(M, -1)])
+        Xm, names = moderators(mods, M)
+        X, terms = np.column_stack([X, Xm]), terms + names
     if not np.all(np.isfinite(X)):
         raise ValueError("mods must be finite")
     if len(cluster) != M:
@@ -280,6 +298,7 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
     pval = 2 * stats.t.sf(np.abs(tval), df)
     crit = stats.t.ppf(1 - (1 - level / 100) / 2, df)
     return RVEFit(
-        estimate=beta, se=se, t=tval, df=df, p=pval, ci_lb=beta - crit * se, ci_ub=beta + crit * se,
-        vcov=vcov, tau2=float(tau2), omega2=float(omega2), I2=float(I2), QE=QE, weights=rw,
-        model=model, rho=float(rho), small=bool(small), level=float(level), n_clusters=N, k=M)
+        beta=beta, se=se, stat=tval, df=df, p=pval, ci_low=beta - crit * se, ci_high=beta + crit * se,
+        vcov=vcov, tau2=float(tau2), omega2=float(omega2), i2=float(I2), q=QE, weights=rw,
+        model=model, rho=float(rho), small=bool(small), level=float(level), n_clusters=N, k=M,
+        terms=tuple(terms))

@@ -47,29 +47,41 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances (vi > 0), k >= 2.
     method, test, level
-        As :func:`premeta.models.fit` (metafor's ``rma(method=, test=, level=)``).
+        As :func:`premeta.models.fit` (metafor's ``rma(method=, test=, level=)``); ``test``
+        default ``"z"`` (metafor's default, and premeta's everywhere).
     slab : array-like of shape (k,), optional
         Study labels, the index of the result (default 1..k, as metafor).
 
     Returns
     -------
     pandas.DataFrame
-        Row i is the model fitted to all studies but study i, with metafor's
-        ``leave1out(rma(...))`` columns: ``estimate``, ``se``, ``zval`` (``tval`` with
-        ``test="knha"``), ``pval``, ``ci.lb``, ``ci.ub``, ``Q`` (the heterogeneity statistic
+        Row i is the model fitted to all studies but study i (metafor's names in brackets):
+        ``estimate`` (``estimate``), ``se`` (``se``), ``stat`` (``zval``, or ``tval`` with a
+        t test), ``df`` (t df, NaN for ``z``), ``p`` (``pval``), ``ci_low``, ``ci_high``
+        (``ci.lb``, ``ci.ub``), ``q`` (``Q``: the heterogeneity statistic
         :math:`Q_{(-i)} = \\sum_{j\\ne i} (y_j-\\hat\\mu^{FE}_{(-i)})^2/v_j` on k - 2 df),
-        ``Qp``, ``tau2`` (left out for ``FE``, as metafor), ``I2`` and ``H2``. With k = 2 each
-        refit has one study and, as metafor, Q = 0, Qp = 1, tau2 = 0, I2 = 0 and H2 = 1.
+        ``q_p`` (``Qp``), ``tau2`` (left out for ``FE``, as metafor), ``i2`` (``I2``) and
+        ``h2`` (``H2``). With k = 2 each refit has one study and, as metafor, q = 0, q_p = 1,
+        tau2 = 0, i2 = 0 and h2 = 1.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.leave1out(yi, vi)[["estimate", "ci_low", "ci_high", "i2"]].round(4).head(3)
+          estimate  ci_low  ci_high       i2
+    slab
+    1       0.4036  0.2197   0.5874  48.7644
+    2       0.3722  0.1719   0.5725  56.6875
+    3       0.3642  0.1691   0.5593  57.4632
     """
     yi, vi = _check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
-    out = pd.DataFrame(
-        {"estimate": t.estimate, "se": t.se, "tval" if test in T_TESTS else "zval": t.stat,
-         "pval": t.p, "ci.lb": t.ci_low, "ci.ub": t.ci_high, "Q": t.q, "Qp": t.q_p,
-         "tau2": t.tau2, "I2": t.i2, "H2": t.h2}
-    ).set_index(_slab(slab, len(yi)))
+    out = t[["estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "q", "q_p", "tau2", "i2", "h2"]]
+    out = out.set_index(_slab(slab, len(yi)))
     if len(yi) == 2:  # one-study refits: metafor's rma at k = 1 reports no heterogeneity as these
-        out[["Q", "Qp", "tau2", "I2", "H2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
+        out[["q", "q_p", "tau2", "i2", "h2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
     return out.drop(columns="tau2") if method == "FE" else out
 
 
@@ -88,13 +100,14 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
       (values above :math:`1-10\\epsilon` set to 1), and ``weight`` = 100 ``hat`` (percent);
     * ``dffits`` (Belsley, Kuh and Welsch 1980):
       :math:`(\\hat\\mu-\\hat\\mu_{(-i)})/\\sqrt{s^2_{(-i)}\\,h_i(v_i+\\hat\\tau^2_{(-i)})}`;
-    * ``cook.d`` (Cook 1977), with the full model's V: :math:`(\\hat\\mu-\\hat\\mu_{(-i)})^2/V`;
-    * ``cov.r``, covariance ratio: :math:`V_{(-i)}/V`;
-    * ``tau2.del``, ``QE.del``: :math:`\\hat\\tau^2_{(-i)}` and the Q statistic without study i;
+    * ``cook_d`` (metafor ``cook.d``; Cook 1977), with the full model's V: :math:`(\\hat\\mu-\\hat\\mu_{(-i)})^2/V`;
+    * ``cov_r`` (metafor ``cov.r``), covariance ratio: :math:`V_{(-i)}/V`;
+    * ``tau2_del``, ``q_del`` (metafor ``tau2.del``, ``QE.del``): :math:`\\hat\\tau^2_{(-i)}` and the
+      Q statistic without study i;
     * ``dfbs`` (DFBETAS): :math:`(\\hat\\mu-\\hat\\mu_{(-i)})/\\sqrt{s^2_{(-i)}/\\sum_{j=1}^k
       1/(v_j+\\hat\\tau^2_{(-i)})}`, the sum over *all* k studies as metafor;
     * ``inf``: ``"*"`` for an influential study by metafor's rule, any of
-      :math:`|\\mathrm{dffits}| > 3\\sqrt{p/(k-p)}`, :math:`F_{\\chi^2_1}(\\mathrm{cook.d}) > 0.5`,
+      :math:`|\\mathrm{dffits}| > 3\\sqrt{p/(k-p)}`, :math:`F_{\\chi^2_1}(\\mathrm{cook\\_d}) > 0.5`,
       :math:`h_i > 3p/k`, :math:`|\\mathrm{dfbs}| > 1` (p = 1), else ``""``.
 
     Parameters
@@ -102,7 +115,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances (vi > 0), k >= 2.
     method, test
-        As :func:`premeta.models.fit`.
+        As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
     slab : array-like of shape (k,), optional
         Study labels, the index of the result (default 1..k).
 
@@ -110,7 +123,20 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     -------
     pandas.DataFrame
         One row per study with the columns above, in that order: ``rstudent``, ``dffits``,
-        ``cook.d``, ``cov.r``, ``tau2.del``, ``QE.del``, ``hat``, ``weight``, ``dfbs``, ``inf``.
+        ``cook_d``, ``cov_r``, ``tau2_del``, ``q_del``, ``hat``, ``weight``, ``dfbs``, ``inf``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> inf = premeta.influence(yi, vi)
+    >>> inf[["rstudent", "cook_d", "hat", "inf"]].round(4).iloc[2:5]
+          rstudent  cook_d     hat inf
+    slab
+    3      -0.0454  0.0001  0.0992
+    4       3.1120  1.1525  0.1956   *
+    5       0.3122  0.0133  0.0992
     """
     yi, vi = _check(yi, vi)
     k, p = len(yi), 1
@@ -130,16 +156,16 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
         out = pd.DataFrame({
             "rstudent": resid / np.sqrt(s2 * (vi + tau2_del) + V_del),
             "dffits": diff / np.sqrt(s2 * hat * (vi + tau2_del)),
-            "cook.d": diff**2 / V,
-            "cov.r": V_del / V,
-            "tau2.del": tau2_del,
-            "QE.del": loo.QE if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
+            "cook_d": diff**2 / V,
+            "cov_r": V_del / V,
+            "tau2_del": tau2_del,
+            "q_del": loo.q if k > 2 else np.zeros(k),  # metafor: QE = 0 at k = 1
             "hat": hat,
             "weight": full.weights,
             "dfbs": diff / np.sqrt(s2 / (sw_del + 1 / (vi + tau2_del))),
         }, index=_slab(slab, k))
     flag = ((np.abs(out["dffits"]) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(out["cook.d"], p) > 0.5)
+            | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
             | (out["hat"] > 3 * p / k)
             | (np.abs(out["dfbs"]) > 1))
     out["inf"] = np.where(flag, "*", "")
@@ -160,7 +186,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     (github.com/matheusglls/minocycline, ``meta_analyses_main_report.Rmd``).
     ``method="multilevel"`` fits :func:`premeta.multilevel.rma_mv` with ``cluster`` as the
     study and the row as the inner level (metafor ``rma.mv(yi, vi, random = ~ 1 | cluster/row)``,
-    REML) and tests it with :func:`premeta.multilevel.robust_cr2` clustered by ``cluster``
+    REML) and tests it with :func:`premeta.multilevel.robust` clustered by ``cluster``
     (clubSandwich ``coef_test(vcov = "CR2", test = "Satterthwaite")``); ``rho`` and ``small``
     are then not used.
 
@@ -192,12 +218,27 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     -------
     pandas.DataFrame
         One row per cluster, in order of first appearance (R ``unique``), indexed by the
-        cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``t``,
-        ``df`` (Satterthwaite), ``p``, ``ci_lb``, ``ci_ub`` of the model without that
-        cluster, ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
+        cluster label (``cluster``): ``k`` (rows remaining), ``estimate``, ``se``, ``stat``
+        (t), ``df`` (Satterthwaite), ``p``, ``ci_low``, ``ci_high`` of the model without that
+        cluster (robumeta ``b.r``, ``SE``, ``t``, ``dfs``, ``prob``, ``CI.L``, ``CI.U``),
+        ``delta`` and ``pct_change`` as above. The full-data fit's estimate is in
         ``attrs["full_estimate"]``.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.leave1cluster(yi, vi, study)[["k", "estimate", "ci_low", "ci_high", "delta"]].round(4)
+             k  estimate  ci_low  ci_high   delta
+    cluster
+    s1       6    0.4287  0.1158   0.7417  0.0643
+    s2       6    0.3121 -0.0388   0.6630 -0.0523
+    s3       6    0.3892 -0.0859   0.8644  0.0248
+    s4       6    0.3344 -0.0603   0.7291 -0.0300
     """
-    from premeta.multilevel import rma_mv, robust_cr2
+    from premeta.multilevel import rma_mv, robust
     from premeta.rve import rve
 
     method = str(method).lower()
@@ -210,18 +251,17 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     codes, labels = pd.factorize(pd.Series(cluster))
     if len(labels) < 3:
         raise ValueError(f"leave-one-cluster-out needs at least 3 clusters, got {len(labels)}")
-    rows = np.arange(len(yi))
 
     def one(m):
         if method == "rve":
             f = rve(yi[m], vi[m], codes[m], model="CORR", rho=rho, small=small, level=level)
-            return f.estimate[0], f.se[0], f.t[0], f.df[0], f.p[0], f.ci_lb[0], f.ci_ub[0]
-        r = robust_cr2(rma_mv(yi[m], vi[m], codes[m], rows[m], level=level), level=level)
-        return r.beta[0], r.se[0], r.tval[0], r.df[0], r.pval[0], r.ci_lb[0], r.ci_ub[0]
+        else:
+            f = robust(rma_mv(yi[m], vi[m], codes[m], level=level), level=level)
+        return tuple(f.table().iloc[0, 1:])
 
     full = one(np.ones(len(yi), dtype=bool))[0]
     out = pd.DataFrame([(int(np.sum(codes != c)),) + tuple(one(codes != c)) for c in range(len(labels))],
-                       columns=["k", "estimate", "se", "t", "df", "p", "ci_lb", "ci_ub"],
+                       columns=["k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"],
                        index=pd.Index(list(labels), name="cluster"))
     out["delta"] = out["estimate"] - full
     out["pct_change"] = 100 * out["delta"] / abs(full)
