@@ -1,6 +1,7 @@
 """The real Snakemake workflow, run on the bundled sheet and on small sheets (no mocks)."""
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,6 +55,8 @@ def test_bundled_run_writes_every_output(bundled):
     assert "Exercise n" in behaviour_svg and "Test for overall effect: t = 21.56 (df = 174), p &lt; 0.001" in behaviour_svg
     studies_svg = (res / "plots" / "studies_behaviour.svg").read_text()
     assert "Study (comparisons combined)" in studies_svg and studies_svg.count("(simulated)") == 30
+    text = re.sub(r"<[^>]+>", "|", re.sub(r"data:image/png;base64,[^\"]+", "", html))
+    assert not re.search(r"\|\s*(nan|NaN|None)\s*\|", text)  # an empty cell is empty, not "nan"
     assert "Egger M, Davey Smith G" in html and "Holm S." in html and "With SMDs the standard error" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
     assert "Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html and "Multiple testing" in html
