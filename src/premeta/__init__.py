@@ -3,6 +3,7 @@
 from importlib.metadata import version
 
 from premeta.effects import escalc
+from premeta.gosh import Gosh, gosh
 from premeta.models import METHODS, TESTS, Fit, fit
 from premeta.rve import rve
 
@@ -12,5 +13,5 @@ def rma(yi, vi, groups=None, method="REML", test="z", level=95):
     return fit(yi, vi, groups=groups, method=method, test=test, level=level).table()
 
 
-__all__ = ["METHODS", "TESTS", "Fit", "escalc", "fit", "rma", "rve"]
+__all__ = ["METHODS", "TESTS", "Fit", "Gosh", "escalc", "fit", "gosh", "rma", "rve"]
 __version__ = version("premeta")  # the one place is pyproject.toml
