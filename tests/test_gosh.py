@@ -89,3 +89,20 @@ def test_invalid_input_is_refused():
         gosh([0.1, 0.2], [0.1, 0.1], method="XX")
     with pytest.raises(ValueError, match="vi <= 0"):
         gosh([0.1, 0.2], [0.1, 0.0])
+
+
+def test_gosh_figure_marks_the_full_fit_and_lists_every_study(tmp_path):
+    from premeta.plots import gosh_figure, save
+
+    d = REF["data"]["bcg_RR"]
+    g = gosh(d["yi"], d["vi"], method="DL")
+    fig = gosh_figure(g.res, g.incl, "SMD", labels=[f"study {i}" for i in range(1, 14)])
+    dens, infl = fig.axes[:2]
+    full = g.res.iloc[-1]  # the subset of all 13 studies, last in metafor's order
+    marker = [line for line in dens.lines if line.get_marker() == "X"][0]
+    close(marker.get_xdata(), [full["estimate"]])
+    close(marker.get_ydata(), [full["I2"]])
+    assert [t.get_text() for t in infl.get_yticklabels()] == [f"study {i}" for i in range(1, 14)]
+    a = save(fig, tmp_path / "a")
+    b = save(gosh_figure(g.res, g.incl, "SMD", labels=[f"study {i}" for i in range(1, 14)]), tmp_path / "b")
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))

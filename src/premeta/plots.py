@@ -27,7 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
@@ -707,4 +707,66 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
         ax.invert_yaxis()
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+    return fig
+
+
+def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[float, float] | None = None,
+                labels=None, title: str = "") -> Figure:
+    """GOSH plot (Olkin, Dahabreh & Trikalinos 2012), as metafor's ``plot.gosh.rma``.
+
+    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.gosh.Gosh.res`)
+    as a 2-D density (hexagonal bins, log count), the fit to all studies marked (``full`` =
+    (estimate, I2); by default the subset holding every study). Right: the influence view, one
+    line per study (``labels``, default 1..k): the median, 25-75% and 5-95% range of the
+    estimates of the subsets with that study (dark) and without it (light), as metafor's
+    ``plot(gosh(...), out = i)`` histograms. A study that shifts the estimates wherever it is
+    present stands out there.
+    """
+    ok = res["estimate"].notna().to_numpy() & res["I2"].notna().to_numpy()
+    est, i2, incl = res["estimate"].to_numpy()[ok], res["I2"].to_numpy()[ok], np.asarray(incl)[ok]
+    k = incl.shape[1]
+    labels = [str(i) for i in range(1, k + 1)] if labels is None else [str(s) for s in labels]
+    if full is None:
+        every = incl.all(axis=1)
+        full = (est[every][0], i2[every][0]) if every.any() else (np.nan, np.nan)
+    lo, hi = np.quantile(est, [0.001, 0.999]) if est.size else (0.0, 1.0)
+    pad = 0.05 * (hi - lo) if hi > lo else 0.5
+    xlim = (min(lo, full[0]) - pad, max(hi, full[0]) + pad) if np.isfinite(full[0]) else (lo - pad, hi + pad)
+    xlabel = MEASURE_LABELS.get(measure, measure)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(9, max(3.6, 0.24 * k + 1.4)), layout="constrained")
+        FigureCanvasAgg(fig)
+        dens, infl = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        hb = dens.hexbin(est, i2, gridsize=40, bins="log", cmap="viridis", mincnt=1,
+                         extent=(*xlim, -2, 102), linewidths=0.2)
+        bar = fig.colorbar(hb, cax=dens.inset_axes([1.03, 0.1, 0.035, 0.8]),
+                           format=FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        bar.ax.set_title("subsets", fontsize=8)
+        if np.isfinite(full[0]):
+            dens.plot(*full, marker="X", ms=11, color="#e41a1c", mec="white", mew=1.2, ls="none",
+                      label=f"all {k} studies")
+        dens.set(xlim=xlim, ylim=(-2, 102), xlabel=xlabel, ylabel="I² (%)")
+        dens.set_title(f"{len(est):,} subsets", fontsize=9)
+        y = np.arange(k)
+        for off, (colour, name, mask) in zip((-0.17, 0.17), (("0.1", "with the study", incl),
+                                                             ("0.62", "without it", ~incl))):
+            q = np.array([np.quantile(est[m], [0.05, 0.25, 0.5, 0.75, 0.95]) if m.any() else [np.nan] * 5
+                          for m in mask.T])
+            infl.hlines(y + off, q[:, 0], q[:, 4], color=colour, lw=1)
+            infl.hlines(y + off, q[:, 1], q[:, 3], color=colour, lw=5, label=name)
+            infl.plot(q[:, 2], y + off, "|", color="white", ms=5, mew=1.2)
+        if np.isfinite(full[0]):
+            infl.axvline(full[0], color="#e41a1c", lw=0.8, ls="--")
+        infl.axvline(0, color="0.5", lw=0.8, ls=":")
+        infl.set_yticks(y, [_fill(s, 28) for s in labels], fontsize=7.5 if k > 25 else 8.5)
+        infl.set(xlim=xlim, ylim=(k - 0.5, -0.5), xlabel=xlabel)
+        infl.set_title("Subsets with and without each study:\nmedian, 25-75% and 5-95% of estimates",
+                       fontsize=9)
+        dens.set_box_aspect(0.9)  # square-ish at the top however many studies the right panel lists
+        dens.set_anchor("N")
+        (h1, l1), (h2, l2) = dens.get_legend_handles_labels(), infl.get_legend_handles_labels()
+        fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
+        if title:
+            fig.suptitle(title, fontsize=10)
+        sns.despine(fig=fig)
     return fig
