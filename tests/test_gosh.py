@@ -106,3 +106,24 @@ def test_gosh_figure_marks_the_full_fit_and_lists_every_study(tmp_path):
     a = save(fig, tmp_path / "a")
     b = save(gosh_figure(g.res, g.incl, "SMD", labels=[f"study {i}" for i in range(1, 14)]), tmp_path / "b")
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+
+
+def test_gosh_groups_keep_a_group_of_one_comparison():
+    import pandas as pd
+
+    from premeta.analysis import GOSH_COLUMNS, gosh_groups
+
+    d = REF["data"]["normand1999_SMD"]
+    effects = pd.DataFrame({"study": [f"s{i}" for i in range(10)], "outcome": "o",
+                            "mechanism": ["A"] * 9 + ["B"], "yi": d["yi"] + [0.3], "vi": d["vi"] + [0.1]},
+                           index=range(1, 11))
+    out = list(gosh_groups(effects, "mechanism", "DL", subsets=100, seed=1))
+    (a, fa, na), (b, fb, nb) = out
+    assert list(a) == GOSH_COLUMNS and a["subsets"] == "random" and a["fitted"] == 100
+    assert fa.incl.shape == (100, 9) and len(na) == 9 and a["note"] == ""
+    whole = premeta.fit(d["yi"], d["vi"], method="DL")
+    close(a["estimate"], whole.beta[0, 0])
+    close(a["i2"], whole.I2[0])
+    est = fa.res["estimate"]
+    close([a["share_positive"], a["estimate_min"], a["estimate_max"]], [np.mean(est > 0), est.min(), est.max()])
+    assert fb is None and b["k"] == 1 and np.isnan(b["estimate"]) and "at least 2" in b["note"]

@@ -83,9 +83,9 @@ def _membership(k: int, subsets: int, seed) -> tuple[np.ndarray, str]:
         kind = "all"
     else:
         rng = np.random.default_rng(seed)
-        incl = rng.random((subsets, k)) < 0.5
+        incl = rng.integers(0, 2, size=(subsets, k), dtype=bool)
         while (empty := ~incl.any(axis=1)).any():
-            incl[empty] = rng.random((int(empty.sum()), k)) < 0.5
+            incl[empty] = rng.integers(0, 2, size=(int(empty.sum()), k), dtype=bool)
         kind = "random"
     order = np.argsort(incl.sum(axis=1), kind="stable")
     return incl[order], kind
