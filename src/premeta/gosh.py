@@ -31,9 +31,9 @@ from premeta.models import METHODS, _check, fit
 
 #: Columns of :attr:`Gosh.res`, metafor's ``gosh(...)$res``.
 COLUMNS = ["k", "QE", "I2", "H2", "tau2", "estimate"]
-#: Membership cells (subsets x studies) fitted at a time: memory is bounded by a few hundred
-#: bytes per cell of one chunk, whatever the number of subsets.
-CHUNK_CELLS = 2**21
+#: Membership cells (subsets x studies) fitted at a time: beyond the result, memory is about 120
+#: bytes per cell of one chunk (30 MB), whatever the number of subsets (benchmarks/bench_gosh.py).
+CHUNK_CELLS = 2**18
 
 
 @dataclass(frozen=True)
