@@ -155,8 +155,12 @@ def test_dependence_rve_in_the_workflow(tmp_path):
 
 
 def test_gosh_in_the_workflow(tmp_path):
-    run(tmp_path, "--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL")
+    args = ["--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL"]
+    run(tmp_path, *args)
     res = tmp_path / "results"
+    first = {p: p.read_bytes() for p in res.rglob("gosh*.*") if p.suffix in (".csv", ".svg")}
+    run(tmp_path, *args, "--forcerun", "gosh")  # seeded random subsets: the table and 8 SVGs, same bytes
+    assert len(first) == 1 + 8 and all(p.read_bytes() == b for p, b in first.items())
     gosh = pd.read_csv(res / "gosh.csv")
     pooled = pd.read_csv(res / "pooled.csv").iloc[:-1]
     assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k)
