@@ -8,9 +8,9 @@ process that reports its wall time and peak resident memory (and the memory afte
 premeta, so the part GOSH adds is visible), then at k = 20 with chunks of 2^15 to 2^24
 membership cells (default 2^18), to show that the chunk, not the number of subsets, sets the
 memory beyond the result itself (1,048,575 x 6 doubles and the k-column membership matrix).
-metafor is timed at k = 15 inside R (start-up excluded); at k = 20 it would take 32 times as many fits, so its time there is extrapolated as
-(2^20 - 1)/(2^15 - 1) times the k = 15 time, and printed as such (a lower bound: each of its fits
-also grows with k). The data are simulated and seeded; nothing is asserted.
+metafor is timed at k = 15 inside R (start-up excluded); at k = 20 it would take 32 times as many
+fits, so its time there is extrapolated as (2^20 - 1)/(2^15 - 1) times the k = 15 time, and
+printed as such (a lower bound: each of its fits also grows with k). The data are simulated and seeded; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def main(with_r: bool = True) -> None:
             ratio = f"{r / p['wall']:.0f}x" if r is not None else "-"
             print(f"{k:>3} {2**k - 1:>10,} {m:>6} {p['wall']:>10.2f} {p['peak_mb']:>8.0f} {p['import_mb']:>11.0f} "
                   f"{rtxt:>12} {ratio:>7}", flush=True)
-    print(f"\nMemory is bounded by the chunk (membership cells fitted at a time; default 2^{CHUNK_CELLS.bit_length() - 1}),"
-          " k = 20:")
+    default = CHUNK_CELLS.bit_length() - 1
+    print(f"\nMemory is bounded by the chunk (membership cells fitted at a time; default 2^{default}), k = 20:")
     for m in METHODS:
         for e in (15, 18, 21, 24):
             p = premeta_run(full, m, 2**e)
