@@ -10,7 +10,8 @@ membership cells (default 2^18), to show that the chunk, not the number of subse
 memory beyond the result itself (1,048,575 x 6 doubles and the k-column membership matrix).
 metafor is timed at k = 15 inside R (start-up excluded); at k = 20 it would take 32 times as many
 fits, so its time there is extrapolated as (2^20 - 1)/(2^15 - 1) times the k = 15 time, and
-printed as such (a lower bound: each of its fits also grows with k). The data are simulated and seeded; nothing is asserted.
+printed as such (a lower bound: each of its fits also grows with k). The data are simulated and
+seeded; nothing is asserted.
 """
 
 from __future__ import annotations
