@@ -9,7 +9,7 @@ endif
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test bench bench-pipeline lock clean
+.PHONY: run test bench bench-pipeline bench-gosh lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if 
 
 bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the workflow (bundled, no-op, 10,000 rows)
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+bench-gosh: $(BIN)/.installed  ## GOSH, all 2^k - 1 subsets at k = 15 and 20, beside metafor gosh() (if Rscript exists)
+	$(BIN)/python benchmarks/bench_gosh.py
 
 lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

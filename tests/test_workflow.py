@@ -155,3 +155,23 @@ def test_dependence_rve_in_the_workflow(tmp_path):
     assert (dep.dependence == "rve").all() and dep.estimate.notna().all() and (dep.clusters == dep.studies).all()
     html = (tmp_path / "results" / "report.html").read_text()
     assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR"' in html
+
+
+def test_gosh_in_the_workflow(tmp_path):
+    args = ["--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL"]
+    run(tmp_path, *args)
+    res = tmp_path / "results"
+    first = {p: p.read_bytes() for p in res.rglob("gosh*.*") if p.suffix in (".csv", ".svg")}
+    run(tmp_path, *args, "--forcerun", "gosh")  # seeded random subsets: the table and 8 SVGs, same bytes
+    assert len(first) == 1 + 8 and all(p.read_bytes() == b for p, b in first.items())
+    gosh = pd.read_csv(res / "gosh.csv")
+    pooled = pd.read_csv(res / "pooled.csv").iloc[:-1]
+    assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k)
+    assert list(gosh.subsets) == ["all" if 2**k - 1 <= 300 else "random" for k in gosh.k]
+    assert list(gosh.fitted) == [min(2**k - 1, 300) for k in gosh.k]
+    np.testing.assert_allclose(gosh.estimate, pooled.estimate, rtol=1e-12)
+    assert ((gosh.estimate_min <= gosh.estimate) & (gosh.estimate <= gosh.estimate_max)).all()
+    for f in gosh.figure:
+        assert (res / f).is_file() and (res / f).with_suffix(".svg").is_file()
+    html = (res / "report.html").read_text()
+    assert 'id="gosh"' in html and html.count('alt="GOSH plot: ') == len(gosh)

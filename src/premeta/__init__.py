@@ -15,7 +15,8 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from premeta.effects import escalc
-from premeta.metareg import metareg, permutest  # eager: the module and the function share a name
+from premeta.gosh import Gosh, gosh  # eager: the module and the function share a name
+from premeta.metareg import metareg, permutest  # eager, as gosh
 from premeta.models import METHODS, TESTS, Fit, design, fit, rma, subgroup_tests
 from premeta.rve import RVEFit, rve  # eager, as metareg
 
@@ -47,6 +48,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(["METHODS", "TESTS", "Fit", "RVEFit", "design", "escalc", "fit", "metareg", "permutest",
+__all__ = sorted(["METHODS", "TESTS", "Fit", "Gosh", "RVEFit", "design", "escalc", "fit", "gosh", "metareg", "permutest",
                   "rma", "rve", "subgroup_tests", *_LAZY])
 __version__ = version("premeta")  # the one place is pyproject.toml

@@ -16,6 +16,7 @@ import pandas as pd
 
 from premeta import rob
 from premeta.bias import egger, trimfill
+from premeta.gosh import gosh
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust
@@ -758,3 +759,44 @@ def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame
     for how in ("holm", "bonferroni"):
         out[f"p_{how}"] = out.groupby("family", sort=False)["p"].transform(lambda p: adjust_p(p, how))
     return out
+
+
+#: Columns of ``results/gosh.csv`` (:func:`gosh_groups`): the spread of the GOSH estimates of each group.
+GOSH_COLUMNS = ["group", "k", "method", "subsets", "fitted", "estimate", "i2", "share_positive", "estimate_min",
+                "estimate_q05", "estimate_q25", "estimate_median", "estimate_q75", "estimate_q95", "estimate_max",
+                "i2_median", "figure", "note"]
+
+
+def gosh_groups(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", subsets: int = 10**6,
+                seed: int | None = None):
+    """GOSH (:func:`premeta.gosh.gosh`) within each group of ``by``, one group at a time.
+
+    Yields ``(row, fits, names)`` per group in sorted order: ``row`` the group's line of
+    ``results/gosh.csv`` (:data:`GOSH_COLUMNS`, ``figure`` left to the caller; ``subsets`` is
+    ``all`` or ``random``, ``fitted`` the number of subsets; ``estimate`` and ``i2`` the fit to
+    all comparisons; the share of subsets with an estimate above 0, their range and quantiles;
+    ``i2_median`` the median I2 of the subsets), ``fits`` the :class:`premeta.gosh.Gosh` (None
+    when it cannot be computed: a group of one comparison keeps its row with NaN and the reason
+    in ``note``) and ``names`` the comparisons' labels (:func:`labels`).
+    """
+    names = labels(effects)
+    groups = group_labels(effects, by)
+    for g in sorted(groups.unique()):
+        sub = effects[(groups == g).to_numpy()]
+        yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
+        row = dict.fromkeys(GOSH_COLUMNS, np.nan) | {"group": g, "k": len(sub), "method": method, "subsets": "",
+                                                      "note": ""}
+        fits, why = attempt(gosh, yi, vi, method=method, subsets=subsets, seed=seed) if len(sub) > 1 else (
+            None, "k = 1: GOSH needs at least 2 comparisons")
+        if fits is not None:
+            full = gosh(yi, vi, method=method, incl=np.ones((1, len(yi)), dtype=bool)).res.iloc[0]
+            est = fits.res["estimate"].dropna().to_numpy()
+            q = np.quantile(est, [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1])
+            row |= {"subsets": fits.subsets, "fitted": len(fits.res), "estimate": full["estimate"], "i2": full["I2"],
+                    "share_positive": float(np.mean(est > 0)), "i2_median": float(fits.res["I2"].median()),
+                    **dict(zip(GOSH_COLUMNS[8:15], q))}
+            if len(est) < len(fits.res):
+                why = f"{len(fits.res) - len(est)} subsets could not be fitted"
+        row["note"] = why
+        yield row, fits, names[sub.index].to_list()
+

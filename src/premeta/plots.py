@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
@@ -711,4 +711,80 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
         ax.invert_yaxis()
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+    return fig
+
+
+#: The influence view of a GOSH plot lists at most this many studies: those that shift the median most.
+GOSH_ROWS = 40
+
+
+def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[float, float] | None = None,
+                labels=None, title: str = "", unit: str = "study") -> Figure:
+    """GOSH plot (Olkin, Dahabreh & Trikalinos 2012), as metafor's ``plot.gosh.rma``.
+
+    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.gosh.Gosh.res`)
+    as a 2-D density (hexagonal bins, log count), the fit to all studies marked (``full`` =
+    (estimate, I2); by default the subset holding every study). Right: the influence view, one
+    line per study (``labels``, default 1..k; ``unit`` names them): the median, 25-75% and 5-95%
+    range of the estimates of the subsets with that study (dark) and without it (light), as
+    metafor's ``plot(gosh(...), out = i)`` histograms; a study that shifts the estimates wherever
+    it is present stands out. Of more than :data:`GOSH_ROWS` studies, those whose presence shifts
+    the median estimate most are listed, in their order, and the title says so.
+    """
+    ok = res["estimate"].notna().to_numpy() & res["I2"].notna().to_numpy()
+    est, i2, incl = res["estimate"].to_numpy()[ok], res["I2"].to_numpy()[ok], np.asarray(incl)[ok]
+    k = incl.shape[1]
+    labels = [str(i) for i in range(1, k + 1)] if labels is None else [str(s) for s in labels]
+    if full is None:
+        every = incl.all(axis=1)
+        full = (est[every][0], i2[every][0]) if every.any() else (np.nan, np.nan)
+    lo, hi = np.quantile(est, [0.001, 0.999]) if est.size else (0.0, 1.0)
+    pad = 0.05 * (hi - lo) if hi > lo else 0.5
+    xlim = (min(lo, full[0]) - pad, max(hi, full[0]) + pad) if np.isfinite(full[0]) else (lo - pad, hi + pad)
+    xlabel = MEASURE_LABELS.get(measure, measure)
+    # per study: 5, 25, 50, 75, 95% of the estimates of the subsets with it (0) and without it (1)
+    q = np.array([[np.quantile(est[m], [0.05, 0.25, 0.5, 0.75, 0.95]) if m.any() else [np.nan] * 5
+                   for m in (column, ~column)] for column in incl.T])
+    shown = np.arange(k)
+    heading = f"Subsets with and without each {unit}"
+    if k > GOSH_ROWS:
+        shift = np.nan_to_num(np.abs(q[:, 0, 2] - q[:, 1, 2]), nan=-1)
+        shown = np.sort(np.argsort(-shift, kind="stable")[:GOSH_ROWS])
+        heading += f"\n(the {GOSH_ROWS} of {k} that shift the median most)"
+    n = len(shown)
+    height = max(3.6, 0.22 * n + 1.6)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(9.5, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        dens, infl = fig.subplots(1, 2, width_ratios=[1.1, 1])
+        hb = dens.hexbin(est, i2, gridsize=40, bins="log", cmap="viridis", mincnt=1,
+                         extent=(*xlim, -2, 102), linewidths=0.2)
+        bar = fig.colorbar(hb, cax=dens.inset_axes([1.03, 0.1, 0.035, 0.8]),
+                           format=FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        bar.ax.set_title("subsets", fontsize=8)
+        if np.isfinite(full[0]):
+            dens.plot(*full, marker="X", ms=11, color="#e41a1c", mec="white", mew=1.2, ls="none",
+                      label=f"all {k} {unit if k == 1 else unit + 's'}".replace("studys", "studies"))
+        dens.set(xlim=xlim, ylim=(-2, 102), xlabel=xlabel, ylabel="I² (%)")
+        dens.set_title(f"{len(est):,} subsets", fontsize=9)
+        dens.set_box_aspect(0.9)  # square-ish at the top however many studies the right panel lists
+        dens.set_anchor("N")
+        y = np.arange(n)
+        for j, off, colour, name in ((0, -0.17, "0.1", f"with the {unit}"), (1, 0.17, "0.62", "without it")):
+            r = q[shown, j]
+            infl.hlines(y + off, r[:, 0], r[:, 4], color=colour, lw=1)
+            infl.hlines(y + off, r[:, 1], r[:, 3], color=colour, lw=4.5, label=name)
+            infl.plot(r[:, 2], y + off, "|", color="white", ms=4.5, mew=1.2)
+        if np.isfinite(full[0]):
+            infl.axvline(full[0], color="#e41a1c", lw=0.8, ls="--")
+        infl.axvline(0, color="0.5", lw=0.8, ls=":")
+        short = [s if len(s) <= 36 else s[:35] + "\u2026" for s in (labels[i] for i in shown)]
+        infl.set_yticks(y, short, fontsize=7.5)
+        infl.set(xlim=xlim, ylim=(n - 0.5, -0.5), xlabel=xlabel)
+        infl.set_title(f"{heading}:\nmedian, 25-75% and 5-95% of their estimates", fontsize=9)
+        (h1, l1), (h2, l2) = dens.get_legend_handles_labels(), infl.get_legend_handles_labels()
+        fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
+        if title:
+            fig.suptitle(title, fontsize=10)
+        sns.despine(fig=fig)
     return fig

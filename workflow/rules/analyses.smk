@@ -168,3 +168,29 @@ rule moderators:
         "../../environment.yml"
     script:
         "../scripts/moderators.py"
+
+
+rule gosh:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table=report(
+            "results/gosh.csv",
+            caption="../report/gosh.rst",
+            category="Sensitivity",
+        ),
+        png=expand("results/plots/gosh_{stem}.png", stem=sorted(GROUPS)),
+        svg=expand("results/plots/gosh_{stem}.svg", stem=sorted(GROUPS)),
+    params:
+        groups=GROUPS,
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        subsets=config["gosh_subsets"],
+        seed=config["seed"],
+    log:
+        "logs/gosh.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/gosh.py"
