@@ -792,8 +792,8 @@ def gosh_groups(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
             full = gosh(yi, vi, method=method, incl=np.ones((1, len(yi)), dtype=bool)).res.iloc[0]
             est = fits.res["estimate"].dropna().to_numpy()
             q = np.quantile(est, [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1])
-            row |= {"subsets": fits.subsets, "fitted": len(fits.res), "estimate": full["estimate"], "i2": full["I2"],
-                    "share_positive": float(np.mean(est > 0)), "i2_median": float(fits.res["I2"].median()),
+            row |= {"subsets": fits.subsets, "fitted": len(fits.res), "estimate": full["estimate"], "i2": full["i2"],
+                    "share_positive": float(np.mean(est > 0)), "i2_median": float(fits.res["i2"].median()),
                     **dict(zip(GOSH_COLUMNS[8:15], q))}
             if len(est) < len(fits.res):
                 why = f"{len(fits.res) - len(est)} subsets could not be fitted"

@@ -6,7 +6,7 @@ are too many) and plots the pooled estimate against I² for every subset: cluste
 cloud, and studies whose presence moves a subset from one cluster to another, point to
 heterogeneity that one outlier or a subgroup of studies carries. The numbers are those of
 metafor 3.8's ``gosh.rma`` (Viechtbauer 2010, *J Stat Softw* 36(3)) with its column names
-``k``, ``QE``, ``I2``, ``H2``, ``tau2`` and ``estimate``.
+``k``, ``q``, ``i2``, ``h2``, ``tau2`` and ``estimate`` (metafor's ``k``, ``QE``, ``I2``, ``H2``, ``tau2``, ``estimate``).
 
 metafor loops over the subsets, one ``rma`` call each. Here the subsets are a boolean
 membership matrix ``incl`` (subsets by studies), processed in chunks of bounded size:
@@ -30,7 +30,9 @@ import pandas as pd
 from premeta.models import METHODS, _check, fit
 
 #: Columns of :attr:`Gosh.res`, metafor's ``gosh(...)$res``.
-COLUMNS = ["k", "QE", "I2", "H2", "tau2", "estimate"]
+COLUMNS = ["k", "q", "i2", "h2", "tau2", "estimate"]
+#: metafor's names of the same columns (``gosh()$res``).
+METAFOR = dict(zip(COLUMNS, ["k", "QE", "I2", "H2", "tau2", "estimate"]))
 #: Membership cells (subsets x studies) fitted at a time: beyond the result, memory is about 120
 #: bytes per cell of one chunk (30 MB), whatever the number of subsets (benchmarks/bench_gosh.py).
 CHUNK_CELLS = 2**18
@@ -43,7 +45,7 @@ class Gosh:
     Attributes
     ----------
     res : pandas.DataFrame
-        One row per subset with metafor's columns ``k`` (studies in the subset), ``QE``
+        One row per subset: ``k`` (studies in the subset), ``q`` (metafor ``QE``)
         (Cochran's Q), ``I2`` and ``H2`` (in %, and the ratio), ``tau2`` (0 for ``FE``) and
         ``estimate`` (the pooled effect). A subset of one study has its own yi, QE = 0,
         I2 = 0, H2 = 1 and tau2 = 0, as metafor.
@@ -127,7 +129,7 @@ def _stacked(y: np.ndarray, v: np.ndarray, m: np.ndarray, method: str, tol: floa
     f = fit(y[i], v[i], groups=s, method=method, confint=False, tol=tol, maxiter=maxiter)
     kk = f.k.astype(float)
     one = kk == 1
-    out = np.column_stack([kk, f.QE, f.I2, f.H2, f.tau2, f.beta[:, 0]])
+    out = np.column_stack([kk, f.q, f.i2, f.h2, f.tau2, f.beta[:, 0]])
     out[one, 1:5] = [0.0, 0.0, 1.0, 0.0]
     return out
 
@@ -159,7 +161,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     Returns
     -------
     Gosh
-        ``res`` (metafor's columns ``k``, ``QE``, ``I2``, ``H2``, ``tau2``, ``estimate``, one
+        ``res`` (columns ``k``, ``q``, ``i2``, ``h2``, ``tau2``, ``estimate``: metafor's ``k``, ``QE``, ``I2``, ``H2``, ``tau2``, ``estimate``; one
         row per subset) and the membership matrix ``incl``.
 
     Notes

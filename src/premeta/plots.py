@@ -731,8 +731,8 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
     it is present stands out. Of more than :data:`GOSH_ROWS` studies, those whose presence shifts
     the median estimate most are listed, in their order, and the title says so.
     """
-    ok = res["estimate"].notna().to_numpy() & res["I2"].notna().to_numpy()
-    est, i2, incl = res["estimate"].to_numpy()[ok], res["I2"].to_numpy()[ok], np.asarray(incl)[ok]
+    ok = res["estimate"].notna().to_numpy() & res["i2"].notna().to_numpy()
+    est, i2, incl = res["estimate"].to_numpy()[ok], res["i2"].to_numpy()[ok], np.asarray(incl)[ok]
     k = incl.shape[1]
     labels = [str(i) for i in range(1, k + 1)] if labels is None else [str(s) for s in labels]
     if full is None:
