@@ -778,8 +778,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
         if np.isfinite(full[0]):
             infl.axvline(full[0], color="#e41a1c", lw=0.8, ls="--")
         infl.axvline(0, color="0.5", lw=0.8, ls=":")
-        short = [s if len(s) <= 36 else s[:35] + "\u2026" for s in (labels[i] for i in shown)]
-        infl.set_yticks(y, short, fontsize=7.5)
+        infl.set_yticks(y, [_fill(labels[i], 40) for i in shown], fontsize=7)  # wrapped, never cut
         infl.set(xlim=xlim, ylim=(n - 0.5, -0.5), xlabel=xlabel)
         infl.set_title(f"{heading}:\nmedian, 25-75% and 5-95% of their estimates", fontsize=9)
         (h1, l1), (h2, l2) = dens.get_legend_handles_labels(), infl.get_legend_handles_labels()
