@@ -698,7 +698,7 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
         return message_figure("Dependent comparisons", "no estimate could be computed")
     offsets = np.linspace(-0.18, 0.18, len(analyses)) if len(analyses) > 1 else np.zeros(1)
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(7.5, 0.45 * len(groups) + 1.3), layout="constrained")
+        fig = Figure(figsize=(10, 0.45 * len(groups) + 1.3), layout="constrained")  # legend beside the plot
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         for a, off, (marker, color) in zip(analyses, offsets, [("o", "0.55"), ("s", "0.1"), ("D", "#c0392b")]):
