@@ -9,7 +9,7 @@ endif
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test bench bench-pipeline bench-gosh lock clean
+.PHONY: run test cluster-test bench bench-pipeline bench-gosh lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 
 test: $(BIN)/.installed  ## every test, the real workflow included
 	$(BIN)/python -m pytest
+
+$(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
+	$(BIN)/pip install --quiet -r requirements-slurm.lock -c requirements.lock
+	touch $@
+
+cluster-test: $(BIN)/.slurm-installed  ## the workflow on a single-node SLURM started here (root, Debian 12)
+	tests/cluster/slurm.sh $(BIN)
 
 bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
 	$(BIN)/python benchmarks/bench.py

@@ -3,17 +3,22 @@ import os
 
 from snakemake.utils import min_version
 
-min_version("9.0")
+min_version("9.19")
 
 
-configfile: "config/config.yaml"
+# Where the run was started, passed on to its jobs: the executor plugin's job step starts the inner
+# snakemake of a SLURM job in `workdir`, so relative paths are resolved against this, not the current folder.
+RUN_DIR = os.environ.setdefault("PREMETA_RUN_DIR", os.getcwd())
+
+
+configfile: os.path.join(RUN_DIR, "config/config.yaml")
 
 
 # `workdir` in the config: this run writes its results/ and logs/ there (e.g. config/minocycline.yaml)
 if config.get("workdir"):
-    config["data"] = os.path.abspath(config["data"])
+    config["data"] = os.path.join(RUN_DIR, config["data"])
 
-    workdir: config["workdir"]
+    workdir: os.path.join(RUN_DIR, config["workdir"])
 
 
 report: "workflow/report/workflow.rst"
@@ -25,6 +30,10 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/analyses.smk"
 include: "workflow/rules/report.smk"
+
+
+# seconds of work each: run beside snakemake itself, not as cluster jobs (workflow/profiles/slurm)
+localrules: all, effect_sizes, report
 
 
 rule all:

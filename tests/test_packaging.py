@@ -26,9 +26,18 @@ def test_lock_pins_every_dependency():
 
 
 def test_slurm_profile_uses_the_executor_plugin():
+    """The profile the README's cluster command reads (tests/cluster/slurm.sh runs it on SLURM)."""
     profile = yaml.safe_load((REPO / "workflow/profiles/slurm/profile.yaml").read_text())
     assert profile["executor"] == "slurm"
-    assert {"slurm_account", "slurm_partition", "runtime", "mem_mb"} <= set(profile["default-resources"])
+    # without accounting the plugin's default (sacct) never learns that a job finished
+    assert profile["slurm-status-command"] == "squeue"
+    assert {"runtime", "mem_mb", "cpus_per_task"} <= set(profile["default-resources"])
+    # no placeholder account or partition that sbatch would reject
+    assert not {"slurm_account", "slurm_partition"} & set(profile["default-resources"])
+    # Snakemake reads a profile.yaml from 9.19 on
+    assert 'min_version("9.19")' in (REPO / "Snakefile").read_text()
+    plugins = (REPO / "requirements-slurm.lock").read_text()
+    assert "snakemake-executor-plugin-slurm==" in plugins
 
 
 def test_version_in_one_place():

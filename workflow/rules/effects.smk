@@ -1,5 +1,7 @@
 if PAIRED:
 
+    localrules: pair
+
     rule pair:
         input:
             config["data"],

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The workflow on a real single-node SLURM cluster, through the profile of the README
+# (workflow/profiles/slurm) and the executor plugin: its tables must equal a local run's, byte for byte.
+# Run as root on Debian 12 (CI: `.ci/run` with CI=true, or `make cluster-test`). It installs
+# munge, slurmctld, slurmd and slurm-client from Debian if missing, runs the daemons from a
+# temporary folder (own ports, munge key and socket; /etc/munge is not touched) and stops them,
+# by PID, on exit. Its slurm.conf must sit at /etc/slurm/slurm.conf (the executor plugin's job step
+# drops SLURM_CONF from the environment of the job's srun): it refuses to overwrite one it did not
+# write, and removes it on exit. No accounting (slurmdbd): the profile's squeue status
+# command is what lets the run finish at all.
+#   usage: tests/cluster/slurm.sh [PYTHON_BIN_DIR]   (default .venv/bin, with requirements-slurm.lock)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(cd "${1:-.venv/bin}" && pwd)
+[ "$(id -u)" = 0 ] || { echo "cluster test: needs root (it installs and starts munge and SLURM)" >&2; exit 1; }
+CONF=/etc/slurm/slurm.conf
+MARK="# written by premeta's tests/cluster/slurm.sh, removed when it ends"
+if [ -e "$CONF" ] && ! grep -qxF "$MARK" "$CONF"; then
+  echo "cluster test: $CONF exists (a SLURM cluster of this machine?); not touching it" >&2; exit 1
+fi
+START=$(date +%s)
+T=$(mktemp -d /tmp/premeta-slurm.XXXXXX)
+chmod 755 "$T"
+PIDS="$T/run"
+
+stop() {  # the daemons this script started, newest first, by PID file; then the folder
+  local rc=$? f p
+  set +e
+  [ -n "${LOCAL_PID:-}" ] && kill "$LOCAL_PID" 2>/dev/null  # timeout: signals its whole process group
+  [ -s "$PIDS/slurmctld.pid" ] && timeout -k 2 10 scancel --user root 2>/dev/null  # this cluster's jobs
+  for f in "$PIDS/slurmd.pid" "$PIDS/slurmctld.pid" "$T/munge/munged.pid"; do
+    [ -s "$f" ] || continue
+    p=$(cat "$f")
+    kill "$p" 2>/dev/null || continue
+    for _ in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  grep -qxF "$MARK" "$CONF" 2>/dev/null && rm -f "$CONF"
+  if [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log "$T"/slurm/.snakemake/slurm_logs/*/*.log "$T"/run.log; do
+      [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
+    done >&2
+  fi
+  rm -rf "$T"
+  exit "$rc"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# --- packages -------------------------------------------------------------------------------
+PKGS="slurmctld slurmd slurm-client munge"
+if ! dpkg -s $PKGS >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  timeout -k 10 300 apt-get install -y -qq --no-install-recommends $PKGS >/dev/null 2>&1 || {
+    timeout -k 10 300 apt-get update -qq
+    timeout -k 10 300 apt-get install -y -qq --no-install-recommends $PKGS >/dev/null; }
+fi
+
+# --- munge, on its own socket and key -------------------------------------------------------
+install -d -o munge -g munge -m 0755 "$T/munge"
+runuser -u munge -- mungekey --create --keyfile="$T/munge/munge.key"
+SOCKET="$T/munge/munge.socket"
+runuser -u munge -- timeout -k 5 30 munged --socket="$SOCKET" --key-file="$T/munge/munge.key" \
+  --pid-file="$T/munge/munged.pid" --log-file="$T/munge/munged.log" --seed-file="$T/munge/seed"
+timeout -k 5 30 munge -S "$SOCKET" -n | timeout -k 5 30 unmunge -S "$SOCKET" >/dev/null
+
+# --- /etc/slurm/slurm.conf --------------------------------------------------------------------
+install -d "$T/state" "$T/spool" "$T/log" "$PIDS"
+MEM=$(( $(free -m | awk '/^Mem:/{print $2}') - 1024 ))
+install -d /etc/slurm
+cat > "$CONF" <<CONF
+$MARK
+ClusterName=premeta-ci
+SlurmctldHost=localhost
+SlurmctldPort=16817
+SlurmdPort=16818
+SlurmUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$SOCKET
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+ReturnToService=2
+SlurmctldPidFile=$PIDS/slurmctld.pid
+SlurmdPidFile=$PIDS/slurmd.pid
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldLogFile=$T/log/slurmctld.log
+SlurmdLogFile=$T/log/slurmd.log
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+InactiveLimit=0
+MinJobAge=300
+KillWait=5
+Waittime=0
+NodeName=localhost CPUs=$(nproc) RealMemory=$MEM State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+timeout -k 5 30 slurmctld
+timeout -k 5 30 slurmd -N localhost
+for _ in $(seq 60); do timeout -k 2 5 sinfo -h -o %T 2>/dev/null | grep -qx idle && break; sleep 0.5; done
+timeout -k 2 5 sinfo -h -o %T | grep -qx idle || { echo "cluster test: the SLURM node never came up" >&2; exit 1; }
+UP=$(date +%s)
+
+# --- the workflow, on the cluster and (alongside, to save time) locally ------------------------
+export PATH="$BIN:$PATH"
+timeout -k 10 600 bash -c 'snakemake --cores 2 --quiet all --config workdir="$1/local" && date +%s > "$1/local.end"' \
+  _ "$T" >"$T/local.log" 2>&1 &
+LOCAL_PID=$!
+# the README's command; the first status check comes after 1 s instead of 40 (CI only). A relative
+# workdir: the jobs must resolve it from where the run started, as the local run does.
+timeout -k 30 600 snakemake --workflow-profile workflow/profiles/slurm \
+  --config workdir="$(realpath --relative-to=. "$T/slurm")" \
+  --slurm-init-seconds-before-status-checks 1 >"$T/run.log" 2>&1
+END=$(date +%s)
+wait "$LOCAL_PID" || { cat "$T/local.log" >&2; exit 1; }
+LOCAL_PID=
+
+# --- checks ----------------------------------------------------------------------------------
+jobs=$(timeout -k 2 10 squeue --states=all --noheader --format='%i %T')
+echo "$jobs" | awk '$2 != "COMPLETED" {bad=1} END {exit bad}' \
+  || { echo "cluster test: a SLURM job did not complete:" >&2; echo "$jobs" >&2; exit 1; }
+submitted=$(grep -c "has been submitted with SLURM jobid" "$T/run.log" || true)
+[ "$submitted" -gt 0 ] && [ "$submitted" = "$(echo "$jobs" | grep -c .)" ] \
+  || { echo "cluster test: $submitted jobs submitted, squeue lists: $jobs" >&2; exit 1; }
+(cd "$T/local/results" && ls *.csv) > "$T/local.csv"
+(cd "$T/slurm/results" && ls *.csv) > "$T/slurm.csv"
+cmp -s "$T/local.csv" "$T/slurm.csv" || { diff "$T/local.csv" "$T/slurm.csv" >&2; exit 1; }
+while read -r f; do cmp "$T/local/results/$f" "$T/slurm/results/$f"; done < "$T/local.csv"
+[ -s "$T/slurm/results/report.html" ] || { echo "cluster test: no report" >&2; exit 1; }
+grep -o 'slurm_logs/rule_[a-z_]*' "$T/run.log" | sed 's|slurm_logs/rule_||' | sort | uniq -c \
+  | awk '{printf "%s%s", sep, $2 ($1 > 1 ? " x" $1 : ""); sep=", "}' > "$T/rules"
+echo "cluster test: $submitted SLURM jobs ($(cat "$T/rules")), all COMPLETED;" \
+  "the run's local rules: $(grep -o '^localrule [a-z_]*' "$T/run.log" | cut -d' ' -f2 | sort | paste -sd, -)"
+echo "cluster test: $(wc -l < "$T/local.csv") result tables (results/*.csv) byte-identical to a local run"
+echo "cluster test: SLURM up in $((UP - START)) s; cluster run $((END - UP)) s," \
+  "local run alongside $(( $(cat "$T/local.end") - UP)) s; total $(( $(date +%s) - START)) s"
