@@ -173,6 +173,15 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     :math:`\\tilde v = (k-1)/(\\sum w - \\sum w^2/\\sum w)` (Higgins & Thompson 2002).
     Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of study
     heterogeneity. *Res Synth Methods* 3(3):214-223.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> g = premeta.gosh([0.1, 0.5, 0.9], [0.04, 0.05, 0.06], method="FE")
+    >>> g.subsets, g.incl.shape
+    ('all', (7, 3))
+    >>> g.res.round(3).iloc[-1].to_dict()
+    {'k': 3.0, 'q': 6.486, 'i2': 69.167, 'h2': 3.243, 'tau2': 0.0, 'estimate': 0.446}
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
