@@ -143,6 +143,13 @@ def test_lint_is_clean():
     assert out.returncode == 0 and "Congratulations" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
+def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
+    out = run(bundled, "--config", f"data={SHEET}", "permutations=50", "--dry-run")
+    stats = out.stdout[out.stdout.index("Job stats"):].split("\n\n")[0]
+    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+    assert jobs == {"moderators", "report", "all", "total"}
+
+
 def test_snakemake_report(bundled):
     run(bundled, "--config", f"data={SHEET}", "--report", "snakemake_report.html")
     text = (bundled / "snakemake_report.html").read_text()
