@@ -41,9 +41,11 @@ bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the
 bench-gosh: $(BIN)/.installed  ## GOSH, all 2^k - 1 subsets at k = 15 and 20, beside metafor gosh() (if Rscript exists)
 	$(BIN)/python benchmarks/bench_gosh.py
 
+# matplotlib 3.11 lays text out with libraqm: three times slower per label, and forest plots are
+# mostly labels (benchmarks/README.md); the lock keeps 3.10 until that is faster
 lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[workflow,bench,test]"
+	.lockenv/bin/pip install --quiet ".[workflow,bench,test]" "matplotlib<3.11"
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^premeta' > requirements.lock
 	rm -rf .lockenv
 

@@ -106,6 +106,19 @@ def test_sensitivity_above_its_limit_keeps_the_rows_with_the_reason(effects, mon
     assert loo[loo.group == "GABA"].estimate.notna().all() and (inf[inf.group == "BDNF"].note != "").all()
 
 
+def test_permutation_tests_above_their_limit_keep_the_model_test_with_the_reason(effects, monkeypatch):
+    import premeta.analysis
+
+    monkeypatch.setattr(premeta.analysis, "PERMUTATION_MAX_K", 10)
+    out = moderator_analysis(effects[effects.mechanism.isin(["GABA", "BDNF"])], ["weeks"], permutations=50)
+    models = out["models"].set_index("group")
+    assert models.at["GABA", "permutations"] == 50 and models.at["GABA", "note"] == ""
+    assert models.at["BDNF", "permutations"] == 0 and np.isnan(models.at["BDNF", "qm_p_perm"])
+    assert np.isfinite(models.at["BDNF", "qm_p"])  # the model's own test is still there
+    assert models.at["BDNF", "note"] == ("no permutation test (k = 16 > 10: with this many comparisons the model's "
+                                         "own test is used; permutation p-values matter with few studies)")
+
+
 def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
     out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], test="knha", permutations=200, seed=7)
     models = out["models"].set_index(["moderator", "group"])

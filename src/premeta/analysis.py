@@ -38,6 +38,9 @@ MAX_NAME = 60
 STUDY_LEVEL_K = 60
 #: Leave-one-out and influence fit k models of k - 1 comparisons: above this k a group gets a note instead.
 SENSITIVITY_MAX_K = 1000
+#: Permutation tests refit the meta-regression ``permutations`` times: above this k a group keeps the
+#: model's own test, with a note (permutation p-values matter with few studies: Higgins & Thompson 2004).
+PERMUTATION_MAX_K = 1000
 
 
 def attempt(fn, *args, **kwargs) -> tuple[object, str]:
@@ -658,7 +661,8 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
     One model per moderator and group (:func:`premeta.metareg.metareg`: coefficients, QM,
     pseudo-R²; all groups in one call per moderator), with permutation p-values of every
     coefficient and of QM (:func:`premeta.metareg.permutest`, ``permutations`` random
-    permutations seeded by ``seed``, exact when there are fewer distinct ones). Moderators
+    permutations seeded by ``seed``, exact when there are fewer distinct ones; not run in a group
+    of more than :data:`PERMUTATION_MAX_K` comparisons, which says so in ``note``). Moderators
     absent from the sheet or empty are skipped. A moderator with one value in the whole sheet
     (all animals male, one species) gives every group a row with the reason in ``note``; a
     group where a moderator cannot be estimated keeps its row with a note
@@ -700,7 +704,11 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
         for i in np.flatnonzero(mo["converged"].to_numpy(bool)):
             g = mo.at[i, "group"]
             sub = effects[(groups == g).to_numpy()]
-            perm, fail = attempt(permutest, sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed)
+            if len(sub) > PERMUTATION_MAX_K:
+                perm, fail = None, (f"k = {len(sub)} > {PERMUTATION_MAX_K}: with this many comparisons the "
+                                    "model's own test is used; permutation p-values matter with few studies")
+            else:
+                perm, fail = attempt(permutest, sub["yi"], sub["vi"], sub[[m]], method, test, permutations, seed)
             if perm is None:
                 before = mo.at[i, "note"] if isinstance(mo.at[i, "note"], str) else ""
                 mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test ({fail})"]))

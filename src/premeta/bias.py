@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from premeta import distributions as dist
 from premeta.models import fit
 
 PREDICTORS = ("sei", "sqrtninv")
@@ -145,7 +145,7 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         if ssr <= 1e-30 * scale:
             raise ValueError(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
-        pval, crit, tau2 = float(w.pvalues[1]), stats.t.isf(a / 2, ddf), np.nan
+        pval, crit, tau2 = float(w.pvalues[1]), dist.t_isf(a / 2, ddf), np.nan
         method, test = None, "t"
     est = float(b[0])
     return pd.DataFrame([{
@@ -265,7 +265,9 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         r = y - mu
         # a deviation at rounding level is 0, not a sign decided by the last bit of mu
         r = np.where(np.abs(r) <= tiny, 0.0, r)
-        rank = stats.rankdata(np.abs(r), method="ordinal")
+        # ordinal ranks (ties in order of appearance), as scipy.stats.rankdata(method="ordinal")
+        rank = np.empty(k, int)
+        rank[np.argsort(np.abs(r), kind="stable")] = np.arange(1, k + 1)
         if estimator == "R0":
             # gamma* = k - (largest rank of a deviation that is not positive)
             k0 = k - np.max(rank[r <= 0], initial=0) - 1
@@ -366,8 +368,8 @@ def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
     Rinv = np.linalg.inv(R)
     se = sigma * np.sqrt(np.sum(Rinv**2, axis=1))
     t = b / se
-    p = 2 * stats.t.sf(np.abs(t), df)
-    crit = stats.t.isf((1 - level / 100) / 2, df)
+    p = 2 * dist.t_sf(np.abs(t), df)
+    crit = dist.t_isf((1 - level / 100) / 2, df)
     return pd.DataFrame({"term": ["intrcpt", "slope"], "estimate": b, "se": se, "stat": t, "df": float(df),
                          "p": p, "ci_low": b - crit * se, "ci_high": b + crit * se, "sigma": float(sigma),
                          "k": int(k)})

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_numeric_dtype
-from scipy import stats
+
+from premeta import distributions as dist
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
@@ -232,6 +233,9 @@ class _Gls:
 
 def _factor(groups) -> tuple[np.ndarray, list]:
     """Stratum codes and their labels, in sorted order of the labels."""
+    if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":  # stacked fits number their strata
+        uniq, codes = np.unique(groups, return_inverse=True)
+        return codes.reshape(-1).astype(np.intp), uniq.tolist()
     values = np.empty(len(groups), dtype=object)
     values[:] = list(groups)  # tuples stay whole: a stratum may be labelled by several keys
     series = pd.Series(values)
@@ -422,9 +426,9 @@ def _qprofile(d: _Data, tau2: np.ndarray, level: float, tol: float, maxiter: int
     a = 1 - level / 100
     df = d.k - d.p
     hi = np.maximum(100.0, 10 * tau2)
-    hi = np.where(rescaled, np.maximum(10 * tau2, 2 * _ss(d) / stats.chi2.ppf(a / 2, df)), hi)
-    lo = _solve_rss(d, stats.chi2.isf(a / 2, df), hi, tol, maxiter)
-    up = _solve_rss(d, stats.chi2.ppf(a / 2, df), hi, tol, maxiter)
+    hi = np.where(rescaled, np.maximum(10 * tau2, 2 * _ss(d) / dist.chi2_ppf(a / 2, df)), hi)
+    lo = _solve_rss(d, dist.chi2_isf(a / 2, df), hi, tol, maxiter)
+    up = _solve_rss(d, dist.chi2_ppf(a / 2, df), hi, tol, maxiter)
     return lo[0], up[0], lo[3] & up[3]
 
 
@@ -469,16 +473,16 @@ class Fit:
     def crit(self) -> np.ndarray:
         a = 1 - self.level / 100
         with np.errstate(invalid="ignore"):
-            t = stats.t.isf(a / 2, np.where(self.ddf > 0, self.ddf, np.nan))
-        return np.where(np.isnan(self.ddf), stats.norm.isf(a / 2), t)
+            t = dist.t_isf(a / 2, np.where(self.ddf > 0, self.ddf, np.nan))
+        return np.where(np.isnan(self.ddf), dist.norm_isf(a / 2), t)
 
     def pvalues(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             stat = self.beta / self.se
         df = self.ddf[:, None]
         with np.errstate(invalid="ignore"):
-            pt = 2 * stats.t.sf(np.abs(stat), np.where(df > 0, df, np.nan))
-        return np.where(np.isnan(df), 2 * stats.norm.sf(np.abs(stat)), pt)
+            pt = 2 * dist.t_sf(np.abs(stat), np.where(df > 0, df, np.nan))
+        return np.where(np.isnan(df), 2 * dist.norm_sf(np.abs(stat)), pt)
 
     def table(self) -> pd.DataFrame:
         """The per-stratum summary of the intercept (column 0 of ``beta``): the results contract."""
@@ -802,7 +806,7 @@ def _fit_strata(d: _Data, method: str, test: str, level: float, tol: float, maxi
     fe = _Gls(d, 1.0 / d.v)
     QE = np.maximum(fe.rss(), 0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        QEp = stats.chi2.sf(QE, df_res)
+        QEp = dist.chi2_sf(QE, df_res)
         vt = df_res / fe.trPD()
         if method == "FE":
             I2 = np.maximum(0, 100 * (QE - df_res) / QE)
@@ -834,8 +838,8 @@ def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.nda
     if f.test in T_TESTS:
         stat = qm / m
         with np.errstate(invalid="ignore"):
-            return stat, np.full_like(stat, m), f.ddf, stats.f.sf(stat, m, f.ddf)
-    return qm, np.full_like(qm, m), np.full_like(qm, np.nan), stats.chi2.sf(qm, m)
+            return stat, np.full_like(stat, m), f.ddf, dist.f_sf(stat, m, f.ddf)
+    return qm, np.full_like(qm, m), np.full_like(qm, np.nan), dist.chi2_sf(qm, m)
 
 
 def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level: float = 95,
@@ -899,7 +903,7 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
             "stat": [qb, qm],
             "df1": [J - 1, df1],
             "df2": [np.nan, df2],
-            "p": [float(stats.chi2.sf(qb, J - 1)), pm],
+            "p": [float(dist.chi2_sf(qb, J - 1)), pm],
             "tau2": [np.nan, float(mf.tau2[0])],
             "groups": [J, J],
         }

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
+from premeta import distributions as dist
 from premeta.models import _check, _factor, moderators
 
 MODELS = ("CORR", "HIER")
@@ -295,8 +296,8 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
             off = _tr(Q @ S, Q @ S) - np.sum(g_diag**2)  # squared off-diagonal of DQD'
             df[h] = tr_B**2 / (np.sum((svec[:, h] - g_diag) ** 2) + off)
     tval = beta / se
-    pval = 2 * stats.t.sf(np.abs(tval), df)
-    crit = stats.t.ppf(1 - (1 - level / 100) / 2, df)
+    pval = 2 * dist.t_sf(np.abs(tval), df)
+    crit = dist.t_isf((1 - level / 100) / 2, df)
     return RVEFit(
         beta=beta, se=se, stat=tval, df=df, p=pval, ci_low=beta - crit * se, ci_high=beta + crit * se,
         vcov=vcov, tau2=float(tau2), omega2=float(omega2), i2=float(I2), q=QE, weights=rw,

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from premeta import distributions as dist
 from premeta.models import T_TESTS, Fit, _check, fit
 
 
@@ -165,7 +165,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
             "dfbs": diff / np.sqrt(s2 / (sw_del + 1 / (vi + tau2_del))),
         }, index=_slab(slab, k))
     flag = ((np.abs(out["dffits"]) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
+            | (dist.chi2_cdf(out["cook_d"], p) > 0.5)
             | (out["hat"] > 3 * p / k)
             | (np.abs(out["dfbs"]) > 1))
     out["inf"] = np.where(flag, "*", "")
