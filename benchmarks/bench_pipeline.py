@@ -50,7 +50,7 @@ def snakemake(work: Path, sheet: Path, repo: Path = REPO) -> dict:
         sys.exit(f"snakemake failed in {work}:\n{log[-3000:]}")
     jobs = log.count("Finished jobid") - 1  # the target rule `all` does nothing
     return {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "peak_mb": round(usage.ru_maxrss / 1024), "jobs": jobs}
+            "peak_mb": round(usage.ru_maxrss / 1024), "jobs": max(jobs, 0)}
 
 
 def repeated(rows: int, folder: Path) -> Path:

@@ -162,6 +162,8 @@ rule moderators:
         level=config["level"],
         permutations=config["permutations"],
         seed=config["seed"],
+    # the longest job (permutation tests): started first, not left to run alone at the end
+    priority: 10
     log:
         "logs/moderators.log",
     conda:

@@ -38,6 +38,7 @@ rule figures:
         measure=config["measure"],
         level=config["level"],
         rho=config["rho"],
+    priority: 5  # the second longest job, after the moderators
     log:
         "logs/figures.log",
     conda:
