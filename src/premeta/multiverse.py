@@ -66,7 +66,7 @@ CHOICE_COLUMNS = list(CHOICES)
 COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se", "stat", "df",
            "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "converged", "duplicate", "note"]
 #: Columns of :func:`summary`.
-SUMMARY_COLUMNS = ["group", "specifications", "fitted", "estimate", "p", "same_sign", "significant", "estimate_min",
+SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant", "estimate_min",
                    "estimate_max", "verdict", "note"]
 #: Significance level of the verdicts.
 ALPHA = 0.05
@@ -356,7 +356,19 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
             row = rows[j]
             row |= {c: r[c] for c in COLUMNS if c in r and c not in ("k", "method", "test", "note")}
             row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
-    return with_notes(pd.DataFrame(rows).reindex(columns=COLUMNS))
+    out = pd.DataFrame(rows).reindex(columns=COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
+    return with_notes(out)
+
+
+def read_chunk(path) -> pd.DataFrame:
+    """A table of :func:`multiverse` as :func:`premeta.tables.write_csv` wrote it (a chunk of the workflow),
+    every number exactly as computed."""
+    from premeta.tables import read_csv
+
+    text = dict.fromkeys(["group", *CHOICE_COLUMNS, "note"], str)
+    t = read_csv(path, dtype=text | {"studies": "Int64", "clusters": "Int64"}, keep_default_na=False,
+                 na_values=[""], float_precision="round_trip")
+    return with_notes(t)
 
 
 def combine(tables) -> pd.DataFrame:
@@ -366,8 +378,9 @@ def combine(tables) -> pd.DataFrame:
     return out.sort_values(["group", "specification"], kind="stable").reset_index(drop=True)
 
 
-def _primary(primary: dict) -> dict:
-    """The primary specification's choices, with the estimator and test that multilevel and RVE fix."""
+def primary_choices(primary: dict) -> dict:
+    """The primary specification's five choices (``measure``, ``method``, ``test``, ``dependence`` of
+    ``primary``; inclusion ``all``), with the estimator and test that multilevel and RVE fix."""
     p = {c: primary[c] for c in ("measure", "method", "test", "dependence")} | {"inclusion": "all"}
     if p["dependence"] in OWN_MODEL:
         p["method"], p["test"] = OWN_MODEL[p["dependence"]]
@@ -388,7 +401,8 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`SUMMARY_COLUMNS`, one row per group in the order of ``table``: ``specifications``
+        :data:`SUMMARY_COLUMNS`, one row per group in the order of ``table``: ``primary`` (its
+        choices, e.g. ``SMD, REML, knha, none, all``), ``specifications``
         (distinct ones: a rule that excludes nothing is counted once, with ``all``), ``fitted``
         (those with an estimate and p), the primary's ``estimate`` and ``p``, the shares
         (0 to 1) of fitted specifications with the primary's sign (``same_sign``) and with
@@ -415,18 +429,19 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
     >>> s[["fitted", "same_sign", "significant", "verdict"]].round(3).to_dict("records")
     [{'fitted': 12, 'same_sign': 1.0, 'significant': 0.917, 'verdict': 'holds in direction'}]
     """
-    p = _primary(primary)
+    p = primary_choices(primary)
     out = []
     for g, rows in table.groupby("group", sort=False):
         distinct = rows[~rows["duplicate"].astype(bool)]
         used = distinct[distinct["estimate"].notna() & distinct["p"].notna()]
         first = distinct[np.logical_and.reduce([distinct[c] == v for c, v in p.items()])]
-        row = dict.fromkeys(SUMMARY_COLUMNS, np.nan) | {"group": g, "specifications": len(distinct),
-                                                         "fitted": len(used), "note": ""}
+        row = dict.fromkeys(SUMMARY_COLUMNS, np.nan) | {"group": g, "primary": ", ".join(p.values()),
+                                                         "specifications": len(distinct), "fitted": len(used),
+                                                         "note": ""}
         scale = used[used["measure"] == p["measure"]]["estimate"]  # estimates of other measures are on other scales
         if len(scale):
             row |= {"estimate_min": scale.min(), "estimate_max": scale.max()}
-        name = ", ".join(p.values())
+        name = row["primary"]
         if first.empty or first["estimate"].isna().all():
             row |= {"verdict": "not assessable",
                     "note": f"the primary specification ({name}) is not among them" if first.empty else
