@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHEET, close
+from conftest import SHEET, close, run
 
 import premeta
 from premeta import rob
-from premeta.multiverse import COLUMNS, SUMMARY_COLUMNS, combine, summary
+from premeta.multiverse import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
 from premeta.pairing import checked
 from premeta.sheet import read_sheet, validate
 
@@ -138,3 +138,25 @@ def test_unknown_choices_are_refused():
         premeta.specifications({"measure": ["XYZ"]})
     with pytest.raises(ValueError, match="unknown choice 'estimator'"):
         premeta.specifications({"estimator": ["REML"]})
+
+
+def test_workflow_results_do_not_depend_on_the_chunks(tmp_path):
+    """The real workflow, its specifications in 3 chunks and in 1: the same bytes; the report shows the section."""
+    bundled = pd.read_csv(SHEET)
+    small = tmp_path / "small.csv"
+    bundled[bundled["mechanism"].isin(["GABA", "Mu-opioid receptor (RVM)"])].to_csv(small, index=False)
+    three, one = tmp_path / "three", tmp_path / "one"
+    run(three, "--config", f"data={small}", "analyses=[multiverse]", "multiverse_chunks=3")
+    assert sorted(p.name for p in (three / "results" / "multiverse").iterdir()) == [f"chunk_{i}.csv" for i in range(3)]
+    again = run(three, "--config", f"data={small}", "analyses=[multiverse]", "multiverse_chunks=3")
+    assert "Nothing to be done" in again.stdout + again.stderr  # the chunks survive the stale-file cleanup
+    run(one, "results/multiverse.csv", "results/multiverse_summary.csv", "--config", f"data={small}",
+        "analyses=[multiverse]", "multiverse_chunks=1")
+    for name in ("multiverse.csv", "multiverse_summary.csv"):
+        assert (three / "results" / name).read_bytes() == (one / "results" / name).read_bytes()
+    table = read_chunk(three / "results" / "multiverse.csv")
+    assert len(table) == 2 * 168 and table["group"].nunique() == 2
+    html = (three / "results" / "report.html").read_text()
+    assert "Robustness: the multiverse of analytic choices" in html
+    assert html.count('alt="Specification curve: ') == 2
+    assert "Steegen S, Tuerlinckx F" in html and "Simonsohn U, Simmons JP, Nelson LD" in html

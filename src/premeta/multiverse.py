@@ -367,7 +367,7 @@ def read_chunk(path) -> pd.DataFrame:
 
     text = dict.fromkeys(["group", *CHOICE_COLUMNS, "note"], str)
     t = read_csv(path, dtype=text | {"studies": "Int64", "clusters": "Int64"}, keep_default_na=False,
-                 na_values=[""], float_precision="round_trip")
+                 na_values=[""])
     return with_notes(t)
 
 
