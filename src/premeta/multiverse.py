@@ -283,7 +283,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
     5     NMD       none  no_single  0       NaN    NaN
     6     NMD        rve        all  0       NaN    NaN
     7     NMD        rve  no_single  0       NaN    NaN
-    >>> print(*t["note"].unique()[1:], sep="\n")
+    >>> print(*t["note"].unique()[1:], sep="\\n")
     RVE needs at least 2 studies with more than one comparison; 1 here
     no sham data for NMD (5 of 5 comparisons have no sham_mean)
     """
