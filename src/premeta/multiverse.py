@@ -109,11 +109,17 @@ def specifications(choices: dict | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import premeta
-    >>> s = premeta.specifications({"measure": ["SMD"], "inclusion": ["all"]})
-    >>> len(s), len(premeta.specifications())
-    (8, 168)
-    >>> s.tail(2).to_string(index=False)
-    ' specification measure method test dependence inclusion\\n              7     SMD   REML  CR2 multilevel       all\\n              8     SMD    MoM  CR2        rve       all'
+    >>> len(premeta.specifications())
+    168
+    >>> premeta.specifications({"measure": ["SMD"], "method": ["REML", "DL"], "test": ["knha"],
+    ...                         "inclusion": ["all"]})
+       specification measure method  test  dependence inclusion
+    0              1     SMD   REML  knha        none       all
+    1              2     SMD     DL  knha        none       all
+    2              3     SMD   REML  knha   aggregate       all
+    3              4     SMD     DL  knha   aggregate       all
+    4              5     SMD   REML   CR2  multilevel       all
+    5              6     SMD    MoM   CR2         rve       all
     """
     c = _choices(choices)
     rows = []
@@ -275,17 +281,17 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
     ...                                "dependence": ["none", "rve"], "inclusion": ["all", "no_single"]})
     >>> t[["measure", "dependence", "inclusion", "k", "estimate", "p"]].round(3)
       measure dependence  inclusion  k  estimate      p
-    0     SMD       none        all  5     1.006  0.003
-    1     SMD       none  no_single  4     1.044  0.083
-    2     SMD        rve        all  5       NaN    NaN
-    3     SMD        rve  no_single  4       NaN    NaN
+    0     SMD       none        all  5     0.862  0.023
+    1     SMD       none  no_single  4     1.034  0.022
+    2     SMD        rve        all  5     0.778  0.113
+    3     SMD        rve  no_single  4     1.069  0.051
     4     NMD       none        all  0       NaN    NaN
     5     NMD       none  no_single  0       NaN    NaN
     6     NMD        rve        all  0       NaN    NaN
     7     NMD        rve  no_single  0       NaN    NaN
-    >>> print(*t["note"].unique()[1:], sep="\\n")
-    RVE needs at least 2 studies with more than one comparison; 1 here
-    no sham data for NMD (5 of 5 comparisons have no sham_mean)
+    >>> t.loc[[2, 4], "note"].tolist()
+    ['Satterthwaite df = 2.0 < 4: the test is unreliable (Tipton 2015)', \
+'no sham data for NMD (5 of 5 comparisons have no sham_mean)']
     """
     specs = specifications(choices)
     groups = group_labels(sheet, by)
