@@ -289,9 +289,10 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
     5     NMD       none  no_single  0       NaN    NaN
     6     NMD        rve        all  0       NaN    NaN
     7     NMD        rve  no_single  0       NaN    NaN
-    >>> t.loc[[2, 4], "note"].tolist()
-    ['Satterthwaite df = 2.0 < 4: the test is unreliable (Tipton 2015)', \
-'no sham data for NMD (5 of 5 comparisons have no sham_mean)']
+    >>> for note in t.loc[[2, 4], "note"]:
+    ...     print(note)
+    Satterthwaite df = 2.0 < 4: the test is unreliable (Tipton 2015)
+    no sham data for NMD (5 of 5 comparisons have no sham_mean)
     """
     specs = specifications(choices)
     groups = group_labels(sheet, by)
