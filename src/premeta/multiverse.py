@@ -225,8 +225,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
         As the workflow's config: sign convention, confidence level (percent), the within-cohort
         correlation of ``aggregate`` and the within-study correlation and working model of ``rve``.
     chunk : (i, n), optional
-        Fit only chunk i (0-based) of n: the (group, specification) pairs whose position j in the
-        full list has ``j % n == i``. Every pair is computed the same way in any chunk, so the
+        Fit only chunk i (0-based) of n: the i-th of n contiguous, equal slices (to one pair) of
+        the list of (group, specification) pairs, so a chunk computes the effect sizes and influence
+        diagnostics of few groups. Every pair is computed the same way in any chunk, so the
         chunks concatenated (:func:`combine`) are the whole table, bit for bit.
 
     Returns
@@ -304,7 +305,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
         i, n = chunk
         if not 0 <= i < n:
             raise ValueError(f"chunk must be (i, n) with 0 <= i < n, got {chunk}")
-        tasks = [t for j, t in enumerate(tasks) if j % n == i]
+        tasks = tasks[i * len(tasks) // n:(i + 1) * len(tasks) // n]
     effects = _effects(sheet, groups, labels, sorted({s.measure for _, s in tasks}), measure, orient)
     studies = rob.per_study(sheet) if all(c in sheet for c in rob.KEY_ITEMS) else None
     cache: dict = {}
