@@ -176,8 +176,9 @@ def _effects(sheet: pd.DataFrame, groups: pd.Series, labels: list, measures, she
 
 
 def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, method: str, test: str,
-              cache: dict) -> tuple[pd.DataFrame | None, str]:
-    """The comparisons a rule keeps, or None and why not."""
+              cache: dict, key: tuple) -> tuple[pd.DataFrame | None, str]:
+    """The comparisons a rule keeps, or None and why not; ``cache`` holds the influence diagnostics
+    of each (measure, group) ``key`` and method and test."""
     if inclusion == "all":
         return e, ""
     if inclusion == "low_rob":
@@ -187,7 +188,7 @@ def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, met
     if inclusion == "no_single":
         per = e["study"].map(e["study"].value_counts())
         return e[(per > 1).to_numpy()], ""
-    key = (id(e), method, test)
+    key = (*key, method, test)
     if key not in cache:
         cache[key] = attempt(influence, e["yi"].to_numpy(float), e["vi"].to_numpy(float), method, test)
     inf, why = cache[key]
@@ -319,7 +320,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
             continue
         method, test = OWN_MODEL.get(s.dependence, (s.method, s.test))
         kept, why = _included(e, s.inclusion, studies, *(("REML", "z") if s.dependence in OWN_MODEL
-                                                          else (method, test)), cache)
+                                                          else (method, test)), cache, (s.measure, g))
         if kept is None:
             row["note"] = why
             continue
