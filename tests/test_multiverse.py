@@ -49,14 +49,17 @@ def bundled():
 
 
 def test_matches_metafor(table):
-    """Every specification metafor computed, to 1e-6 (multilevel's REML by another optimiser)."""
+    """Every specification metafor computed: rma, aggregate and robu to 1e-9; the three-level model,
+    whose flat REML surface metafor's optimisers leave about 1e-7 from the maximum, to 1e-6."""
     ref = pd.DataFrame(REF["specifications"]).set_index(KEYS)
     ours = table.set_index(KEYS).loc[ref.index]
     agg = ours.index.get_level_values("dependence") == "aggregate"
     ours["k"] = ours["k"].where(~agg, ours["clusters"])  # metafor's k of the aggregated data: the cohorts
     assert len(ref) == 168 and (ours["note"].str.contains("could not|not computed") == False).all()  # noqa: E712
+    multilevel = ours.index.get_level_values("dependence") == "multilevel"
     for col in NUMBERS:
-        close(ours[col], ref[col].to_numpy(), rtol=1e-6)
+        close(ours[col][multilevel], ref[col][multilevel].to_numpy(), rtol=1e-6)
+        close(ours[col][~multilevel], ref[col][~multilevel].to_numpy(), rtol=1e-9)
 
 
 def test_every_specification_is_one_row(table):
