@@ -39,24 +39,19 @@ from premeta.sheet import SheetError
 
 #: Ways of handling several comparisons from one study (:func:`premeta.analysis.dependent`).
 DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
-#: Inclusion rules and what they keep.
-INCLUSION = {
-    "all": "all comparisons",
-    "low_rob": "studies at low risk of bias on random sequence generation and blinded outcome assessment",
-    "no_influential": "without the comparisons metafor's influence() flags as influential",
-    "no_single": "without the studies contributing one comparison",
-}
+#: Inclusion rules (module docstring).
+INCLUSION = ("all", "low_rob", "no_influential", "no_single")
 #: The default multiverse: every combination of these values.
 CHOICES = {
     "measure": ("SMD", "NMD", "MD"),
     "method": ("REML", "DL", "PM"),
     "test": ("z", "knha"),
     "dependence": DEPENDENCE,
-    "inclusion": tuple(INCLUSION),
+    "inclusion": INCLUSION,
 }
 #: Allowed values of each choice.
 ALLOWED = {"measure": MEASURES, "method": METHODS, "test": TESTS, "dependence": DEPENDENCE,
-           "inclusion": tuple(INCLUSION)}
+           "inclusion": INCLUSION}
 #: The estimator and test the multilevel and RVE models always use, whatever ``method`` and ``test``
 #: say: REML with CR2 cluster-robust Satterthwaite t tests, and robumeta's method-of-moments tau² with
 #: its small-sample (CR2-type, Tipton 2015) t tests. Each is one specification, not one per method and test.
