@@ -9,7 +9,7 @@ endif
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test cluster-test bench bench-pipeline bench-gosh lock clean
+.PHONY: run test cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the
 
 bench-gosh: $(BIN)/.installed  ## GOSH, all 2^k - 1 subsets at k = 15 and 20, beside metafor gosh() (if Rscript exists)
 	$(BIN)/python benchmarks/bench_gosh.py
+
+bench-multiverse: $(BIN)/.installed  ## the default multiverse on the bundled sheet and 100 groups, beside metafor (sample, if Rscript exists)
+	$(BIN)/python benchmarks/bench_multiverse.py
 
 # matplotlib 3.11 lays text out with libraqm: three times slower per label, and forest plots are
 # mostly labels (benchmarks/README.md); the lock keeps 3.10 until that is faster

@@ -29,6 +29,7 @@ include: "workflow/rules/effects.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/analyses.smk"
+include: "workflow/rules/multiverse.smk"
 include: "workflow/rules/report.smk"
 
 

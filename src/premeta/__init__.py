@@ -5,12 +5,14 @@ Everything a notebook needs is importable from here (``premeta.rma``, ``premeta.
 (``estimate, se, stat, df, p, ci_low, ci_high, tau2, i2, q, q_p``...); each docstring
 gives metafor's (or robumeta's, clubSandwich's) name of every column. ``test`` defaults to
 ``"z"`` (metafor's default) everywhere. The modules behind ``rma_mv``, ``egger``, ``leave1out``
-and ``stratified`` are imported on first use, so ``import premeta`` stays light.
+``stratified`` and ``multiverse`` are imported on first use, so ``import premeta`` stays light.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
@@ -27,11 +29,13 @@ _LAZY = {
     "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
     "stratified": "analysis",
+    "multiverse": "multiverse", "specifications": "multiverse",
 }
 
 if TYPE_CHECKING:
     from premeta.analysis import stratified
     from premeta.bias import egger, egger_ols, trimfill
+    from premeta.multiverse import multiverse, specifications
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.sensitivity import influence, leave1cluster, leave1out
 
@@ -42,6 +46,18 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'premeta' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Importing the module ``premeta.multiverse`` (``from premeta.multiverse import summary``) does
+    not replace the function ``premeta.multiverse`` by its module, as Python's import otherwise would."""
+
+    def __setattr__(self, name, value):
+        if not (name in _LAZY and isinstance(value, types.ModuleType)):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

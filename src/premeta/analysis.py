@@ -484,7 +484,7 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
         "estimate": f.beta[0], "se": r.se[0], "stat": r.stat[0], "df": r.df[0], "p": r.p[0],
         "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
         "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
-        "converged": f.converged, "note": "" if f.converged else "REML did not converge",
+        "q": f.q, "q_p": f.q_p, "converged": f.converged, "note": "" if f.converged else "REML did not converge",
     }
 
 

@@ -791,3 +791,71 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
             fig.suptitle(title, fontsize=10)
         sns.despine(fig=fig)
     return fig
+
+
+#: Row labels of the choices in the specification curve's matrix.
+CHOICE_LABELS = {"method": "estimator", "test": "test", "dependence": "dependence", "inclusion": "inclusion"}
+INCLUSION_LABELS = {"all": "all comparisons", "low_rob": "low risk of bias", "no_influential": "no influential",
+                    "no_single": "no single-comparison studies"}
+
+
+def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, title: str = "") -> Figure:
+    """Specification curve of one group's multiverse (Simonsohn, Simmons & Nelson 2020, *Nat Hum Behav* 4:1208).
+
+    ``rows`` are the group's rows of :func:`premeta.multiverse`; the distinct fitted ones are drawn
+    (a rule that excludes nothing repeats inclusion ``all`` and is left out). One block per measure,
+    each on its own scale: at the top the estimates with their ``level`` % CIs, sorted by estimate,
+    black where p < 0.05 and grey otherwise, the primary specification (``primary``, as
+    :func:`premeta.multiverse.summary`) in red, and a line at 0; beneath, the choice matrix, one
+    line per value of each choice, a dot where the specification above uses it.
+    """
+    from premeta.multiverse import CHOICES, primary_choices
+
+    used = rows[~rows["duplicate"].astype(bool) & rows["estimate"].notna()]
+    if used.empty:
+        return message_figure(title or "Specification curve", "no specification could be fitted for this group")
+    p = primary_choices(primary)
+    is_primary = np.logical_and.reduce([used[c] == v for c, v in p.items()])
+    used = used.assign(primary=is_primary)
+    measures = list(dict.fromkeys(m for m in CHOICES["measure"] if m in set(used["measure"]))) + sorted(
+        set(used["measure"]) - set(CHOICES["measure"]))
+    lines = [(c, v) for c in CHOICE_LABELS for v in dict.fromkeys([*CHOICES.get(c, ()), *sorted(set(used[c]))])
+             if v in set(used[c])]
+    n = [int((used["measure"] == m).sum()) for m in measures]
+    width = float(np.clip(3.2 + 0.05 * sum(n) + 0.4 * len(measures), 7.5, 15))
+    height = 2.9 + 0.17 * len(lines) + 0.5
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(2, len(measures), squeeze=False, sharex="col",
+                            gridspec_kw={"height_ratios": [2.9, 0.17 * len(lines) + 0.1],
+                                         "width_ratios": [max(x, 6) for x in n]})
+        for j, m in enumerate(measures):
+            block = used[used["measure"] == m].sort_values(["estimate", "specification"], kind="stable")
+            x = np.arange(len(block))
+            top, matrix = axes[0, j], axes[1, j]
+            sig = (block["p"] < 0.05).to_numpy()
+            colour = np.where(block["primary"], "#e41a1c", np.where(sig, "0.1", "0.6"))
+            top.vlines(x, block["ci_low"], block["ci_high"], colors=colour, lw=0.8, alpha=0.8)
+            top.scatter(x, block["estimate"], c=colour, s=np.where(block["primary"], 36, 9), zorder=3, lw=0)
+            top.axhline(0, color="0.3", lw=0.8, ls=":")
+            top.set_ylabel(f"{MEASURE_LABELS.get(m, m)}\nestimate, {level:g}% CI", fontsize=8)
+            top.set_title(f"{m}: {len(block)} specification{'s' * (len(block) != 1)}", fontsize=9)
+            for i, (c, v) in enumerate(lines):
+                on = (block[c] == v).to_numpy()
+                matrix.scatter(x[on], np.full(on.sum(), i), s=7, lw=0,
+                               c=np.where(block["primary"].to_numpy()[on], "#e41a1c", "0.15"))
+            matrix.set_yticks(range(len(lines)), [f"{CHOICE_LABELS[c]}: {INCLUSION_LABELS.get(v, v)}"
+                                                  for c, v in lines] if j == 0 else [], fontsize=7)
+            matrix.set_ylim(len(lines) - 0.5, -0.5)
+            matrix.set_xlim(-1, max(len(block), 6))
+            matrix.set_xticks([])
+            matrix.set_xlabel("sorted by estimate", fontsize=8)
+            for i in range(1, len(lines)):
+                if lines[i][0] != lines[i - 1][0]:
+                    matrix.axhline(i - 0.5, color="0.8", lw=0.6)
+        fig.suptitle(title or "Specification curve", fontsize=10)
+        fig.supxlabel("black: p < 0.05; grey: p ≥ 0.05; red: the primary specification ("
+                      + ", ".join(p.values()) + ")", fontsize=7.5)
+        sns.despine(fig=fig)
+    return fig

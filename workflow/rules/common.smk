@@ -85,7 +85,8 @@ def analysis_outputs(wildcards):
 def this_run():
     """Every file this run writes under results/."""
     rule_names = ["effect_sizes", "pool", "figures", "report"] + RUN_ANALYSES
-    return {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED)
+    chunks = MULTIVERSE_CHUNKS if "multiverse" in RUN_ANALYSES else []  # the multiverse's intermediate files
+    return {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED) | set(chunks)
 
 
 def remove_stale(keep):

@@ -1,0 +1,466 @@
+"""The multiverse of analytic choices: the pooled effect of each group under every combination of them.
+
+A meta-analysis rests on choices a reviewer could reasonably have made otherwise: the effect
+measure, the tau² estimator, the test, how dependent comparisons are handled, which studies are
+included. A multiverse analysis (Steegen et al. 2016) fits every combination; its specification
+curve (Simonsohn, Simmons & Nelson 2020) shows how far the conclusion depends on them, and in a
+meta-analysis (Voracek et al. 2019) whether a pooled effect survives them.
+
+Choices (column, values, default values first):
+
+* ``measure``: ``SMD`` (Hedges' g), ``NMD`` (needs sham groups), ``MD`` (needs one unit), ``ROM``;
+  effect sizes are recomputed from the sheet for each by :func:`premeta.escalc`.
+* ``method``: the tau² estimator of :func:`premeta.models.fit` (``REML``, ``DL``, ``PM``, ...).
+* ``test``: ``z``, ``knha`` (or ``adhoc``).
+* ``dependence``: ``none`` (every comparison independent), ``aggregate`` (the comparisons of each
+  exercise cohort combined with correlation ``rho``, metafor ``aggregate``, then ``rma``),
+  ``multilevel`` (three-level model, CR2 cluster-robust t tests by study) and ``rve`` (robust
+  variance estimation by study, robumeta ``robu``), as :func:`premeta.analysis.dependent`.
+* ``inclusion``: ``all``; ``low_rob`` (studies at low risk of bias on random sequence generation
+  and blinded outcome assessment, :data:`premeta.rob.KEY_ITEMS`); ``no_influential`` (without the
+  comparisons metafor's ``influence`` flags, :func:`premeta.influence`); ``no_single`` (without the
+  studies contributing one comparison to the group).
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+from premeta import rob
+from premeta.analysis import _robust, _three_level, attempt, cohort_key, group_labels, with_notes
+from premeta.effects import MEASURES, escalc
+from premeta.models import METHODS, TESTS, fit
+from premeta.multilevel import aggregate
+from premeta.sensitivity import influence
+from premeta.sheet import SheetError
+
+#: Ways of handling several comparisons from one study (:func:`premeta.analysis.dependent`).
+DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
+#: Inclusion rules (module docstring).
+INCLUSION = ("all", "low_rob", "no_influential", "no_single")
+#: The default multiverse: every combination of these values.
+CHOICES = {
+    "measure": ("SMD", "NMD", "MD"),
+    "method": ("REML", "DL", "PM"),
+    "test": ("z", "knha"),
+    "dependence": DEPENDENCE,
+    "inclusion": INCLUSION,
+}
+#: Allowed values of each choice.
+ALLOWED = {"measure": MEASURES, "method": METHODS, "test": TESTS, "dependence": DEPENDENCE,
+           "inclusion": INCLUSION}
+#: The estimator and test the multilevel and RVE models always use, whatever ``method`` and ``test``
+#: say: REML with CR2 cluster-robust Satterthwaite t tests, and robumeta's method-of-moments tau² with
+#: its small-sample (CR2-type, Tipton 2015) t tests. Each is one specification, not one per method and test.
+OWN_MODEL = {"multilevel": ("REML", "CR2"), "rve": ("MoM", "CR2")}
+CHOICE_COLUMNS = list(CHOICES)
+#: Columns of :func:`multiverse`.
+COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se", "stat", "df",
+           "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "converged", "duplicate", "note"]
+#: Columns of :func:`summary`.
+SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant", "estimate_min",
+                   "estimate_max", "verdict", "note"]
+#: Significance level of the verdicts.
+ALPHA = 0.05
+#: A group with fewer distinct fitted specifications gets the verdict "not assessable".
+MIN_FITTED = 10
+
+
+def _choices(choices) -> dict[str, tuple]:
+    out = dict(CHOICES)
+    for key, values in (choices or {}).items():
+        if key not in ALLOWED:
+            raise ValueError(f"unknown choice {key!r}; the choices are {', '.join(ALLOWED)}")
+        values = tuple(dict.fromkeys([values] if isinstance(values, str) else values))
+        if bad := [v for v in values if v not in ALLOWED[key]]:
+            raise ValueError(f"{key} must be among {', '.join(ALLOWED[key])}, got {', '.join(map(repr, bad))}")
+        if not values:
+            raise ValueError(f"{key}: at least one value is needed")
+        out[key] = values
+    return out
+
+
+def specifications(choices: dict | None = None) -> pd.DataFrame:
+    """Every combination of the choices, numbered: the specifications :func:`multiverse` fits.
+
+    Parameters
+    ----------
+    choices : dict, optional
+        Values of each choice (keys ``measure``, ``method``, ``test``, ``dependence``,
+        ``inclusion``); a key left out takes its default from :data:`CHOICES`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``specification`` (1, 2, ...) and one column per choice; measure varies slowest, then
+        dependence, method, test and inclusion. ``multilevel`` and ``rve`` fix their own estimator
+        and test (:data:`OWN_MODEL`), so they give one specification per measure and inclusion,
+        not one per method and test. In metafor, a specification is one ``rma(yi, vi, method, test)``
+        (or ``rma.mv``, robumeta ``robu``) on the effect sizes and comparisons its choices give.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> len(premeta.specifications())
+    168
+    >>> premeta.specifications({"measure": ["SMD"], "method": ["REML", "DL"], "test": ["knha"],
+    ...                         "inclusion": ["all"]})
+       specification measure method  test  dependence inclusion
+    0              1     SMD   REML  knha        none       all
+    1              2     SMD     DL  knha        none       all
+    2              3     SMD   REML  knha   aggregate       all
+    3              4     SMD     DL  knha   aggregate       all
+    4              5     SMD   REML   CR2  multilevel       all
+    5              6     SMD    MoM   CR2         rve       all
+    """
+    c = _choices(choices)
+    rows = []
+    for measure, dependence in product(c["measure"], c["dependence"]):
+        pairs = [OWN_MODEL[dependence]] if dependence in OWN_MODEL else product(c["method"], c["test"])
+        for (method, test), inclusion in product(pairs, c["inclusion"]):
+            rows.append((measure, method, test, dependence, inclusion))
+    out = pd.DataFrame(rows, columns=CHOICE_COLUMNS)
+    out.insert(0, "specification", np.arange(1, len(out) + 1))
+    return out
+
+
+def _measure_note(rows: pd.DataFrame, measure: str, sheet_measure: str) -> str:
+    """Why ``measure`` cannot be computed for these comparisons ('' when it can)."""
+    pre = pd.to_numeric(rows["yi"], errors="coerce").notna() if "yi" in rows else pd.Series(False, index=rows.index)
+    if pre.any() and measure != sheet_measure:
+        return f"precomputed effects (yi) are in {sheet_measure} only"
+    if measure == "NMD" and (lack := int(pd.to_numeric(rows.get("sham_mean", pd.Series(np.nan, index=rows.index)),
+                                                         errors="coerce").isna().sum())):
+        return f"no sham data for NMD ({lack} of {len(rows)} comparisons have no sham_mean)"
+    if measure == "MD":
+        col = "unit" if "unit" in rows else "outcome"
+        units = rows[col].astype("string")
+        if units.isna().any() or units.nunique() > 1:
+            return (f"outcomes in different units ({units.nunique()} units)" if col == "unit" else
+                    f"outcomes in different units: {units.nunique()} outcomes and no unit column to tell they share one")
+    return ""
+
+
+def _effects(sheet: pd.DataFrame, groups: pd.Series, labels: list, measures, sheet_measure: str,
+             orient: str) -> dict:
+    """(measure, group) -> (effect sizes of the group's comparisons or None, why not)."""
+    out = {}
+    for m in measures:
+        notes = {g: _measure_note(sheet[(groups == g).to_numpy()], m, sheet_measure) for g in labels}
+        ok = groups.isin([g for g in labels if not notes[g]]).to_numpy()
+        try:  # the eligible groups together: a control shared across groups is split as in the main analysis
+            e = escalc(sheet[ok], m, orient) if ok.any() else None
+        except SheetError:
+            e = None
+        for g in labels:
+            if notes[g]:
+                out[m, g] = None, notes[g]
+                continue
+            rows = (groups[ok] == g).to_numpy()
+            if e is not None:
+                out[m, g] = e[rows], ""
+                continue
+            try:
+                out[m, g] = escalc(sheet[ok][rows], m, orient), ""
+            except SheetError as err:
+                out[m, g] = None, f"{m} cannot be computed: {err.problems[0]}"
+    return out
+
+
+def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, method: str, test: str,
+              cache: dict, key: tuple) -> tuple[pd.DataFrame | None, str]:
+    """The comparisons a rule keeps, or None and why not; ``cache`` holds the influence diagnostics
+    of each (measure, group) ``key`` and method and test."""
+    if inclusion == "all":
+        return e, ""
+    if inclusion == "low_rob":
+        if studies is None:
+            return None, f"the sheet has no {' and '.join(rob.KEY_ITEMS)} columns: risk of bias cannot be judged"
+        return rob.low_risk(e, studies), ""
+    if inclusion == "no_single":
+        per = e["study"].map(e["study"].value_counts())
+        return e[(per > 1).to_numpy()], ""
+    key = (*key, method, test)
+    if key not in cache:
+        cache[key] = attempt(influence, e["yi"].to_numpy(float), e["vi"].to_numpy(float), method, test)
+    inf, why = cache[key]
+    if inf is None:
+        return None, f"influence: {why}"
+    return e[(inf["inf"] != "*").to_numpy()], ""
+
+
+def _too_few(k: int, inclusion: str) -> str:
+    """Why ``k`` comparisons (fewer than 2) cannot be pooled."""
+    left = {"all": "in the group", "low_rob": "after keeping the studies at low risk of bias",
+            "no_influential": "after excluding influential comparisons",
+            "no_single": "after excluding the studies with one comparison"}[inclusion]
+    return f"{k} comparison{'s' * (k != 1)} {left}: nothing to pool"
+
+
+def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mechanism", measure: str = "SMD",
+               orient: str = "benefit", level: float = 95, rho: float = 0.5, rve_model: str = "CORR",
+               chunk: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The pooled effect of every group of ``by`` under every specification (:func:`specifications`).
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The checked comparison sheet (:func:`premeta.sheet.validate`): group summaries, from which
+        every measure's effect sizes are computed (:func:`premeta.escalc`, oriented by ``orient``).
+    choices : dict, optional
+        Values of each choice, as :func:`specifications` (default :data:`CHOICES`).
+    by : str
+        Column whose groups are pooled separately.
+    measure : str
+        The measure of the sheet's precomputed ``yi`` (the run's measure): a group with
+        precomputed effects is fitted in this measure only.
+    orient, level, rho, rve_model
+        As the workflow's config: sign convention, confidence level (percent), the within-cohort
+        correlation of ``aggregate`` and the within-study correlation and working model of ``rve``.
+    chunk : (i, n), optional
+        Fit only chunk i (0-based) of n: the i-th of n contiguous, equal slices (to one pair) of
+        the list of (group, specification) pairs, so a chunk computes the effect sizes and influence
+        diagnostics of few groups. Every pair is computed the same way in any chunk, so the
+        chunks concatenated (:func:`combine`) are the whole table, bit for bit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and specification (groups sorted, then specifications in order),
+        :data:`COLUMNS`: the choices, ``k`` (comparisons used), ``studies``, ``clusters`` (the
+        units pooled: comparisons, cohorts after ``aggregate``, studies for ``multilevel`` and
+        ``rve``), the pooled columns (``tau2`` of ``multilevel`` is the sum of its two variance
+        components, ``i2`` its total I²; ``q`` and ``q_p`` are NaN for ``rve``), ``duplicate``
+        (True where an inclusion rule excludes nothing, so the fit repeats inclusion ``all``:
+        :func:`summary` counts it once) and ``note``, why a specification could not be fitted
+        for this group (e.g. ``no sham data for NMD``) or a caveat; it never stops the others.
+
+    Notes
+    -----
+    Rules, in metafor's terms, for the comparisons of one group in one measure:
+
+    * ``low_rob`` keeps studies whose worst judgement over their rows is ``low`` on
+      ``rob_sequence`` and ``rob_blinding_assessor`` (:func:`premeta.rob.low_risk`); without
+      these columns it is noted as not available.
+    * ``no_influential`` drops the comparisons flagged ``inf = "*"`` by
+      ``influence(rma(yi, vi, method = method, test = test))`` of the group; for ``multilevel``
+      and ``rve`` the flag comes from ``rma(yi, vi, method = "REML")`` (test ``z``).
+    * ``no_single`` drops the studies with one comparison in the group.
+    * ``MD`` needs the group's outcomes in one unit: one value of a ``unit`` column, or without
+      it one ``outcome``. ``NMD`` needs ``sham_mean`` in every row of the group.
+    * ``rve`` needs at least 2 studies with more than one comparison; ``multilevel`` 2 studies;
+      every model at least 2 comparisons (2 cohorts after ``aggregate``).
+
+    Fits: for ``none`` and ``aggregate`` every (group, specification) with the same method and
+    test is one stratum of one stacked call of :func:`premeta.models.fit` (metafor: one
+    ``rma(yi, vi, method, test)`` per stratum; ``aggregate(escalc, cluster = cohort, rho = rho)``
+    first). ``multilevel`` (``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` then
+    ``robust(clubSandwich = TRUE)``) and ``rve`` (robumeta ``robu``) are fitted one stratum at a
+    time: their models are not stacked in premeta.
+
+    References: Steegen S, Tuerlinckx F, Gelman A, Vanpaemel W (2016). Increasing transparency
+    through a multiverse analysis. *Perspect Psychol Sci* 11(5):702-712. Simonsohn U, Simmons JP,
+    Nelson LD (2020). Specification curve analysis. *Nat Hum Behav* 4:1208-1214. Voracek M, Kossmeier
+    M, Tran US (2019). Which data to meta-analyze, and how? *Z Psychol* 227(1):64-82.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import premeta
+    >>> sheet = pd.DataFrame({"study": ["s1", "s1", "s2", "s3", "s3"], "outcome": "threshold (g)",
+    ...                       "mechanism": "behaviour", "better": "higher",
+    ...                       "trt_mean": [5.0, 6.1, 4.8, 6.6, 5.2], "trt_sd": 1.0, "trt_n": 8,
+    ...                       "ctl_mean": [4.0, 4.4, 4.5, 4.9, 4.6], "ctl_sd": 1.2, "ctl_n": 8})
+    >>> t = premeta.multiverse(sheet, {"measure": ["SMD", "NMD"], "method": ["REML"], "test": ["knha"],
+    ...                                "dependence": ["none", "rve"], "inclusion": ["all", "no_single"]})
+    >>> t[["measure", "dependence", "inclusion", "k", "estimate", "p"]].round(3)
+      measure dependence  inclusion  k  estimate      p
+    0     SMD       none        all  5     0.862  0.023
+    1     SMD       none  no_single  4     1.034  0.022
+    2     SMD        rve        all  5     0.778  0.113
+    3     SMD        rve  no_single  4     1.069  0.051
+    4     NMD       none        all  0       NaN    NaN
+    5     NMD       none  no_single  0       NaN    NaN
+    6     NMD        rve        all  0       NaN    NaN
+    7     NMD        rve  no_single  0       NaN    NaN
+    >>> for note in t.loc[[2, 4], "note"]:
+    ...     print(note)
+    Satterthwaite df = 2.0 < 4: the test is unreliable (Tipton 2015)
+    no sham data for NMD (5 of 5 comparisons have no sham_mean)
+    """
+    specs = specifications(choices)
+    groups = group_labels(sheet, by)
+    if groups.isna().any():
+        raise ValueError(f"column {by!r} is empty in rows {', '.join(map(str, sheet.index[groups.isna()]))}")
+    labels = sorted(groups.unique())
+    tasks = [(g, s) for g in labels for s in specs.itertuples(index=False)]
+    if chunk is not None:
+        i, n = chunk
+        if not 0 <= i < n:
+            raise ValueError(f"chunk must be (i, n) with 0 <= i < n, got {chunk}")
+        tasks = tasks[i * len(tasks) // n:(i + 1) * len(tasks) // n]
+    effects = _effects(sheet, groups, labels, sorted({s.measure for _, s in tasks}), measure, orient)
+    studies = rob.per_study(sheet) if all(c in sheet for c in rob.KEY_ITEMS) else None
+    cache: dict = {}
+    rows, stacked = [], {}
+    for j, (g, s) in enumerate(tasks):
+        row = {"group": g, **s._asdict(), "k": 0, "duplicate": False, "note": ""}
+        rows.append(row)
+        e, why = effects[s.measure, g]
+        if e is None:
+            row["note"] = why
+            continue
+        method, test = OWN_MODEL.get(s.dependence, (s.method, s.test))
+        kept, why = _included(e, s.inclusion, studies, *(("REML", "z") if s.dependence in OWN_MODEL
+                                                          else (method, test)), cache, (s.measure, g))
+        if kept is None:
+            row["note"] = why
+            continue
+        row |= {"k": len(kept), "studies": kept["study"].nunique(), "duplicate": s.inclusion != "all" and len(kept) == len(e)}
+        if row["duplicate"]:
+            row["note"] = f"{s.inclusion} excludes nothing here: the same comparisons as inclusion all"
+        if len(kept) < 2:
+            row["note"] = _too_few(len(kept), s.inclusion)
+            continue
+        if s.dependence in OWN_MODEL:
+            several = int((kept.groupby("study").size() > 1).sum())
+            if s.dependence == "rve" and several < 2:
+                row["note"] = f"RVE needs at least 2 studies with more than one comparison; {several} here"
+                continue
+            out, why = (attempt(_three_level, kept, level) if s.dependence == "multilevel"
+                        else attempt(_robust, kept, rho, level, rve_model))
+            if out is None:
+                row["note"] = why
+                continue
+            if s.dependence == "multilevel" and "sigma2_study" in out:
+                out["tau2"] = out["sigma2_study"] + out["sigma2_within"]
+            row |= {c: out[c] for c in COLUMNS if c in out and c not in ("k", "studies", "note")}
+            row["note"] = "; ".join(x for x in (row["note"], out.get("note", "")) if x)
+            continue
+        yi, vi = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
+        if s.dependence == "aggregate":
+            a, why = attempt(aggregate, yi, vi, cohort_key(kept).to_numpy(object), rho)
+            if a is None:
+                row["note"] = why
+                continue
+            if len(a) < 2:
+                row["note"] = "one cohort after aggregating: nothing to pool"
+                continue
+            yi, vi = a["yi"].to_numpy(float), a["vi"].to_numpy(float)
+        row["clusters"] = len(yi)
+        stacked.setdefault((method, test), []).append((j, yi, vi))
+    for (method, test), strata in stacked.items():
+        ids = np.concatenate([np.full(len(y), j) for j, y, _ in strata])
+        f = fit(np.concatenate([y for _, y, _ in strata]), np.concatenate([v for _, _, v in strata]), ids,
+                method=method, test=test, level=level, confint=False).table()
+        for j, r in zip(f.pop("group"), f.to_dict("records")):
+            row = rows[j]
+            row |= {c: r[c] for c in COLUMNS if c in r and c not in ("k", "method", "test", "note")}
+            row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
+    out = pd.DataFrame(rows).reindex(columns=COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
+    return with_notes(out)
+
+
+def read_chunk(path) -> pd.DataFrame:
+    """A table of :func:`multiverse` as :func:`premeta.tables.write_csv` wrote it (a chunk of the workflow),
+    every number exactly as computed."""
+    from premeta.tables import read_csv
+
+    text = dict.fromkeys(["group", *CHOICE_COLUMNS, "note"], str)
+    t = read_csv(path, dtype=text | {"studies": "Int64", "clusters": "Int64"}, keep_default_na=False,
+                 na_values=[""])
+    return with_notes(t)
+
+
+def combine(tables) -> pd.DataFrame:
+    """The tables of the chunks of :func:`multiverse` as one, in its row order (groups sorted, then
+    specifications)."""
+    out = pd.concat(list(tables), ignore_index=True)
+    return out.sort_values(["group", "specification"], kind="stable").reset_index(drop=True)
+
+
+def primary_choices(primary: dict) -> dict:
+    """The primary specification's five choices (``measure``, ``method``, ``test``, ``dependence`` of
+    ``primary``; inclusion ``all``), with the estimator and test that multilevel and RVE fix."""
+    p = {c: primary[c] for c in ("measure", "method", "test", "dependence")} | {"inclusion": "all"}
+    if p["dependence"] in OWN_MODEL:
+        p["method"], p["test"] = OWN_MODEL[p["dependence"]]
+    return p
+
+
+def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
+    """Per group: how many specifications agree with the primary one, and the verdict.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`multiverse`.
+    primary : dict
+        The analysis as configured: ``measure``, ``method``, ``test``, ``dependence`` (with
+        inclusion ``all``; for ``multilevel`` and ``rve`` their own estimator and test).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SUMMARY_COLUMNS`, one row per group in the order of ``table``: ``primary`` (its
+        choices, e.g. ``SMD, REML, knha, none, all``), ``specifications``
+        (distinct ones: a rule that excludes nothing is counted once, with ``all``), ``fitted``
+        (those with an estimate and p), the primary's ``estimate`` and ``p``, the shares
+        (0 to 1) of fitted specifications with the primary's sign (``same_sign``) and with
+        p < 0.05 (``significant``), the range of the estimates in the primary's measure
+        (``estimate_min``, ``estimate_max``: other measures are on other scales), and the ``verdict``:
+
+        * ``holds``: every fitted specification has the primary's sign and the primary's
+          significance at p < 0.05 (significant in all, or in none);
+        * ``holds in direction``: the same sign everywhere, significance varies;
+        * ``does not hold``: the sign changes;
+        * ``not assessable``: the primary specification could not be fitted, or fewer than
+          :data:`MIN_FITTED` specifications were (``note`` says which).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from premeta.multiverse import summary
+    >>> t = pd.DataFrame({"group": "a", "specification": range(1, 13), "measure": "SMD",
+    ...                   "method": ["REML"] + ["DL"] * 11, "test": "knha", "dependence": "none",
+    ...                   "inclusion": "all", "estimate": [0.8] * 11 + [0.1], "p": [0.01] * 11 + [0.6],
+    ...                   "duplicate": False, "note": ""})
+    >>> s = summary(t, {"measure": "SMD", "method": "REML", "test": "knha",
+    ...                                    "dependence": "none"})
+    >>> s[["fitted", "same_sign", "significant", "verdict"]].round(3).to_dict("records")
+    [{'fitted': 12, 'same_sign': 1.0, 'significant': 0.917, 'verdict': 'holds in direction'}]
+    """
+    p = primary_choices(primary)
+    out = []
+    for g, rows in table.groupby("group", sort=False):
+        distinct = rows[~rows["duplicate"].astype(bool)]
+        used = distinct[distinct["estimate"].notna() & distinct["p"].notna()]
+        first = distinct[np.logical_and.reduce([distinct[c] == v for c, v in p.items()])]
+        row = dict.fromkeys(SUMMARY_COLUMNS, np.nan) | {"group": g, "primary": ", ".join(p.values()),
+                                                         "specifications": len(distinct), "fitted": len(used),
+                                                         "note": ""}
+        scale = used[used["measure"] == p["measure"]]["estimate"]  # estimates of other measures are on other scales
+        if len(scale):
+            row |= {"estimate_min": scale.min(), "estimate_max": scale.max()}
+        name = row["primary"]
+        if first.empty or first["estimate"].isna().all():
+            row |= {"verdict": "not assessable",
+                    "note": f"the primary specification ({name}) is not among them" if first.empty else
+                    f"the primary specification ({name}) could not be fitted: {first['note'].iloc[0]}"}
+            out.append(row)
+            continue
+        est, pval = first["estimate"].iloc[0], first["p"].iloc[0]
+        same = np.sign(used["estimate"]) == np.sign(est)
+        sig = used["p"] < ALPHA
+        row |= {"estimate": est, "p": pval, "same_sign": same.mean(), "significant": sig.mean()}
+        if len(used) < MIN_FITTED:
+            row |= {"verdict": "not assessable", "note": f"{len(used)} specifications fitted; a verdict needs {MIN_FITTED}"}
+        elif not same.all():
+            row["verdict"] = "does not hold"
+        else:
+            row["verdict"] = "holds" if (sig == (pval < ALPHA)).all() else "holds in direction"
+        out.append(row)
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)

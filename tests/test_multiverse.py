@@ -1,0 +1,165 @@
+"""The multiverse of analytic choices (premeta.multiverse) against metafor, clubSandwich and robumeta.
+
+Reference: tests/reference/metafor_multiverse.json, written by make_multiverse_fixtures.R on the
+group-level sheet of the open replication of Reis et al. (2019), data/minocycline/minocycline_sheet.csv
+(CC BY 4.0), each experiment (exp_id) a cohort.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHEET, close, run
+
+import premeta
+from premeta import rob
+from premeta.multiverse import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
+from premeta.pairing import checked
+from premeta.sheet import read_sheet, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = json.loads((Path(__file__).parent / "reference" / "metafor_multiverse.json").read_text())
+KEYS = ["group", "measure", "method", "test", "dependence", "inclusion"]
+NUMBERS = ["k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p"]
+CHOICES = {"measure": ["SMD", "MD"], "method": ["REML", "DL", "PM"], "test": ["z", "knha"],
+           "dependence": ["none", "aggregate", "multilevel", "rve"],
+           "inclusion": ["all", "no_influential", "no_single"]}
+PRIMARY = {"measure": "SMD", "method": "REML", "test": "knha", "dependence": "multilevel"}
+
+
+@pytest.fixture(scope="module")
+def minocycline():
+    sheet = read_sheet(ROOT / "data" / "minocycline" / "minocycline_sheet.csv")
+    sheet = validate(sheet, file="minocycline_sheet.csv", measure="SMD", orient="benefit")
+    return sheet.assign(cohort=sheet["exp_id"])
+
+
+@pytest.fixture(scope="module")
+def table(minocycline):
+    return premeta.multiverse(minocycline, CHOICES, rho=REF["rho"])
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    sheet = checked(SHEET)[0]
+    return sheet, premeta.multiverse(sheet, {"measure": ["SMD", "NMD", "MD"], "method": ["REML"], "test": ["knha"],
+                                             "dependence": ["none", "multilevel"]})
+
+
+def test_matches_metafor(table):
+    """Every specification metafor computed: rma, aggregate and robu to 1e-9; the three-level model,
+    whose flat REML surface metafor's optimisers leave about 1e-7 from the maximum, to 1e-6."""
+    ref = pd.DataFrame(REF["specifications"]).set_index(KEYS)
+    ours = table.set_index(KEYS).loc[ref.index]
+    agg = ours.index.get_level_values("dependence") == "aggregate"
+    ours["k"] = ours["k"].where(~agg, ours["clusters"])  # metafor's k of the aggregated data: the cohorts
+    assert len(ref) == 168 and (ours["note"].str.contains("could not|not computed") == False).all()  # noqa: E712
+    multilevel = ours.index.get_level_values("dependence") == "multilevel"
+    for col in NUMBERS:
+        close(ours[col][multilevel], ref[col][multilevel].to_numpy(), rtol=1e-6)
+        close(ours[col][~multilevel], ref[col][~multilevel].to_numpy(), rtol=1e-9)
+
+
+def test_every_specification_is_one_row(table):
+    assert list(table.columns) == COLUMNS
+    specs = premeta.specifications(CHOICES)
+    assert len(specs) == 2 * (2 * 6 + 2) * 3 == len(table) / table["group"].nunique()
+    assert table["group"].tolist() == sorted(table["group"])  # groups sorted, then specifications
+    assert not table.duplicated(["group", "specification"]).any()
+    # multilevel and RVE fix their own estimator and test: no duplicated specification
+    assert set(map(tuple, specs.loc[specs.dependence == "rve", ["method", "test"]].to_numpy())) == {("MoM", "CR2")}
+
+
+def test_groups_that_cannot_be_fitted_say_why(table):
+    by = table.set_index(KEYS)["note"]
+    assert by["Forced swim", "MD", "REML", "z", "none", "all"] == (
+        "outcomes in different units: 2 outcomes and no unit column to tell they share one")
+    assert by["Social interaction", "SMD", "REML", "z", "none", "all"] == "1 comparison in the group: nothing to pool"
+    one = table[table.group == "Social interaction"]
+    assert one["estimate"].isna().all() and (one["note"] != "").all()
+    splash = table[(table.group == "Splash test") & (table.dependence == "rve") & (table.inclusion == "all")]
+    assert splash["note"].str.startswith("RVE needs at least 2 studies with more than one comparison").all()
+
+
+def test_rules_without_effect_are_marked_duplicate(table):
+    t = table[(table.group == "Tail suspension") & (table.measure == "SMD") & (table.dependence == "none")]
+    dup = t[t.duplicate]
+    assert (dup.inclusion != "all").all()
+    base = t[t.inclusion == "all"].set_index(["method", "test"])
+    for r in dup.itertuples():
+        assert r.estimate == base.at[(r.method, r.test), "estimate"]
+
+
+def test_chunks_are_the_whole_table_bit_for_bit(minocycline, table):
+    parts = [premeta.multiverse(minocycline, CHOICES, rho=REF["rho"], chunk=(i, 3)) for i in range(3)]
+    assert sum(map(len, parts)) == len(table)
+    pd.testing.assert_frame_equal(combine(parts), table, check_exact=True)
+
+
+def test_low_risk_of_bias_and_nmd_on_the_bundled_sheet(bundled):
+    sheet, t = bundled
+    e = premeta.escalc(sheet, "SMD")
+    low = rob.low_risk(e, rob.per_study(sheet))
+    low = low[low["mechanism"] == "Microglia"]
+    row = t.set_index(KEYS).loc["Microglia", "SMD", "REML", "knha", "none", "low_rob"]
+    expected = premeta.rma(low["yi"], low["vi"], method="REML", test="knha").iloc[0]
+    assert row["k"] == len(low) == 3
+    close(row[["estimate", "se", "p", "tau2"]], expected[["estimate", "se", "p", "tau2"]], rtol=1e-12)
+    nmd = t[(t.measure == "NMD") & (t.inclusion == "all") & (t.dependence == "none")]
+    assert nmd["estimate"].notna().all()  # every bundled group has sham data
+    md = t[(t.measure == "MD") & (t.inclusion == "all") & (t.dependence == "none")].set_index("group")
+    assert md.at["Behaviour", "note"].startswith("outcomes in different units")
+    assert np.isfinite(md.at["Microglia", "estimate"])
+
+
+def test_no_rob_columns_is_a_note_not_an_error(table):
+    low = premeta.multiverse(read_sheet(ROOT / "data" / "minocycline" / "minocycline_sheet.csv").pipe(
+        validate, measure="SMD"), {"inclusion": ["low_rob"], "measure": ["SMD"], "method": ["DL"], "test": ["z"],
+                                   "dependence": ["none"]})
+    assert (low["note"] == "the sheet has no rob_sequence and rob_blinding_assessor columns: risk of bias "
+                           "cannot be judged").all()
+
+
+def test_summary_verdicts(table):
+    s = summary(table, PRIMARY)
+    assert list(s.columns) == SUMMARY_COLUMNS
+    s = s.set_index("group")
+    assert s.at["Social interaction", "verdict"] == "not assessable"
+    assert s.at["Social interaction", "note"].startswith("the primary specification (SMD, REML, CR2, multilevel, all)")
+    fs = table[(table.group == "Forced swim") & ~table.duplicate & table.estimate.notna()]
+    assert s.at["Forced swim", "fitted"] == len(fs)
+    assert s.at["Forced swim", "same_sign"] == (fs.estimate > 0).mean()
+    assert s.at["Forced swim", "significant"] == (fs.p < 0.05).mean()
+    assert s.at["Forced swim", "estimate_min"] == fs[fs.measure == "SMD"].estimate.min()
+    assert s.at["Forced swim", "verdict"] == "holds"
+
+
+def test_unknown_choices_are_refused():
+    with pytest.raises(ValueError, match="measure must be among SMD, MD, ROM, NMD, got 'XYZ'"):
+        premeta.specifications({"measure": ["XYZ"]})
+    with pytest.raises(ValueError, match="unknown choice 'estimator'"):
+        premeta.specifications({"estimator": ["REML"]})
+
+
+def test_workflow_results_do_not_depend_on_the_chunks(tmp_path):
+    """The real workflow, its specifications in 3 chunks and in 1: the same bytes; the report shows the section."""
+    bundled = pd.read_csv(SHEET)
+    small = tmp_path / "small.csv"
+    bundled[bundled["mechanism"].isin(["GABA", "Mu-opioid receptor (RVM)"])].to_csv(small, index=False)
+    three, one = tmp_path / "three", tmp_path / "one"
+    run(three, "--config", f"data={small}", "analyses=[multiverse]", "multiverse_chunks=3")
+    assert sorted(p.name for p in (three / "results" / "multiverse").iterdir()) == [f"chunk_{i}.csv" for i in range(3)]
+    again = run(three, "--config", f"data={small}", "analyses=[multiverse]", "multiverse_chunks=3")
+    assert "Nothing to be done" in again.stdout + again.stderr  # the chunks survive the stale-file cleanup
+    run(one, "results/multiverse.csv", "results/multiverse_summary.csv", "--config", f"data={small}",
+        "analyses=[multiverse]", "multiverse_chunks=1")
+    for name in ("multiverse.csv", "multiverse_summary.csv"):
+        assert (three / "results" / name).read_bytes() == (one / "results" / name).read_bytes()
+    table = read_chunk(three / "results" / "multiverse.csv")
+    assert len(table) == 2 * 168 and table["group"].nunique() == 2
+    html = (three / "results" / "report.html").read_text()
+    assert "Robustness: the multiverse of analytic choices" in html
+    assert html.count('alt="Specification curve: ') == 2
+    assert "Steegen S, Tuerlinckx F" in html and "Simonsohn U, Simmons JP, Nelson LD" in html

@@ -1,0 +1,13 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from premeta.multiverse import multiverse
+from premeta.pairing import checked
+from premeta.tables import write_csv
+
+p = snakemake.params
+sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
+table = multiverse(sheet, p.choices, p.group_by, p.measure, p.orient, p.level, p.rho, p.rve_model,
+                   chunk=(int(snakemake.wildcards.i), p.chunks))
+write_csv(table, snakemake.output[0])
