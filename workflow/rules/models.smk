@@ -16,6 +16,7 @@ rule pool:
         method=config["method"],
         test=config["test"],
         level=config["level"],
+    priority: 10  # the moderators and the figures, the longest jobs, wait for it
     log:
         "logs/pool.log",
     conda:
