@@ -8,6 +8,8 @@ VENV := $(HOME)/.cache/premeta/venv-$(shell printf '%s' "$(CURDIR)" | sha1sum | 
 endif
 BIN := $(VENV)/bin
 CORES ?= 2
+# cluster-test: 1 also starts slurmdbd (a cluster with accounting)
+ACCOUNTING ?= 0
 
 .PHONY: run test cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
@@ -29,8 +31,8 @@ $(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
 	$(BIN)/pip install --quiet -r requirements-slurm.lock -c requirements.lock
 	touch $@
 
-cluster-test: $(BIN)/.slurm-installed  ## the workflow on a single-node SLURM started here (root, Debian 12)
-	tests/cluster/slurm.sh $(BIN)
+cluster-test: $(BIN)/.slurm-installed  ## the workflow on a single-node SLURM started here (root, Debian 12; ACCOUNTING=1: with slurmdbd)
+	ACCOUNTING=$(ACCOUNTING) tests/cluster/slurm.sh $(BIN)
 
 bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
 	$(BIN)/python benchmarks/bench.py

@@ -6,18 +6,24 @@
 # temporary folder (own ports, munge key and socket; /etc/munge is not touched) and stops them,
 # by PID, on exit. Its slurm.conf must sit at /etc/slurm/slurm.conf (the executor plugin's job step
 # drops SLURM_CONF from the environment of the job's srun): it refuses to overwrite one it did not
-# write, and removes it on exit. No accounting (slurmdbd): the profile's squeue status
-# command is what lets the run finish at all.
-#   usage: tests/cluster/slurm.sh [PYTHON_BIN_DIR]   (default .venv/bin, with requirements-slurm.lock)
+# write, and removes it on exit. By default no accounting (slurmdbd): the profile's squeue status
+# command is what lets the run finish at all. ACCOUNTING=1 adds slurmdbd and a throwaway MariaDB
+# (own folder and port) and checks that sacct lists every job as completed: the same command works
+# on a cluster with accounting.
+#   usage: [ACCOUNTING=1] tests/cluster/slurm.sh [PYTHON_BIN_DIR]   (default .venv/bin, with requirements-slurm.lock)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(cd "${1:-.venv/bin}" && pwd)
 [ "$(id -u)" = 0 ] || { echo "cluster test: needs root (it installs and starts munge and SLURM)" >&2; exit 1; }
+ACCOUNTING=${ACCOUNTING:-0}
 CONF=/etc/slurm/slurm.conf
+DBD_CONF=/etc/slurm/slurmdbd.conf
 MARK="# written by premeta's tests/cluster/slurm.sh, removed when it ends"
-if [ -e "$CONF" ] && ! grep -qxF "$MARK" "$CONF"; then
-  echo "cluster test: $CONF exists (a SLURM cluster of this machine?); not touching it" >&2; exit 1
-fi
+for f in "$CONF" "$DBD_CONF"; do
+  if [ -e "$f" ] && ! grep -qxF "$MARK" "$f"; then
+    echo "cluster test: $f exists (a SLURM cluster of this machine?); not touching it" >&2; exit 1
+  fi
+done
 START=$(date +%s)
 T=$(mktemp -d /tmp/premeta-slurm.XXXXXX)
 chmod 755 "$T"
@@ -28,14 +34,14 @@ stop() {  # the daemons this script started, newest first, by PID file; then the
   set +e
   [ -n "${LOCAL_PID:-}" ] && kill "$LOCAL_PID" 2>/dev/null  # timeout: signals its whole process group
   [ -s "$PIDS/slurmctld.pid" ] && timeout -k 2 10 scancel --user root 2>/dev/null  # this cluster's jobs
-  for f in "$PIDS/slurmd.pid" "$PIDS/slurmctld.pid" "$T/munge/munged.pid"; do
+  for f in "$PIDS/slurmd.pid" "$PIDS/slurmctld.pid" "$PIDS/slurmdbd.pid" "$T/db/mariadb.pid" "$T/munge/munged.pid"; do
     [ -s "$f" ] || continue
     p=$(cat "$f")
     kill "$p" 2>/dev/null || continue
     for _ in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$p" 2>/dev/null || true
   done
-  grep -qxF "$MARK" "$CONF" 2>/dev/null && rm -f "$CONF"
+  for f in "$CONF" "$DBD_CONF"; do grep -qxF "$MARK" "$f" 2>/dev/null && rm -f "$f"; done
   if [ "$rc" != 0 ]; then
     for f in "$T"/log/*.log "$T"/slurm/.snakemake/slurm_logs/*/*.log "$T"/run.log; do
       [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
@@ -49,6 +55,7 @@ trap 'exit 130' INT TERM
 
 # --- packages -------------------------------------------------------------------------------
 PKGS="slurmctld slurmd slurm-client munge"
+[ "$ACCOUNTING" = 1 ] && PKGS="$PKGS slurmdbd mariadb-server"
 if ! dpkg -s $PKGS >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   timeout -k 10 300 apt-get install -y -qq --no-install-recommends $PKGS >/dev/null 2>&1 || {
@@ -66,6 +73,36 @@ timeout -k 5 30 munge -S "$SOCKET" -n | timeout -k 5 30 unmunge -S "$SOCKET" >/d
 
 # --- /etc/slurm/slurm.conf --------------------------------------------------------------------
 install -d "$T/state" "$T/spool" "$T/log" "$PIDS"
+ACCT="AccountingStorageType=accounting_storage/none"
+if [ "$ACCOUNTING" = 1 ]; then  # slurmdbd on its own port, its database in a MariaDB of this folder
+  ACCT="AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoragePort=16819
+AccountingStoragePass=$SOCKET"  # with slurmdbd, the munge socket of its connections (not AuthInfo's)
+  install -d -o mysql -g mysql "$T/db"
+  timeout -k 5 120 mariadb-install-db --no-defaults --datadir="$T/db/data" --user=mysql --skip-test-db >/dev/null
+  # no grant tables: a database of this test only, reachable on 127.0.0.1 from this machine only
+  runuser -u mysql -- timeout -k 5 600 mariadbd --no-defaults --datadir="$T/db/data" --socket="$T/db/socket" \
+    --pid-file="$T/db/mariadb.pid" --port=16306 --bind-address=127.0.0.1 --skip-grant-tables \
+    >"$T/log/mariadb.log" 2>&1 &
+  for _ in $(seq 60); do [ -S "$T/db/socket" ] && break; sleep 0.5; done
+  cat > "$DBD_CONF" <<DBD
+$MARK
+AuthType=auth/munge
+AuthInfo=socket=$SOCKET
+DbdHost=localhost
+DbdPort=16819
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=16306
+StorageUser=root
+StorageLoc=premeta_ci_acct
+LogFile=$T/log/slurmdbd.log
+PidFile=$PIDS/slurmdbd.pid
+DBD
+  chmod 600 "$DBD_CONF"
+fi
 MEM=$(( $(free -m | awk '/^Mem:/{print $2}') - 1024 ))
 install -d /etc/slurm
 cat > "$CONF" <<CONF
@@ -91,7 +128,7 @@ SlurmdLogFile=$T/log/slurmd.log
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-AccountingStorageType=accounting_storage/none
+$ACCT
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 InactiveLimit=0
@@ -101,6 +138,11 @@ Waittime=0
 NodeName=localhost CPUs=$(nproc) RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+if [ "$ACCOUNTING" = 1 ]; then
+  timeout -k 5 30 slurmdbd
+  for _ in $(seq 60); do timeout -k 2 5 sacctmgr -n show cluster >/dev/null 2>&1 && break; sleep 0.5; done
+  timeout -k 2 10 sacctmgr -i add cluster premeta-ci >/dev/null
+fi
 timeout -k 5 30 slurmctld
 timeout -k 5 30 slurmd -N localhost
 for _ in $(seq 60); do timeout -k 2 5 sinfo -h -o %T 2>/dev/null | grep -qx idle && break; sleep 0.5; done
@@ -128,6 +170,12 @@ jobs=$(timeout -k 2 10 squeue --states=all --noheader --format='%i %T')
 echo "$jobs" | awk '$2 != "COMPLETED" {bad=1} END {exit bad}' \
   || { echo "cluster test: a SLURM job did not complete:" >&2; echo "$jobs" >&2; exit 1; }
 submitted=$(grep -c "has been submitted with SLURM jobid" "$T/run.log" || true)
+if [ "$ACCOUNTING" = 1 ]; then  # the accounting database saw every job finish
+  acct=$(timeout -k 2 10 sacct --noheader --allocations --parsable2 --format=JobID,State)
+  [ "$(echo "$acct" | grep -c '|COMPLETED$')" = "$submitted" ] \
+    || { echo "cluster test: sacct lists: $acct" >&2; exit 1; }
+  echo "cluster test: with accounting (slurmdbd): sacct lists all $submitted jobs COMPLETED"
+fi
 [ "$submitted" -gt 0 ] && [ "$submitted" = "$(echo "$jobs" | grep -c .)" ] \
   || { echo "cluster test: $submitted jobs submitted, squeue lists: $jobs" >&2; exit 1; }
 (cd "$T/local/results" && ls *.csv) > "$T/local.csv"
