@@ -1,4 +1,5 @@
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w")
 
@@ -12,6 +13,7 @@ write_csv(table, snakemake.output.table)
 stems = {group: stem for stem, group in p.groups.items()}
 write_csv(summary(table, p.primary).assign(figure=lambda s: [f"plots/multiverse_{stems[g]}.png" for g in s["group"]]),
           snakemake.output.summary)
-for stem, group in p.groups.items():
+for png in snakemake.output.png:
+    group = p.groups[Path(png).stem.removeprefix("multiverse_")]
     fig = spec_curve_figure(table[table["group"] == group], p.primary, p.level, f"Multiverse: {group}")
-    save(fig, f"results/plots/multiverse_{stem}")
+    save(fig, png.removesuffix(".png"))
