@@ -227,3 +227,29 @@ def test_a_forest_plot_of_more_rows_than_a_reader_can_use_says_so(monkeypatch):
     texts = _texts(fig)
     assert "Behaviour" in texts and any("12 rows are more than a legible forest plot holds (10)" in t for t in texts)
     assert fig.get_size_inches()[1] < 2
+
+
+def test_the_theme_and_palette_kept_here_are_seaborns():
+    """premeta keeps seaborn's theme and colour-blind palette to avoid importing seaborn in every
+    drawing job; they must stay what seaborn returns (less the colour map only seaborn registers)."""
+    import seaborn as sns
+
+    theme = {**sns.axes_style("ticks"), **sns.plotting_context("paper")}
+    assert theme.pop("image.cmap") == "rocket"
+    assert plots.SEABORN_THEME == theme
+    assert plots.COLORBLIND == sns.color_palette("colorblind").as_hex()
+    assert plots._palette(3) == plots.COLORBLIND[:3]
+    assert [tuple(c) for c in plots._palette(12)] == [tuple(c) for c in sns.color_palette("husl", 12)]
+
+
+def test_drawing_does_not_import_seaborn_or_scipy_stats(tmp_path):
+    """The import cost the workflow's drawing jobs are spared (issue 12): checked in a fresh process."""
+    import subprocess
+    import sys
+
+    code = ("import sys, premeta.plots as p, pandas as pd; "
+            "p.save(p.message_figure('t', 'm'), sys.argv[1]); "
+            "print(sorted(m for m in ('seaborn', 'scipy.stats', 'statsmodels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "f.png").stat().st_size > 0

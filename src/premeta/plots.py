@@ -1,8 +1,12 @@
 """Forest and funnel plots in the convention of metafor's ``forest()`` and ``funnel()``.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects on an Agg canvas (no pyplot state
-to close), styled with seaborn's ``ticks`` theme and the DejaVu Sans font that ships with
-matplotlib, so output does not depend on the fonts of the machine. SVG text stays text
+to close), styled with seaborn's ``ticks`` theme and ``paper`` context and the DejaVu Sans font
+that ships with matplotlib, so output does not depend on the fonts of the machine. The theme's
+values (:data:`SEABORN_THEME`) and seaborn's colour-blind palette are kept here rather than read
+from seaborn at import: importing seaborn imports scipy.stats and statsmodels (half a second in
+every drawing job of the workflow), and a test holds both equal to what seaborn returns. seaborn
+is imported when a figure needs one of its palettes beyond ten colours. SVG text stays text
 (``svg.fonttype = "none"``) and ids are salted with a constant, so drawing the same input
 twice writes byte-identical files.
 
@@ -23,7 +27,6 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
@@ -49,9 +52,32 @@ FONT = 9  # points
 #: More rows than this are not drawn (a figure over 75 inches tall helps no reader): the figure
 #: says so and points to the study-level figure and the tables.
 FOREST_MAX_ROWS = 300
+#: seaborn 0.13's ``axes_style("ticks")`` and ``plotting_context("paper")``, merged (held equal to
+#: seaborn's by tests/test_plots.py), less ``image.cmap``: seaborn's "rocket" colour map exists only
+#: once seaborn is imported, and no figure here draws an image with the default colour map
+SEABORN_THEME = {
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out", "ytick.direction": "out",
+    "xtick.color": ".15", "ytick.color": ".15", "axes.axisbelow": True, "grid.linestyle": "-", "text.color": ".15",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "xtick.top": False, "ytick.right": False, "axes.grid": False, "axes.facecolor": "white", "axes.edgecolor": ".15",
+    "grid.color": ".8", "axes.spines.left": True, "axes.spines.bottom": True, "axes.spines.right": True,
+    "axes.spines.top": True, "xtick.bottom": True, "ytick.left": True,
+    # the "paper" context: seaborn's "notebook" sizes scaled by 0.8
+    "axes.linewidth": 1.25 * 0.8, "grid.linewidth": 1.0 * 0.8, "lines.linewidth": 1.5 * 0.8,
+    "lines.markersize": 6.0 * 0.8, "patch.linewidth": 1.0 * 0.8, "xtick.major.width": 1.25 * 0.8,
+    "ytick.major.width": 1.25 * 0.8, "xtick.minor.width": 1.0 * 0.8, "ytick.minor.width": 1.0 * 0.8,
+    "xtick.major.size": 6.0 * 0.8, "ytick.major.size": 6.0 * 0.8, "xtick.minor.size": 4.0 * 0.8,
+    "ytick.minor.size": 4.0 * 0.8, "font.size": 12.0 * 0.8, "axes.labelsize": 12.0 * 0.8,
+    "axes.titlesize": 12.0 * 0.8, "xtick.labelsize": 11.0 * 0.8, "ytick.labelsize": 11.0 * 0.8,
+    "legend.fontsize": 11.0 * 0.8, "legend.title_fontsize": 12.0 * 0.8,
+}
+#: seaborn's ``color_palette("colorblind")`` (held equal to seaborn's by tests/test_plots.py)
+COLORBLIND = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
+              "#56b4e9"]
 _RC = {
-    **sns.axes_style("ticks"),
-    **sns.plotting_context("paper"),
+    **SEABORN_THEME,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "font.size": FONT,
@@ -63,6 +89,22 @@ _RC = {
     "text.parse_math": False,  # labels come from the sheet: "$" is printed, never typeset
 }
 _RENDERER = RendererAgg(1, 1, 72)  # measures text in points, as drawn
+
+
+def _palette(n: int) -> list:
+    """``n`` distinct colours: seaborn's colour-blind palette, or its ``husl`` palette beyond ten."""
+    if n <= len(COLORBLIND):
+        return COLORBLIND[:n]
+    import seaborn as sns  # only here: importing seaborn takes half a second (module docstring)
+
+    return sns.color_palette("husl", n)
+
+
+def _despine(axes, left: bool = False) -> None:
+    """Hide the top and right spines (and the left one with ``left``), as seaborn's ``despine``."""
+    for ax in axes:
+        for side in ("top", "right") + (("left",) if left else ()):
+            ax.spines[side].set_visible(False)
 
 
 def _z(level: float) -> float:
@@ -530,7 +572,7 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         fig = Figure(figsize=(8.5 if coloured else 6, 5), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        sns.despine(ax=ax)
+        _despine([ax])
         xs = [x]
         if se_per_y is not None:
             half = _z(level) * se_per_y * grid
@@ -541,7 +583,7 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
             xs.append(estimate + np.array([-1, 1]) * half[-1])
         ax.axvline(estimate, color="0.15", lw=1)
         if coloured:
-            palette = dict(zip(groups, sns.color_palette("colorblind" if len(groups) <= 10 else "husl", len(groups))))
+            palette = dict(zip(groups, _palette(len(groups))))
             for g in groups:
                 m = (rows["group"] == g).to_numpy()
                 ax.scatter(x[m], y[m], s=24, color=palette[g], linewidths=0.3, edgecolors="0.2", zorder=3,
@@ -620,19 +662,30 @@ def rob_figure(summary: pd.DataFrame) -> Figure:
         ax.set_xlim(0, 100)
         ax.set_xlabel("Studies (%)")
         ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, title="Risk of bias")
-        sns.despine(fig=fig, left=True)
+        _despine(fig.axes, left=True)
     return fig
 
 
-def _panels(groups: list, width: float = 3.3, height: float = 2.6):
-    """A constrained figure with one panel per group, three per row; unused panels hidden."""
+def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6):
+    """A figure with one panel per group, three per row (unused panels hidden), the shared axis
+    labels on its edges.
+
+    Margins are fixed in inches (room for two-line panel titles and tick labels of up to seven
+    characters) rather than left to constrained layout, which measures every tick label once more
+    and doubled the time these many-panel figures take to save.
+    """
     ncol = min(3, len(groups))
     nrow = -(-len(groups) // ncol)
-    fig = Figure(figsize=(width * ncol, height * nrow), layout="constrained")
+    w, h = width * ncol, height * nrow
+    fig = Figure(figsize=(w, h))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(nrow, ncol, squeeze=False)
+    axes = fig.subplots(nrow, ncol, squeeze=False, gridspec_kw={
+        "left": 0.8 / w, "right": 1 - 0.25 / w, "bottom": 0.6 / h, "top": 1 - 0.4 / h,
+        "wspace": 0.75 / (w / ncol - 1.05 / ncol), "hspace": 0.75 / (h / nrow - 1.0 / nrow)})
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
+    fig.supxlabel(xlabel, fontsize=9, y=0.08 / h, va="bottom")
+    fig.supylabel(ylabel, fontsize=9, x=0.08 / w, ha="left")
     return fig, axes.flat[:len(groups)]
 
 
@@ -644,7 +697,7 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
     if not groups:
         return message_figure(time_label, "no comparison has a time")
     with mpl.rc_context(_RC):
-        fig, axes = _panels(groups)
+        fig, axes = _panels(groups, time_label, MEASURE_LABELS.get(measure, measure))
         for ax, g in zip(axes, groups):
             d = course[course["group"] == g].sort_values(time)
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
@@ -658,8 +711,6 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days (weeks)
             lo, hi = ax.get_ylim()  # room above the highest CI for its k label
             ax.set_ylim(lo, hi + 0.08 * (hi - lo))
-        fig.supxlabel(time_label, fontsize=9)
-        fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
 
 
@@ -675,7 +726,7 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
     if not groups:
         return message_figure(f"Meta-regression on {xlabel}", why or "the moderator could be fitted in no group")
     with mpl.rc_context(_RC):
-        fig, axes = _panels(groups)
+        fig, axes = _panels(groups, xlabel, MEASURE_LABELS.get(measure, measure))
         for ax, (_, line) in zip(axes, lines.iterrows()):
             d = points[points["group"] == line["group"]]
             ax.scatter(d["x"], d["yi"], s=200 * d["weight"] / d["weight"].max(), facecolor="none",
@@ -685,8 +736,6 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
             p = f", {_pval(line['p'])}" if "p" in line and pd.notna(line["p"]) else ""
             ax.set_title(f"{_fill(line['group'], 30)} (k = {len(d)}{p})", fontsize=8.5)
-        fig.supxlabel(xlabel, fontsize=9)
-        fig.supylabel(MEASURE_LABELS.get(measure, measure), fontsize=9)
     return fig
 
 
@@ -790,7 +839,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
         fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
         if title:
             fig.suptitle(title, fontsize=10)
-        sns.despine(fig=fig)
+        _despine(fig.axes)
     return fig
 
 
@@ -858,5 +907,5 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
         fig.suptitle(title or "Specification curve", fontsize=10)
         fig.supxlabel("black: p < 0.05; grey: p ≥ 0.05; red: the primary specification ("
                       + ", ".join(p.values()) + ")", fontsize=7.5)
-        sns.despine(fig=fig)
+        _despine(fig.axes)
     return fig

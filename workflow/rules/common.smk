@@ -77,16 +77,23 @@ SKIPPED = {a: why for a in config["analyses"] if (why := missing_columns(a))}
 RUN_ANALYSES = [a for a in config["analyses"] if a not in SKIPPED]
 
 
+def outputs_of(analysis):
+    """The files a further analysis writes: its own rule's outputs, or its share of `effects_only`'s."""
+    if analysis in EFFECTS_ONLY:
+        return [str(f) for v in EFFECTS_ONLY[analysis].values() for f in (v if isinstance(v, list) else [v])]
+    return [str(f) for f in getattr(rules, analysis).output]
+
+
 def analysis_outputs(wildcards):
     """The outputs of the further analyses switched on in config `analyses` that can run."""
-    return [f for a in RUN_ANALYSES for f in getattr(rules, a).output]
+    return [f for a in RUN_ANALYSES for f in outputs_of(a)]
 
 
 def this_run():
     """Every file this run writes under results/."""
-    rule_names = ["effect_sizes", "pool", "figures", "report"] + RUN_ANALYSES
+    own = {str(f) for name in ("effect_sizes", "pool", "figures", "report") for f in getattr(rules, name).output}
     chunks = MULTIVERSE_CHUNKS if "multiverse" in RUN_ANALYSES else []  # the multiverse's intermediate files
-    return {str(f) for name in rule_names for f in getattr(rules, name).output} | set(PAIRED) | set(chunks)
+    return own | set(analysis_outputs(None)) | set(PAIRED) | set(chunks)
 
 
 def remove_stale(keep):
