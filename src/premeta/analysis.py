@@ -7,6 +7,7 @@ into the tables the workflow writes; a notebook user calls the same function.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import unicodedata
 from collections import Counter
@@ -69,8 +70,22 @@ def read_effects(path) -> pd.DataFrame:
     from premeta.tables import read_csv
 
     header = pd.read_csv(path, nrows=0).columns  # as written: the dtype keys of read_csv
+    if hasattr(path, "seek"):  # a buffer (effects_as_written): read it again from its start
+        path.seek(0)
     text = {c: str for c in header if c not in NUMBER_COLUMNS and c not in ("row", "precomputed")}
     return read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
+
+
+def effects_as_written(effects: pd.DataFrame) -> pd.DataFrame:
+    """``effects`` (from :func:`premeta.escalc`) exactly as :func:`read_effects` reads them back
+    from ``effect_sizes.csv``: written and read in memory, so a job that computes the effect sizes
+    itself has the same labels and the same numbers, bit for bit, as the jobs that read the file."""
+    from premeta.tables import write_csv
+
+    buffer = io.StringIO()
+    write_csv(effects, buffer, index=True)
+    buffer.seek(0)
+    return read_effects(buffer)
 
 
 def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:

@@ -337,12 +337,17 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
             if absent[part]:
                 problems.append(Problem("-", f"{arm}_{part}", None, f"{rule} is missing: no such column "
                                         "(needed unless every row gives a precomputed yi and vi)"))
-        for row in sheet.index[summary]:
-            for part in ("mean", "n"):
-                if not absent[part] and not given.at[row, f"{arm}_{part}"]:
-                    problems.append(Problem(row, f"{arm}_{part}", None, f"{arm}_{part} is missing"))
-            if not absent["sd"] and not (given.at[row, f"{arm}_sd"] or given.at[row, f"{arm}_sem"]):
-                problems.append(Problem(row, f"{arm}_sd", None, f"{arm}_sd or {arm}_sem is missing"))
+        checks = [(f"{arm}_{part}", f"{arm}_{part} is missing", ~given[f"{arm}_{part}"].to_numpy())
+                  for part in ("mean", "n") if not absent[part]]
+        if not absent["sd"]:
+            checks.append((f"{arm}_sd", f"{arm}_sd or {arm}_sem is missing",
+                           ~(given[f"{arm}_sd"] | given[f"{arm}_sem"]).to_numpy()))
+        flagged = np.zeros((len(sheet), len(checks)), dtype=bool)
+        for j, (_, _, missing) in enumerate(checks):
+            flagged[:, j] = missing & summary.to_numpy()
+        for i in np.flatnonzero(flagged.any(axis=1)):  # row by row, in the columns' order
+            problems += [Problem(sheet.index[i], col, None, rule)
+                         for (col, rule, _), bad in zip(checks, flagged[i]) if bad]
 
     for arm in ARMS:
         sd, sem_sd = num[f"{arm}_sd"], num[f"{arm}_sem"] * np.sqrt(num[f"{arm}_n"])

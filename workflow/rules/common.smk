@@ -1,4 +1,5 @@
 import sys
+import threading
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -106,10 +107,24 @@ def remove_stale(keep):
             path.rmdir()
 
 
+def cancel_timers():
+    """Snakemake's scheduler re-arms a timer of the span of --max-jobs-per-timespan (1 s by
+    default) on every pass, and Python waits for a pending timer at exit: every run ended up to a
+    second after its last job. The scheduler has finished when this runs; its timers are cancelled."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
 onstart:
     remove_stale(this_run())
+
+
+onsuccess:
+    cancel_timers()
 
 
 onerror:
     # a failed run leaves no report beside tables it does not describe
     Path("results/report.html").unlink(missing_ok=True)
+    cancel_timers()

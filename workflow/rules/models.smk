@@ -1,6 +1,8 @@
+# pool computes the effect sizes itself (as effect_sizes.csv holds them), so that it runs beside
+# effect_sizes rather than after it: the jobs that need both start half a second sooner
 rule pool:
     input:
-        "results/effect_sizes.csv",
+        sheet=config["data"],
     output:
         pooled=report(
             "results/pooled.csv", caption="../report/pooled.rst", category="Tables"
@@ -12,6 +14,10 @@ rule pool:
         ),
         weights="results/weights.csv",
     params:
+        format=FORMAT,
+        sheet=config.get("sheet"),
+        measure=config["measure"],
+        orient=config["orient"],
         group_by=config["group_by"],
         method=config["method"],
         test=config["test"],

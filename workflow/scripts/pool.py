@@ -2,13 +2,15 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-import pandas as pd
-
-from premeta.analysis import read_effects, stratified
+from premeta import escalc
+from premeta.analysis import effects_as_written, stratified
+from premeta.pairing import checked
 from premeta.tables import write_csv
 
-effects = read_effects(snakemake.input[0])
 p = snakemake.params
+# the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one
+sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
+effects = effects_as_written(escalc(sheet, p.measure, p.orient))
 out = stratified(effects, by=p.group_by, method=p.method, test=p.test, level=p.level)
 write_csv(out["pooled"], snakemake.output.pooled)
 write_csv(out["subgroup_tests"], snakemake.output.tests)
