@@ -920,13 +920,15 @@ def adjust_p(p, method: str = "holm") -> np.ndarray:
     ok = np.isfinite(p)
     if ok.any():
         # multipletests runs gc.collect() for Holm: 50 ms over the objects of a process that has
-        # drawn figures, per call. The objects that exist now are frozen for the call (moved out of
+        # drawn figures, per call. Unless the caller froze objects itself (the workflow's jobs
+        # do, after their imports), those that exist now are frozen for the call (moved out of
         # the collector's reach, then back; both O(1)), so it collects only what the call made.
-        thaw = gc.get_freeze_count() == 0
-        gc.freeze()
+        frozen_here = gc.get_freeze_count() == 0
+        if frozen_here:
+            gc.freeze()
         try:
             out[ok] = multipletests(p[ok], method=method)[1]
         finally:
-            if thaw:
+            if frozen_here:
                 gc.unfreeze()
     return out

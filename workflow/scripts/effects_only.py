@@ -1,5 +1,7 @@
+import gc
 import sys
 
+gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
@@ -10,6 +12,9 @@ from premeta.analysis import (group_labels, read_effects, rob_strata, sensitivit
 from premeta.models import fit
 from premeta.plots import funnel, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
+
+gc.freeze()  # the imports' objects are never garbage: later collections skip them
+gc.enable()
 
 p, out = snakemake.params, snakemake.output
 effects = read_effects(snakemake.input[0])

@@ -1,5 +1,7 @@
+import gc
 import sys
 
+gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
@@ -7,6 +9,9 @@ from pathlib import Path
 from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
 from premeta.plots import forest, funnel, message_figure, save, summary_forest
 from premeta.tables import read_csv
+
+gc.freeze()  # the imports' objects are never garbage: later collections skip them
+gc.enable()
 
 p, i, o = snakemake.params, snakemake.input, snakemake.output
 effects = read_effects(i.effects)

@@ -1,5 +1,7 @@
+import gc
 import sys
 
+gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
@@ -7,6 +9,9 @@ import pandas as pd
 from premeta.analysis import GOSH_COLUMNS, gosh_groups, read_effects
 from premeta.plots import gosh_figure, message_figure, save
 from premeta.tables import write_csv
+
+gc.freeze()  # the imports' objects are never garbage: later collections skip them
+gc.enable()
 
 p = snakemake.params
 stems = {label: stem for stem, label in p.groups.items()}

@@ -1,5 +1,7 @@
+import gc
 import sys
 
+gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
@@ -9,6 +11,9 @@ import pandas as pd
 from premeta.analysis import read_effects
 from premeta.report import render
 from premeta.tables import read_csv
+
+gc.freeze()  # the imports' objects are never garbage: later collections skip them
+gc.enable()
 
 i = snakemake.input
 effects = read_effects(i.effects)
