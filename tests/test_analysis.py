@@ -190,3 +190,21 @@ def test_rve_rows_are_robumeta_corr_by_study(effects):
     one = pd.concat([effects, effects[effects.study == effects.study.iloc[0]].assign(mechanism="One study")])
     row = dependent(one, "mechanism", "rve")[0].set_index("group").loc["One study"]
     assert np.isnan(row.estimate) and "robust variance estimation needs at least 2" in row.note
+
+
+@pytest.mark.parametrize("path, group_by", [
+    ("tests/data/besson2016_rodents.csv", "mechanism"),  # real data (Besson et al. 2016)
+    ("tests/sheets/simulated_csv_injection.csv", "mechanism"),  # labels a spreadsheet would run
+    ("tests/sheets/files/windows1252.csv", "mechanism"),
+    ("data/simulated_treadmill_neuropathic_pain.csv", "weeks"),  # a numeric grouping column
+])
+def test_effects_as_written_are_the_file_read_back(path, group_by, tmp_path):
+    """The pool job computes the effect sizes itself: they must be effect_sizes.csv as read back."""
+    from premeta.analysis import effects_as_written, read_effects
+    from premeta.pairing import checked
+    from premeta.tables import write_csv
+
+    full = Path(__file__).resolve().parents[1] / path
+    effects = premeta.escalc(checked(full, group_by=group_by)[0])
+    write_csv(effects, tmp_path / "effect_sizes.csv", index=True)
+    pd.testing.assert_frame_equal(effects_as_written(effects), read_effects(tmp_path / "effect_sizes.csv"))
