@@ -15,6 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from premeta import distributions as dist
 from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.gosh import gosh
@@ -24,6 +25,7 @@ from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
+from premeta.vocabulary import plural
 
 #: Errors that mean "this analysis cannot be computed for this group"; any other error is a bug.
 #: (numpy's LinAlgError is a ValueError.)
@@ -130,18 +132,20 @@ def file_names(labels, reserved=("overall",)) -> dict[str, str]:
     return out
 
 
-def animals(effects: pd.DataFrame) -> int:
-    """Animals in a set of comparisons, each group counted once.
+def animals(effects: pd.DataFrame) -> float:
+    """Animals in a set of comparisons, each group counted once; NaN when no comparison gives
+    group sizes (precomputed effects only: the sheet does not say, and 0 would be false).
 
-    An exercise group is identified by (study, cohort) or, without ``cohort``, by (study,
+    A treatment group is identified by (study, cohort) or, without ``cohort``, by (study,
     comparison) or the row; a control group by (study, control_group) or else like its
-    exercise group. Each counts with its largest n over the rows it appears in (the same
-    animals measured at several time points or on several outcomes).
+    treatment group. Each counts with its largest n over the rows it appears in (the same
+    animals measured at several time points or on several outcomes). Precomputed rows are not
+    counted (:func:`animals_note` says so).
     """
     pre = effects.get("precomputed", pd.Series(False, index=effects.index)).astype(bool)
     e = effects[~pre]
     if e.empty:
-        return 0
+        return np.nan
     row_id = pd.Series(e.index.astype(str), index=e.index)
     study = e["study"].astype(str)
 
@@ -153,7 +157,17 @@ def animals(effects: pd.DataFrame) -> int:
     ctl = key("control_group", "ctl:" + trt)
     n_t = pd.to_numeric(e["trt_n"]).groupby(trt).max().sum()
     n_c = pd.to_numeric(e["ctl_n"]).groupby(ctl).max().sum()
-    return int(n_t + n_c)
+    return float(n_t + n_c)
+
+
+def animals_note(effects: pd.DataFrame) -> str:
+    """Why :func:`animals` is empty or counts only some comparisons ("" when it counts them all)."""
+    pre = int(effects.get("precomputed", pd.Series(False, index=effects.index)).astype(bool).sum())
+    if not pre:
+        return ""
+    if pre == len(effects):
+        return "animals not counted: the sheet gives precomputed effects (yi, vi) without group sizes"
+    return f"animals counted in the {plural(len(effects) - pre, 'comparison')} with group sizes, not in the {pre} precomputed"
 
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
@@ -216,7 +230,8 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     subsets = [effects[groups == g] for g in per.groups] + [effects]
     pooled.insert(2, "studies", [s["study"].nunique() for s in subsets])
     pooled.insert(3, "animals", [animals(s) for s in subsets])
-    pooled["note"] = [thin_evidence_note(n, k, s) for n, k, s in zip(pooled["note"], pooled["k"], pooled["studies"])]
+    pooled["note"] = [thin_evidence_note(n, k, s, animals_note(e))
+                      for n, k, s, e in zip(pooled["note"], pooled["k"], pooled["studies"], subsets)]
     pooled["p_holm"] = np.r_[adjust_p(pooled["p"][:-1], "holm"), np.nan]
     pooled["p_bonferroni"] = np.r_[adjust_p(pooled["p"][:-1], "bonferroni"), np.nan]
     pooled["group"] = labels
@@ -234,14 +249,14 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
             "subgroup_tests": tests, "weights": weights}
 
 
-def thin_evidence_note(note: str, k: int, studies: int) -> str:
+def thin_evidence_note(note: str, k: int, studies: int, *more: str) -> str:
     """``note`` with a caveat when a pooled estimate rests on very little: two comparisons, or
     several comparisons all from one study (not independent: they often share animals or a control
-    group, so their interval is too narrow)."""
+    group, so their interval is too narrow); then any ``more`` notes."""
     caveats = [note,
                "k = 2: an estimate from two comparisons; its interval and heterogeneity are unreliable" if k == 2 else "",
-               f"all {k} comparisons from one study: not independent evidence, the interval is too narrow"
-               if k >= 2 and studies == 1 else ""]
+               f"{'both' if k == 2 else f'all {k}'} comparisons from one study: not independent evidence, the "
+               "interval is too narrow" if k >= 2 and studies == 1 else "", *more]
     return "; ".join(x for x in caveats if x)
 
 
@@ -469,8 +484,8 @@ def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str
 
 
 DEPENDENCE_COLUMNS = ["group", "dependence", "k", "studies", "clusters", "estimate", "se", "stat", "df", "p",
-                      "ci_low", "ci_high", "se_model", "tau2", "sigma2_study", "sigma2_within", "i2", "i2_study",
-                      "i2_within", "converged", "note"]
+                      "ci_low", "ci_high", "pi_low", "pi_high", "se_model", "tau2", "sigma2_study", "sigma2_within",
+                      "i2", "i2_study", "i2_within", "q", "q_p", "converged", "note"]
 
 
 def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> dict:
@@ -482,7 +497,7 @@ def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> d
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model=model, rho=rho, small=True, level=level)
     return row | {"estimate": f.beta[0], "se": f.se[0], "stat": f.stat[0], "df": f.df[0], "p": f.p[0],
                   "ci_low": f.ci_low[0], "ci_high": f.ci_high[0], "tau2": f.tau2, "sigma2_within": f.omega2,
-                  "i2": f.i2, "converged": True,
+                  "i2": f.i2, "converged": True, "weights": 100 * f.weights / f.weights.sum(),
                   "note": "" if f.df[0] >= 4 else f"Satterthwaite df = {f.df[0]:.1f} < 4: the test is unreliable "
                                                    "(Tipton 2015)"}
 
@@ -495,9 +510,13 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
         return row | {"note": "one study: the three-level model and cluster-robust tests need at least 2"}
     f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), level=level)
     r = robust(f)
+    # metafor predict(robust(fit, cluster = study, clubSandwich = TRUE)): the CR2 variance of the
+    # estimate plus both variance components, t quantile on the Satterthwaite df
+    pi_half = dist.t_isf((1 - level / 100) / 2, r.df[0]) * np.sqrt(r.se[0] ** 2 + f.sigma2.sum())
     return row | {
         "estimate": f.beta[0], "se": r.se[0], "stat": r.stat[0], "df": r.df[0], "p": r.p[0],
-        "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "se_model": f.se[0], "sigma2_study": f.sigma2[0],
+        "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "pi_low": f.beta[0] - pi_half, "pi_high": f.beta[0] + pi_half,
+        "weights": f.weights(), "se_model": f.se[0], "sigma2_study": f.sigma2[0],
         "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
         "q": f.q, "q_p": f.q_p, "converged": f.converged, "note": "" if f.converged else "REML did not converge",
     }
@@ -532,15 +551,27 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
         The table (:data:`DEPENDENCE_COLUMNS`, groups sorted then ``overall``), the handling
         used and the sentence saying why (:func:`dependence_mode`).
     """
+    return _dependent(effects, by, dependence, rho, method, test, level, rve_model)[:3]
+
+
+def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, method: str, test: str, level: float,
+               rve_model: str) -> tuple[pd.DataFrame, str, str, pd.DataFrame]:
+    """:func:`dependent`, and the weight of every row (percent) in its group's and in the overall model."""
     mode, reason = dependence_mode(effects, dependence)
     groups = group_labels(effects, by)
     subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
-    subsets[overall_label(subsets)] = effects
+    overall = overall_label(subsets)
+    subsets[overall] = effects
+    weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object), "weight_group": np.nan,
+                            "weight_overall": np.nan}, index=effects.index)
     if mode in ("multilevel", "rve"):
         rows = []
         for g, sub in subsets.items():
             row, why = (attempt(_three_level, sub, level) if mode == "multilevel"
                         else attempt(_robust, sub, rho, level, rve_model))
+            w = None if row is None else row.pop("weights", None)
+            if w is not None:
+                weights.loc[sub.index, "weight_overall" if g == overall else "weight_group"] = w
             rows.append({"group": g} | (row if row is not None else
                                         {"k": len(sub), "studies": sub["study"].nunique(), "note": why}))
         table = pd.DataFrame(rows)
@@ -556,17 +587,92 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
             else:
                 parts.append(sub.assign(group=g))
         if not parts:
-            return _dependence_table(pd.DataFrame(failed), subsets, mode), mode, reason
+            return _dependence_table(pd.DataFrame(failed), subsets, mode), mode, reason, weights
         e = pd.concat(parts, ignore_index=True)
         keys = np.array([list(subsets).index(g) for g in e["group"]])  # fit in the order of subsets
-        t = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,
-                level=level).table()
+        f = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test, level=level)
+        t = f.table()
+        if mode == "none":  # the rows of every group, then every row again for the overall model
+            weights["weight_group"] = f.weights[:len(effects)][np.argsort(np.concatenate(
+                [effects.index.get_indexer(sub.index) for g, sub in subsets.items() if g != overall]))]
+            weights["weight_overall"] = f.weights[len(effects):]
         t["group"] = [list(subsets)[i] for i in t["group"]]
         t["clusters"] = t["k"]
         t["studies"] = e.groupby("group")["study"].nunique().reindex(t["group"]).to_numpy()
         t["k"] = [len(subsets[g]) for g in t["group"]]
         table = pd.concat([t, pd.DataFrame(failed)], ignore_index=True) if failed else t
-    return _dependence_table(table, subsets, mode), mode, reason
+    return _dependence_table(table, subsets, mode), mode, reason, weights
+
+
+#: Columns of ``results/primary.csv`` (:func:`primary`).
+PRIMARY_COLUMNS = ["group", "model", "dependence", "method", "test", "k", "studies", "animals", "clusters", "estimate",
+                   "se", "stat", "df", "p", "ci_low", "ci_high", "pi_low", "pi_high", "p_holm", "p_bonferroni",
+                   "se_model", "tau2", "sigma2_study", "sigma2_within", "i2", "i2_study", "i2_within", "q", "q_p",
+                   "converged", "note"]
+
+
+def model_name(mode: str, method: str, test: str, rho: float, rve_model: str = "CORR") -> str:
+    """The primary model in a few words, with metafor's (or robumeta's) names for it."""
+    rma = f"rma ({method}{'' if method == 'FE' else ', ' + test})"
+    return {"none": f"{rma}, comparisons independent",
+            "aggregate": f"aggregated by cohort (rho = {rho:g}), then {rma}",
+            "multilevel": "rma.mv three-level (REML), CR2 tests by study",
+            "rve": f"robu ({rve_model}{', rho = ' + format(rho, 'g') if rve_model == 'CORR' else ''}), small-sample "
+                   "corrected"}[mode]
+
+
+def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
+            method: str = "REML", test: str = "z", level: float = 95,
+            rve_model: str = "CORR") -> dict[str, object]:
+    """The primary analysis of a run: one model per group and overall, as the config chose it.
+
+    The handling of several comparisons per study is :func:`dependence_mode` of ``dependence``
+    (``auto``: the three-level model when any study contributes more than one comparison) and the
+    model that of :func:`dependent` (metafor ``rma``, ``aggregate`` + ``rma``, ``rma.mv`` with
+    clubSandwich CR2 tests, or robumeta ``robu``). Every figure's diamond, the report's first table
+    and the multiverse's primary specification are this model; :func:`stratified` (comparisons
+    treated as independent) is the secondary, CAMARADES-style view.
+
+    Beyond :func:`dependent`: ``animals`` (:func:`animals`; empty with a note when the sheet gives
+    no group sizes), ``p_holm`` and ``p_bonferroni`` across the groups (the overall row left out),
+    the model in words (``model``, :func:`model_name`), ``method`` and ``test`` (``CR2`` and ``RVE``
+    for the models that fix their own), and the caveats of :func:`thin_evidence_note`. A group of
+    one comparison has that comparison as its estimate (with its z interval, as ``rma`` with k = 1).
+    The prediction interval is metafor's ``predict``: of ``rma`` (``none``, ``aggregate``) and of
+    ``rma.mv`` with the CR2 variance and Satterthwaite df (``multilevel``); robumeta gives none (``rve``).
+
+    Returns
+    -------
+    dict
+        ``table`` (:data:`PRIMARY_COLUMNS`, groups sorted then the overall row), ``mode`` and
+        ``reason`` (:func:`dependence_mode`), ``weights`` (``row``, ``by``, ``weight_group``,
+        ``weight_overall``: every row's weight in percent in its group's and in the overall model,
+        metafor ``weights()``; empty for ``aggregate``, whose units are cohorts).
+    """
+    table, mode, reason, weights = _dependent(effects, by, dependence, rho, method, test, level, rve_model)
+    groups = group_labels(effects, by)
+    overall = table["group"].iloc[-1]
+    subsets = [effects[(groups == g).to_numpy()] if g != overall else effects for g in table["group"]]
+    single = [i for i, sub in enumerate(subsets) if len(sub) == 1 and not np.isfinite(table.at[i, "estimate"])]
+    crit = dist.norm_isf((1 - level / 100) / 2)
+    for i in single:  # the comparison itself, as rma with k = 1
+        yi, se = float(subsets[i]["yi"].iloc[0]), float(np.sqrt(subsets[i]["vi"].iloc[0]))
+        table.loc[i, ["estimate", "se", "stat", "p", "ci_low", "ci_high", "note"]] = [
+            yi, se, yi / se, 2 * dist.norm_sf(abs(yi / se)), yi - crit * se, yi + crit * se,
+            "k = 1: the comparison itself, no pooling"]
+    own = {"multilevel": "CR2", "rve": "RVE"}
+    table = table.assign(
+        model=model_name(mode, method, test, rho, rve_model),
+        method="REML" if mode == "multilevel" else "" if mode == "rve" else method,
+        test=[own.get(mode, test) if i not in single else "z" for i in range(len(table))],
+        animals=[animals(sub) for sub in subsets],
+        note=[thin_evidence_note(n, k, st, animals_note(sub))
+              for n, k, st, sub in zip(table["note"], table["k"], table["studies"], subsets)])
+    if test == "z" and mode in ("none", "aggregate"):
+        table["df"] = np.nan
+    table["p_holm"] = np.r_[adjust_p(table["p"][:-1], "holm"), np.nan]
+    table["p_bonferroni"] = np.r_[adjust_p(table["p"][:-1], "bonferroni"), np.nan]
+    return {"table": with_notes(table[PRIMARY_COLUMNS]), "mode": mode, "reason": reason, "weights": weights}
 
 
 def _dependence_table(table: pd.DataFrame, subsets: dict, mode: str) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from scipy.special import gammaln
 from premeta.sheet import Problem, SheetError
 
 MEASURES = ("SMD", "MD", "ROM", "NMD")
-ORIENTS = ("benefit", "raw")
+from premeta.vocabulary import ORIENTS  # noqa: E402  (re-exported: premeta.effects.ORIENTS)
 #: Axis and table labels of the measures.
 MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
 ARMS = ("trt", "ctl", "sham")

@@ -226,6 +226,15 @@ class MultilevelFit:
     rho: float | None = None  # CHE: correlation of the sampling errors within a study (None: independent)
     terms: tuple = ("intrcpt",)  # coefficient names (metafor's rownames of beta)
 
+    def weights(self) -> np.ndarray:
+        r"""Each effect's weight in percent, metafor's ``weights(fit)`` (``type = "diagonal"``):
+        :math:`100\,w_i/\sum_j w_j` with :math:`w_i = (V^{-1})_{ii}`, the marginal covariance
+        :math:`V` of the fit (its study blocks, :func:`_blocks`)."""
+        w = np.empty(self.k)
+        for rows, V in _blocks(self.study, self.study, self.inner, self.vi, self.sigma2, self.rho):
+            w[rows] = np.diagonal(np.linalg.inv(V), axis1=1, axis2=2)
+        return 100 * w / w.sum()
+
     def table(self) -> pd.DataFrame:
         """One row per coefficient: :data:`COEF_COLUMNS` (``df`` NaN: Wald z tests, as metafor)."""
         return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,

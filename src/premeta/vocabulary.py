@@ -1,0 +1,92 @@
+"""What premeta calls the two arms of a comparison, and which way its effects point, in words.
+
+Nothing here knows the review: the intervention and its comparator are named by the reviewer
+(config ``labels``, :class:`Labels`), neutral by default ("treatment", "control"). Every figure,
+table header, caption and sentence that names an arm or a direction takes it from here, so a drug
+review never reads "exercise" and a figure never claims a benefit that the sheet does not state.
+
+The rule for directions (:meth:`Labels.sides`):
+
+* ``orient="benefit"``: every effect was signed so that positive favours the treatment (rows whose
+  ``better`` is ``lower`` were flipped): "Favours <control>" left of 0, "Favours <treatment>" right.
+* ``orient="raw"``: effects are treatment minus control (metafor ``escalc``'s sign). When every row
+  shown states the same ``better``, that direction is a benefit and the sides say who is favoured
+  (``better="lower"`` puts the treatment on the left). Otherwise no side is claimed:
+  "Lower with <treatment>" | "Higher with <treatment>".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ORIENTS = ("benefit", "raw")
+
+
+def plural(n: int | float, word: str, words: str | None = None) -> str:
+    """``"1 comparison"``, ``"2 comparisons"``: the count and the word in its number."""
+    many = words or (word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s")
+    return f"{n:g} {word if n == 1 else many}"
+
+
+def better_of(values) -> str | None:
+    """The ``better`` shared by every row (``"higher"`` or ``"lower"``), or None when rows differ or
+    one does not say."""
+    seen = {str(v).strip().lower() if isinstance(v, str) else None for v in values}
+    return next(iter(seen)) if len(seen) == 1 and seen <= {"higher", "lower"} else None
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The names of the two arms of every comparison.
+
+    Parameters
+    ----------
+    treatment : str
+        The intervention or exposure (``trt_*`` columns), e.g. "treadmill exercise", "minocycline",
+        "maternal protein restriction".
+    control : str
+        Its comparator (``ctl_*`` columns), e.g. "sedentary control", "vehicle".
+    """
+
+    treatment: str = "treatment"
+    control: str = "control"
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> Labels:
+        """From the config's ``labels: {treatment: ..., control: ...}``; missing names stay neutral."""
+        given = (config or {}).get("labels") or {}
+        return cls(**{k: str(v) for k, v in given.items() if k in ("treatment", "control") and v})
+
+    def arm(self, code: str) -> str:
+        """The label of an arm code of the sheet: ``trt`` or ``ctl``."""
+        return {"trt": self.treatment, "ctl": self.control}[code]
+
+    def sides(self, orient: str, better: str | None = None) -> tuple[str, str]:
+        """The texts printed left and right of 0 under a forest plot (module docstring's rule).
+
+        ``better`` is the direction of benefit shared by every row the figure shows
+        (:func:`better_of`), or None.
+        """
+        if orient not in ORIENTS:
+            raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+        favour = (f"Favours {self.control}", f"Favours {self.treatment}")
+        if orient == "benefit" or better == "higher":
+            return favour
+        if better == "lower":
+            return favour[::-1]
+        return f"Lower with {self.treatment}", f"Higher with {self.treatment}"
+
+    def direction(self, orient: str, better: str | None = None) -> str:
+        """The sentence that says what a positive effect means, as :meth:`sides` draws it."""
+        if orient not in ORIENTS:
+            raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+        if orient == "benefit":
+            return (f"positive values favour {self.treatment} over {self.control} (the sign of outcomes where "
+                    "lower is better was reversed)")
+        raw = f"{self.treatment} minus {self.control}"
+        if better == "higher":
+            return f"{raw}; higher is better on every outcome, so positive values favour {self.treatment}"
+        if better == "lower":
+            return f"{raw}; lower is better on every outcome, so negative values favour {self.treatment}"
+        return (f"{raw}: positive values mean higher with {self.treatment}, negative lower; whether that is "
+                "a benefit depends on the outcome")
