@@ -66,16 +66,18 @@ def make_effects_sheet(source=SUPPLEMENT, sheet=EFFECTS) -> int:
     study <- "<first author's surname> <year> (#<study>)" (one label per cluster of the paper's
     `study` column, so clusters stay as published), outcome <- measure, mechanism <- paradigm,
     yi <- hedges, sei <- se (negative = antidepressant-like, as published: run with
-    ``orient: raw``), plus tx_dur, tx_dose, rodent as moderators.
+    ``orient: raw``), better <- "lower" on every row (the published signs make a lower effect the
+    antidepressant-like one, whatever the outcome's own scale: the figures then say "Favours
+    minocycline" left of 0), plus tx_dur, tx_dose, rodent as moderators.
     """
     with open(source, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     with open(sheet, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
-        out.writerow(["study", "outcome", "mechanism", "yi", "sei", "tx_dur", "tx_dose", "rodent"])
+        out.writerow(["study", "outcome", "mechanism", "better", "yi", "sei", "tx_dur", "tx_dose", "rodent"])
         for r in rows:
             surname = r["author"].split(",")[0].strip()
-            out.writerow([f"{surname} {r['year']} (#{r['study']})", r["measure"], r["paradigm"], r["hedges"], r["se"],
+            out.writerow([f"{surname} {r['year']} (#{r['study']})", r["measure"], r["paradigm"], "lower", r["hedges"], r["se"],
                           r["tx_dur"], r["tx_dose"], r["rodent"]])
     return len(rows)
 

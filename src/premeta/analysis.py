@@ -311,7 +311,7 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
                 test: str = "z", level: float = 95) -> pd.DataFrame:
     """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
 
-    ``time`` names the column of times (days after injury, or e.g. ``weeks`` of exercise); the
+    ``time`` names the column of times (e.g. days after injury, or ``weeks`` of treatment); the
     table has a column of that name after ``group`` (no rows when no row has a time).
     """
     t = pd.to_numeric(effects[time], errors="coerce")
@@ -332,7 +332,7 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
 
 def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
                     level: float = 95, times: tuple[str, ...] = ("time", "weeks")) -> pd.DataFrame:
-    """Meta-regression of the effect on time after injury (and on weeks of exercise), in each group.
+    """Meta-regression of the effect on time (and on ``weeks``, e.g. of treatment), in each group.
 
     One :func:`premeta.metareg.metareg` call per time column present: the slope (change in the
     effect per day, or per week) with its test and CI, and the model's tau², R² and QM p-value.
@@ -457,7 +457,7 @@ DEPENDENCE = ("auto", "multilevel", "rve", "aggregate", "none")
 
 
 def cohort_key(effects: pd.DataFrame) -> pd.Series:
-    """The exercise cohort of each row: (study, cohort), else (study, comparison), else the row."""
+    """The treatment cohort of each row: (study, cohort), else (study, comparison), else the row."""
     own = pd.Series(effects.index.astype(str), index=effects.index, dtype="string")
     for col in ("comparison", "cohort"):
         if col in effects:
@@ -537,7 +537,7 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
       robumeta ``robu(modelweights = "CORR", small = TRUE)``; Hedges, Tipton & Johnson 2010; Tipton
       2015); ``tau2`` and ``i2`` are robumeta's. ``rve_model="HIER"`` uses the hierarchical
       working model instead (``sigma2_within`` is then robumeta's omega²).
-    * ``aggregate``: the comparisons of each exercise cohort (:func:`cohort_key`) within a group are
+    * ``aggregate``: the comparisons of each treatment cohort (:func:`cohort_key`) within a group are
       combined into one effect assuming sampling errors correlated ``rho``
       (:func:`premeta.multilevel.aggregate`, metafor ``aggregate.escalc``), then pooled by
       :func:`premeta.models.fit` with ``method`` and ``test`` (CAMARADES nested comparisons).
@@ -696,17 +696,14 @@ def rho_sensitivity(effects: pd.DataFrame, by: str = "mechanism", level: float =
     return pd.concat(parts, ignore_index=True)[cols]
 
 
-def dependence_estimates(pooled: pd.DataFrame, dependence: pd.DataFrame, rve_model: str = "CORR") -> pd.DataFrame:
-    """The pooled table (comparisons independent) beside the dependence analysis, in long form for
-    :func:`premeta.plots.comparison_figure`: ``group, analysis, estimate, ci_low, ci_high``."""
-    mode = dependence["dependence"].iloc[0]
-    label = {"multilevel": "three-level model, CR2 CI by study", "aggregate": "aggregated by cohort",
-             "rve": f"robust variance estimation ({rve_model}), by study",
-             "none": "comparisons independent"}[mode]
+def dependence_estimates(pooled: pd.DataFrame, primary: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons-independent table beside the primary model (:func:`primary`, named by its
+    ``model``), in long form for :func:`premeta.plots.comparison_figure`: ``group, analysis,
+    estimate, ci_low, ci_high``."""
     cols = ["group", "estimate", "ci_low", "ci_high"]
-    parts = [pooled[cols].assign(analysis="comparisons independent")]
-    if mode != "none":
-        parts.append(dependence[cols].assign(analysis=label))
+    parts = [pooled[cols].assign(analysis="comparisons treated as independent")]
+    if primary["dependence"].iloc[0] != "none":
+        parts.append(primary[cols].assign(analysis="primary: " + primary["model"].iloc[0]))
     return pd.concat(parts, ignore_index=True)
 
 

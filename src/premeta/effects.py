@@ -1,6 +1,6 @@
 """Effect sizes from group summaries, one row per comparison (metafor ``escalc`` vocabulary).
 
-Every row compares an exercise (treatment, ``trt_*``) group with its control (``ctl_*``) on one
+Every row compares a treatment (``trt_*``: the intervention or exposure) group with its control (``ctl_*``) on one
 outcome at one time point. Dispersion may be an SD or an SEM per group; SD = SEM * sqrt(n) with
 the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2). A control group that serves m
 comparisons of the same outcome at the same time (same ``study``, ``control_group``, ``outcome``
@@ -14,9 +14,9 @@ import pandas as pd
 from scipy.special import gammaln
 
 from premeta.sheet import Problem, SheetError
+from premeta.vocabulary import ORIENTS
 
 MEASURES = ("SMD", "MD", "ROM", "NMD")
-from premeta.vocabulary import ORIENTS  # noqa: E402  (re-exported: premeta.effects.ORIENTS)
 #: Axis and table labels of the measures.
 MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
 ARMS = ("trt", "ctl", "sham")
@@ -39,7 +39,7 @@ def shared_control_m(sheet: pd.DataFrame) -> pd.Series:
     """How many comparisons share each row's control group (1 where ``control_group`` is empty).
 
     Rows share a control when they have the same ``study``, ``control_group``, ``outcome`` and
-    ``time``: the same control animals measured once, set against m different exercise groups.
+    ``time``: the same control animals measured once, set against m different treatment groups.
     """
     if "control_group" not in sheet:
         return pd.Series(1, index=sheet.index, dtype=int)
@@ -84,7 +84,7 @@ def nmd(m1, sd1, n1, m2, sd2, n2, msham):
     With the deficit :math:`\\Delta = |\\bar x_c - \\bar x_{sham}|`:
     :math:`y = 100(\\bar x_t - \\bar x_c)/\\Delta` and
     :math:`v = (100 s_t/\\Delta)^2/n_t + (100 s_c/\\Delta)^2/n_c`.
-    Oriented by ``better``, 100 means the exercise group is back at the sham level.
+    Oriented by ``better``, 100 means the treatment group is back at the sham level.
     """
     deficit = np.abs(m2 - msham)
     return 100 * (m1 - m2) / deficit, (100 * sd1 / deficit) ** 2 / n1 + (100 * sd2 / deficit) ** 2 / n2
@@ -101,9 +101,9 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
         Its index names the rows in error messages (the reader uses spreadsheet row numbers).
     measure : {"SMD", "MD", "ROM", "NMD"}
     orient : {"benefit", "raw"}
-        ``raw`` keeps exercise minus control (or its log ratio); ``benefit`` flips the sign of
-        rows whose ``better`` is ``lower`` so that a positive effect always favours exercise.
-        Precomputed ``yi`` are read as exercise minus control and oriented the same way.
+        ``raw`` keeps treatment minus control (or its log ratio); ``benefit`` flips the sign of
+        rows whose ``better`` is ``lower`` so that a positive effect always favours the treatment.
+        Precomputed ``yi`` are read as treatment minus control and oriented the same way.
 
     Returns
     -------

@@ -13,7 +13,7 @@ Choices (column, values, default values first):
 * ``method``: the tau² estimator of :func:`premeta.models.fit` (``REML``, ``DL``, ``PM``, ...).
 * ``test``: ``z``, ``knha`` (or ``adhoc``).
 * ``dependence``: ``none`` (every comparison independent), ``aggregate`` (the comparisons of each
-  exercise cohort combined with correlation ``rho``, metafor ``aggregate``, then ``rma``),
+  cohort combined with correlation ``rho``, metafor ``aggregate``, then ``rma``),
   ``multilevel`` (three-level model, CR2 cluster-robust t tests by study) and ``rve`` (robust
   variance estimation by study, robumeta ``robu``), as :func:`premeta.analysis.dependent`.
 * ``inclusion``: ``all``; ``low_rob`` (studies at low risk of bias on random sequence generation

@@ -37,6 +37,7 @@ from matplotlib.transforms import blended_transform_factory
 from premeta import distributions as dist
 from premeta.analysis import overall_label
 from premeta.effects import MEASURE_LABELS
+from premeta.vocabulary import Labels
 
 ROW = 0.25  # inches per text line
 MARGIN = 0.15  # left and right margin, inches
@@ -52,6 +53,8 @@ FONT = 9  # points
 #: More rows than this are not drawn (a figure over 75 inches tall helps no reader): the figure
 #: says so and points to the study-level figure and the tables.
 FOREST_MAX_ROWS = 300
+#: The texts under a forest plot's axis when the caller names none: neutral arms, effects oriented to benefit.
+SIDES = Labels().sides("benefit")
 #: seaborn 0.13's ``axes_style("ticks")`` and ``plotting_context("paper")``, merged (held equal to
 #: seaborn's by tests/test_plots.py), less ``image.cmap``: seaborn's "rocket" colour map exists only
 #: once seaborn is imported, and no figure here draws an image with the default colour map
@@ -138,7 +141,7 @@ def _ci(est: float, lo: float, hi: float) -> str:
 
 
 def _pval(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"  # 0.053 is not 0.05
 
 
 def _fill(s: object, n: int) -> str:
@@ -174,22 +177,45 @@ def _wrap(s: object, width: float, size: float = FONT, bold: bool = False) -> li
 
 
 def _model(pool: pd.Series) -> str:
-    return "FE model" if pool.get("method") == "FE" else "RE model"
+    """The model of a pooled row in a few words (a row of :func:`premeta.analysis.primary` or of
+    :func:`premeta.analysis.stratified`)."""
+    return {"multilevel": "Three-level model", "rve": "RVE model",
+            "aggregate": "RE model, cohorts aggregated"}.get(pool.get("dependence"),
+                                                            "FE model" if pool.get("method") == "FE" else "RE model")
+
+
+def _finite(pool: pd.Series, key: str) -> bool:
+    x = pool.get(key)
+    return isinstance(x, (int, float, np.number)) and bool(np.isfinite(x))
+
+
+def _df(df: float) -> str:
+    """Degrees of freedom: whole, or with one decimal (Satterthwaite)."""
+    return f"{df:.0f}" if float(df).is_integer() else f"{df:.1f}"
 
 
 def _het(pool: pd.Series) -> str:
-    """``τ² = 0.12, I² = 45%, Q = 12.30 (df = 6, p = 0.03)``, plus any note of the fit."""
-    parts = [] if pool.get("method") == "FE" else [f"τ² = {_num(pool['tau2'])}"]
-    q = f"Q = {_num(pool['q'])} (df = {pool['q_df']:.0f}, {_pval(pool['q_p'])})"
-    parts += [f"I² = {pool['i2']:.0f}%", q]
+    """``τ² = 0.12, I² = 45%, Q = 12.30 (df = 6, p = 0.03)`` (the three-level model's two σ² in
+    place of τ²), what the row has of these, plus any note of the fit."""
+    parts = []
+    if _finite(pool, "sigma2_study"):
+        parts.append(f"σ² study = {_num(pool['sigma2_study'])}, within = {_num(pool['sigma2_within'])}")
+    elif pool.get("method") != "FE" and _finite(pool, "tau2"):
+        parts.append(f"τ² = {_num(pool['tau2'])}")
+    if _finite(pool, "i2"):
+        parts.append(f"I² = {pool['i2']:.0f}%")
+    if _finite(pool, "q") and _finite(pool, "q_df"):
+        parts.append(f"Q = {_num(pool['q'])} (df = {pool['q_df']:.0f}, {_pval(pool['q_p'])})")
     note = pool.get("note")
     return ", ".join(parts) + (f"; {note}" if isinstance(note, str) and note else "")
 
 
 def _effect_test(pool: pd.Series) -> str:
     """``Test for overall effect: t = 3.10 (df = 8), p = 0.015`` (z without df), as RevMan and metafor print it."""
-    t = pool.get("test") in ("knha", "adhoc") and np.isfinite(pool.get("df", np.nan))
-    df = f" (df = {pool['df']:.0f})" if t else ""
+    if not _finite(pool, "stat"):
+        return "Test for overall effect: not computed"
+    t = _finite(pool, "df")
+    df = f" (df = {_df(pool['df'])})" if t else ""
     return f"Test for overall effect: {'t' if t else 'z'} = {_num(pool['stat'])}{df}, {_pval(pool['p'])}"
 
 
@@ -295,7 +321,7 @@ def _interval(ax, lo: float, hi: float, y: float, xlim: tuple[float, float], whi
 
 
 def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
-          favours: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
+          sides: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
           footer: list[str] = ()) -> Figure:
     """Lay out and draw the lines of :func:`_layout` in the columns of metafor's ``forest()``.
 
@@ -309,8 +335,9 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
     need = max([_width(str(ln["label"]), bold=ln.get("bold", ln["kind"] == "group")) + INDENT * ln.get("indent", 0)
                 for ln in labelled] + [_width(header, bold=True)])
     label_w = min(max(need, LABEL_MIN), LABEL_MAX)
-    x_ilab = [MARGIN + label_w + GAP + ILAB_W * (i + 1) for i in range(len(ilab))]
-    plot0 = MARGIN + label_w + GAP + ILAB_W * len(ilab) + GAP
+    ilab_w = [max(ILAB_W, _width(h, bold=True) + 0.15) for h in ilab]  # as wide as its header
+    x_ilab = list(MARGIN + label_w + GAP + np.cumsum(ilab_w))
+    plot0 = MARGIN + label_w + GAP + sum(ilab_w) + GAP
     plot1 = plot0 + PLOT_W
     x_weight = plot1 + GAP + WEIGHT_W if weights else plot1
     x_est = x_weight + GAP + EST_W
@@ -404,6 +431,8 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
                     ax.add_patch(Polygon([(p["ci_low"], y), (est, y - d), (p["ci_high"], y), (est, y + d)],
                                          fc="0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6, zorder=2))
                     text(x_est, y, _ci(est, p["ci_low"], p["ci_high"]), ha="right", **style)
+                else:  # the model could not be fitted: its note says why
+                    text(x_est, y, "not estimated", ha="right", fontsize=8, color="0.3", fontstyle="italic")
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
                 p = ln["pi"]
                 text(x_est, y0, f"PI [{_num(p['pi_low'])}, {_num(p['pi_high'])}]", ha="right", fontsize=8, color="0.3")
@@ -415,8 +444,7 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
 
         zero_tf = blended_transform_factory(ax.transData, ax.transAxes)
         if xl[0] <= 0 <= xl[1]:
-            sides = (("right", -4, f"← Favours {favours[0]}"), ("left", 4, f"Favours {favours[1]} →"))
-            for ha, dx, s in sides:
+            for ha, dx, s in (("right", -4, f"← {sides[0]}"), ("left", 4, f"{sides[1]} →")):
                 ax.annotate(s, (0, 0), xycoords=zero_tf, xytext=(dx, -21), textcoords="offset points",
                             ha=ha, va="top", fontsize=8.5)
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure), labelpad=17)
@@ -424,7 +452,7 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
 
 
 def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
-                  favours: tuple[str, str] = ("control", "exercise"),
+                  sides: tuple[str, str] = SIDES,
                   xlim: tuple[float, float] | None = None, level: float = 95,
                   ilab: dict[str, str] | None = None, header: str = "Study") -> Figure:
     """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
@@ -435,14 +463,17 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
         One row per effect, in plotting order: ``label`` (study text), ``group`` (stratum),
         ``yi``, ``vi`` and ``weight`` (percent within its stratum).
     pooled : DataFrame
-        The table of :func:`premeta.rma`, one row per stratum and optionally ``overall``.
-        With one stratum in ``rows`` its row is used, else the ``overall`` row.
+        The table of :func:`premeta.analysis.primary` (or of :func:`premeta.rma`), one row per
+        stratum and optionally ``overall``. With one stratum in ``rows`` its row is used, else the
+        ``overall`` row. Its model is named beside the diamond (:func:`_model`), its heterogeneity
+        (τ², or the three-level model's two σ², I², Q: what the row has) and test under it.
     measure : str
         ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
     title : str
         Printed above the header, wrapped to the figure's width.
-    favours : (str, str)
-        Who is favoured left and right of 0, printed under the axis as "Favours ...".
+    sides : (str, str)
+        The texts under the axis left and right of 0 (:meth:`premeta.vocabulary.Labels.sides`:
+        who is favoured, or only "Lower/Higher with ..." when the data do not say which is better).
     xlim : (float, float), optional
         Axis limits; by default from the data (see :func:`_limits`). Intervals are clipped
         at the limits and end in a triangle there.
@@ -451,7 +482,8 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
         level of ``pooled`` (whose intervals are drawn as given).
     ilab : dict, optional
         Extra columns between the labels and the plot (metafor ``ilab``): header -> column of
-        ``rows``, e.g. ``{"Exercise n": "n_trt", "Control n": "n_ctl"}``.
+        ``rows``, e.g. ``{"Minocycline n": "n_trt", "Vehicle n": "n_ctl"}``; each column as wide
+        as its header.
     header : str
         Heading of the label column.
 
@@ -473,23 +505,27 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     rows = rows.reset_index(drop=True)
     lines, rules = _layout(rows, pooled, ilab)
     ticks = _limits(rows, [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim, _z(level))
-    return _draw(lines, rules, ticks, measure, title, favours, level, header, list(ilab), weights=True)
+    return _draw(lines, rules, ticks, measure, title, sides, level, header, list(ilab), weights=True)
 
 
 def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: str, title: str = "",
-                          favours: tuple[str, str] = ("control", "exercise"),
+                          sides: tuple[str, str] = SIDES,
                           xlim: tuple[float, float] | None = None, level: float = 95, by: str = "Group") -> Figure:
     """The stratified meta-analysis as reviewers draw it: one row per group with its diamond, then overall.
 
     Parameters
     ----------
     pooled : DataFrame
-        The pooled table (:func:`premeta.analysis.stratified`): one row per group, the all-groups
-        row last; ``k``, ``studies`` and ``animals`` become columns. A group with k = 1 is drawn
-        as its comparison (a square), without a diamond; a group of k = 2, or of comparisons all
-        from one study, is marked † and explained under the figure.
+        The primary table (:func:`premeta.analysis.primary`; or :func:`premeta.analysis.stratified`'s):
+        one row per group, the all-groups row last; ``k``, ``studies`` and ``animals`` become
+        columns. A group with k = 1 is drawn as its comparison (a square), without a diamond; a
+        group of k = 2, or of comparisons all from one study, is marked † and explained under the
+        figure; a group its model could not estimate says so in place of its interval.
     tests : DataFrame
-        The tests of subgroup differences, printed under the overall diamond.
+        The tests of subgroup differences, printed under the figure (said to treat comparisons
+        as independent when the rows are of another model).
+    sides : (str, str)
+        As :func:`forest_figure`.
     by : str
         Heading of the label column (the grouping column).
 
@@ -518,13 +554,15 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
                   "bold": True, "ilab": [_ilab_text(float(overall[c])) for c in cols.values()]})
     lines.append({"kind": "het", "text": _het(overall), "pi": overall, "indent": 0})
     lines.append({"kind": "het", "text": _effect_test(overall), "indent": 0})
-    footer = [_subgroup_test(t) for _, t in tests.iterrows()]
+    independent = overall.get("dependence", "none") in ("none", None)
+    footer = [_subgroup_test(t) + ("" if independent else " [comparisons treated as independent]")
+              for _, t in tests.iterrows()]
     if thin.any():
         footer.append("† rests on very little: two comparisons, or comparisons all from one study (see its note)")
     rows = pd.DataFrame({"yi": groups["estimate"], "vi": groups["se"] ** 2})
     ticks = _limits(rows[np.isfinite(rows.yi)], [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim,
                     _z(level))
-    return _draw(lines, rules, ticks, measure, title, favours, level, by, list(cols), weights=False,
+    return _draw(lines, rules, ticks, measure, title, sides, level, by, list(cols), weights=False,
                  footer=footer)
 
 
@@ -621,17 +659,18 @@ def save(fig: Figure, path_stem: str | Path) -> list[Path]:
 
 
 def forest(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, path_stem: str | Path, title: str = "",
-           favours: tuple[str, str] = ("control", "exercise"),
+           sides: tuple[str, str] = SIDES,
            xlim: tuple[float, float] | None = None, level: float = 95,
            ilab: dict[str, str] | None = None, header: str = "Study") -> list[Path]:
     """Draw a forest plot (:func:`forest_figure`) and write it as PNG and SVG (:func:`save`)."""
-    return save(forest_figure(rows, pooled, measure, title, favours, xlim, level, ilab, header), path_stem)
+    return save(forest_figure(rows, pooled, measure, title, sides, xlim, level, ilab, header), path_stem)
 
 
 def summary_forest(pooled: pd.DataFrame, tests: pd.DataFrame, measure: str, path_stem: str | Path,
-                   title: str = "", level: float = 95, by: str = "Group") -> list[Path]:
+                   title: str = "", sides: tuple[str, str] = SIDES, level: float = 95,
+                   by: str = "Group") -> list[Path]:
     """Draw the one-row-per-group forest plot (:func:`summary_forest_figure`) and write it (:func:`save`)."""
-    return save(summary_forest_figure(pooled, tests, measure, title, level=level, by=by), path_stem)
+    return save(summary_forest_figure(pooled, tests, measure, title, sides, level=level, by=by), path_stem)
 
 
 def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
@@ -689,10 +728,10 @@ def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: 
     return fig, axes.flat[:len(groups)]
 
 
-def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Days after injury",
+def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Time",
                        time: str = "time") -> Figure:
     """Pooled effect (with its CI) against time, one panel per group: ``group, <time>, k, estimate, ci_low,
-    ci_high``."""
+    ci_high``; ``time_label`` is the x axis title (what the column holds, e.g. "Days after nerve injury")."""
     groups = list(dict.fromkeys(course["group"]))
     if not groups:
         return message_figure(time_label, "no comparison has a time")

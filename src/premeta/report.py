@@ -13,10 +13,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from premeta.analysis import STUDY_LEVEL_K
+from premeta.analysis import STUDY_LEVEL_K, animals_note, dependence_mode
 from premeta.effects import MEASURE_LABELS
 from premeta.rob import ITEMS as ROB_ITEMS
 from premeta.pairing import load
+from premeta.vocabulary import Labels, better_of, number, plural
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
 METHOD_WORDS = {
@@ -34,9 +35,42 @@ MEASURE_WORDS = {
            "variance 1/n1 + 1/n2 + g^2/(2(n1+n2)))",
     "MD": "raw mean differences",
     "ROM": "log ratios of means",
-    "NMD": "normalised mean differences (percent of the injury-induced deficit relative to sham, "
+    "NMD": "normalised mean differences (percent of the deficit of the control group relative to sham, "
            "Vesterinen et al. 2014)",
 }
+
+
+def model_words(mode: str, config: dict) -> str:
+    """The primary model in words, for the report's first paragraph and its methods."""
+    test = {"knha": "the Knapp-Hartung adjustment", "adhoc": "the modified Knapp-Hartung adjustment",
+            "z": "Wald-type z tests"}[config["test"]]
+    rma = f"{METHOD_WORDS[config['method']]} with {test}"
+    return {
+        "none": f"{rma}, each comparison treated as independent",
+        "aggregate": f"the comparisons of each cohort combined into one effect (sampling errors correlated "
+                     f"rho = {config['rho']:g}; metafor aggregate), then {rma}",
+        "multilevel": "a three-level random-effects model (comparisons within studies, REML; metafor rma.mv) with "
+                      "cluster-robust CR2 standard errors and Satterthwaite t tests by study (clubSandwich)",
+        "rve": "robust variance estimation clustered by study (robumeta robu, "
+               + (f"correlated-effects weights, rho = {config['rho']:g}" if config.get("rve_model", "CORR") == "CORR"
+                  else "hierarchical weights") + ", small-sample corrected)",
+    }[mode]
+
+
+def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> list[str]:
+    """Each group's note in the glance table: the primary model's note, and where the comparisons-
+    independent analysis (``pooled``) reaches the other side of p = 1 - level/100, a sentence saying so."""
+    alpha = 1 - level / 100
+    other = pooled.set_index("group")["p"]
+    notes = []
+    for _, r in primary.iterrows():
+        note = [r["note"]] if isinstance(r["note"], str) and r["note"] else []
+        q = other.get(r["group"], np.nan)
+        if r.get("dependence") != "none" and np.isfinite(r["p"]) and np.isfinite(q) and (r["p"] < alpha) != (q < alpha):
+            side = "significant" if q < alpha else "not significant"
+            note.append(f"with comparisons treated as independent the effect is {side} (p = {_pfmt(q, 3)})")
+        notes.append("; ".join(note))
+    return notes
 
 
 def sha256(path: str | Path) -> str:
@@ -84,6 +118,13 @@ def _fmt(x, digits: int = 2) -> str:
     return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
 
 
+def _count(x, word: str | None = None) -> str:
+    """A count as a whole number ("" when missing), with ``word`` in its number (``1 comparison``)."""
+    if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
+        return ""
+    return plural(float(x), word) if word else number(float(x))
+
+
 def _pfmt(p: float, digits: int = 4) -> str:
     return "" if pd.isna(p) else (f"< {10**-digits:.{digits}f}" if p < 10**-digits else f"{p:.{digits}f}")
 
@@ -103,13 +144,16 @@ def _extras(files) -> dict:
     return out
 
 
-def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
+def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
            studies: dict[str, str] | None = None,
            extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None,
            fmt: str = "wide", pairing: pd.DataFrame | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
+    ``primary`` is the primary model's table (:func:`premeta.analysis.primary`): the glance
+    table, the first paragraph and every diamond; ``pooled`` the comparisons-independent one
+    (:func:`premeta.analysis.stratified`), shown as the secondary view.
     ``forest`` maps each group (and the all-groups row) to its forest plot, ``studies`` the large
     groups to their study-level forest plot. ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
     shown in its section when present; ``skipped`` maps analyses that could not run to why;
@@ -120,9 +164,20 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
     env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
                              autoescape=True, keep_trailing_newline=True)
     env.filters["num"] = _fmt
+    env.filters["n"] = _count
     env.filters["p"] = _pfmt
     groups, overall = pooled.iloc[:-1], pooled.iloc[-1]  # the all-groups row is always last
+    mode, reason = dependence_mode(effects, config["dependence"])
+    labels = Labels.from_config(config)
+    main = primary.assign(glance_note=glance_notes(primary, pooled, config["level"]))
     return env.get_template("report.html.j2").render(
+        primary=main.iloc[:-1].to_dict("records"),
+        primary_overall=main.iloc[-1].to_dict(),
+        mode=mode,
+        mode_reason=reason,
+        model_words=model_words(mode, config),
+        labels=labels,
+        direction=labels.direction(config["orient"], better_of(effects["better"]) if "better" in effects else None),
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
         source=load(sheet_path, fmt, config.get("sheet"))[0].attrs["source"],
@@ -139,11 +194,12 @@ def render(*, sheet_path, effects: pd.DataFrame, pooled: pd.DataFrame, tests: pd
         measure_words=MEASURE_WORDS[config["measure"]],
         method_words=METHOD_WORDS[config["method"]],
         n_rows=len(effects),
+        animals_note=animals_note(effects),
         n_studies=effects["study"].nunique(),
         n_sem=int((effects.get("sd_from_sem", pd.Series("", index=effects.index)).fillna("") != "").sum()),
         n_shared=int((effects.get("shared_m", pd.Series(1, index=effects.index)) > 1).sum()),
         zero_sd=[{"row": r, "study": e.study, "outcome": e.outcome,
-                  "arm": e.zero_sd.replace("trt", "exercise").replace("ctl", "control").replace(";", " and ")}
+                  "arm": " and ".join(labels.arm(a) for a in e.zero_sd.split(";"))}
                  for r, e in effects.assign(zero_sd=effects.get("zero_sd", "")).fillna({"zero_sd": ""}).iterrows()
                  if e.zero_sd],
         groups=groups.to_dict("records"),

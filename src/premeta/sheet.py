@@ -38,34 +38,29 @@ COLUMNS = {
     "study": "study identifier, e.g. first author and year (required)",
     "outcome": "outcome measured, e.g. mechanical withdrawal threshold (required)",
     "mechanism": "mechanism or outcome family the outcome belongs to (required)",
-    "comparison": "label of this exercise-versus-control comparison within the study",
+    "comparison": "label of this treatment-versus-control comparison within the study",
     "cohort": "independent cohort of animals within the study",
     "control_group": "label of the control group; rows sharing it (same study, outcome, time) split its n",
-    "time": "time of measurement, days after injury",
+    "time": "time of measurement in days (from what: the config's `columns`, e.g. days after injury)",
     "better": "direction of benefit: 'higher' or 'lower' (required when orient='benefit')",
     "species": "species, e.g. rat or mouse",
     "strain": "strain, e.g. Sprague-Dawley",
     "sex": "sex of the animals",
-    "model": "pain model, e.g. chronic constriction injury",
-    "speed_m_min": "treadmill speed, m/min",
-    "min_per_day": "exercise minutes per day",
-    "days_per_week": "exercise days per week",
-    "weeks": "exercise duration, weeks",
-    "start": "exercise started before ('pre') or after ('post') the injury",
+    "model": "disease or injury model, e.g. chronic constriction injury",
     "tissue": "tissue sampled, e.g. spinal cord or DRG",
-    "trt_mean": "exercise group mean",
-    "trt_sd": "exercise group SD (give SD or SEM)",
-    "trt_sem": "exercise group SEM (give SD or SEM)",
-    "trt_n": "exercise group size, animals",
-    "ctl_mean": "control (injured, sedentary) group mean",
+    "trt_mean": "treatment group mean (the intervention or exposure; named in the config's `labels`)",
+    "trt_sd": "treatment group SD (give SD or SEM)",
+    "trt_sem": "treatment group SEM (give SD or SEM)",
+    "trt_n": "treatment group size, animals",
+    "ctl_mean": "control group mean (the comparator, e.g. vehicle or sedentary; in the config's `labels`)",
     "ctl_sd": "control group SD (give SD or SEM)",
     "ctl_sem": "control group SEM (give SD or SEM)",
     "ctl_n": "control group size, animals",
-    "sham_mean": "sham (uninjured) group mean; required for measure='NMD'",
+    "sham_mean": "sham (no disease model) group mean; required for measure='NMD'",
     "sham_sd": "sham group SD",
     "sham_sem": "sham group SEM",
     "sham_n": "sham group size, animals",
-    "yi": "precomputed effect size, exercise minus control (instead of group summaries)",
+    "yi": "precomputed effect size, treatment minus control (instead of group summaries)",
     "vi": "sampling variance of the precomputed yi (give vi or sei)",
     "sei": "standard error of the precomputed yi (give vi or sei)",
     "rob_sequence": "SYRCLE risk of bias: random sequence generation ('low', 'high', 'unclear')",
@@ -79,14 +74,16 @@ COLUMNS = {
     "rob_selective_reporting": "SYRCLE risk of bias: selective outcome reporting ('low', 'high', 'unclear')",
     "rob_other": "SYRCLE risk of bias: other sources of bias ('low', 'high', 'unclear')",
 }
-"""Every known column of the extraction sheet and what it holds; other columns are kept as moderators."""
+"""Every column premeta itself reads and what it holds. Any other column (a review's own protocol
+details: dose, treadmill speed, diet) is kept as a possible moderator, described by the config's
+``columns``."""
 
 REQUIRED = ("study", "outcome", "mechanism")
 ARMS = ("trt", "ctl", "sham")
 NUMERIC = tuple(f"{a}_{s}" for a in ARMS for s in ("mean", "sd", "sem", "n")) + (
-    "yi", "vi", "sei", "time", "speed_m_min", "min_per_day", "days_per_week", "weeks")
+    "yi", "vi", "sei", "time")
 ROB = tuple(c for c in COLUMNS if c.startswith("rob_"))
-CHOICES = {"better": ("higher", "lower"), "start": ("pre", "post")} | {c: ("low", "high", "unclear") for c in ROB}
+CHOICES = {"better": ("higher", "lower")} | {c: ("low", "high", "unclear") for c in ROB}
 MISSING = ("", "NA")
 
 
@@ -268,7 +265,7 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     measure : {"SMD", "MD", "ROM", "NMD"}
         Adds the measure's own rules: NMD needs ``sham_mean`` different from ``ctl_mean``;
         ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted in one of the
-        exercise and control groups and refused in both (the variance would be 0); negative is refused.
+        treatment and control groups and refused in both (the variance would be 0); negative is refused.
     orient : {"benefit", "raw"}
         ``benefit`` requires ``better`` on every row.
     group_by : str, optional
@@ -278,7 +275,7 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     -------
     DataFrame
         A copy, same index and row order, all columns kept: the numeric columns (:data:`NUMERIC`)
-        as float, ``better``, ``start`` and ``rob_*`` in lower case.
+        as float, ``better`` and ``rob_*`` in lower case.
 
     Raises
     ------
@@ -360,7 +357,7 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
             for arm in ("trt", "ctl")}
     for row in sheet.index[summary & zero["trt"] & zero["ctl"]]:
         col = "ctl_sd" if given.at[row, "ctl_sd"] else "ctl_sem"
-        rule = "SD is 0 in both groups (exercise and control): the effect's variance would be 0; check the extraction"
+        rule = "SD is 0 in both groups (treatment and control): the effect's variance would be 0; check the extraction"
         problems.append(Problem(row, col, sheet.at[row, col], rule))
 
     _split_controls(sheet, num, summary, problems)

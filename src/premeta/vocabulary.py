@@ -25,7 +25,12 @@ ORIENTS = ("benefit", "raw")
 def plural(n: int | float, word: str, words: str | None = None) -> str:
     """``"1 comparison"``, ``"2 comparisons"``: the count and the word in its number."""
     many = words or (word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s")
-    return f"{n:g} {word if n == 1 else many}"
+    return f"{number(n)} {word if n == 1 else many}"
+
+
+def number(n: int | float) -> str:
+    """A count as printed: ``7``, ``1200``, ``6.5`` (never ``7.0`` or ``1.2e+03``)."""
+    return f"{n:.0f}" if float(n).is_integer() else f"{n:g}"
 
 
 def better_of(values) -> str | None:

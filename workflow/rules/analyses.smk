@@ -1,28 +1,25 @@
 # The reviewer's further analyses; each can be switched off in config `analyses`.
 
 
+# The primary model (results/primary.csv, written by pool) beside the comparisons treated as
+# independent, and its sensitivity to the assumed within-study correlation (rve).
 rule dependence:
     input:
         effects="results/effect_sizes.csv",
         pooled="results/pooled.csv",
+        primary="results/primary.csv",
     output:
-        table=report(
-            "results/dependence.csv",
+        rho=report(
+            "results/dependence_rho.csv",
             caption="../report/dependence.rst",
             category="Dependent effects",
         ),
-        choice="results/dependence_choice.csv",
-        rho="results/dependence_rho.csv",
         png="results/plots/dependence.png",
         svg="results/plots/dependence.svg",
     params:
         group_by=config["group_by"],
         measure=config["measure"],
-        dependence=config["dependence"],
-        rho=config["rho"],
         rve_model=config["rve_model"],
-        method=config["method"],
-        test=config["test"],
         level=config["level"],
     log:
         "logs/dependence.log",
@@ -93,6 +90,7 @@ if EFFECTS_ONLY_RUN:
             **{name: path for a in EFFECTS_ONLY_RUN for name, path in EFFECTS_ONLY[a].items()},
         params:
             analyses=EFFECTS_ONLY_RUN,
+            columns=config["columns"],
             group_by=config["group_by"],
             measure=config["measure"],
             method=config["method"],
@@ -109,7 +107,7 @@ if EFFECTS_ONLY_RUN:
 rule moderators:
     input:
         effects="results/effect_sizes.csv",
-        pooled="results/pooled.csv",
+        primary="results/primary.csv",
     output:
         coefs=report(
             "results/moderators.csv",
@@ -123,7 +121,7 @@ rule moderators:
     params:
         moderators=config["moderators"],
         numeric=list(BUBBLES),
-        labels=COLUMNS,
+        columns=COLUMNS | config["columns"],
         group_by=config["group_by"],
         measure=config["measure"],
         method=config["method"],

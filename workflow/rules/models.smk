@@ -4,6 +4,9 @@ rule pool:
     input:
         sheet=config["data"],
     output:
+        primary=report(
+            "results/primary.csv", caption="../report/primary.rst", category="Tables"
+        ),
         pooled=report(
             "results/pooled.csv", caption="../report/pooled.rst", category="Tables"
         ),
@@ -19,6 +22,9 @@ rule pool:
         measure=config["measure"],
         orient=config["orient"],
         group_by=config["group_by"],
+        dependence=config["dependence"],
+        rho=config["rho"],
+        rve_model=config["rve_model"],
         method=config["method"],
         test=config["test"],
         level=config["level"],

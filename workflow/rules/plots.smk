@@ -2,6 +2,7 @@
 rule figures:
     input:
         effects="results/effect_sizes.csv",
+        primary="results/primary.csv",
         pooled="results/pooled.csv",
         tests="results/subgroup_tests.csv",
         weights="results/weights.csv",
@@ -36,6 +37,8 @@ rule figures:
         groups=GROUPS,
         group_by=config["group_by"],
         measure=config["measure"],
+        orient=config["orient"],
+        labels=config["labels"],
         level=config["level"],
         rho=config["rho"],
     priority: 5  # the second longest job, after the moderators

@@ -17,6 +17,14 @@ gc.freeze()  # the imports' objects are never garbage: later collections skip th
 gc.enable()
 
 p, out = snakemake.params, snakemake.output
+
+
+def axis_title(column: str) -> str:
+    """What a column holds, from the config's data dictionary (``columns``), capitalised; else its name."""
+    words = p.columns.get(column) or column
+    return words[:1].upper() + words[1:]
+
+
 effects = read_effects(snakemake.input[0])
 model = dict(method=p.method, test=p.test, level=p.level)
 
@@ -32,11 +40,11 @@ if "time_course" in p.analyses:
     course = time_course(effects, p.group_by, "time", **model)
     write_csv(course, out.time_table)
     write_csv(time_regression(effects, p.group_by, **model), out.time_regression)
-    save(time_course_figure(course, p.measure), out.time_png.removesuffix(".png"))
+    save(time_course_figure(course, p.measure, axis_title("time")), out.time_png.removesuffix(".png"))
     if out.time_weeks:
         by_weeks = time_course(effects, p.group_by, "weeks", **model)
         write_csv(by_weeks, out.time_weeks[0])
-        save(time_course_figure(by_weeks, p.measure, "Weeks of exercise", "weeks"),
+        save(time_course_figure(by_weeks, p.measure, axis_title("weeks"), "weeks"),
              out.time_weeks[1].removesuffix(".png"))
 
 if "small_study" in p.analyses:

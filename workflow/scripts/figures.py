@@ -9,16 +9,27 @@ from pathlib import Path
 from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
 from premeta.plots import forest, funnel, message_figure, save, summary_forest
 from premeta.tables import read_csv
+from premeta.vocabulary import Labels, better_of
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
 gc.enable()
 
 p, i, o = snakemake.params, snakemake.input, snakemake.output
+labels = Labels.from_config({"labels": p.labels})
 effects = read_effects(i.effects)
-pooled = read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
+text = dict(dtype={"group": str}, keep_default_na=False, na_values=[""])
+main = read_csv(i.primary, **text)  # the primary model: every diamond
+pooled = read_csv(i.pooled, **text)
 tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
 weights = read_csv(i.weights, index_col="row")
-groups = pooled.iloc[:-1]
+groups = main.iloc[:-1]
+group_of = group_labels(effects, p.group_by)
+better = effects["better"] if "better" in effects else group_of.map(lambda g: None)
+
+
+def sides(rows) -> tuple[str, str]:
+    """What left and right of 0 mean for these rows (premeta.vocabulary.Labels.sides)."""
+    return labels.sides(p.orient, better_of(better[rows]))
 
 
 def draw(png: str, title: str, how) -> None:
@@ -31,23 +42,26 @@ def draw(png: str, title: str, how) -> None:
 
 
 rows = forest_rows(effects, weights, p.group_by)
+arms = {f"{labels.treatment[:1].upper()}{labels.treatment[1:]} n": "n_trt",
+        f"{labels.control[:1].upper()}{labels.control[1:]} n": "n_ctl"}
 for png in o.forest:
     stem = Path(png).stem.removeprefix("forest_")
     if stem == "overall":  # one row per group, then all groups
         draw(png, "All groups", lambda out: summary_forest(
-            pooled, tests, p.measure, out, title=f"All groups by {p.group_by}", level=p.level, by=p.group_by))
+            main, tests, p.measure, out, title=f"All groups by {p.group_by}", sides=sides(effects.index),
+            level=p.level, by=p.group_by))
     else:
         label = p.groups[stem]
         draw(png, label, lambda out: forest(
-            rows[rows.group == label], groups[groups.group == label], p.measure, out, title=label, level=p.level,
-            ilab={"Exercise n": "n_trt", "Control n": "n_ctl"}))
+            rows[rows.group == label], groups[groups.group == label], p.measure, out, title=label,
+            sides=sides(group_of == label), level=p.level, ilab=arms))
 if o.studies:  # large groups: the comparisons of each study combined
     studies = study_rows(effects, weights, p.group_by, p.rho)
 for png in o.studies:
     label = p.groups[Path(png).stem.removeprefix("studies_")]
     draw(png, label, lambda out: forest(
         studies[studies.group == label], groups[groups.group == label], p.measure, out, level=p.level,
-        title=f"{label}: each study's comparisons combined (rho = {p.rho:g})",
+        title=f"{label}: each study's comparisons combined (rho = {p.rho:g})", sides=sides(group_of == label),
         ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
 draw(o.funnel, "Funnel plot", lambda out: funnel(
-    effects.assign(group=group_labels(effects, p.group_by)), pooled.estimate.iloc[-1], p.measure, out, level=p.level))
+    effects.assign(group=group_of), pooled.estimate.iloc[-1], p.measure, out, level=p.level))

@@ -16,13 +16,13 @@ gc.enable()
 p = snakemake.params
 out = snakemake.output
 effects = read_effects(snakemake.input.effects)
-pooled = read_csv(snakemake.input.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
+primary = read_csv(snakemake.input.primary, dtype={"group": str}, keep_default_na=False, na_values=[""])
 res = moderator_analysis(effects, p.moderators, p.group_by, p.method, p.test, p.level, p.permutations, p.seed)
 write_csv(res["coefs"], out.coefs)
 write_csv(res["models"], out.models)
-write_csv(multiple_testing(pooled, res["models"]), out.multiple_testing)
+write_csv(multiple_testing(primary, res["models"]), out.multiple_testing)
 for m, png in zip(p.numeric, out.bubble):
     notes = res["models"].loc[res["models"].moderator == m, "note"]
     fig = bubble_figure(res["weights"][res["weights"].moderator == m], res["lines"][res["lines"].moderator == m],
-                        p.labels.get(m, m), p.measure, why="; ".join(dict.fromkeys(notes[notes != ""])))
+                        p.columns.get(m, m), p.measure, why="; ".join(dict.fromkeys(notes[notes != ""])))
     save(fig, png.removesuffix(".png"))

@@ -5,7 +5,7 @@ gc.disable()  # while importing (objects only, no garbage): a tenth of a second 
 sys.stderr = open(snakemake.log[0], "w")
 
 from premeta import escalc
-from premeta.analysis import effects_as_written, stratified
+from premeta.analysis import effects_as_written, primary, stratified
 from premeta.pairing import checked
 from premeta.tables import write_csv
 
@@ -16,7 +16,10 @@ p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one
 sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
 effects = effects_as_written(escalc(sheet, p.measure, p.orient))
-out = stratified(effects, by=p.group_by, method=p.method, test=p.test, level=p.level)
+model = dict(method=p.method, test=p.test, level=p.level)
+main = primary(effects, p.group_by, p.dependence, p.rho, rve_model=p.rve_model, **model)
+out = stratified(effects, by=p.group_by, **model)
+write_csv(main["table"], snakemake.output.primary)
+write_csv(main["weights"], snakemake.output.weights, index=False)
 write_csv(out["pooled"], snakemake.output.pooled)
 write_csv(out["subgroup_tests"], snakemake.output.tests)
-write_csv(out["weights"], snakemake.output.weights)
