@@ -175,7 +175,7 @@ def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
                           "permutations=50"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     results = tmp_path / "run" / "results"
-    overall = pd.read_csv(results / "dependence.csv").set_index("group").loc["overall"]
+    overall = pd.read_csv(results / "primary.csv").set_index("group").loc["overall"]
     assert (overall.dependence, overall.k, overall.clusters) == ("rve", 71, 39)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (-1.07, -1.41, -0.74)
     assert (round(overall.df, 1), round(overall.tau2, 3), round(overall.i2, 1)) == (37.1, 0.791, 75.7)
@@ -198,7 +198,7 @@ def test_config_minocycline_c_reproduces_the_replication_from_group_data(tmp_pat
                           f"workdir={tmp_path / 'run'}"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == f"Report: {tmp_path / 'run' / 'results' / 'report.html'}"
-    overall = pd.read_csv(tmp_path / "run" / "results" / "dependence.csv").set_index("group").loc["overall"]
+    overall = pd.read_csv(tmp_path / "run" / "results" / "primary.csv").set_index("group").loc["overall"]
     assert (overall.k, overall.clusters) == (108, 60)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (1.21, 0.91, 1.51)
     assert (round(overall.df, 1), round(overall.tau2, 3), round(overall.i2, 1)) == (56.9, 0.985, 76.7)

@@ -159,6 +159,12 @@ def test_workflow_results_do_not_depend_on_the_chunks(tmp_path):
         assert (three / "results" / name).read_bytes() == (one / "results" / name).read_bytes()
     table = read_chunk(three / "results" / "multiverse.csv")
     assert len(table) == 2 * 168 and table["group"].nunique() == 2
+    # one primary analysis: the multiverse's primary specification is results/primary.csv's model
+    summary = pd.read_csv(three / "results" / "multiverse_summary.csv").set_index("group")
+    primary = pd.read_csv(three / "results" / "primary.csv").set_index("group").loc[summary.index]
+    assert (primary.dependence == "multilevel").all() and summary.primary.str.contains("multilevel").all()
+    np.testing.assert_allclose(summary.estimate, primary.estimate, rtol=1e-12)
+    np.testing.assert_allclose(summary.p, primary.p, rtol=1e-12)
     html = (three / "results" / "report.html").read_text()
     assert "Robustness: the multiverse of analytic choices" in html
     assert html.count('alt="Specification curve: ') == 2

@@ -101,11 +101,11 @@ def test_workflow_rve_model(tmp_path):
     example = REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv"
     run(tmp_path, "--config", f"data={example}", "dependence=rve", "rve_model=HIER", "analyses=[dependence]")
     results = tmp_path / "results"
-    assert pd.read_csv(results / "dependence_choice.csv").rve_model.tolist() == ["HIER"]
+    assert pd.read_csv(results / "primary.csv").model.iloc[0].startswith("robu (HIER)")
     assert "rve_model: CORR" in pd.read_csv(results / "dependence_rho.csv").note[0]
     e = pd.read_csv(results / "effect_sizes.csv")
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model="HIER", small=True)
-    overall = pd.read_csv(results / "dependence.csv").set_index("group").loc["overall"]
+    overall = pd.read_csv(results / "primary.csv").set_index("group").loc["overall"]
     close([overall.estimate, overall.se, overall.df, overall.tau2, overall.sigma2_within],
           [f.beta[0], f.se[0], f.df[0], f.tau2, f.omega2], rtol=1e-12, atol=1e-15)
     html = (results / "report.html").read_text()

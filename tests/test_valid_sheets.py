@@ -61,7 +61,7 @@ def test_uniform_protocol_sheet_writes_every_output(uniform):
     assert behaviour.k == 2 and "k = 2: an estimate from two comparisons" in behaviour.note
     assert "k = 2: an estimate from two comparisons" in (uniform / "results" / "report.html").read_text()
     assert "Behaviour †" in (uniform / "results" / "plots" / "forest_overall.svg").read_text()
-    for name in ["report.html", "effect_sizes.csv", "subgroup_tests.csv", "dependence.csv", "small_study.csv",
+    for name in ["report.html", "effect_sizes.csv", "subgroup_tests.csv", "primary.csv", "small_study.csv",
                  "leave1out.csv", "influence.csv", "moderators.csv", "moderator_tests.csv", "multiple_testing.csv",
                  "time_course.csv", "time_regression.csv", "plots/funnel.png", "plots/funnel_n.png",
                  "plots/dependence.png", "plots/time_course.png", "plots/bubble_days_per_week.png",
@@ -103,7 +103,7 @@ def test_no_group_with_three_comparisons_still_gets_sensitivity_rows(uniform):
 
 
 def test_a_group_named_overall_keeps_its_own_rows(uniform):
-    dep = table(uniform, "dependence.csv")
+    dep = table(uniform, "primary.csv")
     assert list(dep.group[-2:]) != ["overall", "overall"] and dep.group.iloc[-1] == "overall (all groups)"
     assert dep.set_index("group").loc["overall", "k"] == 1
     html = (uniform / "results" / "report.html").read_text()
@@ -152,7 +152,7 @@ def test_a_sheet_of_one_comparison(tmp_path):
     """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
     run(tmp_path, "--config", f"data={ONE}", FAST)
     for name in ["report.html", "pooled.csv", "moderator_tests.csv", "multiple_testing.csv", "small_study.csv",
-                 "influence.csv", "dependence.csv", "time_regression.csv", "rob_strata.csv",
+                 "influence.csv", "primary.csv", "time_regression.csv", "rob_strata.csv",
                  "plots/forest_behaviour.svg"]:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     pooled = table(tmp_path, "pooled.csv")
@@ -192,7 +192,7 @@ def test_a_group_too_extreme_for_double_precision(tmp_path):
     small = table(tmp_path, "small_study.csv")
     every = small[(small.group == "overall") & (small.precision == "SE")]
     assert len(every) == 4 and every.p.isna().all() and every.note.str.contains(why).all()
-    dep = table(tmp_path, "dependence.csv").set_index("group")
+    dep = table(tmp_path, "primary.csv").set_index("group")
     assert why in dep.at["Behaviour", "note"] and np.isfinite(dep.at["Cytokines", "estimate"])
     assert (tmp_path / "results" / "report.html").exists()
 

@@ -29,7 +29,7 @@ def test_bundled_run_writes_every_output(bundled):
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
-                 "dependence.csv", "dependence_choice.csv", "plots/dependence.png", "leave1out.csv", "influence.csv",
+                 "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv", "influence.csv",
                  "moderators.csv", "moderator_tests.csv", "multiple_testing.csv", "time_regression.csv",
                  "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
                  "time_course_weeks.csv", "plots/time_course_weeks.png",
@@ -52,7 +52,9 @@ def test_bundled_run_writes_every_output(bundled):
     assert "Test for subgroup differences (between the separate fits): Q = 64.03 (df = 7), p &lt; 0.001" in overall_svg
     assert overall_svg.count("Sim01 (simulated)") == 0  # one row per group, not every comparison
     behaviour_svg = (res / "plots" / "forest_behaviour.svg").read_text()
-    assert "Exercise n" in behaviour_svg and "Test for overall effect: t = 21.56 (df = 174), p &lt; 0.001" in behaviour_svg
+    # the primary model (three-level, CR2 t test on the Satterthwaite df) under the diamond
+    assert "Treadmill exercise n" in behaviour_svg and "Three-level model (k = 175)" in behaviour_svg
+    assert re.search(r"Test for overall effect: t = [0-9.]+ \(df = 27\.8\), p &lt; 0.001", behaviour_svg)
     studies_svg = (res / "plots" / "studies_behaviour.svg").read_text()
     assert "Study (comparisons combined)" in studies_svg and studies_svg.count("(simulated)") == 30
     text = re.sub(r"<[^>]+>", "|", re.sub(r"data:image/png;base64,[^\"]+", "", html))
@@ -63,7 +65,7 @@ def test_bundled_run_writes_every_output(bundled):
     tests = pd.read_csv(res / "moderator_tests.csv")
     assert len(tests) == 9 * 8 and tests.qm_p_perm.notna().sum() == tests.converged.sum()
     assert not (res / "plots" / "bubble_sex.png").exists()  # text moderators have no bubble plot
-    dep = pd.read_csv(res / "dependence.csv").set_index("group")
+    dep = pd.read_csv(res / "primary.csv").set_index("group")
     assert (dep.dependence == "multilevel").all() and dep.loc["overall", "studies"] == 30
     assert dep.estimate.notna().all() and (dep.df < dep.studies).all()  # Satterthwaite df, clustered by study
 
@@ -128,8 +130,8 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     assert "With SMDs the standard error" not in html  # measure MD: no SMD funnel caveat
     assert "<code>time_course</code> was switched on but not run: the sheet has no time column" in html
     assert not (tmp_path / "results" / "rob_strata.csv").exists()
-    choice = pd.read_csv(tmp_path / "results" / "dependence_choice.csv").iloc[0]
-    assert choice.dependence == "none" and "each of the 4 studies contributes one comparison" in choice.reason
+    assert (pd.read_csv(tmp_path / "results" / "primary.csv").dependence == "none").all()
+    assert "chosen automatically: each of the 4 studies contributes one comparison" in html
     influence = pd.read_csv(tmp_path / "results" / "influence.csv")
     assert set(influence.group) == {"cytokines", "glia"} and len(influence) == 4
     glia = influence.set_index("group").loc["glia"]  # k = 1: kept with the reason, not diagnosed
@@ -158,7 +160,7 @@ def test_snakemake_report(bundled):
 
 def test_dependence_rve_in_the_workflow(tmp_path):
     run(tmp_path, "--config", f"data={SHEET}", "dependence=RVE", "rho=0.8", "analyses=[dependence]")
-    dep = pd.read_csv(tmp_path / "results" / "dependence.csv")
+    dep = pd.read_csv(tmp_path / "results" / "primary.csv")
     assert (dep.dependence == "rve").all() and dep.estimate.notna().all() and (dep.clusters == dep.studies).all()
     html = (tmp_path / "results" / "report.html").read_text()
     assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR"' in html

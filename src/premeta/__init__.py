@@ -21,6 +21,7 @@ from premeta.gosh import Gosh, gosh  # eager: the module and the function share 
 from premeta.metareg import metareg, permutest  # eager, as gosh
 from premeta.models import METHODS, TESTS, Fit, design, fit, rma, subgroup_tests
 from premeta.rve import RVEFit, rve  # eager, as metareg
+from premeta.vocabulary import Labels
 
 #: Public names imported on first use, and their module.
 _LAZY = {
@@ -28,12 +29,12 @@ _LAZY = {
     "MultilevelFit": "multilevel", "RobustTest": "multilevel",
     "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
-    "stratified": "analysis",
+    "stratified": "analysis", "primary": "analysis",
     "multiverse": "multiverse", "specifications": "multiverse",
 }
 
 if TYPE_CHECKING:
-    from premeta.analysis import stratified
+    from premeta.analysis import primary, stratified
     from premeta.bias import egger, egger_ols, trimfill
     from premeta.multiverse import multiverse, specifications
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
@@ -64,6 +65,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(["METHODS", "TESTS", "Fit", "Gosh", "RVEFit", "design", "escalc", "fit", "gosh", "metareg", "permutest",
+__all__ = sorted(["METHODS", "TESTS", "Fit", "Gosh", "Labels", "RVEFit", "design", "escalc", "fit", "gosh", "metareg", "permutest",
                   "rma", "rve", "subgroup_tests", *_LAZY])
 __version__ = version("premeta")  # the one place is pyproject.toml

@@ -247,6 +247,12 @@ def _numbers(g: pd.DataFrame, columns: dict[str, str], used: pd.Series) -> list[
     return problems
 
 
+def _label(group: pd.Series) -> str:
+    """What a group was given: its treatment label (SyRF), else the group's own label."""
+    given = group.get("treatment")
+    return str(given).strip() if isinstance(given, str) and given.strip() else str(group.group).strip()
+
+
 def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pair every treated group with its control (and sham) within study, experiment, outcome and time.
 
@@ -263,7 +269,8 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     -------
     sheet : DataFrame
         premeta's comparison sheet (one row per treated group paired with a control), with
-        ``source_rows`` (input rows: treated; control; sham), ready for
+        ``trt_label`` and ``ctl_label`` (what each arm was given: SyRF's treatment label, or the
+        group's label) and ``source_rows`` (input rows: treated; control; sham), ready for
         :func:`premeta.sheet.validate`.
     pairing : DataFrame
         One row per input row (:data:`PAIRING_COLUMNS`): what became of it and why.
@@ -323,7 +330,10 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
             row = {"study": t.study, "comparison": f"{t.group} vs {control.group}",
                    "cohort": t.group if not t.experiment else f"{t.experiment} / {t.group}",
                    "control_group": label, "outcome": t.outcome, "mechanism": t.mechanism,
-                   "time": t.time, "better": t.better}
+                   "time": t.time, "better": t.better,
+                   # what each arm was given (SyRF's TreatmentLabel(s); a long sheet's group): the run's
+                   # default names of the arms (premeta.vocabulary.Labels.from_sheet)
+                   "trt_label": _label(t), "ctl_label": _label(control)}
             for arm, src in (("trt", t), ("ctl", control), ("sham", sham)):
                 for part in ("mean", "sd", "sem", "n"):
                     row[f"{arm}_{part}"] = np.nan if src is None else src[part]

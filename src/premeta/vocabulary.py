@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ORIENTS = ("benefit", "raw")
+#: At most this many distinct labels of a sheet's arms name them together ("saline / vehicle"); more are "control".
+MAX_NAMES = 3
 
 
 def plural(n: int | float, word: str, words: str | None = None) -> str:
@@ -61,6 +63,22 @@ class Labels:
         """From the config's ``labels: {treatment: ..., control: ...}``; missing names stay neutral."""
         given = (config or {}).get("labels") or {}
         return cls(**{k: str(v) for k, v in given.items() if k in ("treatment", "control") and v})
+
+    @classmethod
+    def from_sheet(cls, config: dict | None, sheet) -> Labels:
+        """The config's names (:meth:`from_config`); an arm it does not name is named from the sheet's
+        ``trt_label`` / ``ctl_label`` (what a SyRF export's or a long sheet's groups were given,
+        :func:`premeta.pairing.pair`) when at most :data:`MAX_NAMES` distinct values say it, else neutral."""
+        given = (config or {}).get("labels") or {}
+        names = {}
+        for arm, column in (("treatment", "trt_label"), ("control", "ctl_label")):
+            if given.get(arm):
+                names[arm] = str(given[arm])
+            elif column in getattr(sheet, "columns", ()):
+                values = sorted({str(v).strip() for v in sheet[column] if isinstance(v, str) and v.strip()})
+                if 0 < len(values) <= MAX_NAMES:
+                    names[arm] = " / ".join(values)
+        return cls(**names)
 
     def arm(self, code: str) -> str:
         """The label of an arm code of the sheet: ``trt`` or ``ctl``."""

@@ -9,6 +9,7 @@ from premeta.effects import MEASURES, ORIENTS
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS, checked
 from premeta.sheet import COLUMNS, SheetError
+from premeta.vocabulary import Labels
 
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
@@ -40,6 +41,8 @@ def checked_sheet():
 
 
 SHEET, FORMAT = checked_sheet()
+# the names of the arms in every figure and text: the config's, else (SyRF export, long sheet) what the groups were given
+config["labels"] = vars(Labels.from_sheet(config, SHEET))
 # the comparison sheet the analysis reads: the data itself, or its pairing (SyRF export, long sheet)
 PAIRED = [] if FORMAT == "wide" else [f"results/sheet_from_{FORMAT}.csv", "results/pairing.csv"]
 # file-name stem -> the sheet's label of each group ('overall' names the all-groups plot)

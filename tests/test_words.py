@@ -1,0 +1,172 @@
+"""What premeta says around its numbers follows the config and the data (issue 18).
+
+The real workflow runs on a drug review (minocycline, Reis et al. 2019: analysis A with orient: raw
+and the published signs, analysis C with orient: benefit), an early-life exposure review (Besson et
+al. 2016, maternal diet, mice; orient: raw, outcomes where higher and where lower is better mixed)
+and a stroke-rehabilitation sheet where lower is better on every row (Normand 1999; orient: raw),
+beside the bundled exercise review. Each figure and the report name the arms as the config does,
+claim a benefit only where the data state one, and show one primary model.
+"""
+
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, SNAKEMAKE
+from premeta.vocabulary import Labels, better_of, plural
+
+DATA = REPO / "tests" / "data"
+EXERCISE = re.compile(r"exercis|treadmill|sedentary|running", re.I)
+
+#: name -> (snakemake arguments, the texts left and right of 0 on every forest plot, or None where they vary)
+RUNS = {
+    "minocycline_a": (["--configfile", str(REPO / "config/minocycline.yaml")],
+                      ("Favours minocycline", "Favours control")),
+    "minocycline_c": (["--configfile", str(REPO / "config/minocycline_c.yaml")],
+                      ("Favours control", "Favours minocycline")),
+    "besson_mice_raw": (["--config", f"data={DATA / 'besson2016_mice.csv'}", "orient=raw", "permutations=10",
+                         "labels={treatment: maternal diet manipulation, control: control diet}", "columns={}",
+                         "analyses=[dependence,small_study]"],
+                        ("Lower with maternal diet manipulation", "Higher with maternal diet manipulation")),
+    "normand_raw": (["--config", f"data={DATA / 'normand1999_stroke.csv'}", "orient=raw", "columns={}",
+                     "labels={treatment: specialist stroke care, control: routine care}", "analyses=[small_study]"],
+                    ("Favours specialist stroke care", "Favours routine care")),
+}
+
+
+@pytest.fixture(scope="module", params=list(RUNS))
+def review(request, tmp_path_factory):
+    """One workflow run per review, from the repository (the minocycline configs' paths are relative
+    to it), into its own folder; (name, results folder, the expected sides)."""
+    work = tmp_path_factory.mktemp(request.param)
+    args, sides = RUNS[request.param]
+    if "--config" in args:
+        args = [*args, f"workdir={work}"]
+    else:
+        args = [*args, "--config", f"workdir={work}", "permutations=10"]
+    out = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", *args],
+                         capture_output=True, text=True, check=False, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return request.param, work / "results", sides
+
+
+class _Text(HTMLParser):
+    """The visible text of a page and the cells of its glance table."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.rows, self._in, self._cell = [], [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and ("id", "glance-table") in attrs:
+            self._in = True
+        elif self._in and tag == "tr":
+            self.rows.append([])
+        elif self._in and tag == "td":
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in = False
+        elif tag == "td" and self._cell is not None:
+            self.rows[-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell += data
+
+
+def page(path: Path) -> _Text:
+    parser = _Text()
+    parser.feed(re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', path.read_text()))
+    return parser
+
+
+def svg_text(path: Path) -> str:
+    return " ".join(re.findall(r">([^<>]+)</text>", path.read_text()))
+
+
+def test_no_word_of_exercise_and_the_right_sides(review):
+    name, results, sides = review
+    report = page(results / "report.html")
+    words = " ".join(report.text)
+    assert not EXERCISE.search(words), EXERCISE.search(words)
+    forests = sorted((results / "plots").glob("forest_*.svg"))
+    assert forests
+    for svg in (results / "plots").glob("*.svg"):
+        text = svg_text(svg)
+        assert not EXERCISE.search(text), (svg.name, EXERCISE.search(text))
+    for svg in forests:
+        text = svg_text(svg)
+        assert f"← {sides[0]}" in text and f"{sides[1]} →" in text, (svg.name, text[-300:])
+        if not sides[0].startswith("Favours"):
+            assert "Favours" not in text
+    labels = {"minocycline_a": "Minocycline n", "besson_mice_raw": "Maternal diet manipulation n"}
+    if name in labels:
+        assert labels[name] in svg_text(forests[0])
+    assert "Primary analysis:" in words
+
+
+def test_glance_table_is_the_primary_model(review):
+    name, results, _ = review
+    primary = pd.read_csv(results / "primary.csv", keep_default_na=False, na_values=[""])
+    rows = page(results / "report.html").rows
+    body = [r for r in rows if r]
+    assert [r[0] for r in body] == primary["group"].astype(str).tolist()
+    for cells, (_, p) in zip(body, primary.iterrows()):
+        shown = cells[4]
+        if pd.isna(p.estimate):
+            assert shown == "not estimated"
+        else:
+            assert shown == f"{p.estimate:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]"
+        assert cells[3] == ("" if pd.isna(p.animals) else f"{p.animals:.0f}")
+    mode = primary["dependence"].iloc[0]
+    expected = {"minocycline_a": "rve", "minocycline_c": "rve", "besson_mice_raw": "multilevel", "normand_raw": "none"}
+    assert mode == expected[name]
+
+
+def test_precomputed_sheet_reports_no_animals(review):
+    name, results, _ = review
+    if name != "minocycline_a":
+        pytest.skip("minocycline A is the sheet of precomputed effects")
+    html = " ".join(page(results / "report.html").text)
+    assert "0 animals" not in html
+    assert "an unknown number of animals" in html
+
+
+def test_the_bundled_review_names_its_arms(bundled):
+    gaba = svg_text(bundled / "results/plots/forest_gaba.svg")
+    assert "← Favours sedentary control" in gaba and "Favours treadmill exercise →" in gaba
+    assert "Treadmill exercise n" in gaba and "Sedentary control n" in gaba
+    primary = pd.read_csv(bundled / "results/primary.csv").set_index("group")
+    assert (primary["dependence"] == "multilevel").all()
+    # the GABA diamond is the three-level model's, not the comparisons-independent one's
+    row = primary.loc["GABA"]
+    assert f"{row.estimate:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]" in gaba
+    html = " ".join(page(bundled / "results/report.html").text)
+    assert "with comparisons treated as independent the effect is significant" in html  # GABA: p = 0.04 vs 0.053
+
+
+def test_labels_and_sides():
+    drug = Labels("minocycline", "vehicle")
+    assert drug.sides("benefit") == ("Favours vehicle", "Favours minocycline")
+    assert drug.sides("raw", "lower") == ("Favours minocycline", "Favours vehicle")
+    assert drug.sides("raw", "higher") == ("Favours vehicle", "Favours minocycline")
+    assert drug.sides("raw", None) == ("Lower with minocycline", "Higher with minocycline")
+    assert "whether that is a benefit depends on the outcome" in drug.direction("raw")
+    assert Labels().sides("benefit") == ("Favours control", "Favours treatment")
+    assert better_of(["lower", "Lower", "lower"]) == "lower"
+    assert better_of(["lower", "higher"]) is None and better_of(["lower", float("nan")]) is None
+    assert Labels.from_config({"labels": {"treatment": "diet"}}) == Labels("diet", "control")
+    sheet = pd.DataFrame({"trt_label": ["Ketamine", "Ketamine"], "ctl_label": ["Saline", "Vehicle"]})
+    assert Labels.from_sheet({}, sheet) == Labels("Ketamine", "Saline / Vehicle")
+    many = pd.DataFrame({"trt_label": list("abcd"), "ctl_label": "x"})
+    assert Labels.from_sheet({"labels": {"control": "sham-fed"}}, many) == Labels("treatment", "sham-fed")
+    assert [plural(1, "comparison"), plural(2, "comparison"), plural(3, "study"), plural(6.5, "animal")] == [
+        "1 comparison", "2 comparisons", "3 studies", "6.5 animals"]
