@@ -258,9 +258,9 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> t
     return lines, rules
 
 
-#: Tukey's fence: a value of the scale-setting set more than this many interquartile ranges beyond
-#: its quartiles is outlying (see :func:`_span`)
-FENCE = 1.5
+#: Tukey's fence: an interval end more than this many interquartile ranges (of the ends) beyond their
+#: quartiles is outlying and does not set the scale of an axis (see :func:`_span`)
+FENCE = 2.0
 #: the non-extreme range widened about its centre to this many times its span: the window beyond
 #: which an interval end is extreme and clipped (see :func:`_span`)
 WIDEN = 1.5
@@ -279,8 +279,9 @@ def _span(core, ends, thin=()) -> tuple[float, float, tuple[float, float]]:
     values that may never set it (the diamond, PI and estimate of a group resting on very little).
 
     1. Outlying ends: those of ``ends`` beyond Tukey's fence, more than :data:`FENCE` interquartile
-       ranges below the first or above the third quartile of ``ends`` (the lower and upper ends of
-       the intervals together, so the fence lies about 1.5 typical interval widths beyond them).
+       ranges below the first or above the third quartile of ``ends`` (lower and upper ends
+       together: the quartiles lie near the typical lower and upper end, and the fence about two
+       typical interval widths beyond them).
     2. The non-extreme range R = [r0, r1]: from the smallest to the largest of ``core`` and the
        ends that are not outlying (it always holds 0 and every core value).
     3. The window W: R widened about its centre to :data:`WIDEN` (1.5) times its span s, i.e.
