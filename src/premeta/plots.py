@@ -261,6 +261,9 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> t
 #: Tukey's fence: an interval end more than this many interquartile ranges (of the ends) beyond their
 #: quartiles is outlying and does not set the scale of an axis (see :func:`_span`)
 FENCE = 2.0
+#: the fence for bare points (a bubble plot's estimates), Tukey's "far out": without their intervals
+#: the quartiles of points lie closer together than those of interval ends
+POINT_FENCE = 3.0
 #: the non-extreme range widened about its centre to this many times its span: the window beyond
 #: which an interval end is extreme and clipped (see :func:`_span`)
 WIDEN = 1.5
@@ -271,17 +274,17 @@ def _finite(x) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
-def _span(core, ends, thin=()) -> tuple[float, float, tuple[float, float]]:
+def _span(core, ends, thin=(), fence: float = FENCE) -> tuple[float, float, tuple[float, float]]:
     """The range an automatic axis shows, as metafor's ``alim``, robust to a few extreme intervals.
 
     ``core`` are values always shown (the estimates; 0, the line of no effect, is added), ``ends``
     the interval ends that set the scale (study CIs, diamonds, prediction intervals), ``thin``
     values that may never set it (the diamond, PI and estimate of a group resting on very little).
 
-    1. Outlying ends: those of ``ends`` beyond Tukey's fence, more than :data:`FENCE` interquartile
-       ranges below the first or above the third quartile of ``ends`` (lower and upper ends
-       together: the quartiles lie near the typical lower and upper end, and the fence about two
-       typical interval widths beyond them).
+    1. Outlying ends: those of ``ends`` beyond Tukey's fence, more than ``fence`` (:data:`FENCE`)
+       interquartile ranges below the first or above the third quartile of ``ends`` (lower and
+       upper ends together: the quartiles lie near the typical lower and upper end, and the fence
+       about two typical interval widths beyond them).
     2. The non-extreme range R = [r0, r1]: from the smallest to the largest of ``core`` and the
        ends that are not outlying (it always holds 0 and every core value).
     3. The window W: R widened about its centre to :data:`WIDEN` (1.5) times its span s, i.e.
@@ -295,8 +298,8 @@ def _span(core, ends, thin=()) -> tuple[float, float, tuple[float, float]]:
     """
     core, ends, thin = _finite(np.r_[0.0, _finite(core)]), _finite(ends), _finite(thin)
     q1, q3 = np.quantile(ends, [0.25, 0.75]) if len(ends) else (0.0, 0.0)
-    fence = FENCE * (q3 - q1)
-    kept = ends[(ends >= q1 - fence) & (ends <= q3 + fence)]
+    out = fence * (q3 - q1)
+    kept = ends[(ends >= q1 - out) & (ends <= q3 + out)]
     r0, r1 = min(core.min(), kept.min(initial=np.inf)), max(core.max(), kept.max(initial=-np.inf))
     pad = (WIDEN - 1) / 2 * (r1 - r0 if r1 > r0 else 1.0)
     w0, w1 = r0 - pad, r1 + pad
@@ -819,8 +822,9 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
 
     Each panel's y range follows the rule of the forest plots (:func:`_span`): it holds 0 and the
     fitted line at the ends of the x range; the points set the scale unless they are extreme
-    (beyond 1.5 times the range left when points beyond Tukey's fence are set aside). An extreme
-    point is drawn as a triangle at the panel's edge instead of stretching the panel.
+    (beyond 1.5 times the range left when points beyond Tukey's far-out fence, :data:`POINT_FENCE`
+    interquartile ranges, are set aside). An extreme point is drawn as a triangle at the panel's
+    edge instead of stretching the panel.
     """
     groups = list(dict.fromkeys(lines["group"]))
     if not groups:
@@ -831,7 +835,7 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
             d = points[points["group"] == line["group"]]
             grid = np.linspace(d["x"].min(), d["x"].max(), 50)
             fitted = line["intercept"] + line["slope"] * grid
-            y0, y1, _ = _span(fitted[[0, -1]], d["yi"])
+            y0, y1, _ = _span(fitted[[0, -1]], d["yi"], fence=POINT_FENCE)
             inside = d["yi"].between(y0, y1)
             ax.scatter(d["x"][inside], d["yi"][inside], s=200 * d["weight"][inside] / d["weight"].max(),
                        facecolor="none", edgecolor="0.2", lw=0.8)
