@@ -419,6 +419,9 @@ def test_a_thin_time_point_does_not_stretch_the_time_course_panel():
     assert sorted(_clip_marks(plots.time_course_figure(wide, "SMD").axes[0])) == ["^", "v"]
     ax = plots.time_course_figure(wide.assign(k=[5, 5, 6, 8]), "SMD").axes[0]
     assert ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 3 and _clip_marks(ax) == []
+    # a panel of thin points only: their CIs set its scale (nothing steadier is there), bar extreme ones
+    ax = plots.time_course_figure(wide.assign(k=[1, 2, 2, 1]), "SMD").axes[0]
+    assert ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 3 and _clip_marks(ax) == []
 
 
 def test_an_extreme_point_of_a_bubble_plot_is_marked_at_the_edge():

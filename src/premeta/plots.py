@@ -784,7 +784,8 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
     Each panel's y range follows the rule of the forest plots (:func:`_span`): it holds 0 and every
     estimate; the CIs of time points with k >= 3 set the scale unless they are extreme; the CI of a
     thin time point (k <= 2, or all from one study) never sets it, and is shown where it fits 1.5
-    times the non-extreme range. A CI cut there ends in a triangle, with its "k=" label above.
+    times the non-extreme range (in a panel of thin points only, their CIs set the scale unless
+    extreme). A CI cut there ends in a triangle, with its "k=" label above.
     """
     groups = list(dict.fromkeys(course["group"]))
     if not groups:
@@ -796,6 +797,7 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Da
             t, est = d[time].to_numpy(float), d["estimate"].to_numpy(float)
             lo, hi, k = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float), d["k"].to_numpy(float)
             thin = (k <= 2) | (d["studies"].to_numpy(float) == 1 if "studies" in d else False)
+            thin &= not thin.all()  # a panel of thin points only: nothing steadier to set its scale
             y0, y1, _ = _span(est, np.r_[lo[~thin], hi[~thin]], np.r_[lo[thin], hi[thin]])
             span = y1 - y0 if y1 > y0 else 1.0
             cut = (y0 - 0.08 * span, y1 + 0.08 * span)  # an extreme CI ends in a triangle here, clear of the points
