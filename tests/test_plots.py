@@ -431,6 +431,9 @@ def test_an_extreme_point_of_a_bubble_plot_is_marked_at_the_edge():
     ax = plots.bubble_figure(points, lines, "weeks", "SMD").axes[0]
     assert ax.get_ylim()[1] < 3
     assert len(ax.collections[0].get_offsets()) == 6 and _clip_marks(ax) == ["^"]
+    points.loc[6, "yi"] = np.nan  # a missing estimate is not drawn, and not as extreme
+    ax = plots.bubble_figure(points, lines, "weeks", "SMD").axes[0]
+    assert len(ax.collections[0].get_offsets()) == 6 and _clip_marks(ax) == []
 
 
 def test_summary_forest_and_time_course_redraw_identically(tmp_path):

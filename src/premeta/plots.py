@@ -485,8 +485,8 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
                                          fc="0.8" if cut else "0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6,
                                          zorder=2))
                     if not np.isfinite(p["pi_low"]):  # a diamond cut by the axis: a triangle at the cut, as a PI's
-                        for x, m, cut in ((xl[0], "<", p["ci_low"] < xl[0]), (xl[1], ">", p["ci_high"] > xl[1])):
-                            if cut:
+                        for x, m, beyond in ((xl[0], "<", p["ci_low"] < xl[0]), (xl[1], ">", p["ci_high"] > xl[1])):
+                            if beyond:
                                 ax.plot([x], [y], marker=m, ms=5, mew=0, clip_on=False, color="0.1", zorder=3)
                     text(x_est, y, _ci(est, p["ci_low"], p["ci_high"]), ha="right", **style)
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
@@ -841,7 +841,8 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
             inside = d["yi"].between(y0, y1)
             ax.scatter(d["x"][inside], d["yi"][inside], s=200 * d["weight"][inside] / d["weight"].max(),
                        facecolor="none", edgecolor="0.2", lw=0.8)
-            for x, y in zip(d["x"][~inside], d["yi"][~inside]):  # extreme: a triangle at the edge
+            extreme = ~inside & d["yi"].notna()
+            for x, y in zip(d["x"][extreme], d["yi"][extreme]):  # a triangle at the edge
                 ax.plot([x], [y1 if y > y1 else y0], marker="^" if y > y1 else "v", ms=6, mew=0, color="0.2",
                         clip_on=False)
             ax.plot(grid, fitted, color="#c0392b", lw=1.5)
