@@ -298,6 +298,10 @@ def test_only_an_extreme_interval_is_clipped_and_it_does_not_set_the_scale():
     assert sorted(_clip_marks(ax)) == ["<", ">"]  # the extreme study, both ends; the others whole
     clipped = [ln.get_ydata()[0] for ln in ax.lines if ln.get_marker() in ("<", ">")]
     assert clipped == [len(GABA["est"])] * 2  # the last row
+    # two wide but not extreme studies (as analysis C's tail suspension group): shown whole
+    est, lo, hi = (GABA[c] + x for c, x in zip(("est", "lo", "hi"), ([4.27, 4.23], [2.22, 2.19], [6.32, 6.27])))
+    ax = plots.forest_figure(*_rows_from_cis(est, lo, hi), "SMD").axes[0]
+    assert ax.get_xlim()[1] >= 6.32 and _clip_marks(ax) == []
 
 
 def test_no_interval_is_clipped_that_fits_inside_1_5_times_the_non_extreme_range():

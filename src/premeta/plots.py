@@ -260,7 +260,7 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> t
 
 #: Tukey's fence: an interval end more than this many interquartile ranges (of the ends) beyond their
 #: quartiles is outlying and does not set the scale of an axis (see :func:`_span`)
-FENCE = 2.0
+FENCE = 2.5
 #: the fence for bare points (a bubble plot's estimates), Tukey's "far out": without their intervals
 #: the quartiles of points lie closer together than those of interval ends
 POINT_FENCE = 3.0
@@ -284,7 +284,7 @@ def _span(core, ends, thin=(), fence: float = FENCE) -> tuple[float, float, tupl
     1. Outlying ends: those of ``ends`` beyond Tukey's fence, more than ``fence`` (:data:`FENCE`)
        interquartile ranges below the first or above the third quartile of ``ends`` (lower and
        upper ends together: the quartiles lie near the typical lower and upper end, and the fence
-       about two typical interval widths beyond them).
+       about 2.5 typical interval widths beyond them).
     2. The non-extreme range R = [r0, r1]: from the smallest to the largest of ``core`` and the
        ends that are not outlying (it always holds 0 and every core value).
     3. The window W: R widened about its centre to :data:`WIDEN` (1.5) times its span s, i.e.
