@@ -253,3 +253,201 @@ def test_drawing_does_not_import_seaborn_or_scipy_stats(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f")], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+# --- axes that show the data (metafor's alim): plots._span ---------------------------------------------------
+
+Z = 1.959963984540054
+
+
+def _rows_from_cis(est, lo, hi, group="g"):
+    """Forest rows whose 95% CIs are the given ones, with their RE (Knapp-Hartung) fit."""
+    est, lo, hi = (np.asarray(x, float) for x in (est, lo, hi))
+    vi = ((hi - lo) / (2 * Z)) ** 2
+    rows = pd.DataFrame({"label": [f"S{i}" for i in range(len(est))], "group": group, "yi": est, "vi": vi})
+    pooled = premeta.rma(rows.yi, rows.vi, test="knha")
+    rows["weight"] = 100 / len(rows)
+    return rows, pooled
+
+
+def _clip_marks(ax):
+    return [ln.get_marker() for ln in ax.lines if ln.get_marker() in ("<", ">", "^", "v")]
+
+
+# the GABA group of the bundled sheet: every interval within [-1.17, 2.42]
+GABA = dict(est=[-0.04, -0.05, -0.11, 0.73, 1.05, 0.96, 0.97, 0.73],
+            lo=[-1.17, -1.10, -1.16, -0.36, -0.16, -0.14, -0.49, -0.70],
+            hi=[1.09, 1.00, 0.94, 1.81, 2.25, 2.07, 2.42, 2.15])
+
+
+def test_a_group_forest_shows_every_interval_that_is_not_extreme():
+    rows, pooled = _rows_from_cis(**GABA)
+    ax = plots.forest_figure(rows, pooled, "SMD").axes[0]
+    x0, x1 = ax.get_xlim()
+    assert x0 <= -1.17 and x1 >= 2.42 and x0 <= 0 <= x1
+    assert x1 - x0 <= 2 * (2.42 + 1.17)  # not stretched beyond pretty rounding
+    assert _clip_marks(ax) == []  # no interval drawn clipped
+
+
+def test_only_an_extreme_interval_is_clipped_and_it_does_not_set_the_scale():
+    est, lo, hi = (GABA[c] + [x] for c, x in zip(("est", "lo", "hi"), (1.0, -8.0, 10.0)))
+    rows, pooled = _rows_from_cis(est, lo, hi)
+    ax = plots.forest_figure(rows, pooled, "SMD").axes[0]
+    x0, x1 = ax.get_xlim()
+    assert -8 < x0 <= -1.17 and 2.42 <= x1 < 10 and x1 - x0 <= 6
+    assert sorted(_clip_marks(ax)) == ["<", ">"]  # the extreme study, both ends; the others whole
+    clipped = [ln.get_ydata()[0] for ln in ax.lines if ln.get_marker() in ("<", ">")]
+    assert clipped == [len(GABA["est"])] * 2  # the last row
+    # two wide but not extreme studies (as analysis C's tail suspension group): shown whole
+    est, lo, hi = (GABA[c] + x for c, x in zip(("est", "lo", "hi"), ([4.27, 4.23], [2.22, 2.19], [6.32, 6.27])))
+    ax = plots.forest_figure(*_rows_from_cis(est, lo, hi), "SMD").axes[0]
+    assert ax.get_xlim()[1] >= 6.32 and _clip_marks(ax) == []
+
+
+def test_no_interval_is_clipped_that_fits_inside_1_5_times_the_non_extreme_range():
+    """The product owner's acceptance rule, with the non-extreme range computed here from the docstring of
+    plots._span: ends beyond Tukey's fence (plots.FENCE IQRs of the ends) set aside; R = their range with 0 and the
+    estimates; W = R widened about its centre to 1.5 times its span."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        k = int(rng.integers(2, 15))
+        est = rng.normal(rng.uniform(-1, 2), rng.uniform(0.05, 1.5), k)
+        half = rng.uniform(0.2, 1.5, k) * np.where(rng.uniform(size=k) < 0.15, rng.uniform(5, 40, k), 1)
+        rows, pooled = _rows_from_cis(est, est - half, est + half)
+        pools = [pooled.iloc[0]] if k > 2 else []  # k = 2: a thin pool, scale from the studies only
+        ax = plots.forest_figure(rows, pooled, "SMD").axes[0]
+        x0, x1 = ax.get_xlim()
+        ends = np.r_[est - half, est + half, [p[c] for p in pools for c in ("ci_low", "ci_high", "pi_low", "pi_high")]]
+        ends = ends[np.isfinite(ends)]
+        core = np.r_[0.0, est, [p["estimate"] for p in pools]]
+        q1, q3 = np.quantile(ends, [0.25, 0.75])
+        fence = plots.FENCE * (q3 - q1)
+        kept = ends[(ends >= q1 - fence) & (ends <= q3 + fence)]
+        r0, r1 = min(core.min(), kept.min()), max(core.max(), kept.max())
+        w0, w1 = r0 - (r1 - r0) / 4, r1 + (r1 - r0) / 4
+        fits = (est - half >= w0) & (est + half <= w1)
+        assert np.all(est[fits] - half[fits] >= x0) and np.all(est[fits] + half[fits] <= x1)
+        assert x0 <= r0 and x1 >= r1  # the non-extreme range is always shown
+        lo, hi, window = plots._span(core[1:], ends, ())
+        assert window == pytest.approx((w0, w1)) and w0 <= lo and hi <= w1  # nothing beyond W sets the axis
+
+
+def _thin_summary():
+    """Seven groups with CIs within [-1, 2] and one (k = 2) with a Knapp-Hartung CI of [-21.4, 24.4]."""
+    est = [0.54, 1.45, 1.04, 0.21, 1.52, 0.75, 1.13]
+    ci = [(-0.40, 1.47), (0.99, 1.90), (0.54, 1.54), (-0.93, 1.34), (-21.38, 24.43), (0.29, 1.21), (0.57, 1.69)]
+    pi = [(-0.43, 1.50), (-0.2, 1.9), (0.31, 1.77), (np.nan, np.nan), (-36.98, 40.03), (-0.9, 1.95), (-1.0, 2.0)]
+    k = [4, 54, 7, 1, 2, 19, 21]
+    pooled = pd.DataFrame({"group": [f"G{i}" for i in range(7)], "k": k, "studies": [2, 52, 7, 1, 2, 18, 21],
+                           "estimate": est, "ci_low": [c[0] for c in ci], "ci_high": [c[1] for c in ci],
+                           "pi_low": [p[0] for p in pi], "pi_high": [p[1] for p in pi],
+                           "se": [(c[1] - c[0]) / (2 * Z) for c in ci], "tau2": 0.1, "i2": 30.0, "q": 5.0,
+                           "q_df": [x - 1 for x in k], "q_p": 0.3, "stat": 3.0, "df": 10.0, "p": 0.01,
+                           "test": "knha", "method": "REML", "note": ""})
+    overall = pooled.iloc[[1]].assign(group="overall", k=108, studies=60, estimate=1.14, ci_low=0.88, ci_high=1.40,
+                                      pi_low=-0.83, pi_high=3.11, q_df=107)
+    tests = pd.DataFrame({"test": ["Q_between (separate fits)"], "stat": [9.7], "df1": [6.0], "df2": [np.nan],
+                          "p": [0.14]})
+    return pd.concat([pooled, overall], ignore_index=True), tests
+
+
+def test_a_thin_group_never_sets_the_scale_of_the_summary_forest():
+    pooled, tests = _thin_summary()
+    fig = plots.summary_forest_figure(pooled, tests, "SMD", by="mechanism")
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    assert -3 <= x0 <= -0.93 and 2 <= x1 <= 5  # within a few units: not to +-20
+    diamonds = [p.get_xy()[:4, 0] for p in ax.patches if isinstance(p, Polygon)]
+    whole = [d for d in diamonds if d.min() >= x0 and d.max() <= x1]
+    assert len(diamonds) == 7 and len(whole) == 6  # every diamond but the thin group's fully shown
+    thin = next(p for p in ax.patches if isinstance(p, Polygon) and p.get_xy()[0, 0] < -20)
+    assert thin.get_xy()[1, 0] == pytest.approx(1.52) and x0 < 1.52 < x1  # its estimate still inside the axis
+    assert sorted(_clip_marks(ax)) == ["<", ">"]  # its PI, cut at both ends
+    assert "G4 †" in _texts(fig)
+    # the same group with k = 4 comparisons from one study is as thin
+    one_study = pooled.assign(k=np.where(pooled.group == "G4", 4, pooled.k))
+    assert plots.summary_forest_figure(one_study, tests, "SMD").axes[0].get_xlim() == (x0, x1)
+    # a wide but not extreme diamond, [-3, 5]: cut while the group is thin, shown whole once it is not
+    wide = pooled.assign(ci_low=np.where(pooled.group == "G4", -3.0, pooled.ci_low),
+                         ci_high=np.where(pooled.group == "G4", 5.0, pooled.ci_high),
+                         pi_low=np.where(pooled.group == "G4", np.nan, pooled.pi_low))
+    ax = plots.summary_forest_figure(wide, tests, "SMD").axes[0]
+    assert ax.get_xlim()[0] > -3 and ax.get_xlim()[1] < 5 and sorted(_clip_marks(ax)) == ["<", ">"]
+    solid = wide.assign(k=np.where(wide.group == "G4", 4, wide.k),
+                        studies=np.where(wide.group == "G4", 4, wide.studies))
+    ax = plots.summary_forest_figure(solid, tests, "SMD").axes[0]
+    assert ax.get_xlim()[0] <= -3 and ax.get_xlim()[1] >= 5 and _clip_marks(ax) == []
+
+
+def test_the_summary_forests_axis_is_under_its_rows_and_the_footer_under_the_axis():
+    pooled, tests = _thin_summary()
+    fig = plots.summary_forest_figure(pooled, tests, "SMD", title="All groups")
+    ax = fig.axes[0]
+    fig.canvas.draw()  # places the axis label and the tick labels
+    r = fig.canvas.get_renderer()
+    box = ax.get_window_extent(r)  # the plot area; its bottom edge is the x axis
+    row = plots.ROW * fig.dpi
+    texts = {t.get_text(): t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()}
+    last = next(t for s, t in texts.items() if s.startswith("Test for overall effect"))
+    assert 0 < last.get_window_extent(r).y0 - box.y0 < row  # the last row sits right above the axis
+    footer = [t for s, t in texts.items() if s.startswith(("Test for subgroup differences", "† rests"))]
+    assert len(footer) == 2
+    below = [ax.xaxis.label, texts["← Favours control"], texts["Favours exercise →"],
+             *ax.get_xticklabels()]
+    floor = min(t.get_window_extent(r).y0 for t in below)
+    assert floor < box.y0
+    for t in footer:  # under the axis, its tick labels, its label and the favours texts
+        assert t.get_window_extent(r).y1 < floor
+        assert t.get_window_extent(r).y0 > 0  # and inside the figure
+
+
+def _course(k, est, lo, hi):
+    n = len(k)
+    return pd.DataFrame({"group": "Astrocytes", "time": [7, 14, 21, 28][:n], "k": k, "estimate": est,
+                         "ci_low": lo, "ci_high": hi})
+
+
+def test_a_thin_time_point_does_not_stretch_the_time_course_panel():
+    course = _course([5, 2, 6, 8], [0.4, 0.5, 0.3, 0.6], [-0.3, -20.0, -0.4, 0.1], [1.1, 21.0, 1.0, 1.1])
+    ax = plots.time_course_figure(course, "SMD").axes[0]
+    y0, y1 = ax.get_ylim()
+    assert -2 < y0 <= -0.4 and 1.1 <= y1 < 2.5  # every CI of k >= 3 whole, the k = 2 one cut
+    assert sorted(_clip_marks(ax)) == ["^", "v"]
+    k2 = [ln for ln in ax.lines if ln.get_marker() in ("^", "v")]
+    assert all(ln.get_xdata()[0] == 14 for ln in k2)
+    labels = {t.get_text(): t for t in ax.texts}
+    assert set(labels) == {"k=5", "k=2", "k=6", "k=8"}
+    assert y0 < labels["k=2"].xy[1] < y1  # its label is drawn in the panel, over the triangle
+    # a wide but not extreme CI, [-2, 3]: cut at k = 2, whole at k = 5
+    wide = course.assign(ci_low=[-0.3, -2.0, -0.4, 0.1], ci_high=[1.1, 3.0, 1.0, 1.1])
+    assert sorted(_clip_marks(plots.time_course_figure(wide, "SMD").axes[0])) == ["^", "v"]
+    ax = plots.time_course_figure(wide.assign(k=[5, 5, 6, 8]), "SMD").axes[0]
+    assert ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 3 and _clip_marks(ax) == []
+    # a panel of thin points only: their CIs set its scale (nothing steadier is there), bar extreme ones
+    ax = plots.time_course_figure(wide.assign(k=[1, 2, 2, 1]), "SMD").axes[0]
+    assert ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 3 and _clip_marks(ax) == []
+
+
+def test_an_extreme_point_of_a_bubble_plot_is_marked_at_the_edge():
+    points = pd.DataFrame({"group": "a", "x": [1, 2, 3, 4, 5, 6, 7], "yi": [0.1, 0.5, 0.9, 0.4, 0.7, 0.6, 25.0],
+                           "weight": 1.0})
+    lines = pd.DataFrame({"group": ["a"], "intercept": [0.2], "slope": [0.1], "p": [0.2]})
+    ax = plots.bubble_figure(points, lines, "weeks", "SMD").axes[0]
+    assert ax.get_ylim()[1] < 3
+    assert len(ax.collections[0].get_offsets()) == 6 and _clip_marks(ax) == ["^"]
+    points.loc[6, "yi"] = np.nan  # a missing estimate is not drawn, and not as extreme
+    ax = plots.bubble_figure(points, lines, "weeks", "SMD").axes[0]
+    assert len(ax.collections[0].get_offsets()) == 6 and _clip_marks(ax) == []
+
+
+def test_summary_forest_and_time_course_redraw_identically(tmp_path):
+    pooled, tests = _thin_summary()
+    a = plots.summary_forest(pooled, tests, "SMD", tmp_path / "a")
+    b = plots.summary_forest(pooled, tests, "SMD", tmp_path / "b")
+    assert a[1].read_bytes() == b[1].read_bytes() and a[0].read_bytes() == b[0].read_bytes()
+    course = _course([5, 2, 6, 8], [0.4, 0.5, 0.3, 0.6], [-0.3, -20.0, -0.4, 0.1], [1.1, 21.0, 1.0, 1.1])
+    svgs = []
+    for name in ("c", "d"):
+        plots.save(plots.time_course_figure(course, "SMD"), tmp_path / name)
+        svgs.append((tmp_path / f"{name}.svg").read_bytes())
+    assert svgs[0] == svgs[1]

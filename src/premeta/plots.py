@@ -48,6 +48,7 @@ PLOT_W = 3.3  # width of the plot area, inches
 GAP = 0.3  # space between the columns, inches
 WEIGHT_W, EST_W = 0.7, 1.75  # width of the weight and the "estimate [CI]" columns, inches
 TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
+FOOTER_TOP = 0.8  # from the plot area down to the first footer line (under the axis label), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
 FONT = 9  # points
 #: More rows than this are not drawn (a figure over 75 inches tall helps no reader): the figure
@@ -283,12 +284,72 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> t
     return lines, rules
 
 
+#: Tukey's fence: an interval end more than this many interquartile ranges (of the ends) beyond their
+#: quartiles is outlying and does not set the scale of an axis (see :func:`_span`)
+FENCE = 2.5
+#: the fence for bare points (a bubble plot's estimates), Tukey's "far out": without their intervals
+#: the quartiles of points lie closer together than those of interval ends
+POINT_FENCE = 3.0
+#: the non-extreme range widened about its centre to this many times its span: the window beyond
+#: which an interval end is extreme and clipped (see :func:`_span`)
+WIDEN = 1.5
+
+
+def _finite(x) -> np.ndarray:
+    x = np.asarray(x, dtype=float).ravel()
+    return x[np.isfinite(x)]
+
+
+def _span(core, ends, thin=(), fence: float = FENCE) -> tuple[float, float, tuple[float, float]]:
+    """The range an automatic axis shows, as metafor's ``alim``, robust to a few extreme intervals.
+
+    ``core`` are values always shown (the estimates; 0, the line of no effect, is added), ``ends``
+    the interval ends that set the scale (study CIs, diamonds, prediction intervals), ``thin``
+    values that may never set it (the diamond, PI and estimate of a group resting on very little).
+
+    1. Outlying ends: those of ``ends`` beyond Tukey's fence, more than ``fence`` (:data:`FENCE`)
+       interquartile ranges below the first or above the third quartile of ``ends`` (lower and
+       upper ends together: the quartiles lie near the typical lower and upper end, and the fence
+       about 2.5 typical interval widths beyond them).
+    2. The non-extreme range R = [r0, r1]: from the smallest to the largest of ``core`` and the
+       ends that are not outlying (it always holds 0 and every core value).
+    3. The window W: R widened about its centre to :data:`WIDEN` (1.5) times its span s, i.e.
+       [r0 - s/4, r1 + s/4] (s = 1 when R is a point). A value beyond W is *extreme*.
+    4. The axis shows R and every value of ``ends`` and ``thin`` inside W: it runs from the
+       smallest to the largest of them. Only extreme values lie beyond it.
+
+    So no interval is clipped that fits inside W, 1.5 times the non-extreme range; the scale (R
+    and W) is set by ``core`` and ``ends`` only; a thin group is shown where it fits in W and is
+    clipped beyond it. Returns ``(lo, hi, W)``.
+    """
+    core, ends, thin = _finite(np.r_[0.0, _finite(core)]), _finite(ends), _finite(thin)
+    q1, q3 = np.quantile(ends, [0.25, 0.75]) if len(ends) else (0.0, 0.0)
+    out = fence * (q3 - q1)
+    kept = ends[(ends >= q1 - out) & (ends <= q3 + out)]
+    r0, r1 = min(core.min(), kept.min(initial=np.inf)), max(core.max(), kept.max(initial=-np.inf))
+    pad = (WIDEN - 1) / 2 * (r1 - r0 if r1 > r0 else 1.0)
+    w0, w1 = r0 - pad, r1 + pad
+    shown = np.r_[ends, thin]
+    shown = shown[(shown >= w0) & (shown <= w1)]
+    return min(r0, shown.min(initial=r0)), max(r1, shown.max(initial=r1)), (w0, w1)
+
+
+def _thin(pool: pd.Series) -> bool:
+    """A pooled row resting on very little: k = 2, or k > 1 comparisons all from one study."""
+    k, studies = float(pool.get("k", np.nan)), float(pool.get("studies", np.nan))
+    return k == 2 or (k > 1 and studies == 1)
+
+
 def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float] | None,
             z: float) -> np.ndarray:
-    """Tick positions whose ends are the x limits (R ``pretty``-like).
+    """Tick positions whose ends are the x limits (R ``pretty``-like), rounded outward from :func:`_span`.
 
-    Automatic limits hold 0, every estimate and every pooled CI; study CIs and prediction
-    intervals extend them by at most half that span on each side, and are clipped beyond.
+    Automatic limits hold 0, every study estimate and the estimate of every pooled row that is
+    not thin; the study CIs, the diamonds (pooled CIs) and the prediction intervals set the scale
+    unless they are extreme (see :func:`_span`: beyond 1.5 times the span of the range left when
+    ends beyond Tukey's fence are set aside). A thin pooled row (its own ``k`` is 2, or ``k`` > 1
+    with ``studies`` == 1) never sets the scale: its estimate, diamond and PI are shown where they
+    fit that window and clipped beyond it. Clipped intervals end in a triangle (:func:`_interval`).
     """
     locator = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10])
     if xlim is not None:
@@ -296,28 +357,44 @@ def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float
         return np.r_[xlim[0], ticks[(ticks > xlim[0]) & (ticks < xlim[1])], xlim[1]]
     se = np.sqrt(rows["vi"].to_numpy(float))
     yi = rows["yi"].to_numpy(float)
-    core = np.r_[0.0, yi, [p[c] for p in pools for c in ("estimate", "ci_low", "ci_high")]]
-    wide = np.r_[yi - z * se, yi + z * se, [p[c] for p in pools for c in ("pi_low", "pi_high")]]
-    core, wide = core[np.isfinite(core)], wide[np.isfinite(wide)]
-    c0, c1 = np.min(core), np.max(core)
-    span = c1 - c0 if c1 > c0 else 1.0
-    lo = max(min(wide.min(initial=c0), c0), c0 - span / 2)
-    hi = min(max(wide.max(initial=c1), c1), c1 + span / 2)
+    solid = [p for p in pools if not _thin(p)]
+    thin = [p for p in pools if _thin(p)]
+    core = np.r_[yi, [p.get("estimate", np.nan) for p in solid]]
+    ends = np.r_[yi - z * se, yi + z * se,
+                 [p.get(c, np.nan) for p in solid for c in ("ci_low", "ci_high", "pi_low", "pi_high")]]
+    weak = [p.get(c, np.nan) for p in thin for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")]
+    lo, hi, _ = _span(core, ends, weak)
     return locator.tick_values(lo, hi)
 
 
-def _interval(ax, lo: float, hi: float, y: float, xlim: tuple[float, float], whiskers: bool = False,
-              **kw) -> None:
-    """A horizontal interval clipped to ``xlim``; a triangle marks each clipped end."""
-    a, b = max(lo, xlim[0]), min(hi, xlim[1])
+def _interval(ax, lo: float, hi: float, at: float, lim: tuple[float, float], whiskers: bool = False,
+              vertical: bool = False, **kw) -> None:
+    """An interval at ``at`` clipped to ``lim`` (horizontal, or ``vertical``); a triangle marks each
+    clipped end, and one at the edge an interval wholly beyond ``lim``."""
+    a, b = max(lo, lim[0]), min(hi, lim[1])
+    marks = ("v", "^") if vertical else ("<", ">")
+
+    def xy(v: float) -> tuple[list[float], list[float]]:
+        return ([at], [v]) if vertical else ([v], [at])
+
+    def mark(v: float, m: str) -> None:
+        ax.plot(*xy(v), marker=m, ms=5, mew=0, clip_on=False, color=kw.get("color"), zorder=3)
+
     if a >= b:
+        if lo > lim[1] or hi < lim[0]:
+            mark(lim[1], marks[1]) if lo > lim[1] else mark(lim[0], marks[0])
         return
-    ax.plot([a, b], [y, y], solid_capstyle="butt", **kw)
-    for end, x, clipped, mark in ((lo, a, lo < xlim[0], "<"), (hi, b, hi > xlim[1], ">")):
+    if vertical:
+        ax.plot([at, at], [a, b], solid_capstyle="butt", **kw)
+    else:
+        ax.plot([a, b], [at, at], solid_capstyle="butt", **kw)
+    for x, clipped, m in ((a, lo < lim[0], marks[0]), (b, hi > lim[1], marks[1])):
         if clipped:
-            ax.plot([x], [y], marker=mark, ms=5, mew=0, clip_on=False, color=kw.get("color"))
+            mark(x, m)
+        elif whiskers and vertical:
+            ax.plot([at], [x], marker="_", ms=4, mew=kw.get("lw", 1), color=kw.get("color"))
         elif whiskers:
-            ax.plot([x, x], [y - 0.18, y + 0.18], **kw)
+            ax.plot([x, x], [at - 0.18, at + 0.18], **kw)
 
 
 def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
@@ -327,8 +404,9 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
 
     The label column is as wide as its widest line needs, between :data:`LABEL_MIN` and
     :data:`LABEL_MAX` inches; longer labels wrap onto further lines (never cut). Then come the
-    ``ilab`` columns, the plot area, the weights and "estimate [CI]". ``footer`` lines are
-    printed under the last line, above the axis.
+    ``ilab`` columns, the plot area, the weights and "estimate [CI]". The x axis sits directly
+    under the last line; ``footer`` lines are printed below it (under its label and the
+    "Favours ..." texts), the first :data:`FOOTER_TOP` inches under the plot area.
     """
     z = _z(level)
     labelled = [ln for ln in lines if ln["kind"] in ("study", "summary", "group")]
@@ -359,15 +437,16 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
         slots.append(len(ln["wrapped"]))
     footer = [w for f in footer for w in _wrap(f, text_w, size=8)]
     start = np.r_[0, np.cumsum(slots)[:-1]]
-    n = int(sum(slots)) + (len(footer) + 1 if footer else 0)
+    n = int(sum(slots))
+    bottom = FOOTER_TOP + (len(footer) - 0.2) * ROW if footer else BOTTOM  # under the plot area, inches
     title_lines = _wrap(title, width - 2 * MARGIN, size=11, bold=True) if title else []
     top = 0.2 + TITLE_LINE * len(title_lines) + 1.2 * ROW  # title, then the column headers
-    height = top + n * ROW + BOTTOM
+    height = top + n * ROW + bottom
     xl = (ticks[0], ticks[-1])
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((plot0 / width, BOTTOM / height, PLOT_W / width, n * ROW / height))
+        ax = fig.add_axes((plot0 / width, bottom / height, PLOT_W / width, n * ROW / height))
         ax.set(xlim=xl, ylim=(n - 0.5, -0.5), yticks=[], xticks=ticks)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
@@ -391,8 +470,8 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
         rule(-0.5)
         for i in rules:
             rule(start[i] + (slots[i] - 1) / 2)
-        if xl[0] <= 0 <= xl[1]:  # the line of no effect, down to the footer
-            ax.plot([0, 0], [-0.5, sum(slots) - 0.5], color="0.3", ls=":", lw=0.9, zorder=0)
+        if xl[0] <= 0 <= xl[1]:  # the line of no effect, down to the axis
+            ax.plot([0, 0], [-0.5, n - 0.5], color="0.3", ls=":", lw=0.9, zorder=0)
 
         study = [ln for ln in lines if ln["kind"] == "study"]
         if study:
@@ -428,16 +507,23 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
                               ls=(0, (1.5, 1.5)), zorder=1)
                 est, d = p["estimate"], 0.32
                 if np.isfinite(est):
+                    cut = p["ci_low"] < xl[0] or p["ci_high"] > xl[1]  # drawn lighter: it runs on beyond the axis
                     ax.add_patch(Polygon([(p["ci_low"], y), (est, y - d), (p["ci_high"], y), (est, y + d)],
-                                         fc="0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6, zorder=2))
+                                         fc="0.8" if cut else "0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6,
+                                         zorder=2))
+                    if not np.isfinite(p["pi_low"]):  # a diamond cut by the axis: a triangle at the cut, as a PI's
+                        for x, m, beyond in ((xl[0], "<", p["ci_low"] < xl[0]), (xl[1], ">", p["ci_high"] > xl[1])):
+                            if beyond:
+                                ax.plot([x], [y], marker=m, ms=5, mew=0, clip_on=False, color="0.1", zorder=3)
                     text(x_est, y, _ci(est, p["ci_low"], p["ci_high"]), ha="right", **style)
                 else:  # the model could not be fitted: its note says why
                     text(x_est, y, "not estimated", ha="right", fontsize=8, color="0.3", fontstyle="italic")
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
                 p = ln["pi"]
                 text(x_est, y0, f"PI [{_num(p['pi_low'])}, {_num(p['pi_high'])}]", ha="right", fontsize=8, color="0.3")
-        for j, s in enumerate(footer):
-            text(MARGIN, sum(slots) + 1 + j, s, fontsize=8, color="0.15")
+        for j, s in enumerate(footer):  # under the axis, its label and the "Favours ..." texts
+            fig.text(MARGIN / width, (bottom - FOOTER_TOP - j * ROW) / height, s, ha="left", va="center_baseline",
+                     fontsize=8, color="0.15")
         if squares:
             x, y, s = zip(*squares)
             ax.scatter(x, y, s=s, marker="s", color="0.15", linewidths=0, zorder=3)
@@ -559,7 +645,8 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
               for _, t in tests.iterrows()]
     if thin.any():
         footer.append("† rests on very little: two comparisons, or comparisons all from one study (see its note)")
-    rows = pd.DataFrame({"yi": groups["estimate"], "vi": groups["se"] ** 2})
+    single = groups[groups["k"] <= 1]  # drawn as squares with their own interval; the others as diamonds
+    rows = pd.DataFrame({"yi": single["estimate"], "vi": single["se"] ** 2})
     ticks = _limits(rows[np.isfinite(rows.yi)], [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim,
                     _z(level))
     return _draw(lines, rules, ticks, measure, title, sides, level, by, list(cols), weights=False,
@@ -731,7 +818,15 @@ def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: 
 def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Time",
                        time: str = "time") -> Figure:
     """Pooled effect (with its CI) against time, one panel per group: ``group, <time>, k, estimate, ci_low,
-    ci_high``; ``time_label`` is the x axis title (what the column holds, e.g. "Days after nerve injury")."""
+    ci_high`` (and optionally ``studies``); ``time_label`` is the x axis title (what the column holds, e.g.
+    "Days after nerve injury").
+
+    Each panel's y range follows the rule of the forest plots (:func:`_span`): it holds 0 and every
+    estimate; the CIs of time points with k >= 3 set the scale unless they are extreme; the CI of a
+    thin time point (k <= 2, or all from one study) never sets it, and is shown where it fits 1.5
+    times the non-extreme range (in a panel of thin points only, their CIs set the scale unless
+    extreme). A CI cut there ends in a triangle, with its "k=" label above.
+    """
     groups = list(dict.fromkeys(course["group"]))
     if not groups:
         return message_figure(time_label, "no comparison has a time")
@@ -739,17 +834,23 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Ti
         fig, axes = _panels(groups, time_label, MEASURE_LABELS.get(measure, measure))
         for ax, g in zip(axes, groups):
             d = course[course["group"] == g].sort_values(time)
+            t, est = d[time].to_numpy(float), d["estimate"].to_numpy(float)
+            lo, hi, k = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float), d["k"].to_numpy(float)
+            thin = (k <= 2) | (d["studies"].to_numpy(float) == 1 if "studies" in d else False)
+            thin &= not thin.all()  # a panel of thin points only: nothing steadier to set its scale
+            y0, y1, _ = _span(est, np.r_[lo[~thin], hi[~thin]], np.r_[lo[thin], hi[thin]])
+            span = y1 - y0 if y1 > y0 else 1.0
+            cut = (y0 - 0.08 * span, y1 + 0.08 * span)  # an extreme CI ends in a triangle here, clear of the points
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
-            ax.errorbar(d[time], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
-                        fmt="s-", color="0.15", ms=4, lw=1, capsize=2)
-            for t, e, k in zip(d[time], d["ci_high"], d["k"]):
-                ax.annotate(f"k={k}", (t, e), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7,
-                            annotation_clip=False)
+            ax.plot(t, est, "s-", color="0.15", ms=4, lw=1)
+            for x, a, b, n in zip(t, lo, hi, d["k"]):
+                _interval(ax, a, b, x, cut, whiskers=True, vertical=True, color="0.15", lw=1)
+                ax.annotate(f"k={n}", (x, min(b, cut[1]) if np.isfinite(b) else y1), textcoords="offset points",
+                            xytext=(0, 6 if b > cut[1] else 3), ha="center", fontsize=7, annotation_clip=False)
             ax.set_title(_fill(g, 34), fontsize=9)
-            ax.margins(x=0.08, y=0.2)
+            ax.margins(x=0.08)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days (weeks)
-            lo, hi = ax.get_ylim()  # room above the highest CI for its k label
-            ax.set_ylim(lo, hi + 0.08 * (hi - lo))
+            ax.set_ylim(y0 - 0.12 * span, y1 + 0.3 * span)  # room above the highest CI for its k label
     return fig
 
 
@@ -760,6 +861,12 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
     ``lines``: ``group, intercept, slope`` (the fitted line over the range of x, as metafor's
     ``regplot``); a panel's title gives its k and the slope's p from ``lines.p`` when present.
     Without lines, a :func:`message_figure` with ``why`` (the reason no group was fitted).
+
+    Each panel's y range follows the rule of the forest plots (:func:`_span`): it holds 0 and the
+    fitted line at the ends of the x range; the points set the scale unless they are extreme
+    (beyond 1.5 times the range left when points beyond Tukey's far-out fence, :data:`POINT_FENCE`
+    interquartile ranges, are set aside). An extreme point is drawn as a triangle at the panel's
+    edge instead of stretching the panel.
     """
     groups = list(dict.fromkeys(lines["group"]))
     if not groups:
@@ -768,10 +875,19 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
         fig, axes = _panels(groups, xlabel, MEASURE_LABELS.get(measure, measure))
         for ax, (_, line) in zip(axes, lines.iterrows()):
             d = points[points["group"] == line["group"]]
-            ax.scatter(d["x"], d["yi"], s=200 * d["weight"] / d["weight"].max(), facecolor="none",
-                       edgecolor="0.2", lw=0.8)
             grid = np.linspace(d["x"].min(), d["x"].max(), 50)
-            ax.plot(grid, line["intercept"] + line["slope"] * grid, color="#c0392b", lw=1.5)
+            fitted = line["intercept"] + line["slope"] * grid
+            y0, y1, _ = _span(fitted[[0, -1]], d["yi"], fence=POINT_FENCE)
+            inside = d["yi"].between(y0, y1)
+            ax.scatter(d["x"][inside], d["yi"][inside], s=200 * d["weight"][inside] / d["weight"].max(),
+                       facecolor="none", edgecolor="0.2", lw=0.8)
+            extreme = ~inside & d["yi"].notna()
+            for x, y in zip(d["x"][extreme], d["yi"][extreme]):  # a triangle at the edge
+                ax.plot([x], [y1 if y > y1 else y0], marker="^" if y > y1 else "v", ms=6, mew=0, color="0.2",
+                        clip_on=False)
+            ax.plot(grid, fitted, color="#c0392b", lw=1.5)
+            span = y1 - y0 if y1 > y0 else 1.0
+            ax.set_ylim(y0 - 0.08 * span, y1 + 0.08 * span)
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
             p = f", {_pval(line['p'])}" if "p" in line and pd.notna(line["p"]) else ""
             ax.set_title(f"{_fill(line['group'], 30)} (k = {len(d)}{p})", fontsize=8.5)
