@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis,
+from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis, primary,
                               multiple_testing, sensitivity, time_regression)
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust
@@ -124,8 +124,9 @@ def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
     models = out["models"].set_index(["moderator", "group"])
     assert set(out["models"].moderator) == {"weeks", "species", "sex"}
     sub = effects[effects.mechanism == "BDNF"]
-    coefs, want = metareg(sub.yi, sub.vi, sub[["weeks"]], method="REML", test="knha")
-    perm = permutest(sub.yi, sub.vi, sub[["weeks"]], "REML", "knha", 200, 7).set_index("term")
+    weeks = sub[["weeks"]].apply(pd.to_numeric)  # a column of the review's own: text until a model reads it
+    coefs, want = metareg(sub.yi, sub.vi, weeks, method="REML", test="knha")
+    perm = permutest(sub.yi, sub.vi, weeks, "REML", "knha", 200, 7).set_index("term")
     row = models.loc[("weeks", "BDNF")]
     np.testing.assert_allclose(row[["qm", "qm_p", "tau2", "r2"]].astype(float),
                                want.iloc[0][["qm", "qm_p", "tau2", "r2"]].astype(float), rtol=1e-12)
@@ -168,12 +169,13 @@ def test_time_regression_slopes(effects):
 
 def test_dependence_estimates_put_both_analyses_side_by_side(effects):
     pooled = premeta.rma(effects.yi, effects.vi, effects.mechanism)
-    table = dependent(effects, "mechanism", "multilevel")[0]
+    table = primary(effects, "mechanism", "multilevel")["table"]
     est = dependence_estimates(pooled, table)
-    assert list(est.analysis.unique()) == ["comparisons independent", "three-level model, CR2 CI by study"]
+    assert list(est.analysis.unique()) == ["comparisons treated as independent",
+                                           "primary: rma.mv three-level (REML), CR2 tests by study"]
     assert list(est.ci_high[len(pooled):]) == list(table.ci_high)
-    none = dependence_estimates(pooled, dependent(effects, "mechanism", "none")[0])
-    assert list(none.analysis.unique()) == ["comparisons independent"] and len(none) == len(pooled)
+    none = dependence_estimates(pooled, primary(effects, "mechanism", "none")["table"])
+    assert list(none.analysis.unique()) == ["comparisons treated as independent"] and len(none) == len(pooled)
 
 
 def test_rve_rows_are_robumeta_corr_by_study(effects):

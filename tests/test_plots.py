@@ -43,7 +43,7 @@ def test_forest_writes_png_and_svg_with_text(grouped, tmp_path):
     for label in rows["label"]:
         assert label in text
     overall = pooled.set_index("group").loc["overall"]
-    for s in ("Favours exercise", "Favours control", "Hedges' g (SMD)", "Locomotion", "Treadmill (k = 8)",
+    for s in ("Favours treatment", "Favours control", "Hedges' g (SMD)", "Locomotion", "Treadmill (k = 8)",
               "k = 1: no pooling", "RE model, all groups (k = 15)", _ci(overall),
               f"PI [{overall.pi_low:.2f}, {overall.pi_high:.2f}]",
               f"τ² = {overall.tau2:.2f}, I² = {overall.i2:.0f}%, Q = {overall.q:.2f} (df = 14, p = "):
@@ -66,7 +66,7 @@ def test_forest_draws_one_diamond_per_pooled_stratum(grouped):
 def test_single_group_forest(tmp_path):
     rows, pooled = _data({"all": 7}, seed=3)
     pooled = pooled[pooled.group == "overall"]
-    fig = plots.forest_figure(rows, pooled, "MD", favours=("sedentary", "exercise"))
+    fig = plots.forest_figure(rows, pooled, "MD", sides=("Favours sedentary", "Favours exercise"))
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert {"Study", "Weight", "Estimate [95% CI]", "RE model (k = 7)", _ci(pooled.iloc[0]),
             "← Favours sedentary", "Favours exercise →"} <= set(texts)
@@ -392,7 +392,7 @@ def test_the_summary_forests_axis_is_under_its_rows_and_the_footer_under_the_axi
     assert 0 < last.get_window_extent(r).y0 - box.y0 < row  # the last row sits right above the axis
     footer = [t for s, t in texts.items() if s.startswith(("Test for subgroup differences", "† rests"))]
     assert len(footer) == 2
-    below = [ax.xaxis.label, texts["← Favours control"], texts["Favours exercise →"],
+    below = [ax.xaxis.label, texts["← Favours control"], texts["Favours treatment →"],
              *ax.get_xticklabels()]
     floor = min(t.get_window_extent(r).y0 for t in below)
     assert floor < box.y0

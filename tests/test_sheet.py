@@ -95,12 +95,12 @@ def test_missing_columns_and_choices():
     err = info.value
     assert {(p.row, p.column) for p in err.problems if p.row == "-"} == {
         ("-", "outcome"), ("-", "mechanism"), ("-", "better")}
-    assert find(err, 2, "start").rule == "must be 'pre' or 'post'"
+    assert not [p for p in err.problems if p.column == "start"]  # a review's own column: no rule of premeta's
     assert find(err, 2, "rob_sequence").value == "Maybe"
     assert not [p for p in err.problems if p.column == "rob_other"]
     sheet["outcome"], sheet["mechanism"], sheet["start"], sheet["rob_sequence"] = "y", "m", "Post", "low"
     out = validate(sheet, orient="raw")  # better not needed for raw effects
-    assert (out.at[2, "start"], out.at[2, "rob_other"], out.at[2, "sei"]) == ("post", "unclear", 0.1)
+    assert (out.at[2, "start"], out.at[2, "rob_other"], out.at[2, "sei"]) == ("Post", "unclear", 0.1)
     sheet["better"] = "up"  # but, when given, still checked
     with pytest.raises(SheetError, match="column 'better', value 'up'"):
         validate(sheet, orient="raw")

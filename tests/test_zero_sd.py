@@ -1,6 +1,6 @@
 """An SD of 0 in one arm is data, not an error (floor and ceiling effects in behavioural tests).
 
-Accepted where the effect's variance stays > 0 (one of exercise and control at 0), held to
+Accepted where the effect's variance stays > 0 (one of treatment and control at 0), held to
 metafor's escalc (tests/reference/metafor_zero_sd.json, made by make_zero_sd_fixtures.R on
 Normand 1999 and Curtis 1998 with a few SDs set to 0), flagged in ``zero_sd`` and listed in the
 report; refused where it would be 0 (both arms at 0) and for any negative SD or SEM.
@@ -20,7 +20,7 @@ from premeta.sheet import Problem, SheetError, read_sheet, validate
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor_zero_sd.json").read_text())
 SHEET = REPO / "tests" / "sheets" / "simulated_zero_sd.csv"
-BOTH_ZERO = "SD is 0 in both groups (exercise and control): the effect's variance would be 0; check the extraction"
+BOTH_ZERO = "SD is 0 in both groups (treatment and control): the effect's variance would be 0; check the extraction"
 
 
 def sheet_from(name):

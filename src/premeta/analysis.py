@@ -570,8 +570,9 @@ def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, meth
             row, why = (attempt(_three_level, sub, level) if mode == "multilevel"
                         else attempt(_robust, sub, rho, level, rve_model))
             w = None if row is None else row.pop("weights", None)
-            if w is not None:
-                weights.loc[sub.index, "weight_overall" if g == overall else "weight_group"] = w
+            if w is not None:  # by position: a sheet's index need not be unique
+                at = np.arange(len(effects)) if g == overall else np.flatnonzero((groups == g).to_numpy())
+                weights.iloc[at, weights.columns.get_loc("weight_overall" if g == overall else "weight_group")] = w
             rows.append({"group": g} | (row if row is not None else
                                         {"k": len(sub), "studies": sub["study"].nunique(), "note": why}))
         table = pd.DataFrame(rows)
@@ -594,7 +595,7 @@ def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, meth
         t = f.table()
         if mode == "none":  # the rows of every group, then every row again for the overall model
             weights["weight_group"] = f.weights[:len(effects)][np.argsort(np.concatenate(
-                [effects.index.get_indexer(sub.index) for g, sub in subsets.items() if g != overall]))]
+                [np.flatnonzero((groups == g).to_numpy()) for g in subsets if g != overall]))]
             weights["weight_overall"] = f.weights[len(effects):]
         t["group"] = [list(subsets)[i] for i in t["group"]]
         t["clusters"] = t["k"]
@@ -638,8 +639,26 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     the model in words (``model``, :func:`model_name`), ``method`` and ``test`` (``CR2`` and ``RVE``
     for the models that fix their own), and the caveats of :func:`thin_evidence_note`. A group of
     one comparison has that comparison as its estimate (with its z interval, as ``rma`` with k = 1).
-    The prediction interval is metafor's ``predict``: of ``rma`` (``none``, ``aggregate``) and of
-    ``rma.mv`` with the CR2 variance and Satterthwaite df (``multilevel``); robumeta gives none (``rve``).
+    The prediction interval is metafor's ``predict``: of ``rma`` (``none``, ``aggregate``) and, for
+    ``multilevel``, of ``robust(rma.mv(...), cluster = study, clubSandwich = TRUE)``: the estimate
+    ± t(df) · sqrt(SE_CR2² + σ²_study + σ²_within) on the Satterthwaite df; robumeta gives none (``rve``).
+
+    Parameters
+    ----------
+    effects : DataFrame
+        Output of :func:`premeta.escalc` (``yi``, ``vi``, ``study``, the ``by`` column; ``trt_n``,
+        ``ctl_n`` for the animals).
+    by : str
+        The grouping column.
+    dependence : {"auto", "multilevel", "rve", "aggregate", "none"}
+        How several comparisons of one study are handled (:func:`dependence_mode`).
+    rho : float
+        Within-cohort correlation of ``aggregate``, within-study correlation of ``rve`` (CORR).
+    method, test, level
+        The model of ``none`` and ``aggregate`` (:func:`premeta.models.fit`), ``test``
+        default ``"z"`` (metafor's); ``level`` of every interval.
+    rve_model : {"CORR", "HIER"}
+        robumeta's working model for ``rve``.
 
     Returns
     -------
@@ -647,7 +666,25 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
         ``table`` (:data:`PRIMARY_COLUMNS`, groups sorted then the overall row), ``mode`` and
         ``reason`` (:func:`dependence_mode`), ``weights`` (``row``, ``by``, ``weight_group``,
         ``weight_overall``: every row's weight in percent in its group's and in the overall model,
-        metafor ``weights()``; empty for ``aggregate``, whose units are cohorts).
+        metafor ``weights()``, robumeta's ``r.weights``; empty for ``aggregate``, whose units are cohorts).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import premeta
+    >>> effects = pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"],
+    ...                         "mechanism": ["a", "a", "a", "a", "b", "b", "b", "b"],
+    ...                         "yi": [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2],
+    ...                         "vi": [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04],
+    ...                         "trt_n": 8, "ctl_n": 8})
+    >>> out = premeta.primary(effects, by="mechanism", dependence="auto")
+    >>> out["mode"]
+    'multilevel'
+    >>> out["table"][["group", "k", "studies", "estimate", "ci_low", "ci_high", "df"]].round(4)
+         group  k  studies  estimate  ci_low  ci_high      df
+    0        a  4        2    0.3936 -1.8639   2.6511  1.0030
+    1        b  4        2    0.3291 -0.6916   1.3498  1.0019
+    2  overall  8        4    0.3633  0.0800   0.6465  2.9088
     """
     table, mode, reason, weights = _dependent(effects, by, dependence, rho, method, test, level, rve_model)
     groups = group_labels(effects, by)

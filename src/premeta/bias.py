@@ -142,7 +142,7 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         if not (np.isfinite(ssr) and np.isfinite(scale)):
             raise ValueError("Egger's test cannot be computed: yi or vi too extreme for double precision "
                              "(a weighted sum of squares overflows)")
-        if ssr <= 1e-30 * scale:
+        if ssr <= 1e-24 * scale:  # residuals at rounding level (1e-30 was missed by one BLAS: 1.8e-30)
             raise ValueError(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
         pval, crit, tau2 = float(w.pvalues[1]), dist.t_isf(a / 2, ddf), np.nan

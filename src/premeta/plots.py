@@ -185,7 +185,8 @@ def _model(pool: pd.Series) -> str:
                                                             "FE model" if pool.get("method") == "FE" else "RE model")
 
 
-def _finite(pool: pd.Series, key: str) -> bool:
+def _has(pool: pd.Series, key: str) -> bool:
+    """Whether the row has a finite number under ``key``."""
     x = pool.get(key)
     return isinstance(x, (int, float, np.number)) and bool(np.isfinite(x))
 
@@ -199,13 +200,13 @@ def _het(pool: pd.Series) -> str:
     """``τ² = 0.12, I² = 45%, Q = 12.30 (df = 6, p = 0.03)`` (the three-level model's two σ² in
     place of τ²), what the row has of these, plus any note of the fit."""
     parts = []
-    if _finite(pool, "sigma2_study"):
+    if _has(pool, "sigma2_study"):
         parts.append(f"σ² study = {_num(pool['sigma2_study'])}, within = {_num(pool['sigma2_within'])}")
-    elif pool.get("method") != "FE" and _finite(pool, "tau2"):
+    elif pool.get("method") != "FE" and _has(pool, "tau2"):
         parts.append(f"τ² = {_num(pool['tau2'])}")
-    if _finite(pool, "i2"):
+    if _has(pool, "i2"):
         parts.append(f"I² = {pool['i2']:.0f}%")
-    if _finite(pool, "q") and _finite(pool, "q_df"):
+    if _has(pool, "q") and _has(pool, "q_df"):
         parts.append(f"Q = {_num(pool['q'])} (df = {pool['q_df']:.0f}, {_pval(pool['q_p'])})")
     note = pool.get("note")
     return ", ".join(parts) + (f"; {note}" if isinstance(note, str) and note else "")
@@ -213,9 +214,9 @@ def _het(pool: pd.Series) -> str:
 
 def _effect_test(pool: pd.Series) -> str:
     """``Test for overall effect: t = 3.10 (df = 8), p = 0.015`` (z without df), as RevMan and metafor print it."""
-    if not _finite(pool, "stat"):
+    if not _has(pool, "stat"):
         return "Test for overall effect: not computed"
-    t = _finite(pool, "df")
+    t = _has(pool, "df")
     df = f" (df = {_df(pool['df'])})" if t else ""
     return f"Test for overall effect: {'t' if t else 'z'} = {_num(pool['stat'])}{df}, {_pval(pool['p'])}"
 
