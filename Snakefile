@@ -11,7 +11,13 @@ min_version("9.19")
 RUN_DIR = os.environ.setdefault("PREMETA_RUN_DIR", os.getcwd())
 
 
-configfile: os.path.join(RUN_DIR, "config/config.yaml")
+# The bundled review's settings, unless the command line gives a config file of its own: that one then
+# stands alone (with the schema's defaults), so that nothing of the bundled review (its `labels`, its
+# `columns`) leaks into another review's run.
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(RUN_DIR, "config/config.yaml")
+
 
 
 # `workdir` in the config: this run writes its results/ and logs/ there (e.g. config/minocycline.yaml)

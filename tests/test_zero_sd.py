@@ -153,5 +153,5 @@ def test_sheet_with_zero_sds_through_the_workflow(tmp_path):
     assert "<td>2</td><td class=\"l\">Probe A (simulated)</td>" in report
     assert "<td>3</td><td class=\"l\">Probe B (simulated)</td>" in report
     assert "<td>6</td><td class=\"l\">Probe E (simulated)</td><td class=\"l\">Acetone response score (0-4)</td>" \
-           "<td class=\"l\">control</td>" in report
+           "<td class=\"l\">sedentary control</td>" in report
     assert "SIMULATED DATA" in report

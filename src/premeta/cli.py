@@ -112,10 +112,11 @@ def _run(args) -> int:
 
 
 def _workdir(snakefile: Path, args) -> Path:
-    """The folder the run wrote into: ``workdir`` as Snakemake resolves the config (the workflow's
-    config/config.yaml, then each --configfile, then --config), else the current directory."""
+    """The folder the run wrote into: ``workdir`` as the workflow resolves the config (each
+    --configfile, or without one the workflow's config/config.yaml; then --config), else the
+    current directory."""
     workdir = None
-    for file in [snakefile.parent / "config" / "config.yaml", *map(Path, args.configfile or [])]:
+    for file in map(Path, args.configfile or [snakefile.parent / "config" / "config.yaml"]):
         if file.is_file():
             workdir = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("workdir", workdir)
     for item in args.config or []:

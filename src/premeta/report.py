@@ -58,13 +58,15 @@ def model_words(mode: str, config: dict) -> str:
 
 
 def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> list[str]:
-    """Each group's note in the glance table: the primary model's note, and where the comparisons-
-    independent analysis (``pooled``) reaches the other side of p = 1 - level/100, a sentence saying so."""
+    """Each group's note in the glance table: the primary model's note (less a caveat that every row
+    shares, which the table's footnote gives once), and where the comparisons-independent analysis
+    (``pooled``) reaches the other side of p = 1 - level/100, a sentence saying so."""
     alpha = 1 - level / 100
     other = pooled.set_index("group")["p"]
+    shared = set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
     notes = []
     for _, r in primary.iterrows():
-        note = [r["note"]] if isinstance(r["note"], str) and r["note"] else []
+        note = [n for n in str(r["note"]).split("; ") if n and n not in shared] if isinstance(r["note"], str) else []
         q = other.get(r["group"], np.nan)
         if r.get("dependence") != "none" and np.isfinite(r["p"]) and np.isfinite(q) and (r["p"] < alpha) != (q < alpha):
             side = "significant" if q < alpha else "not significant"
@@ -170,9 +172,11 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     mode, reason = dependence_mode(effects, config["dependence"])
     labels = Labels.from_config(config)
     main = primary.assign(glance_note=glance_notes(primary, pooled, config["level"]))
+    shared = set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
     return env.get_template("report.html.j2").render(
         primary=main.iloc[:-1].to_dict("records"),
         primary_overall=main.iloc[-1].to_dict(),
+        shared_notes=sorted(shared),
         mode=mode,
         mode_reason=reason,
         model_words=model_words(mode, config),
