@@ -1,4 +1,4 @@
-# Every forest plot and the funnel plot in one job: most of a figure job's time is starting Python.
+# Every forest plot and the funnel plots in one job: most of a figure job's time is starting Python.
 rule figures:
     input:
         effects="results/effect_sizes.csv",
@@ -36,6 +36,7 @@ rule figures:
         groups=GROUPS,
         group_by=config["group_by"],
         measure=config["measure"],
+        method=config["method"],
         level=config["level"],
         rho=config["rho"],
     priority: 5  # the second longest job, after the moderators

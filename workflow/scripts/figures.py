@@ -7,7 +7,7 @@ sys.stderr = open(snakemake.log[0], "w")
 from pathlib import Path
 
 from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
-from premeta.plots import forest, funnel, message_figure, save, summary_forest
+from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
@@ -49,5 +49,6 @@ for png in o.studies:
         studies[studies.group == label], groups[groups.group == label], p.measure, out, level=p.level,
         title=f"{label}: each study's comparisons combined (rho = {p.rho:g})",
         ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
-draw(o.funnel, "Funnel plot", lambda out: funnel(
-    effects.assign(group=group_labels(effects, p.group_by)), pooled.estimate.iloc[-1], p.measure, out, level=p.level))
+draw(o.funnel, "Funnel plots", lambda out: funnels(
+    effects.assign(group=group_labels(effects, p.group_by)), p.measure, out, level=p.level, method=p.method,
+    by=p.group_by))
