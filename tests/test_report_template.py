@@ -29,7 +29,8 @@ def test_risk_of_bias_legend_is_numbered_as_the_columns():
         x={"rob_studies": studies.reset_index().to_dict("records"), "rob_summary_png": ""}, rob_items=rob.ITEMS)
     headers = re.findall(r'<th title="([^"]+)">(\d+)</th>', html)
     assert headers == [("Sequence generation", "1"), ("Blinding (outcome assessor)", "2")]
-    assert "Items rated in the sheet, numbered as the columns: 1 Sequence generation; 2 Blinding (outcome assessor)." in html
+    legend = "Items rated in the sheet, numbered as the columns: 1 Sequence generation; 2 Blinding (outcome assessor)."
+    assert legend in html
     assert "Baseline characteristics" not in html
     assert re.findall(r'<td class="rob-(\w+)">', html) == ["high", "low", "unclear", "high"]  # A: worst of its rows
 

@@ -388,16 +388,16 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
         parts.append(small_study_tests(sub, method, test).assign(group=g) if len(sub) >= min_k else
                      _too_few(g, "small-study tests", len(sub), min_k))
     if len(labels) > 1:
-        label = moderator_label(labels, by)
+        label, k = moderator_label(labels, by), len(effects)
         parts.append(small_study_tests(effects.assign(**{by: groups}), method, test, moderator=by).assign(group=label)
-                     if len(effects) >= min_k else _too_few(label, f"Egger regression, {by} as moderator",
-                                                          len(effects), min_k))
+                     if k >= min_k else
+                     _too_few(label, f"Egger regression, residuals of the model with {by} as moderator", k, min_k))
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
 
 
 def _too_few(group: str, analysis: str, k: int, min_k: int) -> pd.DataFrame:
-    return pd.DataFrame({"group": [group], "analysis": analysis, "k": k, "note":
-                         f"k = {k} < {min_k}: too few comparisons to test for small-study effects (Sterne et al. 2011)"})
+    why = f"k = {k} < {min_k}: too few comparisons to test for small-study effects (Sterne et al. 2011)"
+    return pd.DataFrame({"group": [group], "analysis": analysis, "k": k, "note": why})
 
 
 def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z",
