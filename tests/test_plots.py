@@ -451,3 +451,53 @@ def test_summary_forest_and_time_course_redraw_identically(tmp_path):
         plots.save(plots.time_course_figure(course, "SMD"), tmp_path / name)
         svgs.append((tmp_path / f"{name}.svg").read_bytes())
     assert svgs[0] == svgs[1]
+
+
+def _scatter(ax):
+    return np.concatenate([c.get_offsets() for c in ax.collections if type(c).__name__ == "PathCollection"])
+
+
+@pytest.mark.parametrize("precision", ["se", "n"])
+def test_funnel_panels_one_funnel_per_group_about_its_own_estimate(precision):
+    """One panel per group (funnel about the group's REML estimate, k in the title), and first the
+    residuals on the model with the group as moderator, about 0, in the group's colour and marker."""
+    rows, _ = _data({"Treadmill": 8, "Wheel": 6, "Swimming": 1, "Running": 5})
+    fig = plots.funnel_panels_figure(rows, "SMD", precision, method="REML", by="exercise")
+    residual, legend, *panels = fig.axes
+    assert len(panels) == 4 and not legend.axison
+    assert "residuals of the model with exercise as moderator" in residual.get_title()
+    per = premeta.fit(rows.yi, rows.vi, rows.group)
+    y = np.sqrt(rows.vi) if precision == "se" else 1 / np.sqrt(rows.n_total)
+    for ax, g, est, k in zip(panels, per.groups, per.beta[:, 0], per.k):  # sorted, as the tables
+        assert ax.get_title() == f"{g} (k = {k})"
+        dashed = [ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert dashed == pytest.approx([est, est])  # the funnel closes at the group's estimate
+        m = (rows.group == g).to_numpy()
+        np.testing.assert_allclose(np.sort(_scatter(ax)[:, 0]), np.sort(rows.yi[m]))
+    X, _ = premeta.design(pd.DataFrame({"g": rows.group}))
+    b = premeta.fit(rows.yi, rows.vi, mods=X).beta[0]
+    fitted = np.column_stack([np.ones(len(rows)), X]) @ b
+    points = _scatter(residual)
+    expected = np.c_[rows.yi - fitted, y]
+    np.testing.assert_allclose(points[np.lexsort(points.T)], expected[np.lexsort(expected.T)])
+    assert [ln.get_xdata()[0] for ln in residual.lines if ln.get_linestyle() == "--"] == pytest.approx([0, 0])
+    texts = [t.get_text() for t in legend.get_legend().get_texts()]
+    assert texts == [f"{g} (k = {k})" for g, k in zip(per.groups, per.k)]
+    styles = {(h.get_color(), h.get_marker()) for h in legend.get_legend().legend_handles}
+    assert len(styles) == 4
+
+
+def test_funnel_panels_of_one_group_is_its_funnel():
+    rows, _ = _data({"Treadmill": 8})
+    fig = plots.funnel_panels_figure(rows, "SMD")
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == "Treadmill (k = 8)"
+
+
+def test_ten_groups_have_distinct_colours_and_markers():
+    styles = plots._styles([f"g{i}" for i in range(10)])
+    colours, markers = zip(*styles.values())
+    assert len(set(colours)) == len(set(markers)) == 10  # each alone tells the groups apart
+    assert {"#cc78bc", "#fbafe4"} <= set(colours)  # the two pinks only with ten groups: the pale one last
+    assert plots._palette(8) == [plots.COLORBLIND[i] for i in (0, 1, 2, 3, 4, 7, 9, 5)]
+    eleven = plots._styles([f"g{i}" for i in range(11)])
+    assert len(set(eleven.values())) == 11 and eleven["g10"][1] == eleven["g5"][1]

@@ -81,13 +81,15 @@ def test_constant_moderators_are_noted_not_fatal(uniform):
     assert "Not drawn: " in bubble
 
 
-def test_egger_on_a_constant_sample_size_is_refused_with_the_reason(uniform):
+def test_egger_on_the_model_with_eleven_groups_and_twelve_comparisons_says_why(uniform):
+    """Small-study effects are tested within groups, or with the group as moderator: 11 groups leave
+    one comparison beside 11 intercepts, too few for the slope of Egger's test."""
     small = table(uniform, "small_study.csv")
-    overall = small[small.group == "overall (all groups)"].set_index(["analysis", "precision"])
-    for model in ("meta-regression", "weighted OLS"):
-        row = overall.loc[(f"Egger regression ({model})", "1/sqrt(n)")]
-        assert np.isnan(row.p) and "1/sqrt(n) is constant (every comparison has n = 16)" in row.note
-        assert np.isfinite(overall.loc[(f"Egger regression ({model})", "SE"), "p"])
+    every = small[small.group == "all groups (mechanism as moderator)"]
+    assert len(every) == 4 and every.p.isna().all()
+    assert every.analysis.str.endswith("residuals of the model with mechanism as moderator").all()
+    assert every.note.str.contains("needs at least 13 studies here, got k = 12").all()
+    assert "overall (all groups)" not in set(small.group)  # no test around one estimate of all groups
     few = small[small.group == "Behaviour"].iloc[0]
     assert few.note.startswith("k = 2 < 10: too few comparisons")
 
@@ -120,7 +122,7 @@ def test_labels_are_printed_literally(uniform):
 def test_report_shows_why_where_the_result_would_be(uniform):
     html = (uniform / "results" / "report.html").read_text()
     assert "sex takes one value in the whole sheet" in html
-    assert "1/sqrt(n) is constant (every comparison has n = 16)" in html
+    assert "needs at least 13 studies here, got k = 12" in html
     assert "too few comparisons to test for small-study effects" in html
     assert "k = 1: no comparison to leave out" in html
     assert "SIMULATED DATA" in html
@@ -128,10 +130,9 @@ def test_report_shows_why_where_the_result_would_be(uniform):
 
 def test_precomputed_effects_only(tmp_path):
     run(tmp_path, "--config", f"data={PRECOMPUTED}", FAST)
-    small = table(tmp_path, "small_study.csv")
-    by_n = small[(small.group == "overall") & (small.precision == "1/sqrt(n)")]
-    assert len(by_n) == 2 and (by_n.note == "no group sizes (the sheet gives precomputed effects only)").all()
-    assert small[(small.group == "overall") & (small.precision == "SE")].p.notna().all()
+    small = table(tmp_path, "small_study.csv")  # 2 groups of 3: too few for every test (precomputed n: test_small_study)
+    assert small.note.str.startswith("k = ").all() and small.note.str.contains("too few comparisons").all()
+    assert list(small.group) == ["Behaviour", "Cytokines", "all groups (mechanism as moderator)"]
     assert "Not drawn: no comparison with group sizes" in (tmp_path / "results" / "plots" / "funnel_n.svg").read_text()
     assert (tmp_path / "results" / "report.html").exists()
 
@@ -190,9 +191,6 @@ def test_a_group_too_extreme_for_double_precision(tmp_path):
         behaviour = t[t.group == "Behaviour"]
         assert len(behaviour) == 3 and behaviour.note.str.startswith(f"not computed: {why}").all(), name
         assert (t[t.group == "Cytokines"].note == "").all(), name
-    small = table(tmp_path, "small_study.csv")
-    every = small[(small.group == "overall") & (small.precision == "SE")]
-    assert len(every) == 4 and every.p.isna().all() and every.note.str.contains(why).all()
     dep = table(tmp_path, "primary.csv").set_index("group")
     assert why in dep.at["Behaviour", "note"] and np.isfinite(dep.at["Cytokines", "estimate"])
     assert (tmp_path / "results" / "report.html").exists()

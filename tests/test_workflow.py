@@ -55,6 +55,11 @@ def test_bundled_run_writes_every_output(bundled):
     # the primary model (three-level, CR2 t test on the Satterthwaite df) under the diamond
     assert "Treadmill exercise n" in behaviour_svg and "Three-level model (k = 175)" in behaviour_svg
     assert re.search(r"Test for overall effect: t = [0-9.]+ \(df = 27\.8\), p &lt; 0.001", behaviour_svg)
+    for name in ("funnel", "funnel_n"):  # one funnel per group, and the residuals with the group as moderator
+        svg = (res / "plots" / f"{name}.svg").read_text()
+        assert "residuals of the model with mechanism as moderator" in svg and svg.count("Behaviour (k = 175)") == 2
+    small = pd.read_csv(res / "small_study.csv")
+    assert list(small.group.unique())[-1] == "all groups (mechanism as moderator)" and "overall" not in set(small.group)
     studies_svg = (res / "plots" / "studies_behaviour.svg").read_text()
     assert "Study (comparisons combined)" in studies_svg and studies_svg.count("(simulated)") == 30
     text = re.sub(r"<[^>]+>", "|", re.sub(r"data:image/png;base64,[^\"]+", "", html))

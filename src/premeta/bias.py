@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta.models import fit
+from premeta.models import fit, moderators
 
 PREDICTORS = ("sei", "sqrtninv")
 MODELS = ("rma", "lm")
@@ -25,11 +25,17 @@ _PERFECT = ("the effects lie exactly on a line in the predictor (for example all
             "with model='lm' and an infinite t with test='knha')")
 
 
+def _collinear(Z: np.ndarray, x: np.ndarray) -> bool:
+    """True if x is a linear combination of the columns of Z as R's ``lm`` sees it: its part
+    orthogonal to them is below 1e-7 of its norm (the QR tolerance by which metafor's regtest finds
+    the model matrix not of full rank)."""
+    resid = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
+    return bool(np.linalg.norm(resid) <= 1e-7 * np.linalg.norm(x))
+
+
 def _constant(x: np.ndarray) -> bool:
-    """True if x is constant as R's ``lm`` sees it: its part orthogonal to the intercept is below
-    1e-7 of its norm (the QR tolerance by which metafor's regtest finds the model matrix not of
-    full rank)."""
-    return bool(np.linalg.norm(x - x.mean()) <= 1e-7 * np.linalg.norm(x))
+    """True if x is constant as R's ``lm`` sees it (:func:`_collinear` with the intercept)."""
+    return _collinear(np.ones((len(x), 1)), x)
 
 
 def _spread(text: str, values: np.ndarray) -> str:
@@ -38,7 +44,7 @@ def _spread(text: str, values: np.ndarray) -> str:
 
 
 def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: str = "REML",
-          test: str = "z", level: float = 95) -> pd.DataFrame:
+          test: str = "z", level: float = 95, mods=None) -> pd.DataFrame:
     """Regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     The effect sizes are regressed on a measure of study precision,
@@ -63,6 +69,14 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     infinite precision (:math:`x_i \\to 0`), a bias-corrected estimate akin to PET (Stanley and
     Doucouliagos 2014, *Res Synth Methods* 5:60).
 
+    With ``mods`` (moderators :math:`z_i`, e.g. the dummies of a grouping), the predictor is
+    added to them, :math:`y_i = \\beta_0 + z_i'\\gamma + \\beta_1 x_i + u_i + e_i`, and
+    :math:`\\beta_1` is tested: Egger's test on the residuals of the model with the moderators,
+    i.e. within groups whose true effects differ (metafor ``regtest(rma(yi, vi, mods = ~
+    factor(group)))``; ``model="lm"``: R ``lm(yi ~ factor(group) + sei, weights = 1/vi)``, t
+    on k - q - 2 df). There is then no single limit estimate (one intercept per group), so
+    ``estimate``, ``ci_low`` and ``ci_high`` are NaN, as metafor reports none.
+
     Parameters
     ----------
     yi, vi : array-like of shape (k,)
@@ -80,6 +94,9 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         premeta; ignored by ``"lm"``, which uses t tests on k - 2 df.
     level : float
         Confidence level in percent of the limit estimate's interval.
+    mods : pandas.DataFrame or array-like of shape (k, q), optional
+        Moderators kept in the model, coded as :func:`premeta.models.moderators` (a text
+        column, e.g. the group, dummy-coded as R's ``factor``).
 
     Returns
     -------
@@ -113,31 +130,41 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         ni = np.asarray(ni, dtype=float)
         x = 1 / np.sqrt(ni)
     k = len(yi)
-    if k < 3 and not (model == "rma" and method == "FE" and test == "z"):
+    Z = np.ones((k, 1)) if mods is None else np.column_stack([np.ones(k), moderators(mods, k)[0]])
+    p = Z.shape[1] + 1
+    if k < p + 1 and not (model == "rma" and method == "FE" and test == "z"):
         raise ValueError(
-            f"Egger's test needs at least 3 studies, got k = {k}: the regression on an intercept "
-            "and a slope leaves no residual degrees of freedom (metafor's regtest stops, or gives "
-            "no test with model='lm')")
-    if _constant(x):
+            f"Egger's test needs at least {p + 1} studies here, got k = {k}: the regression on "
+            f"{'an intercept' if p == 2 else f'{p - 1} coefficients of the moderators'} and a slope "
+            "leaves no residual degrees of freedom (metafor's regtest stops, or gives no test with "
+            "model='lm')")
+    if np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise ValueError("the moderators are constant or collinear (e.g. the dummy of a group without "
+                         "comparisons): Egger's test cannot be computed (metafor: model matrix not of full rank)")
+    if _collinear(Z, x):
         what = (f"the predictor 1/sqrt(n) is constant ({_spread('every comparison has n', ni)})"
                 if predictor == "sqrtninv"
                 else f"the predictor sqrt(vi) is constant ({_spread('every study has vi', vi)})")
+        if mods is not None and not _constant(x):
+            what = (f"the predictor {'1/sqrt(n)' if predictor == 'sqrtninv' else 'sqrt(vi)'} is a linear "
+                    "combination of the moderators (e.g. constant within each group)")
         raise ValueError(f"{what}: Egger's test cannot be computed (metafor's regtest: model "
                          "matrix not of full rank)")
+    X = np.column_stack([Z, x])
     a = 1 - level / 100
     if model == "rma":
-        f = fit(yi, vi, method=method, test=test, level=level, mods=x, confint=False)
+        f = fit(yi, vi, method=method, test=test, level=level, mods=X[:, 1:], confint=False)
         if f.note is not None and np.isnan(f.beta[0, 0]):
             raise ValueError(f"Egger's test cannot be computed: {f.note[0]}")
         b, se, ddf = f.beta[0], f.se[0], float(f.ddf[0])
-        if test == "knha" and se[1] == 0:
+        if test == "knha" and se[-1] == 0:
             raise ValueError(_PERFECT)
-        pval, crit, tau2 = float(f.pvalues()[0, 1]), float(f.crit()[0]), float(f.tau2[0])
+        pval, crit, tau2 = float(f.pvalues()[0, -1]), float(f.crit()[0]), float(f.tau2[0])
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             from statsmodels.regression.linear_model import WLS  # slow to import: only when used
 
-            w = WLS(yi, np.column_stack([np.ones_like(x), x]), weights=1 / vi).fit()
+            w = WLS(yi, X, weights=1 / vi).fit()
             ssr, scale = w.ssr, np.sum(w.fittedvalues**2 / vi)
         if not (np.isfinite(ssr) and np.isfinite(scale)):
             raise ValueError("Egger's test cannot be computed: yi or vi too extreme for double precision "
@@ -145,13 +172,13 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         if ssr <= 1e-24 * scale:  # residuals at rounding level (1e-30 was missed by one BLAS: 1.8e-30)
             raise ValueError(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
-        pval, crit, tau2 = float(w.pvalues[1]), dist.t_isf(a / 2, ddf), np.nan
+        pval, crit, tau2 = float(w.pvalues[-1]), dist.t_isf(a / 2, ddf), np.nan
         method, test = None, "t"
-    est = float(b[0])
+    est = float(b[0]) if mods is None else np.nan
     return pd.DataFrame([{
         "model": model, "predictor": predictor, "method": method, "test": test,
-        "stat": float(b[1] / se[1]), "df": ddf, "p": pval,
-        "slope": float(b[1]), "slope_se": float(se[1]),
+        "stat": float(b[-1] / se[-1]), "df": ddf, "p": pval,
+        "slope": float(b[-1]), "slope_se": float(se[-1]),
         "estimate": est, "ci_low": est - crit * se[0], "ci_high": est + crit * se[0], "tau2": tau2,
     }])
 

@@ -30,6 +30,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
@@ -37,6 +38,7 @@ from matplotlib.transforms import blended_transform_factory
 from premeta import distributions as dist
 from premeta.analysis import overall_label
 from premeta.effects import MEASURE_LABELS
+from premeta.models import design, fit
 from premeta.vocabulary import Labels
 
 ROW = 0.25  # inches per text line
@@ -95,13 +97,29 @@ _RC = {
 _RENDERER = RendererAgg(1, 1, 72)  # measures text in points, as drawn
 
 
+#: The colour-blind palette in the order groups get it: its two pinks, two browns/oranges and two
+#: blues as far apart as ten allow (the pale pink, hard to tell from the pink, comes last).
+PALETTE_ORDER = (0, 1, 2, 3, 4, 7, 9, 5, 8, 6)
+#: One marker per group, with the colour: groups stay apart in greyscale and for colour-blind readers.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", "p", "*")
+
+
 def _palette(n: int) -> list:
-    """``n`` distinct colours: seaborn's colour-blind palette, or its ``husl`` palette beyond ten."""
+    """``n`` distinct colours: seaborn's colour-blind palette in :data:`PALETTE_ORDER`, or its
+    ``husl`` palette beyond ten."""
     if n <= len(COLORBLIND):
-        return COLORBLIND[:n]
+        return [COLORBLIND[i] for i in PALETTE_ORDER[:n]]
     import seaborn as sns  # only here: importing seaborn takes half a second (module docstring)
 
     return sns.color_palette("husl", n)
+
+
+def _styles(groups: list) -> dict:
+    """Each group's colour and marker (:func:`_palette` and :data:`MARKERS`): distinct pairs, and
+    distinct markers alone, for up to ten groups. Beyond ten a marker is used again for a group
+    half the colour circle away (the 11th group's is the 6th's)."""
+    m = len(MARKERS)
+    return {g: (c, MARKERS[(i + m // 2 * (i // m)) % m]) for i, (g, c) in enumerate(zip(groups, _palette(len(groups))))}
 
 
 def _despine(axes, left: bool = False) -> None:
@@ -654,16 +672,60 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
                  footer=footer)
 
 
+def _funnel(ax, x: np.ndarray, y: np.ndarray, centre: float, se_per_y: float | None, level: float) -> None:
+    """One funnel on ``ax``: the pseudo-confidence region ``centre`` ± z se (se = ``se_per_y`` y;
+    none when None), white inside and light grey outside, a line at ``centre``, y inverted from 0;
+    x limits hold the points and the funnel's mouth. The points are the caller's."""
+    ymax = 1.08 * np.nanmax(y)
+    xs = [x]
+    if se_per_y is not None and np.isfinite(centre):
+        grid = np.linspace(0, ymax, 50)
+        half = _z(level) * se_per_y * grid
+        ax.set_facecolor("0.92")
+        ax.fill_betweenx(grid, centre - half, centre + half, color="white", lw=0, zorder=0)
+        for sign in (-1, 1):
+            ax.plot(centre + sign * half, grid, color="0.3", ls="--", lw=0.9)
+        xs.append(centre + np.array([-1, 1]) * half[-1])
+    if np.isfinite(centre):
+        ax.axvline(centre, color="0.15", lw=1)
+    lo, hi = np.nanmin(np.concatenate(xs)), np.nanmax(np.concatenate(xs))
+    pad = 0.04 * (hi - lo or 1.0)
+    ax.set(xlim=(lo - pad, hi + pad), ylim=(ymax, 0))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+
+
+def _precision(rows: pd.DataFrame, measure: str, precision: str) -> tuple[np.ndarray, str, float | None]:
+    """The funnel's y (SE or 1/sqrt(n)), its axis label, and the SE per unit of y of the funnel
+    (None: no funnel, 1/sqrt(n) of a measure other than the SMD)."""
+    if precision not in ("se", "n"):
+        raise ValueError(f"precision must be 'se' or 'n', got {precision!r}")
+    _need(rows, ["yi", "vi"] + (["n_total"] if precision == "n" else []))
+    if precision == "se":
+        return np.sqrt(rows["vi"].to_numpy(float)), "Standard error", 1.0
+    return (1 / np.sqrt(rows["n_total"].to_numpy(float)), "1/√n (n = animals in both groups)",
+            2.0 if measure == "SMD" else None)
+
+
+def _points(ax, x: np.ndarray, y: np.ndarray, style: tuple[str, str], label: str | None = None) -> None:
+    colour, marker = style
+    ax.scatter(x, y, s=26, color=colour, marker=marker, linewidths=0.4, edgecolors="0.15", zorder=3, label=label)
+
+
 def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se",
                   level: float = 95) -> Figure:
-    """Draw a funnel plot: effects against their standard error or against 1/sqrt(n).
+    """Draw one funnel plot: effects against their standard error or against 1/sqrt(n).
+
+    One funnel about one estimate: for the comparisons of one group, whose true effects are
+    alike. Comparisons of groups with different true effects belong in
+    :func:`funnel_panels_figure` (one funnel per group, and their residuals on the model with
+    the group as moderator).
 
     Parameters
     ----------
     rows : DataFrame
         ``yi`` and ``vi`` per effect, and ``n_total`` (animals in both arms) for ``precision="n"``;
-        with a ``group`` column of more than one value the points are coloured by group, with a
-        legend beside the plot.
+        with a ``group`` column of more than one value the points get a colour and a marker per
+        group (:func:`_styles`), with a legend beside the plot.
     estimate : float
         The pooled estimate: a vertical line, and the centre of the pseudo-confidence funnel.
     measure : str
@@ -681,17 +743,8 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
     Figure
         y-axis inverted, 0 at the top; inside the funnel white, outside light grey (metafor).
     """
-    if precision not in ("se", "n"):
-        raise ValueError(f"precision must be 'se' or 'n', got {precision!r}")
-    _need(rows, ["yi", "vi"] + (["n_total"] if precision == "n" else []))
+    y, ylabel, se_per_y = _precision(rows, measure, precision)
     x = rows["yi"].to_numpy(float)
-    if precision == "se":
-        y, ylabel, se_per_y = np.sqrt(rows["vi"].to_numpy(float)), "Standard error", 1.0
-    else:
-        y = 1 / np.sqrt(rows["n_total"].to_numpy(float))
-        ylabel, se_per_y = "1/√n (n = animals in both groups)", 2.0 if measure == "SMD" else None
-    ymax = 1.08 * np.nanmax(y)
-    grid = np.linspace(0, ymax, 50)
     groups = list(dict.fromkeys(rows["group"])) if "group" in rows else []
     coloured = len(groups) > 1
     with mpl.rc_context(_RC):
@@ -699,28 +752,102 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         _despine([ax])
-        xs = [x]
-        if se_per_y is not None:
-            half = _z(level) * se_per_y * grid
-            ax.set_facecolor("0.92")
-            ax.fill_betweenx(grid, estimate - half, estimate + half, color="white", lw=0, zorder=0)
-            for sign in (-1, 1):
-                ax.plot(estimate + sign * half, grid, color="0.3", ls="--", lw=0.9)
-            xs.append(estimate + np.array([-1, 1]) * half[-1])
-        ax.axvline(estimate, color="0.15", lw=1)
+        _funnel(ax, x, y, estimate, se_per_y, level)
         if coloured:
-            palette = dict(zip(groups, _palette(len(groups))))
-            for g in groups:
+            for g, style in _styles(groups).items():
                 m = (rows["group"] == g).to_numpy()
-                ax.scatter(x[m], y[m], s=24, color=palette[g], linewidths=0.3, edgecolors="0.2", zorder=3,
-                           label=_fill(g, 30))
+                _points(ax, x[m], y[m], style, _fill(g, 30))
             ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
         else:
             ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
-        lo, hi = np.nanmin(np.concatenate(xs)), np.nanmax(np.concatenate(xs))
-        pad = 0.04 * (hi - lo or 1.0)
-        ax.set(xlim=(lo - pad, hi + pad), ylim=(ymax, 0), xlabel=MEASURE_LABELS.get(measure, measure),
-               ylabel=ylabel)
+        ax.set(xlabel=MEASURE_LABELS.get(measure, measure), ylabel=ylabel)
+    return fig
+
+
+def funnel_panels_figure(rows: pd.DataFrame, measure: str, precision: str = "se", level: float = 95,
+                         method: str = "REML", by: str = "group") -> Figure:
+    """Funnel plots by group: one funnel per group about its own pooled estimate, and their residuals.
+
+    Small-study effects are judged among comparisons that share one true effect, never about one
+    estimate of groups whose true effects differ (a group with larger comparisons and larger
+    effects makes such a funnel look asymmetric). So each group gets its own funnel, about the
+    group's pooled estimate :math:`\\hat\\mu_g` (:func:`premeta.models.fit` with ``method``, metafor
+    ``funnel(rma(yi, vi, subset = group == g))``), three panels per row, its k in the title.
+    With several groups a first, wider panel shows every comparison's residual on the model with
+    the group as moderator, :math:`y_i - \\hat\\mu_{g(i)}` with :math:`\\hat\\mu_g` the fitted values
+    of ``rma(yi, vi, mods = ~ factor(group), method)`` (one common tau2), against the same
+    precision, about 0 (metafor ``funnel()`` of that model plots these residuals), each group in
+    its colour and marker (:func:`_styles`), with the legend beside it: the funnel that goes with
+    Egger's test on that model (:func:`premeta.analysis.small_study`).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``group``, ``yi``, ``vi`` per comparison, and ``n_total`` for ``precision="n"``; groups
+        in sorted order (as :func:`premeta.models.fit` and the tables).
+    measure, precision, level
+        As :func:`funnel_figure`.
+    method : str
+        tau2 estimator of the models, as :func:`premeta.models.fit`.
+    by : str
+        Name of the grouping, in the residual panel's title.
+
+    Returns
+    -------
+    Figure
+        With one group, its funnel alone. Else the residual panel (spanning two columns, the
+        legend in the third) and one panel per group: ``len(groups) + 1`` visible axes with data.
+        A model that cannot be fitted leaves its panel without funnel, with the reason in its title.
+    """
+    y, ylabel, se_per_y = _precision(rows, measure, precision)
+    _need(rows, ["group"])
+    x = rows["yi"].to_numpy(float)
+    labels = rows["group"].astype(str).to_numpy(object)
+    per = fit(x, rows["vi"].to_numpy(float), labels, method=method, confint=False)
+    groups = per.groups  # sorted, as the tables
+    styles = _styles(groups)
+    centre = dict(zip(groups, per.beta[:, 0]))
+    several = len(groups) > 1
+    ncol, rows_of_groups = (3, -(-len(groups) // 3)) if several else (1, 1)
+    xlabel = MEASURE_LABELS.get(measure, measure)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5, 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups)
+        if several:
+            res = fig.add_subplot(grid[0, :2])
+            mods = pd.DataFrame({by: labels})
+            model = fit(x, rows["vi"].to_numpy(float), method=method, mods=mods, confint=False)
+            b = model.beta[0]
+            title = (f"All groups: residuals of the model with {by} as moderator\n(each comparison minus "
+                     f"the fitted value of its {by}; k = {len(x)})")
+            key = {g: _fill(f"{g} (k = {k})", 44) for g, k in zip(groups, per.k)}
+            if np.isfinite(b).all():
+                r = x - np.column_stack([np.ones(len(x)), design(mods)[0]]) @ b
+                _funnel(res, r, y, 0.0, se_per_y, level)
+                for g in sorted(groups, key=lambda g: -(labels == g).sum()):  # the small groups drawn over the large
+                    m = labels == g
+                    _points(res, r[m], y[m], styles[g])
+            else:
+                res.text(0.5, 0.5, textwrap.fill(f"Not drawn: {model.note[0]}", 60), ha="center", va="center",
+                         transform=res.transAxes, fontsize=8)
+            res.set_title(title, fontsize=9)
+            res.set(xlabel=f"Residual ({xlabel})", ylabel=ylabel)
+            legend = fig.add_subplot(grid[0, 2])
+            legend.axis("off")
+            legend.legend([Line2D([], [], ls="none", marker=styles[g][1], color=styles[g][0], mec="0.15", mew=0.4)
+                           for g in groups], list(key.values()), loc="center left", frameon=False, fontsize=8,
+                          title=by, title_fontsize=8.5)
+        axes = [fig.add_subplot(grid[several + i // ncol, i % ncol]) for i in range(len(groups))]
+        for ax, g in zip(axes, groups):
+            m = labels == g
+            _funnel(ax, x[m], y[m], centre[g], se_per_y, level)
+            _points(ax, x[m], y[m], styles[g] if several else ("0.1", "o"))
+            note = "" if np.isfinite(centre[g]) else " (not fitted)"
+            ax.set_title(f"{_fill(g, 30)} (k = {m.sum()}){note}", fontsize=8.5)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel(ylabel if ax.get_subplotspec().is_first_col() else "", fontsize=8)
+        _despine(fig.axes)
     return fig
 
 
@@ -769,6 +896,16 @@ def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | P
         what = "no comparison with group sizes" if precision == "n" else "no comparison"
         return save(message_figure("Funnel plot", what), path_stem)
     return save(funnel_figure(rows, estimate, measure, precision, level), path_stem)
+
+
+def funnels(rows: pd.DataFrame, measure: str, path_stem: str | Path, precision: str = "se", level: float = 95,
+            method: str = "REML", by: str = "group") -> list[Path]:
+    """Draw the funnel plots by group (:func:`funnel_panels_figure`) and write them as PNG and SVG
+    (:func:`save`); with no row to show, a :func:`message_figure` saying so."""
+    if not len(rows):
+        what = "no comparison with group sizes" if precision == "n" else "no comparison"
+        return save(message_figure("Funnel plots", what), path_stem)
+    return save(funnel_panels_figure(rows, measure, precision, level, method, by), path_stem)
 
 
 ROB_COLOURS = {"low": "#4daf4a", "unclear": "#ffd92f", "high": "#e41a1c"}

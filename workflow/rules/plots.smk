@@ -1,9 +1,8 @@
-# Every forest plot and the funnel plot in one job: most of a figure job's time is starting Python.
+# Every forest plot and the funnel plots in one job: most of a figure job's time is starting Python.
 rule figures:
     input:
         effects="results/effect_sizes.csv",
         primary="results/primary.csv",
-        pooled="results/pooled.csv",
         tests="results/subgroup_tests.csv",
         weights="results/weights.csv",
     output:
@@ -39,6 +38,7 @@ rule figures:
         measure=config["measure"],
         orient=config["orient"],
         labels=config["labels"],
+        method=config["method"],
         level=config["level"],
         rho=config["rho"],
     priority: 5  # the second longest job, after the moderators

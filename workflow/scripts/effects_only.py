@@ -9,8 +9,7 @@ import numpy as np
 from premeta import rob
 from premeta.analysis import (group_labels, read_effects, rob_strata, sensitivity, small_study, time_course,
                               time_regression)
-from premeta.models import fit
-from premeta.plots import funnel, rob_figure, save, time_course_figure
+from premeta.plots import funnels, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
@@ -51,8 +50,8 @@ if "small_study" in p.analyses:
     write_csv(small_study(effects, p.group_by, p.method, p.test), out.small_table)
     n_total = effects.trt_n + effects.ctl_n if {"trt_n", "ctl_n"} <= set(effects) else np.nan
     rows = effects.assign(n_total=n_total, group=group_labels(effects, p.group_by)).dropna(subset=["n_total"])
-    estimate = fit(rows.yi, rows.vi, method=p.method).beta[0, 0] if len(rows) else np.nan
-    funnel(rows, estimate, p.measure, out.small_png.removesuffix(".png"), precision="n", level=p.level)
+    funnels(rows, p.measure, out.small_png.removesuffix(".png"), precision="n", level=p.level, method=p.method,
+            by=p.group_by)
 
 if "sensitivity" in p.analyses:
     loo, inf = sensitivity(effects, p.group_by, **model)

@@ -7,7 +7,7 @@ sys.stderr = open(snakemake.log[0], "w")
 from pathlib import Path
 
 from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
-from premeta.plots import forest, funnel, message_figure, save, summary_forest
+from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
 from premeta.vocabulary import Labels, better_of
 
@@ -19,7 +19,6 @@ labels = Labels.from_config({"labels": p.labels})
 effects = read_effects(i.effects)
 text = dict(dtype={"group": str}, keep_default_na=False, na_values=[""])
 main = read_csv(i.primary, **text)  # the primary model: every diamond
-pooled = read_csv(i.pooled, **text)
 tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
 weights = read_csv(i.weights, index_col="row")
 groups = main.iloc[:-1]
@@ -63,5 +62,6 @@ for png in o.studies:
         studies[studies.group == label], groups[groups.group == label], p.measure, out, level=p.level,
         title=f"{label}: each study's comparisons combined (rho = {p.rho:g})", sides=sides(group_of == label),
         ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
-draw(o.funnel, "Funnel plot", lambda out: funnel(
-    effects.assign(group=group_of), pooled.estimate.iloc[-1], p.measure, out, level=p.level))
+draw(o.funnel, "Funnel plots", lambda out: funnels(
+    effects.assign(group=group_of), p.measure, out, level=p.level, method=p.method,
+    by=p.group_by))

@@ -1,0 +1,117 @@
+"""Small-study effects per group and on the model with the group as moderator, against metafor.
+
+Fixtures: tests/reference/make_small_study_fixtures.R (metafor regtest and trimfill on Besson et
+al. 2016 and the two minocycline sheets of Reis et al. 2019), inputs included.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import close, ours
+
+import premeta
+from premeta.analysis import SMALL_STUDY_COLUMNS, effects_as_written, moderator_label, small_study
+from premeta.bias import egger
+from premeta.pairing import checked
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = json.loads((Path(__file__).parent / "reference" / "metafor_small_study.json").read_text())
+DATA = REF["data"]
+SHEETS = {"besson2016_rodents": ("tests/data/besson2016_rodents.csv", "benefit"),
+          "minocycline_c": ("data/minocycline/analysis_c_sheet.csv", "benefit"),
+          "minocycline_a": ("data/minocycline/analysis_a_sheet.csv", "raw")}
+MODERATED = [c for c in REF["small_study"] if c["block"] == "moderator"]
+
+
+def _id(c):
+    return "-".join(str(c[k]) for k in ("dataset", "test", "model", "predictor"))
+
+
+@pytest.fixture(scope="module", params=list(SHEETS))
+def sheet(request):
+    """premeta's own effect sizes of a sheet (as the workflow reads them) and its fixture data."""
+    path, orient = SHEETS[request.param]
+    effects = effects_as_written(premeta.escalc(checked(ROOT / path, orient=orient, group_by="mechanism")[0],
+                                                orient=orient))
+    return request.param, effects
+
+
+@pytest.mark.parametrize("case", MODERATED, ids=_id)
+def test_egger_with_the_group_as_moderator_matches_regtest(case):
+    """egger(mods=group) is metafor regtest(rma(yi, vi, mods = ~ factor(group)), model, predictor)."""
+    d = DATA[case["dataset"]]
+    out = egger(d["yi"], d["vi"], case["predictor"], d["ni"], case["model"], case["method"], case["test"],
+                mods=pd.DataFrame({"group": d["group"]})).iloc[0]
+    for q in ["zval", "pval", "ddf", "slope", "slope_se", "tau2"]:
+        close(out[ours(q)], case[q])
+    assert np.isnan(out[["estimate", "ci_low", "ci_high"]].astype(float)).all()  # metafor: no limit estimate
+
+
+def test_the_effect_sizes_are_premeta_s(sheet):
+    """The fixture's inputs are premeta's effect sizes of the sheet, its n and its groups."""
+    name, effects = sheet
+    d = DATA[name]
+    close(effects["yi"], d["yi"])
+    close(effects["vi"], d["vi"])
+    if d["ni"] is not None:
+        close(effects["trt_n"] + effects["ctl_n"], d["ni"])
+    # the same partition into groups (premeta trims a trailing blank of a label)
+    assert pd.crosstab(effects["mechanism"].to_numpy(), np.array(d["group"])).astype(bool).sum().eq(1).all()
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_small_study_matches_metafor(sheet, test):
+    """Every number of the small-study table, per group and on the model with the group as
+    moderator, is metafor's (regtest, trimfill) on premeta's own effect sizes."""
+    name, effects = sheet
+    table = small_study(effects, "mechanism", "REML", test)
+    assert list(table) == SMALL_STUDY_COLUMNS
+    label = moderator_label(effects["mechanism"], "mechanism")
+    cases = [c for c in REF["small_study"] if c["dataset"] == name and c["test"] == test]
+    groups = {c["group"] for c in cases if c["group"]}
+    assert set(table.group) == set(effects["mechanism"]) | {label}
+    small = table[~table.group.isin(groups | {label})]
+    assert small.note.str.contains("too few comparisons").all() and small.stat.isna().all()
+    for c in cases:
+        rows = table[table.group == (c["group"].strip() if c["group"] else label)]
+        if c["model"].startswith("trimfill"):
+            r = rows[rows.analysis == f"trim-and-fill ({c['model'][-2:]})"].iloc[0]
+            assert (r.k, r.k0, r.side) == (c["k"], c["k0"], c["side"])
+            for q in ["zval", "pval", "est", "ci_lb", "ci_ub"]:
+                close(r[ours(q)], c[q])
+            continue
+        kind = "meta-regression" if c["model"] == "rma" else "weighted OLS"
+        precision = "SE" if c["predictor"] == "sei" else "1/sqrt(n)"
+        r = rows[rows.analysis.str.startswith(f"Egger regression ({kind})") & (rows.precision == precision)]
+        assert len(r) == 1
+        r = r.iloc[0]
+        assert r.k == c["k"] and r.note == ""
+        for q in ["zval", "pval", "ddf", "slope", "est", "ci_lb", "ci_ub"]:
+            close(r[ours(q)], c[q])
+    moderated = table[table.group == label]
+    assert len(moderated) == 4  # Egger only: no trim-and-fill on the residuals
+    if name == "minocycline_a":  # precomputed effects: no n
+        assert moderated[moderated.precision == "1/sqrt(n)"].note.str.startswith("no group sizes").all()
+    assert moderated.analysis.str.endswith("residuals of the model with mechanism as moderator").all()
+
+
+def test_one_group_has_no_moderator_block():
+    d = DATA["besson2016_rodents"]
+    effects = pd.DataFrame({"yi": d["yi"], "vi": d["vi"], "g": "one"})
+    table = small_study(effects, "g")
+    assert set(table.group) == {"one"} and len(table) == 6
+
+
+def test_moderator_block_says_why_when_not_computable():
+    """A predictor constant within each group is collinear with the group dummies (metafor: not of full rank)."""
+    effects = pd.DataFrame({"yi": np.arange(12) / 10, "vi": 0.05, "g": ["a"] * 6 + ["b"] * 6,
+                            "trt_n": [8] * 6 + [10] * 6, "ctl_n": [8] * 6 + [10] * 6})
+    effects.loc[[0, 6], "vi"] = 0.08
+    table = small_study(effects, "g", min_k=5)
+    rows = table[(table.group == "all groups (g as moderator)") & (table.precision == "1/sqrt(n)")]
+    assert rows.note.str.contains("linear combination of the moderators").all()
+    with pytest.raises(ValueError, match="at least 4 studies here, got k = 3"):
+        egger([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], mods=pd.DataFrame({"g": list("aab")}))
