@@ -517,7 +517,8 @@ def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str
         raise ValueError(f"dependence must be one of {', '.join(DEPENDENCE)}, got {requested!r}")
     per_study = effects.groupby("study").size()
     several, n = int((per_study > 1).sum()), len(per_study)
-    fact = (f"{several} of {n} studies contribute more than one comparison" if several
+    fact = (f"{several} of {n} studies {'contributes' if several == 1 else 'contribute'} more than one comparison"
+            if several else "the one study contributes one comparison" if n == 1
             else f"each of the {n} studies contributes one comparison")
     if requested == "auto":
         return ("multilevel" if several else "none"), f"chosen automatically: {fact}"

@@ -13,6 +13,7 @@ import yaml
 
 from premeta.effects import MEASURES, ORIENTS
 from premeta.pairing import FORMATS, LONG, checked
+from premeta.vocabulary import plural
 from premeta.sheet import COLUMNS, SheetError
 from premeta.tables import write_csv
 
@@ -86,7 +87,7 @@ def _pair(args) -> int:
     write_csv(pairing, side)
     counts = ", ".join(f"{n} {s}" for s, n in pairing["status"].value_counts().items())
     print(f"{args.sheet} ({fmt}): {len(pairing)} rows: {counts}")
-    print(f"wrote {out} ({len(sheet)} comparisons) and {side}")
+    print(f"wrote {out} ({plural(len(sheet), 'comparison')}) and {side}")
     return 0
 
 
@@ -136,7 +137,7 @@ def _validate(args) -> int:
     groups = sheet[args.group_by].nunique() if args.group_by else None
     print(f"{args.sheet}: OK, read as {sheet.attrs['source'].describe()}"
           + ("" if fmt == "wide" else f" ({fmt} format: {len(pairing)} rows paired into comparisons)"))
-    print(f"{len(sheet)} comparisons from {sheet['study'].nunique()} studies"
+    print(f"{plural(len(sheet), 'comparison')} from {plural(sheet['study'].nunique(), 'study')}"
           + (f" in {groups} groups of {args.group_by}" if groups else "") + f"; {measure} can be computed for every row")
     return 0
 

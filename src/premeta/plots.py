@@ -227,7 +227,9 @@ def _het(pool: pd.Series) -> str:
     if _has(pool, "q") and _has(pool, "q_df"):
         parts.append(f"Q = {_num(pool['q'])} (df = {pool['q_df']:.0f}, {_pval(pool['q_p'])})")
     note = pool.get("note")
-    return ", ".join(parts) + (f"; {note}" if isinstance(note, str) and note else "")
+    # the caveats of the fit; how the animals were counted belongs to the tables, not under a diamond
+    note = "; ".join(n for n in note.split("; ") if not n.startswith("animals ")) if isinstance(note, str) else ""
+    return ", ".join(parts) + (f"; {note}" if note else "")
 
 
 def _effect_test(pool: pd.Series) -> str:
@@ -642,7 +644,7 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
     _need(pooled, ["group", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"])
     groups, overall = pooled.iloc[:-1], pooled.iloc[-1]
     cols = {"k": "k", "Studies": "studies", "Animals": "animals"}
-    cols = {h: c for h, c in cols.items() if c in pooled}
+    cols = {h: c for h, c in cols.items() if c in pooled and pd.to_numeric(pooled[c]).notna().any()}
     lines: list[dict] = []
     thin = (groups["k"] == 2) | ((groups["k"] > 1) & (groups.get("studies", 2) == 1))
     for (_, g), dagger in zip(groups.iterrows(), thin):

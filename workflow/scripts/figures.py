@@ -41,8 +41,9 @@ def draw(png: str, title: str, how) -> None:
 
 
 rows = forest_rows(effects, weights, p.group_by)
+# the n of each arm, where the sheet gives any (not for precomputed effects)
 arms = {f"{labels.treatment[:1].upper()}{labels.treatment[1:]} n": "n_trt",
-        f"{labels.control[:1].upper()}{labels.control[1:]} n": "n_ctl"}
+        f"{labels.control[:1].upper()}{labels.control[1:]} n": "n_ctl"} if rows.n_trt.notna().any() else {}
 for png in o.forest:
     stem = Path(png).stem.removeprefix("forest_")
     if stem == "overall":  # one row per group, then all groups
