@@ -183,3 +183,43 @@ def test_labels_and_sides():
     assert Labels.from_sheet({"labels": {"control": "sham-fed"}}, many) == Labels("treatment", "sham-fed")
     assert [plural(1, "comparison"), plural(2, "comparison"), plural(3, "study"), plural(6.5, "animal")] == [
         "1 comparison", "2 comparisons", "3 studies", "6.5 animals"]
+
+
+def test_every_interval_that_fits_is_drawn_whole(review):
+    """On real data, each group's forest plot (drawn by the library as the workflow draws it) clips no
+    study interval that fits inside 1.5 times the non-extreme range (plots._span's docstring, recomputed
+    here), and the overall figure's scale is not set by a group of k = 2."""
+    import numpy as np
+
+    from premeta.analysis import forest_rows, read_effects
+    from premeta.plots import FENCE, _z, forest_figure, summary_forest_figure
+
+    name, results, _ = review
+    effects = read_effects(results / "effect_sizes.csv")
+    primary = pd.read_csv(results / "primary.csv", dtype={"group": str}, keep_default_na=False, na_values=[""])
+    weights = pd.read_csv(results / "weights.csv", index_col="row")
+    rows = forest_rows(effects, weights, "mechanism")
+    for group, pool in primary.iloc[:-1].set_index("group").iterrows():
+        sub = rows[rows.group == group]
+        if len(sub) < 2:
+            continue
+        half = _z(95) * np.sqrt(sub.vi.to_numpy())
+        lo, hi = sub.yi.to_numpy() - half, sub.yi.to_numpy() + half
+        thin = pool.k == 2 or pool.studies == 1
+        own = [] if thin else [pool.ci_low, pool.ci_high, pool.pi_low, pool.pi_high]
+        ends = np.r_[lo, hi, own]
+        ends = ends[np.isfinite(ends)]
+        core = np.r_[0.0, sub.yi, [] if thin else [pool.estimate]]
+        q1, q3 = np.quantile(ends, [0.25, 0.75])
+        kept = ends[(ends >= q1 - FENCE * (q3 - q1)) & (ends <= q3 + FENCE * (q3 - q1))]
+        r0, r1 = min(core.min(), kept.min()), max(core.max(), kept.max())
+        w0, w1 = r0 - (r1 - r0) / 4, r1 + (r1 - r0) / 4
+        x0, x1 = forest_figure(sub, primary[primary.group == group], "SMD").axes[0].get_xlim()
+        fits = (lo >= w0) & (hi <= w1)
+        assert (lo[fits] >= x0).all() and (hi[fits] <= x1).all(), (name, group)
+    if name == "minocycline_c":  # Splash test: k = 2, CI about [-21.4, 24.4]
+        splash = primary.set_index("group").loc["Splash test"]
+        assert splash.k == 2 and splash.ci_high - splash.ci_low > 40
+        tests = pd.read_csv(results / "subgroup_tests.csv")
+        x0, x1 = summary_forest_figure(primary, tests, "SMD").axes[0].get_xlim()
+        assert x1 - x0 < 10 and x0 > splash.ci_low and x1 < splash.ci_high
