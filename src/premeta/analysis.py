@@ -529,7 +529,7 @@ def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str
 
 DEPENDENCE_COLUMNS = ["group", "dependence", "k", "studies", "clusters", "estimate", "se", "stat", "df", "p",
                       "ci_low", "ci_high", "pi_low", "pi_high", "se_model", "tau2", "sigma2_study", "sigma2_within",
-                      "i2", "i2_study", "i2_within", "q", "q_p", "converged", "note"]
+                      "i2", "i2_study", "i2_within", "q", "q_df", "q_p", "converged", "note"]
 
 
 def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> dict:
@@ -562,7 +562,7 @@ def _three_level(e: pd.DataFrame, level: float) -> dict:
         "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "pi_low": f.beta[0] - pi_half, "pi_high": f.beta[0] + pi_half,
         "weights": f.weights(), "se_model": f.se[0], "sigma2_study": f.sigma2[0],
         "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
-        "q": f.q, "q_p": f.q_p, "converged": f.converged, "note": "" if f.converged else "REML did not converge",
+        "q": f.q, "q_df": f.k - f.n_coefs, "q_p": f.q_p, "converged": f.converged, "note": "" if f.converged else "REML did not converge",
     }
 
 
@@ -652,8 +652,8 @@ def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, meth
 #: Columns of ``results/primary.csv`` (:func:`primary`).
 PRIMARY_COLUMNS = ["group", "model", "dependence", "method", "test", "k", "studies", "animals", "clusters", "estimate",
                    "se", "stat", "df", "p", "ci_low", "ci_high", "pi_low", "pi_high", "p_holm", "p_bonferroni",
-                   "se_model", "tau2", "sigma2_study", "sigma2_within", "i2", "i2_study", "i2_within", "q", "q_p",
-                   "converged", "note"]
+                   "se_model", "tau2", "sigma2_study", "sigma2_within", "i2", "i2_study", "i2_within", "q", "q_df",
+                   "q_p", "converged", "note"]
 
 
 def model_name(mode: str, method: str, test: str, rho: float, rve_model: str = "CORR") -> str:
