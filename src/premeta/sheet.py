@@ -249,7 +249,7 @@ def _smd_defined(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, pro
         rule = (f"Hedges' df = trt_n + ctl_n - 2 = {df[row]:g} must exceed 1 for measure='SMD' (its bias "
                 "correction is undefined, as in metafor's escalc)")
         problems.append(Problem(row, "ctl_n", sheet.at[row, "ctl_n"], rule))
-    for row in sheet.index[summary & (df > 1) & (pooled <= 0)]:
+    for row in sheet.index[summary & (df > 1) & (pooled <= 0) & ((sd_t > 0) | (sd_c > 0))]:  # both 0: validate's own rule
         rule = (f"the pooled SD of measure='SMD' is undefined: (trt_n - 1) SD_trt² + (ctl_n - 1) SD_ctl² = "
                 f"{pooled[row]:.4g} is not positive (an n below 1 weighs its SD negatively, an n of 1 gives it no weight)")
         col = "trt_n" if n_t[row] <= n_c[row] else "ctl_n"
