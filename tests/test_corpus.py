@@ -127,15 +127,17 @@ def test_split_control_effect_sizes_match_metafor():
         f"premeta gives g = {list(yi[undefined])} for sheet rows {rows}, where metafor's g is undefined")
 
 
-def test_split_control_sheet_is_refused_before_any_job(tmp_path):
-    """Controls split below 2 animals per comparison: the workflow stops before any job with a
-    premeta message naming the control group, its n and the comparisons sharing it (metafor's g
-    is undefined for 4 of these rows)."""
-    out = workflow(tmp_path, SPLIT)
+def test_split_control_sheet_is_accepted_flagged_and_undefined_rows_left_out():
+    """Controls split below 2 animals per comparison are no longer refused (issue 19): with the default
+    ``shared_control: split`` every row is flagged, and the 4 rows where metafor's g is undefined keep
+    no effect size, with the reason, and are left out of the models (the workflow runs on this sheet in
+    every mode: tests/test_shared_control.py runs it with ``covariance``)."""
+    from premeta.effects import escalc
+    from premeta.pairing import checked
+
+    sheet = checked(DATA / f"{SPLIT}.csv", "auto", None, "SMD", "benefit", "mechanism")[0]
+    e = escalc(sheet)
     ref = CORPUS[SPLIT]
-    assert out.returncode != 0 and out.stderr.startswith("premeta: ") and "Error in rule" not in out.stderr
-    for row in [i + 2 for i, y in enumerate(ref["yi"]) if y is None]:
-        assert f"row {row}," in out.stderr
-    assert ("row 14, column 'ctl_n', value '5': control group 'con_158' of study 's_42' has n = 5 shared by "
-            "8 comparisons (rows 2, 5, 8, 11, 14, 17, 20, 23): 0.625 animals each, fewer than 2") in out.stderr
-    assert not (tmp_path / "results").exists()
+    assert e["split_below_2"].all()
+    assert list(e.index[e["omitted"] != ""]) == [i + 2 for i, y in enumerate(ref["yi"]) if y is None]
+    close(e["yi"], ref["yi"])

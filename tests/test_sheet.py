@@ -57,9 +57,9 @@ def test_headers_and_cells_stripped_blank_rows_keep_numbering(tmp_path):
 def test_every_problem_reported_at_once(tmp_path):
     text = HEADER + (
         "A,threshold,neurotrophic,higher,8,2,10,4,-1.2,10,,,\n"      # 2: sd < 0
-        "A,threshold,neurotrophic,up,8,2,1,4,2,10,,,\n"              # 3: better, n < 2
+        "A,threshold,neurotrophic,up,8,2,0,4,2,10,,,\n"              # 3: better, n <= 0
         "B,threshold,,higher,8,2,10,,2,10,,,\n"                      # 4: mechanism empty, ctl_mean missing
-        "B,threshold,x,higher,eight,2,10.5,4,2,10,,,\n"              # 5: text in number, n not whole
+        "B,threshold,x,higher,eight,2,10.5,4,2,10,,,\n"              # 5: text in number (n 10.5 is accepted)
         "C,TNF,x,lower,,,,,,,0.3,,\n"                                # 6: yi without vi/sei
         "C,TNF,x,lower,,,,,,,0.3,0,\n"                               # 7: vi <= 0
         "A,threshold,neurotrophic,higher,8,2,10,4,-1.2,10,,,\n"      # 8: duplicate of row 2
@@ -70,16 +70,16 @@ def test_every_problem_reported_at_once(tmp_path):
     err = info.value
     assert find(err, 2, "ctl_sd") == Problem(2, "ctl_sd", "-1.2", "must not be negative")
     assert find(err, 3, "better").value == "up" and "'higher' or 'lower'" in find(err, 3, "better").rule
-    assert find(err, 3, "trt_n") == Problem(3, "trt_n", "1", "n < 2")
+    assert find(err, 3, "trt_n") == Problem(3, "trt_n", "0", "must be > 0 (a group of animals)")
     assert find(err, 4, "mechanism").rule == "must not be empty"
     assert find(err, 4, "ctl_mean").rule == "ctl_mean is missing"
     assert find(err, 5, "trt_mean") == Problem(5, "trt_mean", "eight", "must be a number")
-    assert find(err, 5, "trt_n") == Problem(5, "trt_n", "10.5", "must be a whole number")
+    assert not [p for p in err.problems if p.row == 5 and p.column == "trt_n"]  # fractional n is data
     assert find(err, 6, "vi").rule == "vi or sei is missing (yi is given)"
     assert find(err, 7, "vi") == Problem(7, "vi", "0", "must be > 0")
     assert find(err, 8, "study") == Problem(8, "study", "A", "duplicate of row 2")
     assert find(err, 8, "ctl_sd").value == "-1.2"  # the duplicate's own problems too
-    assert len(err.problems) == 11
+    assert len(err.problems) == 10
     assert [p.row for p in err.problems] == sorted(p.row for p in err.problems)
     message = str(err)
     assert err.file == str(path)

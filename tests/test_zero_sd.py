@@ -114,7 +114,7 @@ def test_both_arms_zero_refused_with_the_rule(measure):
 
 def test_negative_sd_and_sem_refused_with_every_other_problem():
     sheet = pd.concat([probe("-1", "2"), probe("0", "0"), probe("2", None).assign(ctl_sem="-0.5"),
-                       probe("0", "2", sham_sd="-3"), probe("0", "2").assign(trt_n="1")])
+                       probe("0", "2", sham_sd="-3"), probe("0", "2").assign(trt_n="0")])
     sheet.index = [2, 3, 4, 5, 6]
     sheet["study"] = list("ABCDE")
     with pytest.raises(SheetError) as info:
@@ -124,7 +124,7 @@ def test_negative_sd_and_sem_refused_with_every_other_problem():
         Problem(3, "ctl_sd", "0", BOTH_ZERO),
         Problem(4, "ctl_sem", "-0.5", "must not be negative"),
         Problem(5, "sham_sd", "-3", "must not be negative"),
-        Problem(6, "trt_n", "1", "n < 2"),
+        Problem(6, "trt_n", "0", "must be > 0 (a group of animals)"),
     ]
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from premeta import distributions as dist
 from premeta import rob
 from premeta.bias import egger, trimfill
+from premeta.effects import SHARED_CONTROL, shared_control_vcov
 from premeta.gosh import gosh
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
@@ -62,20 +63,24 @@ def with_notes(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(note=note.astype(object).where(note.notna(), ""))
 
 
-def read_effects(path) -> pd.DataFrame:
+def read_effects(path, omitted: bool = False) -> pd.DataFrame:
     """``effect_sizes.csv`` as written: numbers in :data:`NUMBER_COLUMNS`, every other cell as text.
 
     Text stays text (a group called ``None``, ``1e3`` or ``TRUE`` keeps its name); empty cells
     are missing. The ``'`` that :func:`premeta.tables.write_csv` puts before text a spreadsheet
-    would run (``=...``, ``+...``) is removed, so every label is the sheet's own.
+    would run (``=...``, ``+...``) is removed, so every label is the sheet's own. The rows
+    :func:`premeta.escalc` left without an effect size (its ``omitted`` column: a control split
+    below what SMD allows) are left out, unless ``omitted`` (the report, which lists them).
     """
     from premeta.tables import read_csv
 
     header = pd.read_csv(path, nrows=0).columns  # as written: the dtype keys of read_csv
     if hasattr(path, "seek"):  # a buffer (effects_as_written): read it again from its start
         path.seek(0)
-    text = {c: str for c in header if c not in NUMBER_COLUMNS and c not in ("row", "precomputed")}
-    return read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
+    flags = ("row", "precomputed", "split_below_2")
+    text = {c: str for c in header if c not in NUMBER_COLUMNS and c not in flags}
+    out = read_csv(path, index_col="row", dtype=text, keep_default_na=False, na_values=[""])
+    return out if omitted or "omitted" not in out else out[out["omitted"].isna()]
 
 
 def effects_as_written(effects: pd.DataFrame) -> pd.DataFrame:
@@ -508,18 +513,25 @@ def cohort_key(effects: pd.DataFrame) -> pd.Series:
     return effects["study"].astype(str) + "\x1f" + own
 
 
-def dependence_mode(effects: pd.DataFrame, requested: str = "auto") -> tuple[str, str]:
+def dependence_mode(effects: pd.DataFrame, requested: str = "auto", shared_control: str = "split") -> tuple[str, str]:
     """The way dependent effects are handled, and why (the report's sentence).
 
     ``auto`` is ``multilevel`` when any study contributes more than one comparison, else ``none``.
+    ``shared_control="covariance"`` makes it ``multilevel`` whatever was requested: the
+    comparisons sharing a control enter the three-level model with their sampling covariance.
     """
     if requested not in DEPENDENCE:
         raise ValueError(f"dependence must be one of {', '.join(DEPENDENCE)}, got {requested!r}")
+    if shared_control not in SHARED_CONTROL:
+        raise ValueError(f"shared_control must be one of {', '.join(SHARED_CONTROL)}, got {shared_control!r}")
     per_study = effects.groupby("study").size()
     several, n = int((per_study > 1).sum()), len(per_study)
     fact = (f"{several} of {n} studies {'contributes' if several == 1 else 'contribute'} more than one comparison"
             if several else "the one study contributes one comparison" if n == 1
             else f"each of the {n} studies contributes one comparison")
+    if shared_control == "covariance":
+        return "multilevel", ("set by shared_control: covariance (the comparisons sharing a control group covary "
+                              f"within the three-level model); {fact}")
     if requested == "auto":
         return ("multilevel" if several else "none"), f"chosen automatically: {fact}"
     if requested == "none" and several:
@@ -546,13 +558,15 @@ def _robust(e: pd.DataFrame, rho: float, level: float, model: str = "CORR") -> d
                                                    "(Tipton 2015)"}
 
 
-def _three_level(e: pd.DataFrame, level: float) -> dict:
-    """metafor ``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` by REML, CR2 tests by study."""
+def _three_level(e: pd.DataFrame, level: float, covariance: bool = False) -> dict:
+    """metafor ``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` by REML, CR2 tests by study; with
+    ``covariance``, ``rma.mv(yi, V, ...)`` with V the shared controls' sampling covariance
+    (:func:`premeta.effects.shared_control_vcov`, metafor ``vcalc``)."""
     k, studies = len(e), e["study"].nunique()
     row = {"k": k, "studies": studies, "clusters": studies}
     if studies < 2:
         return row | {"note": "one study: the three-level model and cluster-robust tests need at least 2"}
-    f = rma_mv(e["yi"], e["vi"], e["study"].astype(str), level=level)
+    f = rma_mv(e["yi"], shared_control_vcov(e) if covariance else e["vi"], e["study"].astype(str), level=level)
     r = robust(f)
     # metafor predict(robust(fit, cluster = study, clubSandwich = TRUE)): the CR2 variance of the
     # estimate plus both variance components, t quantile on the Satterthwaite df
@@ -599,9 +613,10 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
 
 
 def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, method: str, test: str, level: float,
-               rve_model: str) -> tuple[pd.DataFrame, str, str, pd.DataFrame]:
-    """:func:`dependent`, and the weight of every row (percent) in its group's and in the overall model."""
-    mode, reason = dependence_mode(effects, dependence)
+               rve_model: str, shared_control: str = "split") -> tuple[pd.DataFrame, str, str, pd.DataFrame]:
+    """:func:`dependent`, and the weight of every row (percent) in its group's and in the overall model;
+    ``shared_control="covariance"``: the three-level model with the shared controls' covariance."""
+    mode, reason = dependence_mode(effects, dependence, shared_control)
     groups = group_labels(effects, by)
     subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
     overall = overall_label(subsets)
@@ -611,7 +626,7 @@ def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, meth
     if mode in ("multilevel", "rve"):
         rows = []
         for g, sub in subsets.items():
-            row, why = (attempt(_three_level, sub, level) if mode == "multilevel"
+            row, why = (attempt(_three_level, sub, level, shared_control == "covariance") if mode == "multilevel"
                         else attempt(_robust, sub, rho, level, rve_model))
             w = None if row is None else row.pop("weights", None)
             if w is not None:  # by position: a sheet's index need not be unique
@@ -656,19 +671,22 @@ PRIMARY_COLUMNS = ["group", "model", "dependence", "method", "test", "k", "studi
                    "q_p", "converged", "note"]
 
 
-def model_name(mode: str, method: str, test: str, rho: float, rve_model: str = "CORR") -> str:
+def model_name(mode: str, method: str, test: str, rho: float, rve_model: str = "CORR",
+               shared_control: str = "split") -> str:
     """The primary model in a few words, with metafor's (or robumeta's) names for it."""
     rma = f"rma ({method}{'' if method == 'FE' else ', ' + test})"
     return {"none": f"{rma}, comparisons independent",
             "aggregate": f"aggregated by cohort (rho = {rho:g}), then {rma}",
-            "multilevel": "rma.mv three-level (REML), CR2 tests by study",
+            "multilevel": "rma.mv three-level (REML)" + (", V of the shared controls (vcalc)"
+                                                         if shared_control == "covariance" else "")
+                          + ", CR2 tests by study",
             "rve": f"robu ({rve_model}{', rho = ' + format(rho, 'g') if rve_model == 'CORR' else ''}), small-sample "
                    "corrected"}[mode]
 
 
 def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
             method: str = "REML", test: str = "z", level: float = 95,
-            rve_model: str = "CORR") -> dict[str, object]:
+            rve_model: str = "CORR", shared_control: str = "split") -> dict[str, object]:
     """The primary analysis of a run: one model per group and overall, as the config chose it.
 
     The handling of several comparisons per study is :func:`dependence_mode` of ``dependence``
@@ -703,6 +721,12 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
         default ``"z"`` (metafor's); ``level`` of every interval.
     rve_model : {"CORR", "HIER"}
         robumeta's working model for ``rve``.
+    shared_control : {"split", "full", "covariance"}
+        How ``effects`` treated shared control groups (:func:`premeta.escalc`). ``covariance``
+        (effects computed with the control's full n) fits the three-level model to the sampling
+        covariance of the comparisons sharing a control (:func:`premeta.effects.shared_control_vcov`;
+        metafor ``rma.mv(yi, vcalc(vi, cluster = study, grp1, grp2, w1, w2), random = ~ 1 | study/id)``
+        with CR2 tests), whatever ``dependence`` says; ``model`` says so.
 
     Returns
     -------
@@ -730,7 +754,8 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     1        b  4        2    0.3291 -0.6916   1.3498  1.0019
     2  overall  8        4    0.3633  0.0800   0.6465  2.9088
     """
-    table, mode, reason, weights = _dependent(effects, by, dependence, rho, method, test, level, rve_model)
+    table, mode, reason, weights = _dependent(effects, by, dependence, rho, method, test, level, rve_model,
+                                              shared_control)
     groups = group_labels(effects, by)
     overall = table["group"].iloc[-1]
     subsets = [effects[(groups == g).to_numpy()] if g != overall else effects for g in table["group"]]
@@ -743,7 +768,7 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
             "k = 1: the comparison itself, no pooling"]
     own = {"multilevel": "CR2", "rve": "RVE"}
     table = table.assign(
-        model=model_name(mode, method, test, rho, rve_model),
+        model=model_name(mode, method, test, rho, rve_model, shared_control),
         method="REML" if mode == "multilevel" else "" if mode == "rve" else method,
         test=[own.get(mode, test) if i not in single else "z" for i in range(len(table))],
         animals=[animals(sub) for sub in subsets],

@@ -4,7 +4,10 @@ Every row compares a treatment (``trt_*``: the intervention or exposure) group w
 outcome at one time point. Dispersion may be an SD or an SEM per group; SD = SEM * sqrt(n) with
 the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2). A control group that serves m
 comparisons of the same outcome at the same time (same ``study``, ``control_group``, ``outcome``
-and ``time``) enters each with n / m (Vesterinen et al. 2014, *J Neurosci Methods* 221:92).
+and ``time``) enters each with n / m (Vesterinen et al. 2014, *J Neurosci Methods* 221:92) by
+default (``shared_control="split"``); ``"full"`` keeps its n in every comparison (counting its
+animals m times) and ``"covariance"`` keeps its n and gives the comparisons their sampling
+covariance (:func:`shared_control_vcov`; Gleser & Olkin 2009).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from premeta.sheet import Problem, SheetError
 from premeta.vocabulary import ORIENTS
 
 MEASURES = ("SMD", "MD", "ROM", "NMD")
+#: Handling of a control group shared by several comparisons (:func:`escalc`, :func:`shared_control_vcov`).
+SHARED_CONTROL = ("split", "full", "covariance")
 #: Axis and table labels of the measures.
 MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
 ARMS = ("trt", "ctl", "sham")
@@ -90,7 +95,18 @@ def nmd(m1, sd1, n1, m2, sd2, n2, msham):
     return 100 * (m1 - m2) / deficit, (100 * sd1 / deficit) ** 2 / n1 + (100 * sd2 / deficit) ** 2 / n2
 
 
-def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -> pd.DataFrame:
+def shared_control_key(sheet: pd.DataFrame) -> pd.Series:
+    """The control group each row is set against: its (``study``, ``control_group``, ``outcome``,
+    ``time``), as text; missing (``<NA>``) where ``control_group`` is empty (a control of its own)."""
+    if "control_group" not in sheet:
+        return pd.Series(pd.NA, index=sheet.index, dtype="string")
+    keys = [c for c in ("study", "control_group", "outcome", "time") if c in sheet]
+    key = sheet[keys].astype("string").fillna("\x00").agg("\x1f".join, axis=1).astype("string")
+    return key.where(sheet["control_group"].notna())
+
+
+def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
+           shared_control: str = "split") -> pd.DataFrame:
     """Add ``yi``, ``vi`` and their provenance to every row of an extraction sheet.
 
     Parameters
@@ -99,26 +115,46 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
         Extraction-sheet columns (``trt_mean``, ``trt_sd``/``trt_sem``, ``trt_n``, ``ctl_*``,
         ``sham_*``, or a precomputed ``yi`` with ``vi``/``sei``; ``better``, ``control_group``...).
         Its index names the rows in error messages (the reader uses spreadsheet row numbers).
+        Group sizes may be fractional (the midpoint of a reported range, a pre-split control), as
+        metafor's ``escalc`` takes any n > 0.
     measure : {"SMD", "MD", "ROM", "NMD"}
     orient : {"benefit", "raw"}
         ``raw`` keeps treatment minus control (or its log ratio); ``benefit`` flips the sign of
         rows whose ``better`` is ``lower`` so that a positive effect always favours the treatment.
         Precomputed ``yi`` are read as treatment minus control and oriented the same way.
+    shared_control : {"split", "full", "covariance"}
+        A control group shared by m comparisons (:func:`shared_control_m`) enters each with
+        n / m animals (``split``, CAMARADES; Vesterinen et al. 2014), or with its full n
+        (``full``, and ``covariance``, whose comparisons then covary: :func:`shared_control_vcov`).
+        With ``split``, a row whose n / m leaves its SMD undefined (Hedges' df
+        :math:`n_t + n_c/m - 2 \\le 1`, or a pooled variance :math:`\\le 0`: metafor's ``escalc``
+        gives NA) keeps NaN ``yi`` and ``vi`` and the reason in ``omitted``: it is left out of every
+        model, as metafor's ``rma`` leaves out its NA.
 
     Returns
     -------
     DataFrame
         The sheet, rows in the same order, with ``yi``, ``vi``, ``measure``, ``ctl_n_eff``
-        (control n after the shared-control split), ``shared_m``, ``sd_from_sem`` (arms whose
-        SD came from an SEM), ``zero_sd`` (``trt``, ``ctl`` or ``""``: the arm whose SD, or SEM,
-        was 0, a floor or ceiling effect; its variance then rests on the other arm) and
+        (control n as it entered the effect size: n / m with ``split``), ``shared_m``,
+        ``sd_from_sem`` (arms whose SD came from an SEM), ``zero_sd`` (``trt``, ``ctl`` or ``""``:
+        the arm whose SD, or SEM, was 0, a floor or ceiling effect; its variance then rests on the
+        other arm), ``fractional_n`` (``trt``, ``ctl`` or ``""``: the arm whose n in the sheet is not
+        a whole number), ``split_below_2`` (``split`` only: the shared control leaves fewer than 2
+        animals to this comparison), ``omitted`` (``""``, or why the row has no effect size) and
         ``precomputed``.
+
+    Raises
+    ------
+    SheetError
+        A row whose effect or variance cannot be computed (other than ``omitted`` rows), or
+        without ``better`` when ``orient="benefit"``.
 
     Notes
     -----
     metafor's equivalent is ``escalc(measure = "SMD", m1i = trt_mean, sd1i = trt_sd, n1i = trt_n,
-    m2i = ctl_mean, sd2i = ctl_sd, n2i = ctl_n)`` (``"MD"``, ``"ROM"`` likewise; ``"NMD"`` has
-    none), with the sign of ``better = "lower"`` rows flipped for ``orient="benefit"``.
+    m2i = ctl_mean, sd2i = ctl_sd, n2i = ctl_n / m)`` (``n2i = ctl_n`` for ``full`` and
+    ``covariance``; ``"MD"``, ``"ROM"`` likewise; ``"NMD"`` has none), with the sign of
+    ``better = "lower"`` rows flipped for ``orient="benefit"``.
 
     Examples
     --------
@@ -136,10 +172,12 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     if orient not in ORIENTS:
         raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+    if shared_control not in SHARED_CONTROL:
+        raise ValueError(f"shared_control must be one of {', '.join(SHARED_CONTROL)}, got {shared_control!r}")
     out = sheet.copy()
     sds = {arm: arm_sd(sheet, arm) for arm in ARMS}
     m = shared_control_m(sheet)
-    n_t, n_c = _col(sheet, "trt_n"), _col(sheet, "ctl_n") / m
+    n_t, n_c = _col(sheet, "trt_n"), _col(sheet, "ctl_n") / (m if shared_control == "split" else 1)
     args = (_col(sheet, "trt_mean"), sds["trt"][0], n_t, _col(sheet, "ctl_mean"), sds["ctl"][0], n_c)
     with np.errstate(divide="ignore", invalid="ignore"):
         if measure == "NMD":
@@ -159,14 +197,24 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
             )
         yi = yi.where(better != "lower", -yi)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
-    for row in sheet.index[bad]:
+    split_below_2 = (m > 1) & (n_c < 2) & ~pre if shared_control == "split" else pd.Series(False, index=sheet.index)
+    # the CAMARADES split is the review's choice: where it leaves no SMD, the row is left out, as metafor's NA
+    omitted = pd.Series("", index=sheet.index, dtype=object)
+    for row in sheet.index[bad & split_below_2]:
+        omitted[row] = (f"{measure} undefined: the control group (n = {_col(sheet, 'ctl_n')[row]:g}) split among "
+                        f"{m[row]} comparisons leaves {n_c[row]:.3g} animals to this one, so Hedges' df "
+                        f"n_t + n_c/m - 2 = {n_t[row] + n_c[row] - 2:.3g} (must exceed 1) or the pooled "
+                        "variance is not positive; left out of every model (shared_control: full or "
+                        "covariance keeps it)")
+    for row in sheet.index[bad & ~split_below_2]:
         problems.append(
             Problem(row, "yi", yi[row], f"no finite {measure} with vi > 0 can be computed from this row")
         )
     if problems:
         raise SheetError(problems)
 
-    out["yi"], out["vi"] = yi.to_numpy(), vi.to_numpy()
+    left_out = omitted != ""
+    out["yi"], out["vi"] = yi.where(~left_out).to_numpy(), vi.where(~left_out).to_numpy()
     out["measure"] = np.where(pre, "precomputed", measure)
     out["ctl_n_eff"] = n_c.where(~pre).to_numpy()
     out["shared_m"] = m.where(~pre, 1).to_numpy()
@@ -174,5 +222,64 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit") -
     out["sd_from_sem"] = pd.concat(from_sem, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     zero = [((sds[a][0] == 0) & ~pre).map({True: a, False: ""}) for a in ("trt", "ctl")]
     out["zero_sd"] = pd.concat(zero, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
+    fractional = [((_col(sheet, f"{a}_n") % 1 != 0) & _col(sheet, f"{a}_n").notna() & ~pre).map({True: a, False: ""})
+                  for a in ("trt", "ctl")]
+    out["fractional_n"] = pd.concat(fractional, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
+    out["split_below_2"] = split_below_2.to_numpy()
+    out["omitted"] = omitted.to_numpy()
     out["precomputed"] = pre.to_numpy()
     return out
+
+
+def shared_control_vcov(effects: pd.DataFrame):
+    """The sampling covariance of comparisons that share a control group (Gleser & Olkin 2009).
+
+    Comparisons i and j set against the same control group (same ``study``, ``control_group``,
+    ``outcome`` and ``time``; :func:`shared_control_key`) with the control's full n
+    (``escalc(..., shared_control="covariance")``) covary through those animals. As metafor's
+    ``vcalc`` for two comparisons whose second group is the same (its weights the group sizes),
+
+    .. math:: V_{ij} = \\sqrt{v_iv_j}\\;\\frac{1/\\sqrt{n_{c,i}n_{c,j}}}
+              {\\sqrt{(1/n_{t,i} + 1/n_{c,i})(1/n_{t,j} + 1/n_{c,j})}},\\quad V_{ii} = v_i,
+
+    the correlation of two mean differences sharing the control mean (:math:`n_{c,i} = n_{c,j}`,
+    the control's n, when the sheet gives it alike in both rows), applied to each measure's
+    own variances (Gleser & Olkin 2009, in *The Handbook of Research Synthesis and Meta-Analysis*,
+    2nd ed., ch. 19). Every other pair is uncorrelated.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        Output of :func:`escalc` with ``shared_control="covariance"`` (``vi``, ``trt_n``,
+        ``ctl_n``, ``study``, ``control_group``, ``outcome``, ``time``), in the order of the model's rows.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        k-by-k, block diagonal by study: the ``vi`` argument of :func:`premeta.multilevel.rma_mv`.
+
+    Notes
+    -----
+    metafor: ``vcalc(vi, cluster = study, grp1 = comparison, grp2 = control, w1 = trt_n,
+    w2 = ctl_n)`` with ``grp1`` a label of each row's own treatment group and ``grp2`` the
+    control key (``obs`` left unset: rows sharing a control share the outcome and the time).
+    """
+    from scipy import sparse
+
+    vi = effects["vi"].to_numpy(float)
+    k = len(vi)
+    key = shared_control_key(effects).reset_index(drop=True)
+    pre = effects["precomputed"].to_numpy(bool) if "precomputed" in effects else np.zeros(k, bool)
+    key = key.where(~pre)
+    rows, cols = [np.arange(k)], [np.arange(k)]
+    for at in key.dropna().groupby(key.dropna(), sort=False).indices.values():
+        idx = key.dropna().index[at].to_numpy()
+        if len(idx) > 1:
+            i, j = np.meshgrid(idx, idx, indexing="ij")
+            off = i != j
+            rows.append(i[off])
+            cols.append(j[off])
+    i, j = np.concatenate(rows), np.concatenate(cols)
+    n_t, n_c = _col(effects, "trt_n").to_numpy(), _col(effects, "ctl_n").to_numpy()
+    r = np.where(i == j, 1.0, np.sqrt(1 / (n_c[i] * n_c[j])) / np.sqrt((1 / n_t[i] + 1 / n_c[i]) * (1 / n_t[j] + 1 / n_c[j])))
+    return sparse.csr_matrix((r * np.sqrt(vi[i] * vi[j]), (i, j)), shape=(k, k))

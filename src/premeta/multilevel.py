@@ -110,21 +110,33 @@ def _reml(y, v, X, levels, sigma2):
     return beta, Ainv, ll, grad
 
 
-def _parts(cluster, study, inner, v, rho=None):
+def _parts(cluster, study, inner, v, rho=None, V=None):
     """The pieces of the dense covariance blocks of independent clusters, stacked by block size.
 
     Yields (rows, S, E1, E2): rows (m, n) the row numbers of the m clusters of size n; the
-    sampling covariance S (m, n, n), :math:`\\mathrm{diag}(v)` or, with ``rho``,
-    :math:`\\sqrt{v_iv_{i'}}\\,(\\rho[\\text{same study}] + (1-\\rho)[i = i'])` (CHE); E1 and E2
+    sampling covariance S (m, n, n), :math:`\\mathrm{diag}(v)`, or with ``rho``
+    :math:`\\sqrt{v_iv_{i'}}\\,(\\rho[\\text{same study}] + (1-\\rho)[i = i'])` (CHE), or the
+    clusters' blocks of a given sparse sampling covariance ``V`` (block diagonal by cluster); E1 and E2
     the indicators of the same study and the same inner cluster (:math:`\\partial V/\\partial\\sigma^2_l`).
     """
     order = np.argsort(cluster, kind="stable")
     sizes = np.bincount(cluster)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    if V is not None:  # each row's place in its cluster's block: rows[b, pos[r]] == r
+        pos = np.empty(len(cluster), dtype=np.intp)
+        pos[order] = np.arange(len(cluster)) - starts[cluster[order]]
+        V = V.tocoo()
     for n in np.unique(sizes[sizes > 0]):
         rows = order[starts[sizes == n][:, None] + np.arange(n)]
         same = [f[rows][:, :, None] == f[rows][:, None, :] for f in (study, inner)]
-        if rho is None:
+        if V is not None:
+            block = np.full(len(sizes), -1)
+            block[sizes == n] = np.arange(len(rows))
+            b = block[cluster[V.row]]
+            at = b >= 0
+            S = np.zeros((len(rows), n, n))
+            S[b[at], pos[V.row[at]], pos[V.col[at]]] = V.data[at]
+        elif rho is None:
             S = v[rows][:, :, None] * np.eye(n)
         else:
             sv = np.sqrt(v[rows])
@@ -132,14 +144,14 @@ def _parts(cluster, study, inner, v, rho=None):
         yield rows, S, same[0], same[1]
 
 
-def _blocks(cluster, study, inner, v, sigma2, rho=None):
+def _blocks(cluster, study, inner, v, sigma2, rho=None, V=None):
     """The dense covariance blocks of independent clusters, stacked by block size.
 
     Yields (rows, V): rows (m, n) the row numbers of the m clusters of size n, V (m, n, n)
     :math:`S + \\sigma^2_1[\\text{same study}] + \\sigma^2_2[\\text{same inner cluster}]` with the
-    sampling covariance S of :func:`_parts` (diagonal, or correlated ``rho`` within a study).
+    sampling covariance S of :func:`_parts` (diagonal, correlated ``rho`` within a study, or given: ``V``).
     """
-    for rows, S, E1, E2 in _parts(cluster, study, inner, v, rho):
+    for rows, S, E1, E2 in _parts(cluster, study, inner, v, rho, V):
         yield rows, S + sigma2[0] * E1 + sigma2[1] * E2
 
 
@@ -224,6 +236,7 @@ class MultilevelFit:
     k_omitted: int = 0  # rows left out for a missing yi, vi or moderator (metafor's k.all - k)
     not_na: np.ndarray | None = None  # which of the k_all input rows were used
     rho: float | None = None  # CHE: correlation of the sampling errors within a study (None: independent)
+    V: sparse.csr_matrix | None = None  # the given sampling covariance (k x k), block diagonal by study
     terms: tuple = ("intrcpt",)  # coefficient names (metafor's rownames of beta)
 
     def weights(self) -> np.ndarray:
@@ -231,7 +244,7 @@ class MultilevelFit:
         :math:`100\,w_i/\sum_j w_j` with :math:`w_i = (V^{-1})_{ii}`, the marginal covariance
         :math:`V` of the fit (its study blocks, :func:`_blocks`)."""
         w = np.empty(self.k)
-        for rows, V in _blocks(self.study, self.study, self.inner, self.vi, self.sigma2, self.rho):
+        for rows, V in _blocks(self.study, self.study, self.inner, self.vi, self.sigma2, self.rho, self.V):
             w[rows] = np.diagonal(np.linalg.inv(V), axis1=1, axis2=2)
         return 100 * w / w.sum()
 
@@ -280,10 +293,19 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     :math:`\\tilde v` then use :math:`W_0 = \\mathrm{blockdiag}(S_j(\\rho J_j + (1-\\rho)I)S_j)^{-1}`
     (as metafor and its FAQ, with the sampling V in place of the diagonal).
 
+    With ``vi`` a k-by-k matrix, the sampling covariance is that matrix, block diagonal by
+    ``cluster`` (metafor's ``rma.mv(yi, V, random = ~ 1 | cluster/inner)``), e.g. the covariance of
+    comparisons sharing a control group (:func:`premeta.effects.shared_control_vcov`, metafor's
+    ``vcalc``): the same dense-block likelihood, :math:`Q_E` and :math:`\\tilde v` with
+    :math:`W_0 = V^{-1}`, and :func:`robust` with :math:`V_j` built on it.
+
     Parameters
     ----------
-    yi, vi : array-like of shape (k,)
-        Effect sizes and sampling variances (vi > 0).
+    yi : array-like of shape (k,)
+        Effect sizes.
+    vi : array-like of shape (k,), or (k, k) array or scipy sparse matrix
+        Sampling variances (vi > 0), or the sampling covariance V (its diagonal the variances;
+        zero between clusters).
     cluster : array-like of shape (k,)
         Outer level (the study), the unit of dependence.
     inner : array-like of shape (k,), optional
@@ -299,7 +321,7 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     rho : float, optional
         Within-study correlation of the sampling errors (CHE working model),
         -1/(n_max - 1) < rho < 1 with n_max the largest study; None (default) keeps them
-        independent (the O(k) Sherman-Morrison path).
+        independent (the O(k) Sherman-Morrison path). Not with a matrix ``vi``.
 
     Returns
     -------
@@ -320,8 +342,17 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
           term  estimate      se    stat  df       p  ci_low  ci_high
     0  intrcpt    0.3633  0.0897  4.0495 NaN  0.0001  0.1874   0.5391
     """
-    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    yi = np.asarray(yi, dtype=float)
     k_all = len(yi)
+    V = None
+    if sparse.issparse(vi) or np.ndim(vi) == 2:
+        V = sparse.csr_matrix(vi, dtype=float)
+        if V.shape != (k_all, k_all) or abs(V - V.T).max() > 1e-12 * abs(V).max():
+            raise ValueError(f"the sampling covariance V must be a symmetric {k_all} x {k_all} matrix")
+        if rho is not None:
+            raise ValueError("give either rho or the sampling covariance V, not both")
+        vi = V.diagonal()
+    vi = np.asarray(vi, dtype=float)
     X, terms = np.ones((k_all, 1)), ["intrcpt"]
     if mods is not None:
         Xm, names = moderators(mods, k_all)
@@ -336,6 +367,12 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     X, study, cluster2 = X[not_na], study[not_na], cluster2[not_na]
     k, p = X.shape
     (s, _), (c2, _) = _factor(study), _factor(cluster2)
+    if V is not None:
+        V = V[not_na][:, not_na].tocsr()
+        i, j = V.nonzero()
+        if (s[i] != s[j]).any():
+            raise ValueError("the sampling covariance V must be block diagonal by cluster: rows "
+                             f"{i[s[i] != s[j]][0]} and {j[s[i] != s[j]][0]} of different clusters covary")
     if k <= p:
         raise ValueError(f"k = {k} effects with complete data ({k_all - k} omitted) must exceed p = {p}")
     inner = np.unique(s * (c2.max() + 1) + c2, return_inverse=True)[1]
@@ -349,12 +386,13 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     r0 = yi - X @ (A0inv @ (X.T @ (w * yi)))
     QE = float(np.sum(w * r0**2))
     vt = (k - p) / (w.sum() - np.sum(A0inv * (X.T @ (w[:, None] ** 2 * X))))
-    if rho is not None:
-        rho = float(rho)
-        n_max = np.bincount(s).max()
-        if not 1 > rho > -1 / max(n_max - 1, 1):
-            raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every study")
-        parts = list(_parts(s, s, inner, vi, rho))
+    if rho is not None or V is not None:
+        if rho is not None:
+            rho = float(rho)
+            n_max = np.bincount(s).max()
+            if not 1 > rho > -1 / max(n_max - 1, 1):
+                raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every study")
+        parts = list(_parts(s, s, inner, vi, rho, V))
         # QE and the typical sampling variance with the correlated sampling covariance:
         # W0 blocks S_j^-1, QE = r0'W0r0 at the GLS fit, tr(P0) = tr(W0) - tr(A0^-1 X'W0W0X)
         A0, b0, trW0, XWWX, W0s = np.zeros((p, p)), np.zeros(p), 0.0, np.zeros((p, p)), []
@@ -406,7 +444,7 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
         n_coefs=p, q=QE, q_p=float(dist.chi2_sf(QE, k - p)), i2=100 * sigma2 / (sigma2.sum() + vt),
         i2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), loglik=float(ll), level=level,
         converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner, k_omitted=int(k_all - k),
-        not_na=not_na, rho=rho, terms=tuple(terms),
+        not_na=not_na, rho=rho, V=V, terms=tuple(terms),
     )
 
 
@@ -459,7 +497,8 @@ def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> Robu
     the traces are taken from p-by-p sums, never from :math:`\\Pi_i`. Tests and intervals use
     t with those df. For a CHE fit (``rma_mv(..., rho=rho)``) :math:`V_j` includes the
     correlated sampling errors :math:`S_j(\\rho J + (1-\\rho)I)S_j`, rebuilt from the fit's ``vi``,
-    ``study`` and ``rho`` (Pustejovsky & Tipton 2022).
+    ``study`` and ``rho`` (Pustejovsky & Tipton 2022); for a fit to a given sampling covariance
+    (``rma_mv(yi, V, ...)``) its block of V (clubSandwich's target ``fit$M``).
 
     Parameters
     ----------
@@ -497,7 +536,7 @@ def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> Robu
     r = fit.yi - X @ fit.beta
     C = np.linalg.cholesky(M)
     comps, g2, H = [], [], []
-    for idx, V in _blocks(c, fit.study, fit.inner, fit.vi, fit.sigma2, fit.rho):
+    for idx, V in _blocks(c, fit.study, fit.inner, fit.vi, fit.sigma2, fit.rho, fit.V):
         L = np.linalg.cholesky(V)
         Xj = X[idx]
         G = np.swapaxes(L, 1, 2) @ (V - Xj @ M @ np.swapaxes(Xj, 1, 2)) @ L

@@ -160,11 +160,12 @@ def _effects(sheet: pd.DataFrame, groups: pd.Series, labels: list, measures, she
                 out[m, g] = None, notes[g]
                 continue
             rows = (groups[ok] == g).to_numpy()
-            if e is not None:
-                out[m, g] = e[rows], ""
+            if e is not None:  # without the rows whose split control leaves no effect size (escalc's omitted)
+                out[m, g] = e[rows][e[rows]["omitted"] == ""], ""
                 continue
             try:
-                out[m, g] = escalc(sheet[ok][rows], m, orient), ""
+                e_g = escalc(sheet[ok][rows], m, orient)
+                out[m, g] = e_g[e_g["omitted"] == ""], ""
             except SheetError as err:
                 out[m, g] = None, f"{m} cannot be computed: {err.problems[0]}"
     return out

@@ -424,8 +424,9 @@ def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetEr
 
 
 def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
-            group_by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """:func:`load`, then :func:`premeta.sheet.validate` and :func:`premeta.effects.escalc`:
+            group_by: str | None = None, shared_control: str = "split") -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """:func:`load`, then :func:`premeta.sheet.validate` and :func:`premeta.effects.escalc` (with
+    ``shared_control``):
     ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
     problems name the input's own rows and columns (:func:`in_source` for a paired sheet)."""
     from premeta.effects import escalc
@@ -435,7 +436,7 @@ def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: s
     try:
         where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
         checked_sheet = validate(out, where, measure, orient, group_by)
-        escalc(checked_sheet, measure, orient)
+        escalc(checked_sheet, measure, orient, shared_control)
     except SheetError as error:
         raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None
     checked_sheet.attrs["source"] = source

@@ -49,8 +49,10 @@ def model_words(mode: str, config: dict) -> str:
         "none": f"{rma}, each comparison treated as independent",
         "aggregate": f"the comparisons of each cohort combined into one effect (sampling errors correlated "
                      f"rho = {config['rho']:g}; metafor aggregate), then {rma}",
-        "multilevel": "a three-level random-effects model (comparisons within studies, REML; metafor rma.mv) with "
-                      "cluster-robust CR2 standard errors and Satterthwaite t tests by study (clubSandwich)",
+        "multilevel": "a three-level random-effects model (comparisons within studies, REML; metafor rma.mv"
+                      + (", with the sampling covariance of the comparisons sharing a control group, metafor vcalc"
+                         if config.get("shared_control") == "covariance" else "")
+                      + ") with cluster-robust CR2 standard errors and Satterthwaite t tests by study (clubSandwich)",
         "rve": "robust variance estimation clustered by study (robumeta robu, "
                + (f"correlated-effects weights, rho = {config['rho']:g}" if config.get("rve_model", "CORR") == "CORR"
                   else "hierarchical weights") + ", small-sample corrected)",
@@ -169,7 +171,10 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     env.filters["n"] = _count
     env.filters["p"] = _pfmt
     groups, overall = pooled.iloc[:-1], pooled.iloc[-1]  # the all-groups row is always last
-    mode, reason = dependence_mode(effects, config["dependence"])
+    # effects as written, with the rows escalc left without an effect size (listed, not analysed)
+    left_out = effects["omitted"].fillna("") != "" if "omitted" in effects else pd.Series(False, index=effects.index)
+    omitted, effects = effects[left_out], effects[~left_out]
+    mode, reason = dependence_mode(effects, config["dependence"], config.get("shared_control", "split"))
     labels = Labels.from_config(config)
     main = primary.assign(glance_note=glance_notes(primary, pooled, config["level"]))
     shared = set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
@@ -202,6 +207,12 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         n_studies=effects["study"].nunique(),
         n_sem=int((effects.get("sd_from_sem", pd.Series("", index=effects.index)).fillna("") != "").sum()),
         n_shared=int((effects.get("shared_m", pd.Series(1, index=effects.index)) > 1).sum()),
+        fractional_n=[{"row": r, "study": e.study, "outcome": e.outcome, "trt_n": e.trt_n, "ctl_n": e.ctl_n}
+                      for r, e in effects.iterrows() if isinstance(e.get("fractional_n"), str) and e.fractional_n],
+        split_below_2=[{"row": r, "study": e.study, "outcome": e.outcome, "ctl_n": e.ctl_n, "m": e.shared_m,
+                        "n_eff": e.ctl_n_eff} for r, e in effects[effects.get(
+                            "split_below_2", pd.Series(False, index=effects.index)).fillna(False).astype(bool)].iterrows()],
+        omitted=[{"row": r, "study": e.study, "outcome": e.outcome, "why": e.omitted} for r, e in omitted.iterrows()],
         zero_sd=[{"row": r, "study": e.study, "outcome": e.outcome,
                   "arm": " and ".join(labels.arm(a) for a in e.zero_sd.split(";"))}
                  for r, e in effects.assign(zero_sd=effects.get("zero_sd", "")).fillna({"zero_sd": ""}).iterrows()

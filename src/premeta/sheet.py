@@ -51,11 +51,11 @@ COLUMNS = {
     "trt_mean": "treatment group mean (the intervention or exposure; named in the config's `labels`)",
     "trt_sd": "treatment group SD (give SD or SEM)",
     "trt_sem": "treatment group SEM (give SD or SEM)",
-    "trt_n": "treatment group size, animals",
+    "trt_n": "treatment group size, animals (> 0; may be fractional, e.g. 7.5 for a reported 7-8)",
     "ctl_mean": "control group mean (the comparator, e.g. vehicle or sedentary; in the config's `labels`)",
     "ctl_sd": "control group SD (give SD or SEM)",
     "ctl_sem": "control group SEM (give SD or SEM)",
-    "ctl_n": "control group size, animals",
+    "ctl_n": "control group size, animals (> 0; may be fractional), the whole group's even when shared",
     "sham_mean": "sham (no disease model) group mean; required for measure='NMD'",
     "sham_sd": "sham group SD",
     "sham_sem": "sham group SEM",
@@ -203,12 +203,11 @@ def _numbers(sheet: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
         for row in sheet.index[raw.notna() & x.isna()]:
             problems.append(Problem(row, col, raw[row], "must be a number"))
         if col.endswith("_n"):
-            whole = x % 1 == 0
-            for row in sheet.index[x.notna() & ~whole]:
-                problems.append(Problem(row, col, raw[row], "must be a whole number"))
-            for row in sheet.index[whole & (x < 2)]:
-                problems.append(Problem(row, col, raw[row], "n < 2"))
-            x = x.where(whole & (x >= 2))
+            # fractional n is data (the midpoint of a reported range, a pre-split control), as in
+            # metafor's escalc, which refuses only n <= 0; the measure's own rules are in validate
+            for row in sheet.index[x <= 0]:
+                problems.append(Problem(row, col, raw[row], "must be > 0 (a group of animals)"))
+            x = x.where(x > 0)
         elif col.endswith(("_sd", "_sem")):
             # an SD of 0 in one arm is data (floor or ceiling effects); validate refuses both arms at 0
             for row in sheet.index[x < 0]:
@@ -234,22 +233,27 @@ def _duplicates(sheet: pd.DataFrame, problems: list[Problem]) -> None:
             first[key] = row
 
 
-def _split_controls(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, problems: list[Problem]) -> None:
-    """A control group shared by m comparisons enters each with n/m animals (Vesterinen et al.
-    2014); fewer than 2 per comparison leaves no SD and no effect size to speak of."""
-    from premeta.effects import shared_control_m
+def _smd_defined(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, problems: list[Problem]) -> None:
+    """SMD's rules on the group sizes as typed: Hedges' df :math:`n_t + n_c - 2` must exceed 1
+    (the bias correction c(df) is undefined otherwise; metafor's ``.cmicalc`` gives NA) and the
+    pooled variance :math:`((n_t-1)s_t^2 + (n_c-1)s_c^2)/(n_t+n_c-2)` must be positive (an n below
+    1 weighs its SD negatively). A shared control's split (``shared_control: split``) is
+    :func:`premeta.effects.escalc`'s."""
+    from premeta.effects import arm_sd
 
-    m = shared_control_m(sheet)
-    share = num["ctl_n"] / m
-    keys = [c for c in ("study", "control_group", "outcome", "time") if c in sheet]
-    key = sheet[keys].astype("string").fillna("").agg("\x1f".join, axis=1) if keys else None
-    for row in sheet.index[summary & (share < 2)]:
-        shared = sheet.index[key == key[row]]
-        rule = (f"control group {sheet.at[row, 'control_group']!r} of study {sheet.at[row, 'study']!r} has "
-                f"n = {num.at[row, 'ctl_n']:g} shared by {m[row]} comparisons (rows "
-                f"{', '.join(map(str, shared))}): {share[row]:.3g} animals each, fewer than 2; combine those "
-                "comparisons into one, or give each comparison its own control group and n")
+    n_t, n_c = num["trt_n"], num["ctl_n"]
+    df = n_t + n_c - 2
+    sd_t, sd_c = arm_sd(num, "trt")[0], arm_sd(num, "ctl")[0]
+    pooled = (n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2
+    for row in sheet.index[summary & (df <= 1)]:
+        rule = (f"Hedges' df = trt_n + ctl_n - 2 = {df[row]:g} must exceed 1 for measure='SMD' (its bias "
+                "correction is undefined, as in metafor's escalc)")
         problems.append(Problem(row, "ctl_n", sheet.at[row, "ctl_n"], rule))
+    for row in sheet.index[summary & (df > 1) & (pooled <= 0) & ((sd_t > 0) | (sd_c > 0))]:  # both 0: validate's own rule
+        rule = (f"the pooled SD of measure='SMD' is undefined: (trt_n - 1) SD_trt² + (ctl_n - 1) SD_ctl² = "
+                f"{pooled[row]:.4g} is not positive (an n below 1 weighs its SD negatively, an n of 1 gives it no weight)")
+        col = "trt_n" if n_t[row] <= n_c[row] else "ctl_n"
+        problems.append(Problem(row, col, sheet.at[row, col], rule))
 
 
 def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit",
@@ -263,7 +267,8 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     file : str or path-like, optional
         Named in the error message.
     measure : {"SMD", "MD", "ROM", "NMD"}
-        Adds the measure's own rules: NMD needs ``sham_mean`` different from ``ctl_mean``;
+        Adds the measure's own rules: every n > 0, fractional or not (metafor's ``escalc``); SMD
+        needs Hedges' df ``trt_n + ctl_n - 2`` above 1 and a positive pooled variance; NMD needs ``sham_mean`` different from ``ctl_mean``;
         ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted in one of the
         treatment and control groups and refused in both (the variance would be 0); negative is refused.
     orient : {"benefit", "raw"}
@@ -360,7 +365,8 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         rule = "SD is 0 in both groups (treatment and control): the effect's variance would be 0; check the extraction"
         problems.append(Problem(row, col, sheet.at[row, col], rule))
 
-    _split_controls(sheet, num, summary, problems)
+    if measure == "SMD":
+        _smd_defined(sheet, num, summary, problems)
 
     if measure == "NMD":
         for row in sheet.index[summary & ~given["sham_mean"]]:

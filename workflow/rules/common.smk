@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, file_names, group_labels, numeric_moderators
-from premeta.effects import MEASURES, ORIENTS
+from premeta.effects import MEASURES, ORIENTS, SHARED_CONTROL
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS, checked
 from premeta.sheet import COLUMNS, SheetError
@@ -14,7 +14,7 @@ from premeta.vocabulary import Labels
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
 for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
-                   "dependence": DEPENDENCE, "format": FORMATS, "rve_model": ("CORR", "HIER")}.items():
+                   "dependence": DEPENDENCE, "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
 validate(config, schema="../schemas/config.schema.yaml")
@@ -32,7 +32,7 @@ def checked_sheet():
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
         sheet, _, fmt = checked(config["data"], config["format"], config.get("sheet"), config["measure"],
-                                config["orient"], config["group_by"])
+                                config["orient"], config["group_by"], config["shared_control"])
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:

@@ -31,6 +31,7 @@ rule effect_sizes:
     params:
         measure=config["measure"],
         orient=config["orient"],
+        shared_control=config["shared_control"],
         group_by=config["group_by"],
         sheet=config.get("sheet"),
         format=FORMAT,

@@ -23,6 +23,7 @@ rule pool:
         orient=config["orient"],
         group_by=config["group_by"],
         dependence=config["dependence"],
+        shared_control=config["shared_control"],
         rho=config["rho"],
         rve_model=config["rve_model"],
         method=config["method"],

@@ -14,10 +14,11 @@ gc.enable()
 
 p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one
-sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
-effects = effects_as_written(escalc(sheet, p.measure, p.orient))
+sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by, p.shared_control)[0]
+effects = effects_as_written(escalc(sheet, p.measure, p.orient, p.shared_control))
 model = dict(method=p.method, test=p.test, level=p.level)
-main = primary(effects, p.group_by, p.dependence, p.rho, rve_model=p.rve_model, **model)
+main = primary(effects, p.group_by, p.dependence, p.rho, rve_model=p.rve_model, shared_control=p.shared_control,
+               **model)
 out = stratified(effects, by=p.group_by, **model)
 write_csv(main["table"], snakemake.output.primary)
 write_csv(main["weights"], snakemake.output.weights, index=False)

@@ -16,7 +16,7 @@ gc.freeze()  # the imports' objects are never garbage: later collections skip th
 gc.enable()
 
 i = snakemake.input
-effects = read_effects(i.effects)
+effects = read_effects(i.effects, omitted=True)  # the report lists the rows left out
 pooled = read_csv(i.pooled, dtype={"group": str}, keep_default_na=False, na_values=[""])
 primary = read_csv(i.primary, dtype={"group": str}, keep_default_na=False, na_values=[""])
 tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
