@@ -75,6 +75,11 @@ def _g(x) -> str:
     return f"{x:.4g}"
 
 
+def _say(value) -> str:
+    """A label as the detail quotes it: text in quotes, a number as typed (``7``, not ``7.0``)."""
+    return _g(value) if isinstance(value, (int, float, np.number)) else repr(value)
+
+
 def _rows(index) -> str:
     return ", ".join(map(str, index))
 
@@ -146,9 +151,9 @@ def _control_differs(effects: pd.DataFrame, summary: pd.Series):
                                                      f"{'s' * (len(ix) > 1)} {_rows(ix)}"
                                                      for x, ix in ((v[i[0]], i) for i in by.groups.values())))
         if differ:
-            where = ", ".join(f"{c} {rows[c].iloc[0]!r}" for c in keys[2:] if pd.notna(rows[c].iloc[0]))
+            where = ", ".join(f"{c} {_say(rows[c].iloc[0])}" for c in keys[2:] if pd.notna(rows[c].iloc[0]))
             yield ("control_differs", list(rows.index), rows["study"].iloc[0],
-                   f"control group {rows['control_group'].iloc[0]!r} ({where}): " + "; ".join(differ))
+                   f"control group {_say(rows['control_group'].iloc[0])} ({where}): " + "; ".join(differ))
 
 
 def _identical_treatment(effects: pd.DataFrame, summary: pd.Series):
@@ -183,8 +188,8 @@ def _cohort_n_varies(effects: pd.DataFrame, summary: pd.Series):
         said = "; ".join(f"n {x:g} on row{'s' * (len(ix) > 1)} {_rows(ix)}"
                          for x, ix in sizes.groupby(sizes, sort=True).groups.items())
         yield ("cohort_n_varies", list(rows.index), rows["study"].iloc[0],
-               f"cohort {rows['cohort'].iloc[0]!r}" + "".join(f", {c} {rows[c].iloc[0]!r}" for c in keys[2:]
-                                                             if pd.notna(rows[c].iloc[0])) + f": treatment {said}")
+               f"cohort {_say(rows['cohort'].iloc[0])}" + "".join(f", {c} {_say(rows[c].iloc[0])}" for c in keys[2:]
+                                                                if pd.notna(rows[c].iloc[0])) + f": treatment {said}")
 
 
 def _hits(effects: pd.DataFrame):
