@@ -2,7 +2,8 @@
 
 Data extraction errors are common in meta-analyses of standardised mean differences (Gøtzsche et
 al. 2007, *JAMA* 298:430), and an SEM taken for an SD is the commonest of them (Kadlec et al. 2023,
-*Sports Med* 53:1289; CAMARADES guidance, Vesterinen et al. 2014, *J Neurosci Methods* 221:92).
+*Sports Med*, doi:10.1007/s40279-022-01766-0, found it behind most SMDs above 3 in the meta-analyses
+they checked).
 The checks below look for the patterns such errors leave. Each names the spreadsheet rows it
 suspects; every row stays in the analysis (the multiverse's inclusion rule ``no_flagged``,
 :mod:`premeta.multiverse`, shows what leaving them out would change).
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from scipy.stats import chi2
 
 from premeta.effects import arm_sd, smd
