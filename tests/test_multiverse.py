@@ -158,7 +158,7 @@ def test_workflow_results_do_not_depend_on_the_chunks(tmp_path):
     for name in ("multiverse.csv", "multiverse_summary.csv"):
         assert (three / "results" / name).read_bytes() == (one / "results" / name).read_bytes()
     table = read_chunk(three / "results" / "multiverse.csv")
-    assert len(table) == 2 * 168 and table["group"].nunique() == 2
+    assert len(table) == 2 * 210 and table["group"].nunique() == 2
     # one primary analysis: the multiverse's primary specification is results/primary.csv's model
     summary = pd.read_csv(three / "results" / "multiverse_summary.csv").set_index("group")
     primary = pd.read_csv(three / "results" / "primary.csv").set_index("group").loc[summary.index]

@@ -19,7 +19,9 @@ Choices (column, values, default values first):
 * ``inclusion``: ``all``; ``low_rob`` (studies at low risk of bias on random sequence generation
   and blinded outcome assessment, :data:`premeta.rob.KEY_ITEMS`); ``no_influential`` (without the
   comparisons metafor's ``influence`` flags, :func:`premeta.influence`); ``no_single`` (without the
-  studies contributing one comparison to the group).
+  studies contributing one comparison to the group); ``no_flagged`` (without the rows
+  :func:`premeta.flags.flags` flags as suspicious: an SD that is probably an SEM, a shared control
+  given different values, identical treatment arms, a cohort's n changing).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import pandas as pd
 from premeta import rob
 from premeta.analysis import _robust, _three_level, attempt, cohort_key, group_labels, with_notes
 from premeta.effects import MEASURES, escalc
+from premeta.flags import flagged
 from premeta.models import METHODS, TESTS, fit
 from premeta.multilevel import aggregate
 from premeta.sensitivity import influence
@@ -40,7 +43,7 @@ from premeta.sheet import SheetError
 #: Ways of handling several comparisons from one study (:func:`premeta.analysis.dependent`).
 DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
 #: Inclusion rules (module docstring).
-INCLUSION = ("all", "low_rob", "no_influential", "no_single")
+INCLUSION = ("all", "low_rob", "no_influential", "no_single", "no_flagged")
 #: The default multiverse: every combination of these values.
 CHOICES = {
     "measure": ("SMD", "NMD", "MD"),
@@ -105,7 +108,7 @@ def specifications(choices: dict | None = None) -> pd.DataFrame:
     --------
     >>> import premeta
     >>> len(premeta.specifications())
-    168
+    210
     >>> premeta.specifications({"measure": ["SMD"], "method": ["REML", "DL"], "test": ["knha"],
     ...                         "inclusion": ["all"]})
        specification measure method  test  dependence inclusion
@@ -171,12 +174,14 @@ def _effects(sheet: pd.DataFrame, groups: pd.Series, labels: list, measures, she
     return out
 
 
-def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, method: str, test: str,
-              cache: dict, key: tuple) -> tuple[pd.DataFrame | None, str]:
-    """The comparisons a rule keeps, or None and why not; ``cache`` holds the influence diagnostics
-    of each (measure, group) ``key`` and method and test."""
+def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, suspicious: pd.Series, method: str,
+              test: str, cache: dict, key: tuple) -> tuple[pd.DataFrame | None, str]:
+    """The comparisons a rule keeps, or None and why not; ``suspicious`` is True on the sheet's flagged
+    rows, ``cache`` holds the influence diagnostics of each (measure, group) ``key`` and method and test."""
     if inclusion == "all":
         return e, ""
+    if inclusion == "no_flagged":
+        return e[~suspicious[e.index].to_numpy()], ""
     if inclusion == "low_rob":
         if studies is None:
             return None, f"the sheet has no {' and '.join(rob.KEY_ITEMS)} columns: risk of bias cannot be judged"
@@ -197,7 +202,8 @@ def _too_few(k: int, inclusion: str) -> str:
     """Why ``k`` comparisons (fewer than 2) cannot be pooled."""
     left = {"all": "in the group", "low_rob": "after keeping the studies at low risk of bias",
             "no_influential": "after excluding influential comparisons",
-            "no_single": "after excluding the studies with one comparison"}[inclusion]
+            "no_single": "after excluding the studies with one comparison",
+            "no_flagged": "after excluding the flagged rows"}[inclusion]
     return f"{k} comparison{'s' * (k != 1)} {left}: nothing to pool"
 
 
@@ -250,6 +256,8 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
       ``influence(rma(yi, vi, method = method, test = test))`` of the group; for ``multilevel``
       and ``rve`` the flag comes from ``rma(yi, vi, method = "REML")`` (test ``z``).
     * ``no_single`` drops the studies with one comparison in the group.
+    * ``no_flagged`` drops the rows :func:`premeta.flags.flags` names, the flags computed on the
+      whole sheet (a shared control is checked across groups).
     * ``MD`` needs the group's outcomes in one unit: one value of a ``unit`` column, or without
       it one ``outcome``. ``NMD`` needs ``sham_mean`` in every row of the group.
     * ``rve`` needs at least 2 studies with more than one comparison; ``multilevel`` 2 studies;
@@ -305,6 +313,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
         tasks = tasks[i * len(tasks) // n:(i + 1) * len(tasks) // n]
     effects = _effects(sheet, groups, labels, sorted({s.measure for _, s in tasks}), measure, orient)
     studies = rob.per_study(sheet) if all(c in sheet for c in rob.KEY_ITEMS) else None
+    suspicious = flagged(sheet) != ""
     cache: dict = {}
     rows, stacked = [], {}
     for j, (g, s) in enumerate(tasks):
@@ -315,7 +324,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
             row["note"] = why
             continue
         method, test = OWN_MODEL.get(s.dependence, (s.method, s.test))
-        kept, why = _included(e, s.inclusion, studies, *(("REML", "z") if s.dependence in OWN_MODEL
+        kept, why = _included(e, s.inclusion, studies, suspicious, *(("REML", "z") if s.dependence in OWN_MODEL
                                                           else (method, test)), cache, (s.measure, g))
         if kept is None:
             row["note"] = why

@@ -15,6 +15,7 @@ import pandas as pd
 
 from premeta.analysis import STUDY_LEVEL_K, animals_note, dependence_mode
 from premeta.effects import MEASURE_LABELS
+from premeta.flags import RULES as FLAG_RULES
 from premeta.rob import ITEMS as ROB_ITEMS
 from premeta.pairing import load
 from premeta.vocabulary import Labels, better_of, number, plural
@@ -75,6 +76,17 @@ def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> l
             note.append(f"with comparisons treated as independent the effect is {side} (p = {_pfmt(q, 3)})")
         notes.append("; ".join(note))
     return notes
+
+
+def flag_rules(flags: pd.DataFrame) -> list[dict]:
+    """Each rule of :data:`premeta.flags.RULES`: its name, wording, and the rows it names (each once,
+    in the order of the sheet), from the table of :func:`premeta.flags.flags`."""
+    out = []
+    for rule, wording in FLAG_RULES.items():
+        rows = [row for text in flags.loc[flags["rule"] == rule, "rows"] for row in str(text).split(", ")]
+        rows = list(dict.fromkeys(rows))
+        out.append({"rule": rule, "wording": wording, "n": len(rows), "rows": ", ".join(rows)})
+    return out
 
 
 def sha256(path: str | Path) -> str:
@@ -152,7 +164,7 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
            studies: dict[str, str] | None = None,
            extra=(), skipped: dict[str, str] | None = None, bubbles: dict[str, str] | None = None,
-           fmt: str = "wide", pairing: pd.DataFrame | None = None) -> str:
+           fmt: str = "wide", pairing: pd.DataFrame | None = None, flags: pd.DataFrame | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
     ``primary`` is the primary model's table (:func:`premeta.analysis.primary`): the glance
@@ -163,7 +175,8 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     shown in its section when present; ``skipped`` maps analyses that could not run to why;
     ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot; ``fmt`` is
     the sheet's format and ``pairing`` the pairing table of a SyRF export or long sheet
-    (:func:`premeta.pairing.pair`).
+    (:func:`premeta.pairing.pair`); ``flags`` the table of suspicious values
+    (:func:`premeta.flags.flags`, ``flags.csv``), listed under "What was analysed".
     """
     env = jinja2.Environment(loader=jinja2.PackageLoader("premeta", "templates"),
                              autoescape=True, keep_trailing_newline=True)
@@ -217,6 +230,9 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
                   "arm": " and ".join(labels.arm(a) for a in e.zero_sd.split(";"))}
                  for r, e in effects.assign(zero_sd=effects.get("zero_sd", "")).fillna({"zero_sd": ""}).iterrows()
                  if e.zero_sd],
+        flags=None if flags is None else flags.to_dict("records"),
+        flag_rules=[] if flags is None else flag_rules(flags),
+        n_flagged=0 if flags is None else len({r for t in flags["rows"] for r in str(t).split(", ")}),
         groups=groups.to_dict("records"),
         overall=overall.to_dict(),
         tests=tests.to_dict("records"),

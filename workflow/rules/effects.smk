@@ -23,9 +23,14 @@ rule effect_sizes:
     input:
         sheet=config["data"],
     output:
-        report(
+        effects=report(
             "results/effect_sizes.csv",
             caption="../report/effect_sizes.rst",
+            category="Tables",
+        ),
+        flags=report(
+            "results/flags.csv",
+            caption="../report/flags.rst",
             category="Tables",
         ),
     params:

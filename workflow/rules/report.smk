@@ -2,6 +2,7 @@ rule report:
     input:
         sheet=config["data"],
         effects="results/effect_sizes.csv",
+        flags="results/flags.csv",
         primary="results/primary.csv",
         pooled="results/pooled.csv",
         tests="results/subgroup_tests.csv",

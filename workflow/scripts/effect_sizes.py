@@ -5,6 +5,7 @@ gc.disable()  # while importing (objects only, no garbage): a tenth of a second 
 sys.stderr = open(snakemake.log[0], "w")
 
 from premeta import escalc
+from premeta.flags import flagged, flags
 from premeta.pairing import checked
 from premeta.tables import write_csv
 
@@ -15,4 +16,7 @@ p = snakemake.params
 # the same derivation as the pool job's (workflow/scripts/pool.py), which does not wait for this one
 sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by, p.shared_control)[0]
 print(f"read {snakemake.input.sheet} ({p.format}): {sheet.attrs['source'].describe()}", file=sys.stderr)
-write_csv(escalc(sheet, p.measure, p.orient, p.shared_control), snakemake.output[0], index=True)
+effects = escalc(sheet, p.measure, p.orient, p.shared_control)
+# suspicious values: listed, never refused (premeta.flags)
+write_csv(effects.assign(flags=flagged(effects)), snakemake.output.effects, index=True)
+write_csv(flags(effects), snakemake.output.flags)
