@@ -21,7 +21,7 @@ if not workflow.overwrite_configfiles:
 
 
 # `workdir` in the config: this run writes its results/ and logs/ there (e.g. config/minocycline.yaml)
-if config.get("workdir"):
+if isinstance(config.get("workdir"), str) and isinstance(config.get("data"), str):  # else the schema says why
     config["data"] = os.path.join(RUN_DIR, config["data"])
 
     workdir: os.path.join(RUN_DIR, config["workdir"])
