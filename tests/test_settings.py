@@ -1,9 +1,11 @@
 """Settings that cannot be used are named (file, key, value, rule) before anything runs."""
 
+import subprocess
+
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE
 from premeta.cli import main
 from premeta.settings import SettingsError, problems, read_config_file
 
@@ -27,6 +29,16 @@ def test_premeta_run_names_the_config_file_snakemake_cannot_read(tmp_path, capsy
     assert main(["run", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"premeta: {path}, line 2: not a valid YAML config file") and "Traceback" not in err
+
+
+def test_snakemake_names_the_bundled_config_file_when_it_is_not_plain_yaml(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("data: my_sheet.csv\nlevel: !!python/object:int 90\n")
+    out = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-n"], cwd=tmp_path, capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        f"premeta: {tmp_path / 'config' / 'config.yaml'}, line 2: not a valid YAML config file")
 
 
 def test_problems_say_where_each_key_was_given():
