@@ -42,8 +42,10 @@ def test_snakemake_names_the_bundled_config_file_when_it_is_not_plain_yaml(tmp_p
 
 
 def test_problems_say_where_each_key_was_given():
-    config = {"data": "s.csv", "level": 100, "labels": {"treatment": ""}, "measure": "smd"}
+    config = {"data": "s.csv", "level": 100, "labels": {"treatment": "", "sham": "x"}, "measure": "smd"}
     assert problems(config, SCHEMA, command_line={"measure"}, files=["review.yaml"]) == [
+        "key 'labels.sham', value 'x' (in review.yaml): not a premeta setting (the settings of labels are "
+        "treatment, control)",
         "key 'labels.treatment', value '' (in review.yaml): must not be empty",
         "key 'level', value 100 (in review.yaml): must be less than 100; level: confidence level in percent",
         "key 'measure', value 'smd' (from --config): must be one of SMD, MD, ROM, NMD"]

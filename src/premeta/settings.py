@@ -94,19 +94,20 @@ def problems(config: dict, schema: dict, command_line=(), files=()) -> list[str]
     """
     from jsonschema import Draft202012Validator
 
-    known = schema.get("properties", {})
     out = []
     for error in sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: [str(p) for p in e.path]):
-        if error.validator == "additionalProperties":
-            out += [f"key '{k}', value {config[k]!r}{_source(k, command_line, files)}: not a premeta setting "
-                    f"(the settings are {', '.join(known)})" for k in sorted(set(error.instance) - set(known))]
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties":  # each unknown key
+            known, within = error.schema.get("properties", {}), f" of {_key(path)}" if path else ""
+            out += [f"key '{_key([*path, k])}', value {error.instance[k]!r}"
+                    f"{_source((path or [k])[0], command_line, files)}: not a premeta setting "
+                    f"(the settings{within} are {', '.join(known)})" for k in sorted(set(error.instance) - set(known))]
             continue
-        if error.validator == "required":
-            out += [f"key '{k}' is missing{_source(None, command_line, files)}: it is required"
+        if error.validator == "required":  # each missing key
+            out += [f"key '{_key([*path, k])}' is missing{_source(None, command_line, files)}: it is required"
                     for k in error.validator_value if k not in error.instance]
             continue
-        path = list(error.absolute_path)
-        key = str(path[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+        key = _key(path)
         rule = RULES.get(error.validator, lambda v: error.message)(error.validator_value)
         if "then" in error.schema_path:  # a rule that holds under a condition (the schema's if/then)
             rule += _condition(schema, list(error.schema_path))
@@ -119,6 +120,11 @@ def problems(config: dict, schema: dict, command_line=(), files=()) -> list[str]
                         f"quotes around the value): write `{path[0]}: \"{text}\"` in a config file and give it "
                         "with --configfile")
     return out
+
+
+def _key(path: list) -> str:
+    """A key as written in words: ``labels.treatment``, ``analyses[2]``."""
+    return str(path[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
 
 
 def _condition(schema: dict, schema_path: list) -> str:
