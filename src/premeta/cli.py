@@ -126,9 +126,10 @@ def _run(args) -> int:
         if unlock.returncode:
             print(unlock.stderr.strip(), file=sys.stderr)
             return unlock.returncode
-        print(f"premeta: unlocked {workdir.resolve()} (snakemake --unlock)")
+        print(f"premeta: unlocked {workdir.resolve()} (snakemake --unlock)", flush=True)
     if args.recover or any((state / "incomplete").iterdir() if (state / "incomplete").is_dir() else ()):
-        print("premeta: rerunning the jobs an interrupted run left unfinished (snakemake --rerun-incomplete)")
+        print("premeta: rerunning the jobs an interrupted run left unfinished (snakemake --rerun-incomplete)",
+              flush=True)
         cmd.append("--rerun-incomplete")
     done = subprocess.run(cmd, check=False)
     if done.returncode:

@@ -146,8 +146,8 @@ def cancel_timers():
 
 
 onstart:
-    # every run has jobs of the report's inputs (else it would not start): the report of an earlier
-    # run (another sheet, or one killed before it ended) is removed before any table is rewritten
+    # onstart runs only when there are jobs, and every job is upstream of the report: the report of
+    # an earlier run (another sheet, or a run killed before it ended) goes before any table is rewritten
     Path("results/report.html").unlink(missing_ok=True)
     remove_stale(this_run())
 
