@@ -18,8 +18,9 @@ def test_a_yaml_tag_in_a_config_file_is_named_with_the_file(tmp_path, tag):
     path.write_text(f"data: my_sheet.csv\nmethod: {tag} DL\n")
     with pytest.raises(SettingsError) as error:
         read_config_file(path)
+    name = tag.split(":")[0].replace("!!", "tag:yaml.org,2002:")  # as PyYAML spells the tag
     assert str(error.value).startswith(f"{path}, line 2: not a valid YAML config file: could not determine a "
-                                       f"constructor for the tag '{tag.split(':')[0].replace('!!', 'tag:yaml.org,2002:')}")
+                                       f"constructor for the tag '{name}")
     assert "YAML tags such as !!python/object or !foo are not accepted" in str(error.value)
 
 
