@@ -1,7 +1,10 @@
 # premeta: extraction sheet -> effect sizes -> models by group -> forest plots -> report.
 import os
+import sys
 
 from snakemake.utils import min_version
+
+from premeta.settings import SettingsError, read_config_file
 
 min_version("9.19")
 
@@ -15,13 +18,17 @@ RUN_DIR = os.environ.setdefault("PREMETA_RUN_DIR", os.getcwd())
 # stands alone (with the schema's defaults), so that nothing of the bundled review (its `labels`, its
 # `columns`) leaks into another review's run.
 if not workflow.overwrite_configfiles:
+    try:  # Snakemake's message on a file that is not plain YAML (a tag: !foo) does not name it
+        read_config_file(os.path.join(RUN_DIR, "config/config.yaml"))
+    except SettingsError as error:
+        sys.exit(f"premeta: {error}")
 
     configfile: os.path.join(RUN_DIR, "config/config.yaml")
 
 
 
 # `workdir` in the config: this run writes its results/ and logs/ there (e.g. config/minocycline.yaml)
-if config.get("workdir"):
+if isinstance(config.get("workdir"), str) and isinstance(config.get("data"), str):  # else the schema says why
     config["data"] = os.path.join(RUN_DIR, config["data"])
 
     workdir: os.path.join(RUN_DIR, config["workdir"])

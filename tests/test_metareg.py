@@ -72,6 +72,17 @@ def test_permutest_is_exact_by_default_when_few_permutations():
     assert not small["exact"].any() and (small["iter"] == case["exact_iter"] - 1).all()
 
 
+def test_permutest_names_a_bad_seed_or_iter():
+    """A negative seed (numpy's own error says only "expected non-negative integer") or too few
+    permutations are named in the error, which is the note of a skipped test in moderators.csv."""
+    case = REF["permutest"][0]
+    yi, vi, mods = _frame(case, case["rows"])
+    with pytest.raises(ValueError, match=r"^seed must be >= 0 \(numpy takes no negative seed\), got -1$"):
+        permutest(yi, vi, mods, seed=-1)
+    with pytest.raises(ValueError, match=r"^iter \(the number of permutations\) must be >= 2, got 1$"):
+        permutest(yi, vi, mods, iter=1)
+
+
 def test_random_permutest_is_reproducible_and_near_the_exact_p():
     case = next(c for c in REF["permutest"] if c["exact_iter"] == 20160 and c["test"] == "knha")
     yi, vi, mods = _frame(case, case["rows"])

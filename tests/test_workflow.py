@@ -1,9 +1,13 @@
 """The real Snakemake workflow, run on the bundled sheet and on small sheets (no mocks)."""
 
 import hashlib
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +193,83 @@ def test_gosh_in_the_workflow(tmp_path):
         assert (res / f).is_file() and (res / f).with_suffix(".svg").is_file()
     html = (res / "report.html").read_text()
     assert 'id="gosh"' in html and html.count('alt="GOSH plot: ') == len(gosh)
+
+
+def test_bad_settings_are_named_all_at_once_before_anything_runs(tmp_path):
+    out = run(tmp_path, "--config", f"data={SHEET}", "permutations=1000000000", "seed=-1", "dependence=rve",
+              "rho=-0.2", "group_by=Pain model: x", "bogus=1", "-n", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == "premeta: 5 problem(s) in the settings (config/README.md describes every key):"
+    assert len(lines) == 6  # nothing but the problems, one a line
+    assert lines[1].startswith("  key 'bogus', value 1 (from --config): not a premeta setting (the settings are data,")
+    assert lines[2].startswith("  key 'group_by', value {'Pain model': 'x'} (from --config): must be text. --config "
+                               "read 'Pain model: x' as a mapping") and "--configfile" in lines[2]
+    assert lines[3].startswith("  key 'permutations', value 1000000000 (from --config): must be at most 100000; "
+                               "permutations: ") and "held in memory" in lines[3]
+    assert lines[4].startswith("  key 'rho', value -0.2 (from --config): must be at least 0 with dependence: rve; ")
+    assert lines[5].startswith("  key 'seed', value -1 (from --config): must be at least 0; ")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_sheet_named_with_braces_is_refused_with_the_reason(tmp_path):
+    sheet = tmp_path / "my{sheet}.csv"
+    shutil.copy(SHEET, sheet)
+    out = run(tmp_path, "--config", f"data={sheet}", "analyses=[]", "-n", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "WildcardError" not in out.stderr
+    assert out.stderr.strip() == (
+        f"premeta: {sheet}: `data` is an input of the workflow's rules, and Snakemake reads {{sheet}} in an "
+        "input's path as a wildcard (no escape exists for input files); rename the sheet, or copy it to a "
+        "name without braces, and point `data` there")
+
+
+def test_a_read_only_results_folder_is_named_before_anything_runs(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    # root writes into a read-only folder: an immutable one stands for a read-only mount
+    lock = ["chattr", "+i"] if os.geteuid() == 0 else ["chmod", "a-w"]
+    if shutil.which(lock[0]) is None or subprocess.run([*lock, str(results)], check=False).returncode:
+        pytest.skip(f"{lock[0]} cannot make a read-only folder here")
+    try:
+        out = run(tmp_path, "--config", f"data={SHEET}", "analyses=[]", check=False)
+    finally:
+        subprocess.run(["chattr", "-i", str(results)] if lock[0] == "chattr" else ["chmod", "u+w", str(results)],
+                       check=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"premeta: {results} is read-only: this run writes results/ there; make it "
+                                  "writable, or set `workdir` to a folder you can write")
+    assert not any(results.iterdir()) and not (tmp_path / "logs").exists()
+
+
+def test_a_killed_run_leaves_no_old_report_and_premeta_run_recovers(tmp_path):
+    """kill -9 in the middle of a run: the earlier run's report went when the run started, and
+    `premeta run` names the lock and, with --recover, unlocks and reruns the unfinished jobs."""
+    other, sheet = tmp_path / "other.csv", tmp_path / "sheet.csv"
+    pd.read_csv(SHEET).head(6).to_csv(other, index=False)
+    pd.read_csv(SHEET).head(40).to_csv(sheet, index=False)
+    run(tmp_path, "--config", f"data={other}", "analyses=[]")
+    assert "other.csv" in (tmp_path / "results" / "report.html").read_text()
+    args = ["--configfile", str(REPO / "config" / "config.yaml"), "--config", f"data={sheet}", "analyses=[]"]
+    job = subprocess.Popen([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", *args], cwd=tmp_path,
+                           start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pooled, started = tmp_path / "results" / "pooled.csv", time.time()
+    try:
+        deadline = time.monotonic() + 120
+        while not (pooled.exists() and pooled.stat().st_mtime > started):  # the new sheet's: figures runs
+            assert job.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # snakemake and its jobs
+        job.wait()
+    assert not (tmp_path / "results" / "report.html").exists()
+    premeta = [sys.executable, "-m", "premeta.cli", "run", "--snakefile", str(REPO / "Snakefile"), *args]
+    out = subprocess.run(premeta, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert out.returncode == 1 and out.stderr.startswith(f"premeta: {tmp_path} is locked: another run is going on")
+    assert "`premeta run --recover`" in out.stderr and "`snakemake --unlock` followed by `snakemake " \
+        "--rerun-incomplete`" in out.stderr
+    out = subprocess.run([*premeta, "--recover"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[:2] == [
+        f"premeta: unlocked {tmp_path} (snakemake --unlock)",
+        "premeta: rerunning the jobs an interrupted run left unfinished (snakemake --rerun-incomplete)"]
+    assert "other.csv" not in (tmp_path / "results" / "report.html").read_text()

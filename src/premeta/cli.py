@@ -13,6 +13,7 @@ import yaml
 
 from premeta.effects import MEASURES, ORIENTS
 from premeta.pairing import FORMATS, LONG, checked
+from premeta.settings import SettingsError, read_config_file
 from premeta.vocabulary import plural
 from premeta.sheet import COLUMNS, SheetError
 from premeta.tables import write_csv
@@ -46,9 +47,11 @@ RUN_EXAMPLES = """examples:
   premeta run --config data=my_sheet.csv measure=NMD method=DL
   premeta run --cores 4 --config data=SyRF_export.csv group_by="Pain model"
   premeta run --configfile config/minocycline.yaml   # a real example, into runs/minocycline/
+  premeta run --recover   # after an interrupted run (killed, power loss), once no other run is going on
 
 Runs the workflow of the premeta checkout in the current directory (its Snakefile) with Snakemake,
-then prints the report's path. Settings: config/README.md."""
+then prints the report's path. Settings: config/README.md. Jobs an interrupted run left
+unfinished are rerun; a working directory it left locked is unlocked with --recover."""
 
 
 def _template(args) -> int:
@@ -100,26 +103,50 @@ def _run(args) -> int:
     if importlib.util.find_spec("snakemake") is None:
         print("premeta: the workflow needs Snakemake: pip install 'premeta[workflow]'", file=sys.stderr)
         return 1
+    try:
+        workdir = _workdir(snakefile, args)
+    except SettingsError as error:
+        print(f"premeta: {error}", file=sys.stderr)
+        return 1
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", str(args.cores)]
     if args.configfile:
         cmd += ["--configfile", *args.configfile]
     if args.config:
         cmd += ["--config", *args.config]
+    state = workdir / ".snakemake"
+    if any((state / "locks").glob("*.lock")):
+        if not args.recover:
+            print(f"premeta: {workdir.resolve()} is locked: another run is going on there, or one was "
+                  "interrupted (killed, power loss) and left its lock. Once no other run is going on (and "
+                  "the interrupted run's jobs have ended), run `premeta run --recover` with the same "
+                  "settings; it does what `snakemake --unlock` followed by `snakemake --rerun-incomplete` do",
+                  file=sys.stderr)
+            return 1
+        unlock = subprocess.run([*cmd, "--unlock"], check=False, capture_output=True, text=True)
+        if unlock.returncode:
+            print(unlock.stderr.strip(), file=sys.stderr)
+            return unlock.returncode
+        print(f"premeta: unlocked {workdir.resolve()} (snakemake --unlock)", flush=True)
+    if args.recover or any((state / "incomplete").iterdir() if (state / "incomplete").is_dir() else ()):
+        print("premeta: rerunning the jobs an interrupted run left unfinished (snakemake --rerun-incomplete)",
+              flush=True)
+        cmd.append("--rerun-incomplete")
     done = subprocess.run(cmd, check=False)
     if done.returncode:
         return done.returncode
-    print(f"Report: {(_workdir(snakefile, args) / 'results' / 'report.html').resolve()}")
+    print(f"Report: {(workdir / 'results' / 'report.html').resolve()}")
     return 0
 
 
 def _workdir(snakefile: Path, args) -> Path:
-    """The folder the run wrote into: ``workdir`` as the workflow resolves the config (each
+    """The folder the run writes into: ``workdir`` as the workflow resolves the config (each
     --configfile, or without one the workflow's config/config.yaml; then --config), else the
-    current directory."""
+    current directory. A config file that is not plain YAML raises
+    :class:`premeta.settings.SettingsError` naming it (Snakemake's message does not)."""
     workdir = None
     for file in map(Path, args.configfile or [snakefile.parent / "config" / "config.yaml"]):
-        if file.is_file():
-            workdir = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("workdir", workdir)
+        if file.is_file() or args.configfile:
+            workdir = read_config_file(file).get("workdir", workdir)
     for item in args.config or []:
         key, _, value = item.partition("=")
         if key.strip() == "workdir":
@@ -185,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="settings, as snakemake --config")
     r.add_argument("--cores", type=int, default=2, help="cores to use (default 2)")
     r.add_argument("--snakefile", default="Snakefile", help="the workflow (default ./Snakefile)")
+    r.add_argument("--recover", action="store_true", help="after an interrupted run (killed, power loss): "
+                   "unlock the working directory and rerun the jobs it left unfinished; only when no other "
+                   "run is going on there")
     r.set_defaults(run=_run)
     return top
 

@@ -306,7 +306,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     iter : int
         Number of random permutations.
     seed : int
-        Seed of the random permutations.
+        Seed of the random permutations, >= 0.
     exact : bool, optional
         None: exact when the number of distinct permutations is <= ``iter`` (metafor's
         default); True: exact; False: random permutations in every case.
@@ -332,7 +332,9 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     2       QM  2.9378  0.0865   0.188  1000  False
     """
     if iter < 2:
-        raise ValueError(f"iter must be >= 2, got {iter}")
+        raise ValueError(f"iter (the number of permutations) must be >= 2, got {iter}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0 (numpy takes no negative seed), got {seed}")
     X, names, _ = _design(mods)
     if X.shape[1] == 0:
         raise ValueError("permutest needs at least one moderator")

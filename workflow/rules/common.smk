@@ -1,13 +1,16 @@
+import os
 import sys
 import threading
 from pathlib import Path
 
+from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
 from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, file_names, group_labels, numeric_moderators
 from premeta.effects import MEASURES, ORIENTS, SHARED_CONTROL
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS, checked
+from premeta.settings import problems, read_config_file
 from premeta.sheet import COLUMNS, SheetError
 from premeta.vocabulary import Labels
 
@@ -17,14 +20,37 @@ for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orien
                    "dependence": DEPENDENCE, "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
+# every problem of the settings at once, each with its key, value and rule; then snakemake's
+# validate fills in the defaults
+if errors := problems(config, read_config_file(workflow.source_path("../schemas/config.schema.yaml")),
+                      workflow.config_settings.config, workflow.configfiles):
+    sys.exit(f"premeta: {len(errors)} problem(s) in the settings (config/README.md describes every key):\n  "
+             + "\n  ".join(errors))
 validate(config, schema="../schemas/config.schema.yaml")
 
 OUTPUT_FOLDERS = ("results", "logs")
 
 
+def check_writable():
+    """Stop before any job when results/ or logs/ (or, before the first run, the working
+    directory that will hold them) cannot be written."""
+    for folder in map(Path, OUTPUT_FOLDERS):
+        where = folder if folder.is_dir() else Path(".")
+        if not os.access(where, os.W_OK | os.X_OK):
+            sys.exit(f"premeta: {where.resolve()} is read-only: this run writes {folder}/ there; make it "
+                     "writable, or set `workdir` to a folder you can write")
+
+
+check_writable()
+
+
 def checked_sheet():
     """The extraction sheet, validated and its effect sizes computed before any job runs: a sheet
     that cannot be read or analysed stops here, before anything is written."""
+    if wildcard := WILDCARD_REGEX.search(config["data"]):
+        sys.exit(f"premeta: {config['data']}: `data` is an input of the workflow's rules, and Snakemake "
+                 f"reads {wildcard[0]} in an input's path as a wildcard (no escape exists for input files); "
+                 "rename the sheet, or copy it to a name without braces, and point `data` there")
     data = Path(config["data"]).resolve()
     for folder in OUTPUT_FOLDERS:
         if data.is_relative_to(Path(folder).resolve()):
@@ -120,6 +146,9 @@ def cancel_timers():
 
 
 onstart:
+    # onstart runs only when there are jobs, and every job is upstream of the report: the report of
+    # an earlier run (another sheet, or a run killed before it ended) goes before any table is rewritten
+    Path("results/report.html").unlink(missing_ok=True)
     remove_stale(this_run())
 
 
