@@ -32,7 +32,7 @@ def checked_sheet():
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
         sheet, _, fmt = checked(config["data"], config["format"], config.get("sheet"), config["measure"],
-                                config["orient"], config["group_by"])
+                                config["orient"], config["group_by"], config["convert_medians"])
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:

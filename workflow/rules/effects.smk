@@ -32,6 +32,7 @@ rule effect_sizes:
         measure=config["measure"],
         orient=config["orient"],
         group_by=config["group_by"],
+        convert_medians=config["convert_medians"],
         sheet=config.get("sheet"),
         format=FORMAT,
     log:

@@ -13,6 +13,7 @@ gc.enable()
 
 p = snakemake.params
 # the same derivation as the pool job's (workflow/scripts/pool.py), which does not wait for this one
-sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
+sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by,
+                p.convert_medians)[0]
 print(f"read {snakemake.input.sheet} ({p.format}): {sheet.attrs['source'].describe()}", file=sys.stderr)
 write_csv(escalc(sheet, p.measure, p.orient), snakemake.output[0], index=True)
