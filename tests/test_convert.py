@@ -220,3 +220,37 @@ def test_report_counts_each_kind_of_conversion():
             "reported a 95% CI of the mean for at least one group, converted to SD with that group's n and t quantile; "
             "1 comparison reported a median with quartiles for at least one group, converted to a mean and SD "
             "(Luo et al. 2016; Wan et al. 2014); 0 comparisons shared") in html, html
+
+
+def test_workflow_converts_flags_and_counts(tmp_path):
+    """The workflow once: a median without `convert_medians` stops the run with its rule; with it,
+    effect_sizes.csv flags each converted arm and the report counts each kind."""
+    from conftest import run
+
+    sheet = pd.DataFrame({
+        "study": ["A", "B", "C", "D"], "outcome": "TNF", "better": "lower", "mechanism": "cytokines",
+        "trt_mean": [10.0, 12.0, None, 5.0], "trt_sd": [2.0, None, None, 1.0], "trt_n": [8, 10, 6, 7],
+        "trt_ci_low": [None, 10.1, None, None], "trt_ci_high": [None, 13.9, None, None],
+        "trt_median": [None, None, 9.0, None], "trt_q1": [None, None, 8.0, None], "trt_q3": [None, None, 10.5, None],
+        "ctl_mean": [14.0, 13.0, 13.0, None], "ctl_sem": [1.0, 1.1, 0.9, None], "ctl_n": [8, 10, 6, 7],
+        "ctl_median": [None, None, None, 7.0], "ctl_min": [None, None, None, 5.5], "ctl_max": [None, None, None, 8.0]})
+    path = tmp_path / "converted.csv"
+    sheet.to_csv(path, index=False)
+    refused = run(tmp_path, "--config", f"data={path}", check=False)
+    assert refused.returncode != 0 and "row 4, column 'trt_median', value '9.0': a median, not a mean: set " \
+        "`convert_medians: true`" in refused.stderr and "row 5, column 'ctl_median'" in refused.stderr
+    run(tmp_path, "--config", f"data={path}", "convert_medians=true", "measure=MD")
+    effects = pd.read_csv(tmp_path / "results" / "effect_sizes.csv", keep_default_na=False)
+    assert list(effects.converted) == ["ctl:sem", "trt:ci;ctl:sem", "trt:median_iqr;ctl:sem", "ctl:median_range"]
+    mean, _ = fivenum(6, 9.0, 8.0, 10.5)
+    assert float(effects.loc[2, "yi"]) == pytest.approx(13.0 - mean, rel=1e-12)  # lower is better: flipped
+    html = " ".join(unescape_html((tmp_path / "results" / "report.html").read_text()).split())
+    assert ("3 comparisons reported an SEM for at least one group, converted to SD with that group's n; 1 comparison "
+            "reported a 95% CI of the mean") in html
+    assert "1 comparison reported a median with quartiles" in html and "1 comparison reported a median with range" in html
+
+
+def unescape_html(text: str) -> str:
+    from html import unescape
+
+    return unescape(text)

@@ -17,6 +17,10 @@ for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orien
                    "dependence": DEPENDENCE, "format": FORMATS, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
+# snakemake reads only True and False on the command line as booleans: true, false in any case too
+for key in ("convert_medians",):
+    if isinstance(config.get(key), str) and config[key].lower() in ("true", "false"):
+        config[key] = config[key].lower() == "true"
 validate(config, schema="../schemas/config.schema.yaml")
 
 OUTPUT_FOLDERS = ("results", "logs")
