@@ -254,3 +254,13 @@ def unescape_html(text: str) -> str:
     from html import unescape
 
     return unescape(text)
+
+
+def test_a_ci_of_width_zero_is_an_sd_of_zero():
+    """As an SD of 0: data in one group (flagged in zero_sd), refused in both, named at the CI."""
+    one = validate(_sheet(trt_sd=[None, 1.5], trt_ci_low=[12.0, None], trt_ci_high=[12.0, None]))
+    assert one.at[2, "trt_sd"] == 0 and list(premeta.escalc(one, "SMD")["zero_sd"]) == ["trt", ""]
+    with pytest.raises(SheetError) as err:
+        validate(_sheet(trt_sd=[0.0, 1.5], ctl_sd=[None, 1.8], ctl_ci_low=[9.0, None], ctl_ci_high=[9.0, None]))
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.value) == (2, "ctl_ci_high", 9.0) and p.rule.startswith("SD is 0 in both groups")

@@ -60,7 +60,8 @@ COLUMNS = {
     "sham_sd": "sham group SD",
     "sham_sem": "sham group SEM",
     "sham_n": "sham group size, animals",
-    **{f"{arm}_{part}": f"{group} group {what}" for arm, group in (("trt", "treatment"), ("ctl", "control"), ("sham", "sham"))
+    **{f"{arm}_{part}": f"{group} group {what}"
+       for arm, group in (("trt", "treatment"), ("ctl", "control"), ("sham", "sham"))
        for part, what in (
            ("ci_low", "95% CI of the mean, lower bound (instead of SD or SEM; SD = sqrt(n) * width / (2 t))"),
            ("ci_high", "95% CI of the mean, upper bound"),
@@ -380,10 +381,11 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     _medians(sheet, num, given, median, convert_medians, problems)
     # SD 0 in one arm keeps every measure's variance > 0; in both it is 0 (the sham SD is never used)
     zero = {arm: (num[f"{arm}_sd"] == 0) | (num[f"{arm}_sd"].isna() & (num[f"{arm}_sem"] == 0))
-            | (num[f"{arm}_sd"].isna() & num[f"{arm}_sem"].isna() & (num[f"{arm}_ci_low"] == num[f"{arm}_ci_high"]))
+            | (num[f"{arm}_sd"].isna() & num[f"{arm}_sem"].isna()
+               & (num[f"{arm}_ci_low"] == num[f"{arm}_ci_high"]))  # a CI of width 0
             for arm in ("trt", "ctl")}
     for row in sheet.index[summary & zero["trt"] & zero["ctl"]]:
-        col = "ctl_sd" if given.at[row, "ctl_sd"] else "ctl_sem"
+        col = next(c for c in ("ctl_sd", "ctl_sem", "ctl_ci_high") if given.at[row, c])
         rule = "SD is 0 in both groups (treatment and control): the effect's variance would be 0; check the extraction"
         problems.append(Problem(row, col, sheet.at[row, col], rule))
 
