@@ -33,7 +33,7 @@ def test_valid_csv_round_trips_with_spreadsheet_rows(tmp_path):
     assert raw.index.name == "row" and list(raw.index) == [2, 3, 4]
     assert raw.at[2, "trt_mean"] == "8"  # nothing converted on read
     out = validate(raw, file="sheet.csv")
-    assert list(out.index) == [2, 3, 4] and list(out.columns) == list(raw.columns)
+    assert list(out.index) == [2, 3, 4] and list(out.columns) == list(raw.columns) + ["converted"]
     assert out["trt_mean"].dtype == float and out.at[3, "ctl_mean"] == 30.0
     assert np.isnan(out.at[4, "trt_mean"]) and out.at[4, "yi"] == 0.5
     assert out.at[2, "dose"] == "low"  # unknown column kept as a moderator

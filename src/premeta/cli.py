@@ -158,7 +158,7 @@ def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
         sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, measure, args.orient.lower(),
-                                      args.group_by)
+                                      args.group_by, convert_medians=args.convert_medians)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
@@ -184,6 +184,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--orient", default="benefit", help=f"{' or '.join(ORIENTS)} (default benefit: needs `better`)")
     v.add_argument("--group-by", default="mechanism", help="grouping column, never empty (default mechanism)")
     v.add_argument("--format", default="auto", choices=FORMATS, help="sheet format (default: told from the header)")
+    v.add_argument("--convert-medians", action="store_true",
+                   help="accept medians with quartiles and/or range, as the config's convert_medians: true")
     v.set_defaults(run=_validate)
 
     t = sub.add_parser("template", help="write an empty sheet and its data dictionary",

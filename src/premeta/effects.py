@@ -2,7 +2,8 @@
 
 Every row compares a treatment (``trt_*``: the intervention or exposure) group with its control (``ctl_*``) on one
 outcome at one time point. Dispersion may be an SD or an SEM per group; SD = SEM * sqrt(n) with
-the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2). A control group that serves m
+the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2); a 95% CI of the mean or a median
+is converted to a mean and SD before, by :func:`premeta.sheet.validate` (:mod:`premeta.convert`). A control group that serves m
 comparisons of the same outcome at the same time (same ``study``, ``control_group``, ``outcome``
 and ``time``) enters each with n / m (Vesterinen et al. 2014, *J Neurosci Methods* 221:92) by
 default (``shared_control="split"``); ``"full"`` keeps its n in every comparison (counting its
@@ -136,7 +137,10 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     DataFrame
         The sheet, rows in the same order, with ``yi``, ``vi``, ``measure``, ``ctl_n_eff``
         (control n as it entered the effect size: n / m with ``split``), ``shared_m``,
-        ``sd_from_sem`` (arms whose SD came from an SEM), ``zero_sd`` (``trt``, ``ctl`` or ``""``:
+        ``sd_from_sem`` (arms whose SD came from an SEM), ``converted`` (each arm whose mean or SD was
+        converted, and how: ``trt:sem;ctl:ci``, :data:`premeta.convert.KINDS`; as
+        :func:`premeta.sheet.validate` wrote it, which converts CIs and medians, else the SEM arms),
+        ``zero_sd`` (``trt``, ``ctl`` or ``""``:
         the arm whose SD, or SEM, was 0, a floor or ceiling effect; its variance then rests on the
         other arm), ``fractional_n`` (``trt``, ``ctl`` or ``""``: the arm whose n in the sheet is not
         a whole number), ``split_below_2`` (``split`` only: the shared control leaves fewer than 2
@@ -220,6 +224,8 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     out["shared_m"] = m.where(~pre, 1).to_numpy()
     from_sem = [sds[a][1].map({True: a, False: ""}) for a in ARMS]
     out["sd_from_sem"] = pd.concat(from_sem, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
+    if "converted" not in out:  # a sheet not from validate: only the SEM is converted here
+        out["converted"] = out["sd_from_sem"].map(lambda arms: ";".join(f"{a}:sem" for a in arms.split(";") if a))
     zero = [((sds[a][0] == 0) & ~pre).map({True: a, False: ""}) for a in ("trt", "ctl")]
     out["zero_sd"] = pd.concat(zero, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     fractional = [((_col(sheet, f"{a}_n") % 1 != 0) & _col(sheet, f"{a}_n").notna() & ~pre).map({True: a, False: ""})

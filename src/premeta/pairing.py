@@ -17,8 +17,9 @@ Pairing rules, within each study, experiment, outcome and time point:
   divides its n among them, Vesterinen et al. 2014);
 * a treated cohort without a control there, or with two candidate controls, is not paired; a sham
   cohort given the active treatment is not used; rows whose average is a median or mode, or whose
-  error is an IQR, are excluded (an SMD needs a mean with an SD or SEM). Each is listed with the
-  reason in the pairing table, never dropped silently.
+  error is an IQR or of a type other than SD, SEM or SE (SyRF's standard error of the mean), are
+  excluded (an SMD needs a mean with an SD or SEM). Each is listed with the reason in the pairing
+  table, never dropped silently.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ SYRF = {
     "OutcomeAverage": "mean", "OutcomeAverageType": "average_type", "OutcomeUnit": "unit",
     "OutcomeError": "error", "OutcomeErrorType": "error_type", "ErrorType": "error_type",
 }
+#: SyRF's spellings of ``OutcomeErrorType`` (upper case) -> premeta's: the data dictionary lists SD, SEM and
+#: IQR; exports also say SE, the standard error of the mean (SD = SE * sqrt(n) with the cohort's n). Any
+#: other is excluded with its reason in the pairing table.
+ERROR_TYPES = {"SD": "SD", "SEM": "SEM", "SE": "SEM", "IQR": "IQR"}
 #: Columns of a SyRF export that describe the export, not the study: not kept as moderators.
 SYRF_BOOKKEEPING = {
     "Title", "Authors", "PublicationName", "AlternateName", "Abstract", "Url", "AuthorAddress", "Year", "Doi",
@@ -153,15 +158,21 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     problems += [Problem(r, "TimeInMinutes", g.at[r, "minutes"], "must be a number")
                  for r in g.index[g["minutes"].notna() & minutes.isna()]]
     g["time"] = minutes / 1440
-    error_type = g["error_type"].fillna("").astype(str).str.strip().str.upper()
+    error_type = g["error_type"].fillna("").astype(str).str.strip().str.upper().map(lambda e: ERROR_TYPES.get(e, e))
     g["sd"] = g["error"].where(error_type == "SD")
     g["sem"] = g["error"].where(error_type == "SEM")
     average = g["average_type"].fillna("mean").astype(str).str.strip().str.lower()
+    raw_type = g["error_type"].fillna("").astype(str).str.strip()
     g["excluded"] = np.select(
         [average.isin(["median", "mode"]), error_type == "IQR", ~error_type.isin(["SD", "SEM"])],
-        [average.map(lambda a: f"the average is a {a}: an SMD needs a mean (enter the mean, or leave the row out)"),
-         "the error is an IQR: an SMD needs an SD or SEM (convert it, e.g. Wan et al. 2014, and enter the SD)",
-         error_type.map(lambda e: f"error type {e or 'missing'!r} is not SD or SEM")], "")
+        [average.map(lambda a: f"the average is a {a}: an SMD needs a mean (a median with its quartiles or range "
+                               "can be entered in a one-row-per-comparison sheet as trt_median, trt_q1, trt_q3, "
+                               "trt_min, trt_max and converted with `convert_medians: true`; or leave the row out)"),
+         "the error is an IQR, one number in the export: converting a median needs the quartiles themselves "
+         "(enter the group in a one-row-per-comparison sheet as trt_median, trt_q1, trt_q3 with "
+         "`convert_medians: true`), or enter the mean and SD",
+         raw_type.map(lambda e: f"error type {e or 'missing'!r} is not one premeta reads: SD, SEM or SE "
+                                "(the standard error of the mean)")], "")
     g["mechanism"] = g["outcome"]
     for a in annotations:
         g[a] = frame[a]
@@ -424,9 +435,10 @@ def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetEr
 
 
 def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
-            group_by: str | None = None, shared_control: str = "split") -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """:func:`load`, then :func:`premeta.sheet.validate` and :func:`premeta.effects.escalc` (with
-    ``shared_control``):
+            group_by: str | None = None, shared_control: str = "split",
+            convert_medians: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """:func:`load`, then :func:`premeta.sheet.validate` (``convert_medians`` passed on) and
+    :func:`premeta.effects.escalc` (with ``shared_control``):
     ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
     problems name the input's own rows and columns (:func:`in_source` for a paired sheet)."""
     from premeta.effects import escalc
@@ -435,7 +447,7 @@ def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: s
     source = out.attrs.get("source")
     try:
         where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
-        checked_sheet = validate(out, where, measure, orient, group_by)
+        checked_sheet = validate(out, where, measure, orient, group_by, convert_medians)
         escalc(checked_sheet, measure, orient, shared_control)
     except SheetError as error:
         raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None

@@ -160,6 +160,27 @@ def _extras(files) -> dict:
     return out
 
 
+#: How the report words each kind of conversion (:data:`premeta.convert.KINDS`) but the SEM's, in their order.
+CONVERSION_WORDS = {
+    "ci": "a 95% CI of the mean for at least one group, converted to SD with that group's n and t quantile",
+    "median_iqr": "a median with quartiles for at least one group, converted to a mean and SD (Luo et al. 2016; "
+                  "Wan et al. 2014)",
+    "median_range": "a median with range for at least one group, converted to a mean and SD (Luo et al. 2016; "
+                    "Wan et al. 2014)",
+    "median_iqr_range": "a median with quartiles and range for at least one group, converted to a mean and SD "
+                        "(Luo et al. 2016; Shi et al. 2020)",
+}
+
+
+def conversion_counts(effects: pd.DataFrame) -> list[tuple[int, str]]:
+    """``(comparisons, words)`` of each kind of conversion but the SEM's found in ``effects["converted"]``
+    (``trt:ci;ctl:median_iqr``): a comparison counts once per kind, whichever of its groups it was."""
+    converted = effects.get("converted", pd.Series("", index=effects.index)).fillna("").astype(str)
+    kinds = converted.map(lambda v: {part.partition(":")[2] for part in v.split(";") if part})
+    counts = {kind: sum(kind in k for k in kinds) for kind in CONVERSION_WORDS}
+    return [(k, CONVERSION_WORDS[kind]) for kind, k in counts.items() if k]
+
+
 def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: pd.DataFrame, tests: pd.DataFrame,
            config: dict, forest: dict[str, str], funnel: str, workflow_dir: str | Path,
            studies: dict[str, str] | None = None,
@@ -219,6 +240,7 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         animals_note=animals_note(effects),
         n_studies=effects["study"].nunique(),
         n_sem=int((effects.get("sd_from_sem", pd.Series("", index=effects.index)).fillna("") != "").sum()),
+        conversions=conversion_counts(effects),
         n_shared=int((effects.get("shared_m", pd.Series(1, index=effects.index)) > 1).sum()),
         fractional_n=[{"row": r, "study": e.study, "outcome": e.outcome, "trt_n": e.trt_n, "ctl_n": e.ctl_n}
                       for r, e in effects.iterrows() if isinstance(e.get("fractional_n"), str) and e.fractional_n],

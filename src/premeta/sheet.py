@@ -60,6 +60,17 @@ COLUMNS = {
     "sham_sd": "sham group SD",
     "sham_sem": "sham group SEM",
     "sham_n": "sham group size, animals",
+    **{f"{arm}_{part}": f"{group} group {what}"
+       for arm, group in (("trt", "treatment"), ("ctl", "control"), ("sham", "sham"))
+       for part, what in (
+           ("ci_low", "95% CI of the mean, lower bound (instead of SD or SEM; SD = sqrt(n) * width / (2 t))"),
+           ("ci_high", "95% CI of the mean, upper bound"),
+           ("median", "median (instead of the mean; converted with its quartiles and/or range when the config "
+                      "sets convert_medians)"),
+           ("q1", "first quartile (with the median)"),
+           ("q3", "third quartile (with the median)"),
+           ("min", "minimum (with the median)"),
+           ("max", "maximum (with the median)"))},
     "yi": "precomputed effect size, treatment minus control (instead of group summaries)",
     "vi": "sampling variance of the precomputed yi (give vi or sei)",
     "sei": "standard error of the precomputed yi (give vi or sei)",
@@ -80,8 +91,9 @@ details: dose, treadmill speed, diet) is kept as a possible moderator, described
 
 REQUIRED = ("study", "outcome", "mechanism")
 ARMS = ("trt", "ctl", "sham")
-NUMERIC = tuple(f"{a}_{s}" for a in ARMS for s in ("mean", "sd", "sem", "n")) + (
-    "yi", "vi", "sei", "time")
+#: Per arm: a mean with its SD, SEM or 95% CI (``ci_low``, ``ci_high``), or a median with its quartiles and/or range.
+PARTS = ("mean", "sd", "sem", "n", "ci_low", "ci_high", "median", "q1", "q3", "min", "max")
+NUMERIC = tuple(f"{a}_{s}" for a in ARMS for s in PARTS) + ("yi", "vi", "sei", "time")
 ROB = tuple(c for c in COLUMNS if c.startswith("rob_"))
 CHOICES = {"better": ("higher", "lower")} | {c: ("low", "high", "unclear") for c in ROB}
 MISSING = ("", "NA")
@@ -257,7 +269,7 @@ def _smd_defined(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, pro
 
 
 def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit",
-             group_by: str | None = None) -> pd.DataFrame:
+             group_by: str | None = None, convert_medians: bool = False) -> pd.DataFrame:
     """Check an extraction sheet against every rule and report all problems at once.
 
     Parameters
@@ -275,12 +287,21 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         ``benefit`` requires ``better`` on every row.
     group_by : str, optional
         The grouping column: required, and never empty.
+    convert_medians : bool
+        Accept a median with its quartiles and/or range instead of the mean and SD of an arm
+        (``{arm}_median``, ``{arm}_q1``, ``{arm}_q3``, ``{arm}_min``, ``{arm}_max``), converted by
+        :func:`premeta.convert.fivenum` unless the group has fewer than 5 animals, its numbers are
+        out of order or the skewness test (:func:`premeta.convert.skewness`) rejects it. Without
+        it, a median is refused with a rule that says to set it.
 
     Returns
     -------
     DataFrame
         A copy, same index and row order, all columns kept: the numeric columns (:data:`NUMERIC`)
-        as float, ``better`` and ``rob_*`` in lower case.
+        as float, ``better`` and ``rob_*`` in lower case; an arm given as a 95% CI has its
+        ``{arm}_sd`` filled in (:func:`premeta.convert.sd_from_ci`), one given as a median its
+        ``{arm}_mean`` and ``{arm}_sd``; ``converted`` names each converted arm and how
+        (``trt:sem;ctl:ci``: :data:`premeta.convert.KINDS`; ``""`` when none was).
 
     Raises
     ------
@@ -331,19 +352,23 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         elif not (given.at[row, "vi"] or given.at[row, "sei"]):
             problems.append(Problem(row, "vi", None, "vi or sei is missing (yi is given)"))
     summary = ~pre
+    median = {arm: given[f"{arm}_median"] & summary for arm in ARMS}  # checked by _medians, not here
     for arm in ("trt", "ctl"):
         # in a sheet of group summaries only, a column it lacks altogether is one problem, not one per row
         absent = {part: not pre.any() and not any(f"{arm}_{c}" in sheet for c in cols)
-                  for part, cols in (("mean", ["mean"]), ("n", ["n"]), ("sd", ["sd", "sem"]))}
+                  for part, cols in (("mean", ["mean", "median"]), ("n", ["n"]),
+                                     ("sd", ["sd", "sem", "ci_low", "ci_high", "median"]))}
         for part, rule in (("mean", f"{arm}_mean"), ("n", f"{arm}_n"), ("sd", f"{arm}_sd or {arm}_sem")):
             if absent[part]:
                 problems.append(Problem("-", f"{arm}_{part}", None, f"{rule} is missing: no such column "
                                         "(needed unless every row gives a precomputed yi and vi)"))
-        checks = [(f"{arm}_{part}", f"{arm}_{part} is missing", ~given[f"{arm}_{part}"].to_numpy())
+        checks = [(f"{arm}_{part}", f"{arm}_{part} is missing", ~given[f"{arm}_{part}"].to_numpy()
+                   & ~(median[arm].to_numpy() if part == "mean" else False))
                   for part in ("mean", "n") if not absent[part]]
-        if not absent["sd"]:
+        if not absent["sd"]:  # a 95% CI with one bound only is _intervals' problem
             checks.append((f"{arm}_sd", f"{arm}_sd or {arm}_sem is missing",
-                           ~(given[f"{arm}_sd"] | given[f"{arm}_sem"]).to_numpy()))
+                           ~(given[f"{arm}_sd"] | given[f"{arm}_sem"] | given[f"{arm}_ci_low"]
+                             | given[f"{arm}_ci_high"] | median[arm]).to_numpy()))
         flagged = np.zeros((len(sheet), len(checks)), dtype=bool)
         for j, (_, _, missing) in enumerate(checks):
             flagged[:, j] = missing & summary.to_numpy()
@@ -357,11 +382,15 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
             rule = f"SD and SEM disagree: SEM*sqrt(n) = {sem_sd[row]:.4g}"
             problems.append(Problem(row, f"{arm}_sd", sheet.at[row, f"{arm}_sd"], rule))
 
+    _intervals(sheet, num, given, problems)
+    _medians(sheet, num, given, median, convert_medians, problems)
     # SD 0 in one arm keeps every measure's variance > 0; in both it is 0 (the sham SD is never used)
     zero = {arm: (num[f"{arm}_sd"] == 0) | (num[f"{arm}_sd"].isna() & (num[f"{arm}_sem"] == 0))
+            | (num[f"{arm}_sd"].isna() & num[f"{arm}_sem"].isna()
+               & (num[f"{arm}_ci_low"] == num[f"{arm}_ci_high"]))  # a CI of width 0
             for arm in ("trt", "ctl")}
     for row in sheet.index[summary & zero["trt"] & zero["ctl"]]:
-        col = "ctl_sd" if given.at[row, "ctl_sd"] else "ctl_sem"
+        col = next(c for c in ("ctl_sd", "ctl_sem", "ctl_ci_high") if given.at[row, c])
         rule = "SD is 0 in both groups (treatment and control): the effect's variance would be 0; check the extraction"
         problems.append(Problem(row, col, sheet.at[row, col], rule))
 
@@ -389,4 +418,114 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     for col in NUMERIC:
         if col in out:
             out[col] = num[col]
+    return _converted(out, num, given, median)
+
+
+def _intervals(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, problems: list[Problem]) -> None:
+    """Rules of a 95% CI of the mean given instead of the SD or SEM (:func:`premeta.convert.sd_from_ci`)."""
+    for arm in ARMS:
+        low, high, mean = f"{arm}_ci_low", f"{arm}_ci_high", f"{arm}_mean"
+        for row in sheet.index[given[low] ^ given[high]]:
+            col = high if given.at[row, low] else low
+            problems.append(Problem(row, col, None, f"the 95% CI of the mean needs both bounds ({low} and {high})"))
+        both = given[low] & given[high]
+        for row in sheet.index[both & (given[f"{arm}_sd"] | given[f"{arm}_sem"])]:
+            problems.append(Problem(row, low, _value(sheet.at[row, low]), "give the SD, the SEM or the 95% CI of "
+                                    "the mean, not a CI besides an SD or SEM (keep the one the paper reports)"))
+        for row in sheet.index[num[high] < num[low]]:
+            problems.append(Problem(row, high, sheet.at[row, high], f"the upper bound is below {low} = "
+                                    f"{num.at[row, low]:g}"))
+        outside = (num[mean] < num[low]) | (num[mean] > num[high])
+        for row in sheet.index[outside & (num[high] >= num[low])]:
+            problems.append(Problem(row, mean, sheet.at[row, mean], f"the mean lies outside its 95% CI "
+                                    f"({num.at[row, low]:g} to {num.at[row, high]:g}): check the extraction (a CI "
+                                    "of the difference, or of the median?)"))
+
+
+def _medians(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median: dict[str, pd.Series],
+             convert: bool, problems: list[Problem]) -> None:
+    """Rules of a median given instead of the mean (:func:`premeta.convert.fivenum`), refused unless ``convert``."""
+    from premeta.convert import MIN_N_FIVENUM, skewness
+
+    for arm in ARMS:
+        col = {part: f"{arm}_{part}" for part in PARTS}
+        spread = [col[p] for p in ("q1", "q3", "min", "max")]
+        alone = given[spread].any(axis=1) & ~given[col["median"]]
+        for row in sheet.index[alone]:
+            first = next(c for c in spread if given.at[row, c])
+            problems.append(Problem(row, first, _value(sheet.at[row, first]), f"quartiles and range go with a median: "
+                                    f"{col['median']} is missing"))
+        if not convert:
+            for row in sheet.index[median[arm]]:
+                problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], "a median, not a mean: set "
+                                        "`convert_medians: true` in the config to estimate the mean and SD from it "
+                                        "and its quartiles and/or range (Luo et al. 2016; Wan et al. 2014; Shi et al. "
+                                        "2020), or enter the mean and SD"))
+            continue
+        mixed = median[arm] & given[[col[p] for p in ("mean", "sd", "sem", "ci_low", "ci_high")]].any(axis=1)
+        for row in sheet.index[mixed]:
+            problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], "give the mean with its SD, SEM "
+                                    "or 95% CI, or the median with its quartiles and/or range, not both (keep one)"))
+        ok = median[arm] & ~mixed
+        for a, b, what in (("q1", "q3", "quartiles"), ("min", "max", "range")):
+            for row in sheet.index[ok & (given[col[a]] ^ given[col[b]])]:
+                missing = col[b] if given.at[row, col[a]] else col[a]
+                problems.append(Problem(row, missing, None, f"the {what} need both {col[a]} and {col[b]}"))
+        pairs = (given[col["q1"]] & given[col["q3"]]) | (given[col["min"]] & given[col["max"]])
+        for row in sheet.index[ok & ~given[spread].any(axis=1)]:
+            problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], f"a median needs its quartiles "
+                                    f"({col['q1']}, {col['q3']}) and/or range ({col['min']}, {col['max']}) to be "
+                                    "converted to a mean and SD"))
+        order = [col[p] for p in ("min", "q1", "median", "q3", "max")]
+        values = num[order]
+        unsorted = pd.Series(False, index=sheet.index)
+        for row in sheet.index[ok & pairs]:
+            present = values.loc[row].dropna()
+            if (present.diff().dropna() < 0).any():
+                unsorted[row] = True
+                problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], "must satisfy min <= q1 <= "
+                                        "median <= q3 <= max: " + ", ".join(f"{c} = {v:g}" for c, v in present.items())))
+        n = num[col["n"]]
+        small = ok & pairs & (n < MIN_N_FIVENUM)
+        for row in sheet.index[small]:
+            problems.append(Problem(row, col["n"], sheet.at[row, col["n"]], f"a median is converted only for groups of "
+                                    f"{MIN_N_FIVENUM} or more animals (as metafor's conv.fivenum): enter the mean and "
+                                    "SD, or leave the row out"))
+        for a, b, what in (("q1", "q3", "interquartile range"), ("min", "max", "range")):
+            for row in sheet.index[ok & pairs & ~unsorted & (num[col[a]] == num[col[b]])]:
+                problems.append(Problem(row, col[b], sheet.at[row, col[b]], f"the {what} is 0 ({col[a]} = {col[b]}): "
+                                        "no SD can be estimated from it (a floor or ceiling effect is no normal sample)"))
+        test = ok & pairs & ~unsorted & ~small & (num[col["q1"]] != num[col["q3"]]) & (num[col["min"]] != num[col["max"]])
+        stat, crit = skewness(n, num[col["median"]], num[col["q1"]], num[col["q3"]], num[col["min"]], num[col["max"]])
+        for i in np.flatnonzero(test.to_numpy() & (stat >= crit)):
+            row = sheet.index[i]
+            problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], f"too skewed for a mean and SD: "
+                                    f"skewness test statistic {stat[i]:.3g} >= {crit[i]:.3g}, its critical value for "
+                                    f"n = {n.iloc[i]:g} (Shi et al. 2023, as metafor's conv.fivenum with test = TRUE); "
+                                    "leave the row out, or ask the authors for the mean and SD"))
+
+
+def _converted(out: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median: dict[str, pd.Series]) -> pd.DataFrame:
+    """The checked sheet with every arm's mean and SD filled in from its CI or median (:mod:`premeta.convert`),
+    and ``converted``: each converted arm and how (``trt:ci;ctl:median_iqr``; :data:`premeta.convert.KINDS`)."""
+    from premeta.convert import fivenum, sd_from_ci
+
+    kinds = []
+    for arm in ARMS:
+        col = {part: f"{arm}_{part}" for part in PARTS}
+        kind = pd.Series("", index=out.index, dtype=object)
+        kind[num[col["sd"]].isna() & num[col["sem"]].notna()] = "sem"
+        ci = num[col["sd"]].isna() & num[col["sem"]].isna() & num[col["ci_low"]].notna()
+        if ci.any():
+            out[col["sd"]] = num[col["sd"]].where(~ci, sd_from_ci(num[col["ci_low"]], num[col["ci_high"]], num[col["n"]]))
+            kind[ci] = "ci"
+        if median[arm].any():
+            mean, sd = fivenum(num[col["n"]], num[col["median"]], num[col["q1"]], num[col["q3"]], num[col["min"]],
+                               num[col["max"]])
+            out[col["mean"]] = num[col["mean"]].where(~median[arm], mean)
+            out[col["sd"]] = out.get(col["sd"], num[col["sd"]]).where(~median[arm], sd)
+            iqr, rng = num[col["q1"]].notna(), num[col["min"]].notna()
+            kind[median[arm]] = np.select([iqr & rng, iqr], ["median_iqr_range", "median_iqr"], "median_range")[median[arm]]
+        kinds.append(kind.map(lambda k, a=arm: f"{a}:{k}" if k else ""))
+    out["converted"] = pd.concat(kinds, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     return out

@@ -20,6 +20,10 @@ for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orien
                    "dependence": DEPENDENCE, "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
+# snakemake reads only True and False on the command line as booleans: true, false in any case too
+for key in ("convert_medians",):
+    if isinstance(config.get(key), str) and config[key].lower() in ("true", "false"):
+        config[key] = config[key].lower() == "true"
 # every problem of the settings at once, each with its key, value and rule; then snakemake's
 # validate fills in the defaults
 if errors := problems(config, read_config_file(workflow.source_path("../schemas/config.schema.yaml")),
@@ -58,7 +62,8 @@ def checked_sheet():
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
         sheet, _, fmt = checked(config["data"], config["format"], config.get("sheet"), config["measure"],
-                                config["orient"], config["group_by"], config["shared_control"])
+                                config["orient"], config["group_by"], config["shared_control"],
+                                config["convert_medians"])
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:

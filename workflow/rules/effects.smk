@@ -38,6 +38,7 @@ rule effect_sizes:
         orient=config["orient"],
         shared_control=config["shared_control"],
         group_by=config["group_by"],
+        convert_medians=config["convert_medians"],
         sheet=config.get("sheet"),
         format=FORMAT,
     log:

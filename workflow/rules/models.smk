@@ -22,6 +22,7 @@ rule pool:
         measure=config["measure"],
         orient=config["orient"],
         group_by=config["group_by"],
+        convert_medians=config["convert_medians"],
         dependence=config["dependence"],
         shared_control=config["shared_control"],
         rho=config["rho"],

@@ -24,6 +24,7 @@ rule multiverse_chunk:
         format=config["format"],
         sheet=config.get("sheet"),
         group_by=config["group_by"],
+        convert_medians=config["convert_medians"],
         measure=config["measure"],
         orient=config["orient"],
         level=config["level"],

@@ -14,7 +14,8 @@ gc.enable()
 
 p = snakemake.params
 # the same derivation as the pool job's (workflow/scripts/pool.py), which does not wait for this one
-sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by, p.shared_control)[0]
+sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by, p.shared_control,
+                p.convert_medians)[0]
 print(f"read {snakemake.input.sheet} ({p.format}): {sheet.attrs['source'].describe()}", file=sys.stderr)
 effects = escalc(sheet, p.measure, p.orient, p.shared_control)
 # suspicious values: listed, never refused (premeta.flags)

@@ -12,7 +12,8 @@ gc.freeze()  # the imports' objects are never garbage: later collections skip th
 gc.enable()
 
 p = snakemake.params
-sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by)[0]
+sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by,
+                convert_medians=p.convert_medians)[0]
 table = multiverse(sheet, p.choices, p.group_by, p.measure, p.orient, p.level, p.rho, p.rve_model,
                    chunk=(int(snakemake.wildcards.i), p.chunks))
 write_csv(table, snakemake.output[0])
