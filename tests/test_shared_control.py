@@ -2,7 +2,8 @@
 
 Fixtures: tests/reference/make_shared_control_fixtures.R (metafor_shared_control.json), on
 tests/data/besson2016_split_controls.csv (controls shared beyond 2 animals per comparison) and
-tests/data/besson2016_rodents.csv (Besson et al. 2016, metadat, GPL >= 2): escalc per mode,
+tests/data/besson2016_rodents.csv (Besson et al. 2016, metadat, GPL >= 2) and the dose-response and
+fractional-n sheets of Martins et al. 2025 (tests/data/martins2025_*.csv, MIT): escalc per mode,
 vcalc's covariance of comparisons sharing a control, rma.mv(yi, V, random = ~ 1 | study/id) with
 clubSandwich CR2 tests per mechanism and overall, and escalc with fractional n.
 """
@@ -25,7 +26,7 @@ from premeta.sheet import Problem, SheetError, read_sheet, validate
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 REF = json.loads((ROOT / "tests/reference/metafor_shared_control.json").read_text())
-SHEETS = ["besson2016_split_controls", "besson2016_rodents"]
+SHEETS = ["besson2016_split_controls", "besson2016_rodents", "martins2025_fst_doses", "martins2025_fst_n_ranges"]
 #: the three-level REML surface is flat where a variance component is near 0 (tests/test_primary.py)
 MULTILEVEL_RTOL = 1e-6
 
@@ -171,3 +172,37 @@ def test_workflow_covariance_on_split_controls(tmp_path):
     html = (results / "report.html").read_text()
     assert "shared_control: covariance</code>" in html and "Gleser &amp; Olkin 2009" in html
     assert "V of the shared controls (vcalc)" in html
+
+
+DOSES = json.loads((DATA / "corpus_doses_metafor.json").read_text())
+
+
+@pytest.mark.parametrize("mode", ["split", "full", "covariance"])
+def test_workflow_on_a_dose_response_sheet_in_every_mode(tmp_path, mode):
+    """Martins et al. 2025 (tests/data/martins2025_fst_doses.csv, MIT): 5 or 6 doses against one
+    control of 6 to 16 animals. Every mode gets its report; the effect sizes are metafor's escalc of
+    the mode; with split, the comparisons-independent models are tests/data/make_corpus_doses.R's rma
+    (REML, Knapp-Hartung); with covariance, the primary model is rma.mv with vcalc's V and CR2 tests."""
+    data = DATA / "martins2025_fst_doses.csv"
+    run(tmp_path, "--config", f"data={data}", f"shared_control={mode}", "analyses=[dependence]")
+    results = tmp_path / "results"
+    assert (results / "report.html").stat().st_size > 0
+    effects = pd.read_csv(results / "effect_sizes.csv", keep_default_na=False, na_values=[""])
+    ref = REF["martins2025_fst_doses"]
+    close(effects["yi"], ref["full" if mode == "covariance" else mode]["yi"], rtol=1e-12)
+    close(effects["vi"], ref["full" if mode == "covariance" else mode]["vi"], rtol=1e-12)
+    assert effects["split_below_2"].sum() == (44 if mode == "split" else 0)
+    if mode == "split":
+        pooled = pd.read_csv(results / "pooled.csv").set_index("group")
+        for r in DOSES["martins2025_fst_doses"]["results"]:
+            row = pooled.loc[r["group"]]
+            assert (row.k, row.studies) == (r["k"], r["studies"])
+            for q in ("estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p"):
+                close(row[q], r[q], rtol=1e-6)
+    if mode == "covariance":
+        primary_csv = pd.read_csv(results / "primary.csv").set_index("group")
+        for r in ref["covariance"]:
+            for q in ("estimate", "se", "df", "ci_low", "ci_high", "pi_low", "pi_high"):
+                close(primary_csv.at[r["group"], q], r[q], rtol=MULTILEVEL_RTOL)
+    html = (results / "report.html").read_text()
+    assert f"shared_control: {mode}" in html or mode == "split"

@@ -2,8 +2,10 @@
 # (config `shared_control`; premeta.escalc(shared_control=...), premeta.effects.shared_control_vcov,
 # premeta.analysis.primary(shared_control="covariance")) and of fractional group sizes, on real
 # published data with shared controls: tests/data/besson2016_split_controls.csv (studies s_42 and
-# s_74, whose controls split among their comparisons leave fewer than 2 animals each) and
-# tests/data/besson2016_rodents.csv (tests/data/README.md: dat.besson2016 of metadat, GPL >= 2).
+# s_74, whose controls split among their comparisons leave fewer than 2 animals each),
+# tests/data/besson2016_rodents.csv (tests/data/README.md: dat.besson2016 of metadat, GPL >= 2), and
+# the dose-response and fractional-n sheets of Martins et al. 2025 (tests/data/martins2025_fst_doses.csv,
+# martins2025_fst_n_ranges.csv; MIT, tests/data/README.md).
 # Run from the repository root:
 #
 #   Rscript tests/reference/make_shared_control_fixtures.R
@@ -68,7 +70,8 @@ covariance_model <- function(d) {
 }
 
 out <- list()
-for (name in c("besson2016_split_controls", "besson2016_rodents")) {
+for (name in c("besson2016_split_controls", "besson2016_rodents", "martins2025_fst_doses",
+               "martins2025_fst_n_ranges")) {
   d <- read.csv(file.path("tests", "data", paste0(name, ".csv")), stringsAsFactors = FALSE,
                 na.strings = "", check.names = FALSE)
   d$id <- seq_len(nrow(d))
@@ -81,7 +84,10 @@ for (name in c("besson2016_split_controls", "besson2016_rodents")) {
   V <- as.matrix(vcalc(vi, cluster = study, grp1 = paste("treatment of row", id), grp2 = control,
                        w1 = trt_n, w2 = ctl_n, data = d))
   at <- which(V != 0 & row(V) != col(V), arr.ind = TRUE)
+  # groups whose comparisons come from at least 2 studies (robust tests need 2 clusters; premeta
+  # gives the others a note)
   groups <- sort(unique(d$mechanism))
+  groups <- groups[sapply(groups, function(g) length(unique(d$study[d$mechanism == g])) >= 2)]
   models <- lapply(groups, function(g) c(list(group = g), covariance_model(d[d$mechanism == g, ])))
   models[[length(models) + 1]] <- c(list(group = "overall"), covariance_model(d))
   out[[name]] <- list(rows = nrow(d), shared_m = m, split = split, full = full,
