@@ -310,6 +310,13 @@ def test_flags_in_any_spelling_and_blank_flags_named():
     ("simulated_long_label_case.csv", ["row 3, column 'experiment', value 'behaviour': differs from 'Behaviour' "
                                        "(row 2) only in case: write them the same if they are one, or tell them apart "
                                        "in words"]),
+    ("simulated_syrf_label_case.csv", [  # no ExperimentId or OutcomeAverageType columns: labels key the pairing
+        "row 3, column 'ExperimentLabel', value 'behaviour': differs from 'Behaviour' (row 2) only in case: write "
+        "them the same if they are one, or tell them apart in words",
+        "row 4, column 'OutcomeLabel', value 'withdrawal': differs from 'Withdrawal' (row 2) only in case: write them "
+        "the same if they are one, or tell them apart in words",
+        "row 5, column 'OutcomeLabel', value 'withdrawal': differs from 'Withdrawal' (row 2) only in case: write them "
+        "the same if they are one, or tell them apart in words"]),
 ])
 def test_group_sheets_refused_with_file_row_column(tmp_path, name, lines):
     path = GROUPS / name

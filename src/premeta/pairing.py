@@ -229,7 +229,7 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     for col, name in SYRF.items():
         if col in frame and name not in g:
             g[name] = frame[col]
-    for name in ("experiment", "experiment_id", "outcome_id", "cohort_id"):
+    for name in SYRF.values():  # optional columns of the export (ExperimentId, OutcomeAverageType, ...)
         if name not in g:
             g[name] = None
     g["experiment"] = g["experiment"].fillna(g["experiment_id"])
@@ -262,8 +262,8 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     g["mechanism"] = g["outcome"]
     for a in annotations:
         g[a] = frame[a]
-    by_id = {"study": "study_id", "experiment": "experiment_id", "outcome": "outcome_id"}
-    problems += _case_problems(g, [c for c in ("experiment", "outcome") if g[by_id[c]].isna().any()], [],
+    # outcome labels are the groups of the analysis (whatever their IDs); experiment labels key the pairing without IDs
+    problems += _case_problems(g, ["outcome"], [] if g["experiment_id"].notna().all() else ["experiment"],
                                {"experiment": "ExperimentLabel", "outcome": "OutcomeLabel"})
     problems += _twice(g, ["study_id", "experiment_id", "outcome_id", "minutes", "cohort_id", "group"],
                        "CohortLabel", "cohort, outcome and time point")
