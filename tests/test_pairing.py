@@ -307,6 +307,9 @@ def test_flags_in_any_spelling_and_blank_flags_named():
                                             "keep one"]),
     ("simulated_long_duplicate_row.csv", ["row 5, column 'group', value 'Treadmill': the same group, outcome and time "
                                           "as row 3: a row entered twice? Delete one, or tell the groups apart"]),
+    ("simulated_syrf_duplicate_row.csv", ["row 4, column 'CohortLabel', value 'CCI/Treadmill': the same cohort, "
+                                          "outcome and time point as row 3: a row entered twice? Delete one, or tell "
+                                          "the groups apart"]),
     ("simulated_long_label_case.csv", ["row 3, column 'experiment', value 'behaviour': differs from 'Behaviour' "
                                        "(row 2) only in case: write them the same if they are one, or tell them apart "
                                        "in words"]),
