@@ -59,7 +59,8 @@ def test_dictionary_example_sham_and_what_cannot_be_paired():
     assert by_row.at[46, "status"] == "unpaired" and "2 candidate controls" in by_row.at[46, "detail"]
     assert by_row.at[18, "status"] == "unpaired" and "the study has one in experiment 'Model + Saline'" in by_row.at[18, "detail"]
     # Wang 2011's sham (row 16) serves no comparison (its treated cohort, row 17, has no control): not used
-    assert by_row.at[16, "status"] == "not used" and by_row.at[16, "detail"] == "no comparison made at this outcome and time to use it"
+    assert by_row.at[16, "status"] == "not used"
+    assert by_row.at[16, "detail"] == "no comparison made at this outcome and time to use it"
     assert len(pairing) == 48 and set(pairing.status) == {"paired", "control", "sham", "unpaired", "not used"}
     assert (pairing.status == "paired").sum() == len(sheet) == 17
 
@@ -136,7 +137,8 @@ def test_premeta_template_validate_pair(tmp_path):
             in out.stdout), out.stdout
     out = cli("pair", str(SIMULATED), "-o", str(tmp_path / "comparisons.csv"))
     assert out.returncode == 0 and "12 rows: " in out.stdout and "2 excluded" in out.stdout
-    assert "  row 12 (excluded): Simulated 2021, SNI/High speed, Thermal withdrawal latency: the error is an IQR" in out.stdout
+    assert ("  row 12 (excluded): Simulated 2021, SNI/High speed, Thermal withdrawal latency: the error is an IQR"
+            in out.stdout)
     out = cli("template", "--format", "long", "-o", str(tmp_path / "groups.csv"))  # a filled-in sheet is kept
     assert out.returncode == 1 and out.stderr == (
         f"premeta: {tmp_path / 'groups.csv'} and {tmp_path / 'groups_dictionary.csv'} already exist: not overwritten "
@@ -280,8 +282,8 @@ def test_study_labels_from_authors_title_or_id_and_kept_apart():
     assert pairing.study.nunique() == 3 and (pairing.status != "unpaired").all()
     from premeta.pairing import _surname
 
-    assert [_surname(a) for a in ("Smith J, Doe K", "J. Smith and K. Doe", "Smith, J.; Doe, K.", "L. S. Garcia, C. Comim",
-                                  "van der Berg AB, Doe K", None, "")] == [
+    assert [_surname(a) for a in ("Smith J, Doe K", "J. Smith and K. Doe", "Smith, J.; Doe, K.",
+                                  "L. S. Garcia, C. Comim", "van der Berg AB, Doe K", None, "")] == [
         "Smith", "Smith", "Smith", "Garcia", "van der Berg", "", ""]
     example, _, _ = load(EXAMPLE)
     assert {"Li 2014 (84502c8f)", "Li 2014 (bd3c8505)", "Garcia 2008"} <= set(example.study)
@@ -356,7 +358,8 @@ def group_sheets():
     from premeta.sheet import SheetError
 
     found = []
-    for path in sorted([*(REPO / "tests").rglob("*.csv"), *(REPO / "tests").rglob("*.xlsx"), *(REPO / "data").rglob("*.csv")]):
+    candidates = [*(REPO / "tests").rglob("*.csv"), *(REPO / "tests").rglob("*.xlsx"), *(REPO / "data").rglob("*.csv")]
+    for path in sorted(candidates):
         try:
             fmt = detect(path)
             if fmt != "wide":

@@ -110,7 +110,8 @@ SET_ASIDE = ("unpaired", "excluded", "not used")
 def _set_aside(pairing) -> list[str]:
     """One line per row of a group sheet that is in no comparison, with its reason."""
     aside = pairing[pairing["status"].isin(SET_ASIDE)]
-    return ([f"{len(aside)} row{'s' if len(aside) != 1 else ''} set aside (in the pairing table):"] if len(aside) else []) + [
+    head = [f"{len(aside)} row{'s' if len(aside) != 1 else ''} set aside (in the pairing table):"] if len(aside) else []
+    return head + [
         f"  row {r.row} ({r.status}): {r.study}, {r.group!s}, {r.outcome}: {r.detail}" for r in aside.itertuples()]
 
 

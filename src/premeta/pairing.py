@@ -100,10 +100,12 @@ def _frame(path, sheet, known, numeric: set[str], rename: bool) -> tuple[pd.Data
     """The rows of a group sheet, indexed by spreadsheet row, fully empty rows dropped.
 
     ``known``: the sheet's own columns as :func:`header_key` writes them; with ``rename`` they are
-    named so (a long sheet; a SyRF export keeps its spelling). Decimal commas of a semicolon- or tab-separated file are read as points in the
-    ``numeric`` columns (:func:`premeta.files.decimal_commas`), and text is stripped with its blanks
-    collapsed (:func:`_text`). A header below row 1, a column named twice and a workbook formula
-    without its result are refused (:class:`premeta.files.ReadError`, :class:`SheetError`).
+    named so (a long sheet; a SyRF export keeps its spelling). Decimal commas of a semicolon- or
+    tab-separated file are read as points in the ``numeric`` columns
+    (:func:`premeta.files.decimal_commas`); text is stripped with its blanks collapsed
+    (:func:`_text`). A header below row 1, a column named twice, a column with values but no header
+    and a workbook formula without its result are refused (:class:`premeta.files.ReadError`,
+    :class:`SheetError`).
     """
     header, rows, source = read_table(path, sheet, known=known)
     header_below(path, [header] + rows, known)
