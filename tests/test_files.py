@@ -28,6 +28,8 @@ def validate(name: str, *args: str) -> subprocess.CompletedProcess:
     ("miscased_headers.csv", "comma-separated text, UTF-8"),
     ("trailing_empty_columns.csv", "comma-separated text, UTF-8"),
     ("excel97.xls", ".xls workbook, worksheet 'Extraction'; row 3 is hidden in the workbook and analysed"),
+    ("merged_study_cells.xlsx", ".xlsx workbook, worksheet 'Extraction'; merged cells A2:A3, A4:A6 read as the merged "
+                                "value in every cell"),
 ])
 def test_read_correctly(name, read_as):
     out = validate(name)
@@ -42,7 +44,7 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     want = check(read_sheet(FILES / "tab_separated_named.csv"))
     assert want.at[2, "study"] == "Müller 2019 (simulated)"
     for name in ("windows1252.csv", "excel_unicode_text.txt", "semicolon_decimal_comma.csv", "miscased_headers.csv",
-                 "excel97.xls", "trailing_empty_columns.csv"):
+                 "excel97.xls", "trailing_empty_columns.csv", "merged_study_cells.xlsx"):
         got = check(read_sheet(FILES / name))
         pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
 
@@ -64,6 +66,13 @@ def test_every_encoding_and_dialect_gives_the_same_sheet():
     ("translated_headers.csv", "row -, column 'study', value None: required column is missing (read as "
                                "semicolon-separated text, UTF-8, the header is: Studie, Ergebnis, Mechanismus, Zeit"),
     ("title_above_header.csv", "the header (study, outcome, ...) is in row 2, not row 1: delete the row above it"),
+    ("band_row_above_header.csv", "the header (study, outcome, ...) is in row 2, not row 1: row 1 holds labels "
+                                  "spanning several columns ('Exercise group', 'Control group'); premeta reads one "
+                                  "header row: delete row 1 and name each column for its group (e.g. trt_mean"),
+    ("band_row_above_header.xlsx", "the header (study, outcome, ...) is in row 2, not row 1: row 1 holds labels "
+                                   "spanning several columns ('Exercise group', 'Control group')"),
+    ("formula_without_cached_value.xlsx", "row 3, column 'trt_n', value None: formula without a cached value: open "
+                                          "and save the workbook in a spreadsheet program"),
     ("unnamed_column.csv", "row 1, column 'L', value '': this column holds values but has no header: name it"),
     ("duplicate_header.csv", "row 1, column 'trt_mean', value 'trt_mean': the column appears twice (columns F, G)"),
     ("decimal_comma_in_dot_file.csv", "row 4, column 'trt_mean', value '7,33': must be a number"),
@@ -152,3 +161,9 @@ def test_workflow_warns_about_hidden_rows_and_refuses_before_writing(tmp_path):
     out = run(other, "--config", f"data={FILES / 'windows1252.csv'}", "group_by=tissue", check=False)
     assert out.returncode != 0 and "the column named by group_by is missing" in out.stderr
     assert "Traceback" not in out.stderr and not (other / "results").exists()
+
+
+def test_formula_cells_are_named_one_by_one():
+    out = validate("formula_without_cached_value.xlsx")
+    assert "2 problem(s)" in out.stderr and out.stderr.count("formula without a cached value") == 2
+    assert "row 4, column 'trt_n', value None: formula without a cached value" in out.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,9 @@ def test_dictionary_example_sham_and_what_cannot_be_paired():
     assert by_row.at[11, "status"] == "not used" and "sham (no disease model) cohort given the treatment" in by_row.at[11, "detail"]
     assert by_row.at[46, "status"] == "unpaired" and "2 candidate controls" in by_row.at[46, "detail"]
     assert by_row.at[18, "status"] == "unpaired" and "the study has one in experiment 'Model + Saline'" in by_row.at[18, "detail"]
+    # Wang 2011's sham (row 16) serves no comparison (its treated cohort, row 17, has no control): not used
+    assert by_row.at[16, "status"] == "not used"
+    assert by_row.at[16, "detail"] == "no comparison made at this outcome and time to use it"
     assert len(pairing) == 48 and set(pairing.status) == {"paired", "control", "sham", "unpaired", "not used"}
     assert (pairing.status == "paired").sum() == len(sheet) == 17
 
@@ -125,9 +129,25 @@ def test_premeta_template_validate_pair(tmp_path):
     assert cli("template", "-o", str(tmp_path / "wide.csv")).returncode == 0
     assert (tmp_path / "wide.csv").read_text().startswith("study,outcome,mechanism,comparison")
     out = cli("validate", str(EXAMPLE))
-    assert out.returncode == 0 and "(syrf format: 48 rows paired into comparisons)" in out.stdout
+    assert out.returncode == 0 and ("(syrf format: 48 rows: 17 paired, 11 control, 10 unpaired, 7 not used, 3 sham; "
+                                    "17 comparisons made)") in out.stdout
+    assert "17 rows set aside (in the pairing table):" in out.stdout
+    assert ("  row 46 (unpaired): Petryshen 2016, FST/Ket 10, FST Immobility: 2 candidate controls "
+            "('FST/Sal (Ket 10)', 'FST/Sal (Ket 3)')"
+            in out.stdout), out.stdout
     out = cli("pair", str(SIMULATED), "-o", str(tmp_path / "comparisons.csv"))
     assert out.returncode == 0 and "12 rows: " in out.stdout and "2 excluded" in out.stdout
+    assert ("  row 12 (excluded): Simulated 2021, SNI/High speed, Thermal withdrawal latency: the error is an IQR"
+            in out.stdout)
+    out = cli("template", "--format", "long", "-o", str(tmp_path / "groups.csv"))  # a filled-in sheet is kept
+    assert out.returncode == 1 and out.stderr == (
+        f"premeta: {tmp_path / 'groups.csv'} and {tmp_path / 'groups_dictionary.csv'} already exist: not overwritten "
+        "(it may be a filled-in sheet); choose another name with -o, or replace it with --force\n")
+    (tmp_path / "groups.csv").write_text("study,group\nfilled in,Vehicle\n")
+    assert cli("template", "-o", str(tmp_path / "groups.csv")).returncode == 1
+    assert (tmp_path / "groups.csv").read_text() == "study,group\nfilled in,Vehicle\n"
+    assert cli("template", "-o", str(tmp_path / "groups.csv"), "--force").returncode == 0
+    assert (tmp_path / "groups.csv").read_text().startswith("study,outcome,mechanism,comparison")
     assert len(pd.read_csv(tmp_path / "comparisons.csv")) == 3
     assert len(pd.read_csv(tmp_path / "comparisons_pairing.csv")) == 12
     for command in ("validate", "template", "pair", "run"):
@@ -236,3 +256,137 @@ def test_a_long_sheet_through_the_workflow(tmp_path):
                                theirs[["estimate", "ci_low", "ci_high", "tau2"]].to_numpy(float), rtol=1e-12)
     html = (results / "report.html").read_text()
     assert "Pairing of groups into comparisons" in html and "no control cohort for this outcome and time" in html
+
+
+GROUPS = REPO / "tests" / "sheets" / "groups"
+
+
+def test_experiments_sharing_a_label_are_paired_by_their_ids():
+    """Two experiments of one study both labelled "Behaviour" (ExperimentIds e-first, e-second): each
+    treated cohort with its own experiment's control, not two candidates for both."""
+    sheet, pairing, _ = load(GROUPS / "simulated_syrf_shared_experiment_label.csv")
+    assert pairing.status.tolist() == ["control", "paired", "control", "paired"]
+    assert sheet.source_rows.tolist() == ["3;2", "5;4"]
+    assert sheet.control_group.tolist() == ["Behaviour (e-first) / CCI/Vehicle", "Behaviour (e-second) / CCI/Vehicle"]
+    assert (sheet.ctl_n.tolist(), sheet.ctl_mean.tolist()) == ([8, 6], [2.0, 1.8])
+    effects = premeta.escalc(validate(sheet), "SMD")
+    assert (effects.shared_m == 1).all()  # two controls, neither split
+
+
+def test_study_labels_from_authors_title_or_id_and_kept_apart():
+    """"Probe J, Other K" (PubMed) and "J. Probe and K. Other" both give "Probe 2014"; their StudyIds
+    share their first 13 characters, so the labels carry 13; a study without Authors is named by its title."""
+    sheet, pairing, _ = load(GROUPS / "simulated_syrf_study_labels.csv")
+    assert sheet.study.tolist() == ["Probe 2014 (3f2a9c41-0001)", "Probe 2014 (3f2a9c41-0002)",
+                                    "Voluntary wheel running in a pain ... 2016"]
+    assert pairing.study.nunique() == 3 and (pairing.status != "unpaired").all()
+    from premeta.pairing import _surname
+
+    assert [_surname(a) for a in ("Smith J, Doe K", "J. Smith and K. Doe", "Smith, J.; Doe, K.",
+                                  "L. S. Garcia, C. Comim", "van der Berg AB, Doe K", None, "")] == [
+        "Smith", "Smith", "Smith", "Garcia", "van der Berg", "", ""]
+    example, _, _ = load(EXAMPLE)
+    assert {"Li 2014 (84502c8f)", "Li 2014 (bd3c8505)", "Garcia 2008"} <= set(example.study)
+
+
+def test_flags_in_any_spelling_and_blank_flags_named():
+    sheet, pairing, _ = load(GROUPS / "simulated_syrf_flag_spellings.csv")  # 1/0, yes/no, true/false, any case
+    assert pairing.role.tolist() == ["sham", "control", "treatment", "treatment"]
+    assert sheet.sham_mean.tolist() == [6.0, 6.0] and (sheet.better == "higher").all()
+    out = cli("validate", str(GROUPS / "simulated_syrf_blank_flag.csv"))
+    path = GROUPS / "simulated_syrf_blank_flag.csv"
+    assert out.returncode == 1 and "Traceback" not in out.stderr and out.stderr.splitlines()[1:] == [
+        f"  {path}: row 2, column 'IsTreatmentControl', value None: is empty: give TRUE or FALSE",
+        f"  {path}: row 3, column 'IsDiseaseModelControl', value None: is empty: give TRUE or FALSE",
+        f"  {path}: row 4, column 'IsTreatmentControl', value 'maybe': must be TRUE or FALSE (also 1/0 or yes/no; "
+        "several separated by ';')"]
+
+
+@pytest.mark.parametrize("name, lines", [
+    ("simulated_syrf_duplicate_annotation.csv", ["row 1, column 'Blinded assessment?', value 'Blinded assessment?': "
+                                                 "the column appears twice (columns U, W): keep one"]),
+    ("simulated_long_repeated_header.csv", ["row 1, column 'sd', value 'sd': the column appears twice (columns G, J): "
+                                            "keep one"]),
+    ("simulated_long_duplicate_row.csv", ["row 5, column 'group', value 'Treadmill': the same group, outcome and time "
+                                          "as row 3: a row entered twice? Delete one, or tell the groups apart"]),
+    ("simulated_syrf_duplicate_row.csv", ["row 4, column 'CohortLabel', value 'CCI/Treadmill': the same cohort, "
+                                          "outcome and time point as row 3: a row entered twice? Delete one, or tell "
+                                          "the groups apart"]),
+    ("simulated_long_label_case.csv", ["row 3, column 'experiment', value 'behaviour': differs from 'Behaviour' "
+                                       "(row 2) only in case: write them the same if they are one, or tell them apart "
+                                       "in words"]),
+    ("simulated_syrf_label_case.csv", [  # no ExperimentId or OutcomeAverageType columns: labels key the pairing
+        "row 3, column 'ExperimentLabel', value 'behaviour': differs from 'Behaviour' (row 2) only in case: write "
+        "them the same if they are one, or tell them apart in words",
+        "row 4, column 'OutcomeLabel', value 'withdrawal': differs from 'Withdrawal' (row 2) only in case: write them "
+        "the same if they are one, or tell them apart in words",
+        "row 5, column 'OutcomeLabel', value 'withdrawal': differs from 'Withdrawal' (row 2) only in case: write them "
+        "the same if they are one, or tell them apart in words"]),
+])
+def test_group_sheets_refused_with_file_row_column(tmp_path, name, lines):
+    path = GROUPS / name
+    for command in (("validate", str(path)), ("pair", str(path), "-o", str(tmp_path / "out.csv"))):
+        out = cli(*command)
+        assert out.returncode == 1 and out.stdout == "" and "Traceback" not in out.stderr
+        assert out.stderr.splitlines()[1:] == [f"  {path}: {line}" for line in lines]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_blanks_in_labels_are_one_label():
+    """A trailing space, two spaces and a no-break space do not make a second study, outcome or group."""
+    sheet, pairing, _ = load(GROUPS / "simulated_long_label_blanks.csv")
+    assert pairing.status.tolist() == ["control", "paired", "paired"]
+    assert set(sheet.study) == {"Probe G 2019 (simulated)"} and set(sheet.outcome) == {"Withdrawal threshold"}
+    assert sheet.control_group.tolist() == ["Behaviour / Vehicle"] * 2
+
+
+@pytest.mark.parametrize("name, means, times", [
+    ("simulated_syrf_decimal_comma.csv", [3.5, 2.75], [7.0, 4320.5 / 1440]),
+    ("simulated_long_decimal_comma.csv", [3.5], [7.5]),
+])
+def test_decimal_commas_in_group_sheets(name, means, times):
+    sheet, pairing, _ = load(GROUPS / name)
+    assert sheet.trt_mean.tolist() == means and sheet.time.tolist() == times
+    assert sheet.attrs["source"].describe() == "semicolon-separated text, UTF-8, decimal comma"
+    out = cli("validate", str(GROUPS / name))
+    assert out.returncode == 0 and "decimal comma" in out.stdout.splitlines()[0]
+
+
+def group_sheets():
+    """Every SyRF export and long sheet under tests/ and data/ that premeta reads without a problem."""
+    from premeta.files import ReadError
+    from premeta.sheet import SheetError
+
+    found = []
+    candidates = [*(REPO / "tests").rglob("*.csv"), *(REPO / "tests").rglob("*.xlsx"), *(REPO / "data").rglob("*.csv")]
+    for path in sorted(candidates):
+        try:
+            fmt = detect(path)
+            if fmt != "wide":
+                load(path, fmt)
+                found.append(path)
+        except (ReadError, SheetError, ValueError):
+            continue
+    return found
+
+
+def test_every_row_of_every_group_sheet_is_accounted_for():
+    """rows in = treated rows paired + control and sham rows used + rows set aside with a reason."""
+    from premeta.files import read_table
+
+    sheets = group_sheets()
+    assert {EXAMPLE, SIMULATED, GROUPS / "simulated_syrf_shared_experiment_label.csv",
+            GROUPS / "simulated_long_label_blanks.csv"} <= set(sheets)
+    for path in sheets:
+        sheet, pairing, _ = load(path)
+        _, rows, _ = read_table(path)
+        filled = [n for n, r in enumerate(rows, start=2) if any(str(c or "").strip() for c in r)]
+        assert pairing.row.tolist() == filled, path  # one pairing row per input row, in order
+        used = [int(x) for v in sheet.source_rows for x in str(v).split(";")]
+        treated = {int(str(v).split(";")[0]) for v in sheet.source_rows}
+        by_status = pairing.groupby("status").row.apply(set)
+        assert by_status.get("paired", set()) == treated and len(treated) == len(sheet), path
+        assert by_status.get("control", set()) | by_status.get("sham", set()) == set(used) - treated, path
+        aside = pairing[pairing.status.isin(["unpaired", "excluded", "not used"])]
+        assert (aside.detail.str.len() > 10).all(), path
+        assert len(treated) + len(set(used) - treated) + len(aside) == len(filled), path

@@ -57,9 +57,15 @@ unfinished are rerun; a working directory it left locked is unlocked with --reco
 def _template(args) -> int:
     columns = COLUMNS if args.format == "wide" else LONG
     out = Path(args.output or ("my_sheet.csv" if args.format == "wide" else "my_groups.csv"))
+    dictionary = out.with_name(f"{out.stem}_dictionary.csv")
+    there = [str(f) for f in (out, dictionary) if f.exists()]
+    if there and not args.force:
+        print(f"premeta: {' and '.join(there)} already exist{'s' if len(there) == 1 else ''}: not overwritten "
+              "(it may be a filled-in sheet); choose another name with -o, or replace it with --force",
+              file=sys.stderr)
+        return 1
     with out.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerow(columns)
-    dictionary = out.with_name(f"{out.stem}_dictionary.csv")
     with dictionary.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["column", "meaning"])
@@ -88,10 +94,28 @@ def _pair(args) -> int:
     side = out.with_name(f"{out.stem}_pairing.csv")
     write_csv(sheet, out)
     write_csv(pairing, side)
-    counts = ", ".join(f"{n} {s}" for s, n in pairing["status"].value_counts().items())
-    print(f"{args.sheet} ({fmt}): {len(pairing)} rows: {counts}")
+    print(f"{args.sheet} ({fmt}): {_accounting(sheet, pairing)}")
+    for line in _set_aside(pairing):
+        print(line)
     print(f"wrote {out} ({plural(len(sheet), 'comparison')}) and {side}")
     return 0
+
+
+def _accounting(sheet, pairing) -> str:
+    """Where every row of a group sheet went, e.g. ``12 rows: 3 paired, 3 control, ...; 3 comparisons``."""
+    counts = ", ".join(f"{n} {s}" for s, n in pairing["status"].value_counts().items())
+    return f"{len(pairing)} rows: {counts}; {plural(len(sheet), 'comparison')} made"
+
+
+SET_ASIDE = ("unpaired", "excluded", "not used")
+
+
+def _set_aside(pairing) -> list[str]:
+    """One line per row of a group sheet that is in no comparison, with its reason."""
+    aside = pairing[pairing["status"].isin(SET_ASIDE)]
+    head = [f"{len(aside)} row{'s' if len(aside) != 1 else ''} set aside (in the pairing table):"] if len(aside) else []
+    return head + [
+        f"  row {r.row} ({r.status}): {r.study}, {r.group!s}, {r.outcome}: {r.detail}" for r in aside.itertuples()]
 
 
 def _run(args) -> int:
@@ -163,7 +187,9 @@ def _validate(args) -> int:
         return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
     print(f"{args.sheet}: OK, read as {sheet.attrs['source'].describe()}"
-          + ("" if fmt == "wide" else f" ({fmt} format: {len(pairing)} rows paired into comparisons)"))
+          + ("" if fmt == "wide" else f" ({fmt} format: {_accounting(sheet, pairing)})"))
+    for line in [] if pairing is None else _set_aside(pairing):
+        print(line)
     print(f"{plural(len(sheet), 'comparison')} from {plural(sheet['study'].nunique(), 'study')}"
           + (f" in {groups} groups of {args.group_by}" if groups else "") + f"; {measure} can be computed for every row")
     return 0
@@ -194,6 +220,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--format", default="wide", choices=("wide", "long"),
                    help="wide: one row per comparison (default); long: one row per group")
     t.add_argument("-o", "--output", help="where to write it (default my_sheet.csv, or my_groups.csv for long)")
+    t.add_argument("--force", action="store_true", help="overwrite the sheet and its dictionary if they exist")
     t.set_defaults(run=_template)
 
     p = sub.add_parser("pair", help="turn a SyRF export or one-row-per-group sheet into comparisons",

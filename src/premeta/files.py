@@ -47,8 +47,11 @@ class Source:
     worksheet: str = ""
     worksheets: list[str] = field(default_factory=list)
     hidden_rows: list[int] = field(default_factory=list)
-    #: cells of workbooks that hold a date or TRUE/FALSE: {(row, column): "date" | "boolean"}
+    #: cells of workbooks that hold a date or TRUE/FALSE, or a formula whose value the workbook does not
+    #: hold: {(row, column): "date" | "boolean" | "formula"}
     typed_cells: dict = field(default_factory=dict)
+    #: merged cell ranges of a workbook (``A2:A4``), read as their value in every cell of the range
+    merged: list[str] = field(default_factory=list)
 
     def where(self) -> str:
         """The file as messages name it: with the worksheet read when the workbook has several."""
@@ -66,6 +69,9 @@ class Source:
         parts = [f"{self.kind} workbook, worksheet {self.worksheet!r}"
                  + (f" ({len(self.worksheets)} worksheets: {', '.join(self.worksheets)})"
                     if len(self.worksheets) > 1 else "")]
+        if self.merged:
+            parts.append(f"merged cell{'s' if len(self.merged) > 1 else ''} {', '.join(self.merged)} read as "
+                         "the merged value in every cell")
         if self.hidden_rows:
             rows = ", ".join(map(str, self.hidden_rows))
             parts.append(f"row{'s' if len(self.hidden_rows) > 1 else ''} {rows} "
@@ -233,17 +239,38 @@ def decimal_commas(path, header: list[str], rows: list[list], numeric, delimiter
 
 
 def header_below(path, rows: list[list], known) -> None:
-    """Refuse a sheet whose header is not in row 1 (a title or blank rows above it), naming its row.
+    """Refuse a sheet whose header is not in row 1 (a title, blank rows or a band row above it), naming its row.
 
     ``rows`` are the file's rows, row 1 first; a row naming two or more ``known`` columns among
-    rows 2 to 10 is taken for the header, if row 1 names none.
+    rows 2 to 10 is taken for the header, if row 1 names none. A row 1 whose few labels each
+    stand above several columns ("Exercise group", "Control group": a band over the groups'
+    columns) is named as such: premeta reads one header row, so each column's own header must
+    say which group it belongs to (``trt_mean``, ``ctl_mean``).
     """
     names = [{header_key(c) for c in r if c is not None} & set(known) for r in rows[:10]]
-    if names and not names[0]:
-        below = next((i for i, n in enumerate(names) if len(n) >= 2), None)
+    bands = _bands(rows[0]) if rows else []
+    if names and (not names[0] or bands):  # a band's label may name a column by chance ("Control group")
+        below = next((i for i, n in enumerate(names) if i and len(n) >= 2), None)
         if below is not None:
+            if bands and below == 1:
+                raise ReadError(path, f"the header (study, outcome, ...) is in row 2, not row 1: row 1 holds labels "
+                                      f"spanning several columns ({', '.join(map(repr, bands))}); premeta reads one "
+                                      "header row: delete row 1 and name each column for its group (e.g. trt_mean, "
+                                      "ctl_mean; see `premeta template`)")
             raise ReadError(path, f"the header (study, outcome, ...) is in row {below + 1}, not row 1: delete the "
                                   f"row{'s' if below > 1 else ''} above it")
+
+
+def _bands(row: list) -> list[str]:
+    """The labels of a band row: two or more, each followed by empty cells or by its own repetition
+    (a merged range read into every cell); [] for a title or a row of column names."""
+    spans: list[list] = []  # [label, columns]
+    for c in ("" if c is None else str(c).strip() for c in row):
+        if c and (not spans or c != spans[-1][0]):
+            spans.append([c, 1])
+        elif spans:
+            spans[-1][1] += 1
+    return [label for label, _ in spans] if len(spans) >= 2 and all(n > 1 for _, n in spans) else []
 
 
 # ---- workbooks ---------------------------------------------------------------------------------
@@ -283,29 +310,41 @@ def _table(path, cells: list[list], typed_at: dict, source: Source):
 
 
 def _read_xlsx(path, sheet) -> tuple[list[str], list[list], Source]:
+    """A worksheet of an ``.xlsx``: a merged range's value in every cell of the range; a formula whose
+    result the workbook does not hold (written by a program that does not compute) typed ``formula``."""
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
     except Exception as err:  # openpyxl raises many kinds on damaged files
         raise ReadError(path, f"cannot be read as an Excel workbook ({type(err).__name__}: {err}); "
                               "open it in Excel and save it again") from None
     names = wb.sheetnames
-    ws = wb.worksheets[_pick(path, names, sheet)]
+    i = _pick(path, names, sheet)
+    ws, ws_formulas = wb.worksheets[i], formulas.worksheets[i]
+    merged = sorted(ws.merged_cells.ranges, key=lambda m: (m.min_row, m.min_col))
+    fill = {}  # (row, column from 1) of every cell of a merged range -> the range's top-left cell
+    for m in merged:
+        top_left = ws.cell(m.min_row, m.min_col)
+        fill |= {(r, c): top_left for r in range(m.min_row, m.max_row + 1) for c in range(m.min_col, m.max_col + 1)}
     typed, cells = {}, []
     for r, row in enumerate(ws.iter_rows(), start=1):
         values = []
         for c, cell in enumerate(row):
+            cell = fill.get((r, c + 1), cell)
             v = cell.value
             if cell.is_date or isinstance(v, (dt.date, dt.time, dt.timedelta)):
                 typed[(r, c)] = "date"
             elif cell.data_type == "b" or isinstance(v, bool):
                 typed[(r, c)] = "boolean"
+            elif v is None and ws_formulas.cell(cell.row, cell.column).data_type == "f":
+                typed[(r, c)] = "formula"
             values.append(v)
         cells.append(values)
     hidden = [r for r, d in ws.row_dimensions.items() if d.hidden and r > 1 and r <= len(cells)]
     source = Source(str(path), ".xlsx" if path.suffix.lower() == ".xlsx" else ".xlsm", worksheet=ws.title,
-                    worksheets=names, hidden_rows=sorted(hidden))
+                    worksheets=names, hidden_rows=sorted(hidden), merged=[m.coord for m in merged])
     return _table(path, cells, typed, source)
 
 

@@ -16,10 +16,16 @@ Pairing rules, within each study, experiment, outcome and time point:
 * a control serving several treated cohorts becomes their shared ``control_group`` (premeta then
   divides its n among them, Vesterinen et al. 2014);
 * a treated cohort without a control there, or with two candidate controls, is not paired; a sham
-  cohort given the active treatment is not used; rows whose average is a median or mode, or whose
-  error is an IQR or of a type other than SD, SEM or SE (SyRF's standard error of the mean), are
-  excluded (an SMD needs a mean with an SD or SEM). Each is listed with the reason in the pairing
-  table, never dropped silently.
+  cohort given the active treatment, or where no comparison is made, is not used; rows whose average
+  is a median or mode, or whose error is an IQR or of a type other than SD, SEM or SE (SyRF's
+  standard error of the mean), are excluded (an SMD needs a mean with an SD or SEM). Each is listed
+  with the reason in the pairing table, never dropped silently: every row ends in a comparison (as
+  its treated group, control or sham) or in the pairing table with a reason.
+
+Groups are matched by the SyRF export's IDs (``StudyId``, ``ExperimentId``, ``OutcomeId``) where it
+has them, by labels otherwise; labels are read with their blanks collapsed (no-break spaces,
+repeated and trailing spaces), and labels differing only in case, or a group entered twice, are
+refused naming both rows.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from premeta.files import Source, header_key, read_table
-from premeta.sheet import COLUMNS, Problem, SheetError, validate
+from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
+from premeta.sheet import COLUMNS, Problem, SheetError, formula_cells, letter, repeated_columns, validate
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -84,29 +90,117 @@ def detect(path, sheet=None) -> str:
     return "wide"
 
 
+#: blanks spreadsheets and web pages put in labels: no-break, figure and narrow no-break spaces, tabs, newlines
+BLANKS = re.compile(r"[\s\u00a0\u2007\u202f]+")
+
+
+def _text(value):
+    """A cell as read: blanks in text collapsed to one space and trimmed (no-break spaces too), empty text missing."""
+    if isinstance(value, str):
+        return BLANKS.sub(" ", value).strip() or None
+    return value
+
+
+def _frame(path, sheet, known, numeric: set[str], rename: bool) -> tuple[pd.DataFrame, Source]:
+    """The rows of a group sheet, indexed by spreadsheet row, fully empty rows dropped.
+
+    ``known``: the sheet's own columns as :func:`header_key` writes them; with ``rename`` they are
+    named so (a long sheet; a SyRF export keeps its spelling). Decimal commas of a semicolon- or
+    tab-separated file are read as points in the ``numeric`` columns
+    (:func:`premeta.files.decimal_commas`); text is stripped with its blanks collapsed
+    (:func:`_text`). A header below row 1, a column named twice, a column with values but no header
+    and a workbook formula without its result are refused (:class:`premeta.files.ReadError`,
+    :class:`SheetError`).
+    """
+    header, rows, source = read_table(path, sheet, known=known)
+    header_below(path, [header] + rows, known)
+    names = [header_key(h) if rename and header_key(h) in known else _text(h) or "" for h in header]
+    blank = [i for i, n in enumerate(names) if not n]
+    if filled := [i for i in blank if any(_text(r[i]) is not None for r in rows)]:
+        raise SheetError([Problem(1, letter(i), "", "this column holds values but has no header: name it or delete "
+                                  "it") for i in filled], source.where())
+    header, names = [h for i, h in enumerate(header) if i not in blank], [n for n in names if n]
+    rows = [[c for i, c in enumerate(r) if i not in blank] for r in rows]
+    if twice := repeated_columns(header, names):
+        raise SheetError(twice, source.where())
+    if formulas := formula_cells(source):
+        raise SheetError(formulas, source.where())
+    if source.kind == "text":
+        source.decimal = decimal_commas(path, names, rows, numeric, source.delimiter)
+    frame = pd.DataFrame(rows, columns=names, dtype=object).map(_text)
+    if source.decimal == ",":
+        for col in frame:
+            if header_key(col) in numeric:
+                frame[col] = frame[col].map(lambda v: v.replace(",", ".") if isinstance(v, str)
+                                            and COMMA_NUMBER.fullmatch(v) else v)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    return frame[frame.notna().any(axis=1)], source
+
+
+FLAGS = {"TRUE": True, "FALSE": False, "YES": True, "NO": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
 def _bool(value) -> bool | None:
-    """SyRF's "TRUE"/"FALSE", several separated by ';' (all must be TRUE for TRUE)."""
+    """SyRF's "TRUE"/"FALSE" (also 1/0, yes/no, in any case), several separated by ';' (all must be
+    TRUE for TRUE); None when missing or anything else."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    parts = [p.strip().upper() for p in str(value).split(";") if p.strip()]
-    if not parts or any(p not in ("TRUE", "FALSE") for p in parts):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    parts = [FLAGS.get(p.strip().upper()) for p in str(value).split(";") if p.strip()]
+    if not parts or None in parts:
         return None
-    return all(p == "TRUE" for p in parts)
+    return all(parts)
+
+
+def _surname(authors) -> str:
+    """The first author's surname from "Smith J, Doe K" (PubMed), "J. Smith and K. Doe", "Smith, J.;
+    Doe, K." or "Smith J"; "" when no author is given."""
+    text = _text(str(authors).strip().strip('"')) if isinstance(authors, str) else None
+    if not text:
+        return ""
+    first = re.split(r";| and |&", text)[0]
+    first = first.split(",")[0].strip()  # "Smith J, Doe K" / "J. Smith, K. Doe" / "Smith, J."
+    words = first.split()
+    initials = re.compile(r"(?:[A-Z]\.?-?){1,3}")
+    while len(words) > 1 and initials.fullmatch(words[-1]):  # "Smith J", "Smith JK"
+        words.pop()
+    while len(words) > 1 and initials.fullmatch(words[0]):  # "J. Smith", "L. S. Garcia"
+        words.pop(0)
+    return " ".join(words).strip('".')
 
 
 def _study_labels(frame: pd.DataFrame) -> pd.Series:
-    """"Surname Year" of each SyRF study (first author), unique; the StudyId where that is unknown."""
-    if not {"Authors", "Year"} <= set(frame):
-        return frame["StudyId"].astype(str)
+    """"Surname Year" of each SyRF study (first author), else the title's first words and the year, else
+    the StudyId; unique per StudyId (studies sharing a label get the shortest StudyId prefix, from 8
+    characters, that tells them apart)."""
     labels = {}
-    for sid, authors, year in frame[["StudyId", "Authors", "Year"]].drop_duplicates("StudyId").itertuples(index=False):
-        first = re.split(r",| and |;", str(authors or "").strip().strip('"').strip())[0].strip()
-        surname = first.split()[-1].strip('".') if first else ""
-        y = str(year).strip().removesuffix(".0") if year is not None and str(year).strip() else ""
-        labels[sid] = f"{surname} {y}".strip() or str(sid)
-    taken = pd.Series(labels).value_counts()
-    out = {sid: (f"{lab} ({str(sid)[:8]})" if taken[lab] > 1 else lab) for sid, lab in labels.items()}
+    for sid, rows in frame.groupby("StudyId", sort=False):
+        first = rows.iloc[0]
+        year = first.get("Year")
+        year = "" if year is None or pd.isna(year) else str(year).strip().removesuffix(".0")
+        name = _surname(first.get("Authors"))
+        title = first.get("Title")
+        if not name and isinstance(title, str) and title.strip('" '):
+            words = title.strip('" ').split()
+            name = " ".join(words[:6]) + (" ..." if len(words) > 6 else "")
+        labels[sid] = f"{name} {year}".strip() if name else str(sid)
+    out = dict(labels)
+    for label in {lab for lab in labels.values() if list(labels.values()).count(lab) > 1}:
+        ids = [str(sid) for sid, lab in labels.items() if lab == label]
+        k = next(k for k in range(8, max(map(len, ids)) + 1) if len({i[:k] for i in ids}) == len(ids))
+        out |= {sid: f"{label} ({str(sid)[:k]})" for sid, lab in labels.items() if lab == label}
     return frame["StudyId"].map(out)
+
+
+def _unique_labels(g: pd.DataFrame, label: str, ident: str) -> pd.Series:
+    """``label`` of each ``ident`` (e.g. ExperimentLabel of each ExperimentId), with the ID's first 8
+    characters added where two IDs of one study share a label."""
+    pairs = g[["study_id", ident, label]].dropna(subset=[ident]).drop_duplicates(["study_id", ident])
+    shared = pairs[pairs.duplicated(["study_id", label], keep=False) & pairs[label].notna()]
+    rename = {(s, i): f"{lab} ({str(i)[:8]})" for s, i, lab in shared.itertuples(index=False)}
+    return pd.Series([rename.get((s, i), lab) for s, i, lab in g[["study_id", ident, label]].itertuples(index=False)],
+                     index=g.index, dtype=object)
 
 
 def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
@@ -114,16 +208,14 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
 
     Returns the group table for :func:`pair` (indexed by the export's spreadsheet row) and the
     annotation columns kept (one per annotation question, named by its text), and how the file
-    was read (:class:`premeta.files.Source`). Every problem
-    (missing columns, text in number cells, flags other than TRUE/FALSE) is raised at once as
-    a :class:`SheetError` naming the export's row and column.
+    was read (:class:`premeta.files.Source`). Cohorts are paired by the export's IDs (``StudyId``,
+    ``ExperimentId``, ``OutcomeId``) where it has them, and shown by their labels (made unique
+    where two IDs share one). Every problem (missing columns, text in number cells, flags other
+    than TRUE/FALSE, 1/0 or yes/no, a cohort entered twice for one outcome and time point) is
+    raised at once as a :class:`SheetError` naming the export's row and column.
     """
-    header, rows, source = read_table(path, sheet)
-    header = [h.strip() for h in header]
-    frame = pd.DataFrame(rows, columns=header, dtype=object).map(
-        lambda v: (v.strip() or None) if isinstance(v, str) else v)
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-    frame = frame[frame.notna().any(axis=1)]
+    numbers = {"numberofanimals", "outcomeaverage", "outcomeerror", "timeinminute", "timeinminutes"}
+    frame, source = _frame(path, sheet, {header_key(c) for c in SYRF}, numbers, rename=False)
     problems = [Problem("-", col, None, "required column of the SyRF quantitative export is missing")
                 for col in ("StudyId", "CohortLabel", "NumberOfAnimals", "IsDiseaseModelControl",
                             "IsTreatmentControl", "OutcomeLabel", "GreaterIsWorse", "OutcomeAverage",
@@ -136,24 +228,31 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
                                                                 "is missing (ErrorType or OutcomeErrorType)"))
     if problems:
         raise SheetError(problems, str(path))
+    problems += [Problem(r, "StudyId", None, "must not be empty") for r in frame.index[frame["StudyId"].isna()]]
+    frame["StudyId"] = frame["StudyId"].fillna("")
     annotations = [c for c in frame if c not in SYRF and c not in SYRF_BOOKKEEPING]
     g = pd.DataFrame(index=frame.index)
     g["study"] = _study_labels(frame)
     for col, name in SYRF.items():
         if col in frame and name not in g:
             g[name] = frame[col]
-    g["experiment"] = g.get("experiment", pd.Series(index=g.index, dtype=object)).fillna(
-        g.get("experiment_id", pd.Series(index=g.index, dtype=object)))
-    model_control = frame["IsDiseaseModelControl"].map(_bool)
-    treatment_control = frame["IsTreatmentControl"].map(_bool)
-    worse = frame["GreaterIsWorse"].map(_bool)
-    for col, values in (("IsDiseaseModelControl", model_control), ("IsTreatmentControl", treatment_control),
-                        ("GreaterIsWorse", worse)):
-        problems += [Problem(r, col, frame.at[r, col], "must be TRUE or FALSE (several separated by ';')")
-                     for r in frame.index[values.isna()]]
+    for name in SYRF.values():  # optional columns of the export (ExperimentId, OutcomeAverageType, ...)
+        if name not in g:
+            g[name] = None
+    g["experiment"] = g["experiment"].fillna(g["experiment_id"])
+    g["experiment"] = _unique_labels(g, "experiment", "experiment_id")
+    flags = {}
+    for col in ("IsDiseaseModelControl", "IsTreatmentControl", "GreaterIsWorse"):
+        flags[col] = frame[col].map(_bool)
+        problems += [Problem(r, col, None, "is empty: give TRUE or FALSE") if pd.isna(frame.at[r, col]) else
+                     Problem(r, col, frame.at[r, col],
+                             "must be TRUE or FALSE (also 1/0 or yes/no; several separated by ';')")
+                     for r in frame.index[flags[col].isna()]]
+        flags[col] = flags[col].astype(object).where(flags[col].notna(), False).astype(bool)
+    model_control, treatment_control = flags["IsDiseaseModelControl"], flags["IsTreatmentControl"]
     g["role"] = np.select([model_control & treatment_control, model_control, treatment_control],
                           ["sham", "sham+treatment", "control"], "treatment")
-    g["better"] = np.where(worse.fillna(False), "lower", "higher")
+    g["better"] = np.where(flags["GreaterIsWorse"], "lower", "higher")
     minutes = pd.to_numeric(g["minutes"], errors="coerce")
     problems += [Problem(r, "TimeInMinutes", g.at[r, "minutes"], "must be a number")
                  for r in g.index[g["minutes"].notna() & minutes.isna()]]
@@ -176,6 +275,11 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     g["mechanism"] = g["outcome"]
     for a in annotations:
         g[a] = frame[a]
+    # outcome labels are the groups of the analysis (whatever their IDs); experiment labels key the pairing without IDs
+    problems += _case_problems(g, ["outcome"], [] if g["experiment_id"].notna().all() else ["experiment"],
+                               {"experiment": "ExperimentLabel", "outcome": "OutcomeLabel"})
+    problems += _twice(g, ["study_id", "experiment_id", "outcome_id", "minutes", "cohort_id", "group"],
+                       "CohortLabel", "cohort, outcome and time point")
     problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"},
                          g["excluded"] == "")
     if problems:
@@ -184,13 +288,13 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
 
 
 def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
-    """A one-row-per-group sheet (columns :data:`LONG`) as a group table for :func:`pair`."""
-    header, rows, source = read_table(path, sheet, known=LONG)
-    names = [header_key(h) if header_key(h) in LONG else h.strip() for h in header]
-    frame = pd.DataFrame(rows, columns=names, dtype=object).map(
-        lambda v: (v.strip() or None) if isinstance(v, str) else v)
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-    frame = frame[frame.notna().any(axis=1)]
+    """A one-row-per-group sheet (columns :data:`LONG`) as a group table for :func:`pair`.
+
+    Labels are read with their blanks collapsed (no-break spaces, repeated and trailing spaces);
+    labels of one study, experiment, outcome or group differing only in case, and a group entered
+    twice for one outcome and time, are refused, naming both rows.
+    """
+    frame, source = _frame(path, sheet, set(LONG), {"mean", "sd", "sem", "n", "time"}, rename=True)
     problems = [Problem("-", c, None, "required column is missing")
                 for c in ("study", "outcome", "group", "role", "mean", "n", "better") if c not in frame]
     if "sd" not in frame and "sem" not in frame:
@@ -221,6 +325,9 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
         g["mechanism"] = g["outcome"]
     g["excluded"] = ""
     annotations = [c for c in frame if c not in LONG]
+    problems += _case_problems(g, ["study", "outcome"] + (["mechanism"] if "mechanism" in frame else []),
+                               ["experiment", "group"])
+    problems += _twice(g, ["study", "experiment", "outcome", "time", "group"], "group", "group, outcome and time")
     problems += [Problem(r, "sd", None, "is missing: give the group's sd or sem")
                  for r in g.index[g["sd"].isna() & g["sem"].isna()]]
     problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in frame},
@@ -228,6 +335,41 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     if problems:
         raise SheetError(_by_row(problems), str(path))
     return g, annotations, source
+
+
+def _case_problems(g: pd.DataFrame, whole: list[str], within_study: list[str],
+                   shown: dict[str, str] | None = None) -> list[Problem]:
+    """Labels that differ only in case ("Behaviour", "behaviour"): in the whole sheet (``whole``) or
+    within one study (``within_study``). Refused rather than merged or split: a reviewer rarely means
+    two groups by a case difference, and either guess would change the comparisons without a word.
+    One problem per later spelling, naming the row of the first."""
+    problems = []
+    for col in whole + within_study:
+        if col not in g:
+            continue
+        labels = g[col].dropna().astype(str)
+        scope = (g.loc[labels.index, "study"].astype(str) if col in within_study
+                 else pd.Series("", index=labels.index))
+        first: dict[tuple, tuple] = {}  # (scope, folded) -> (row, spelling)
+        for r, label in labels.items():
+            key = (scope[r], label.casefold())
+            if key not in first:
+                first[key] = (r, label)
+            elif first[key][1] != label:
+                problems.append(Problem(r, (shown or {}).get(col, col), label,
+                                        f"differs from {first[key][1]!r} (row {first[key][0]}) only in case: write "
+                                        "them the same if they are one, or tell them apart in words"))
+    return problems
+
+
+def _twice(g: pd.DataFrame, key: list[str], shown: str, what: str) -> list[Problem]:
+    """A group entered twice: rows with the same ``key`` (one problem per later row, naming the first)."""
+    cols = [c for c in key if c in g]
+    keys = g[cols].astype(object).where(g[cols].notna(), "").astype(str).agg("\x1f".join, axis=1)
+    first = keys.groupby(keys, sort=False).transform(lambda k: k.index[0])
+    return [Problem(r, shown, g.at[r, "group"], f"the same {what} as row {first[r]}: a row entered twice? "
+                                                 "Delete one, or tell the groups apart")
+            for r in g.index[first != g.index]]
 
 
 def _by_row(problems: list[Problem]) -> list[Problem]:
@@ -288,8 +430,10 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     """
     g = groups.copy()
     g["experiment"] = g["experiment"].astype(object).where(g["experiment"].notna(), "")
-    key_cols = ["study", "experiment", "outcome", "time"]
-    keys = g[key_cols].astype(object).where(g[key_cols].notna(), "").astype(str).agg("\x1f".join, axis=1)
+    # the export's IDs where it has them (two experiments labelled "Behaviour" stay two), else the labels
+    key = pd.DataFrame({c: g[f"{c}_id"].fillna(g[c]) if f"{c}_id" in g else g[c]
+                        for c in ("study", "experiment", "outcome")} | {"time": g["time"]})
+    keys = key.astype(object).where(key.notna(), "").astype(str).agg("\x1f".join, axis=1)
     status = pd.Series("", index=g.index, dtype=object)
     detail = pd.Series("", index=g.index, dtype=object)
     comparison_row = pd.Series(pd.NA, index=g.index, dtype="Int64")
@@ -305,9 +449,9 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
         for r in here.index[(here.role == "sham+treatment") & used[here.index]]:
             status[r], detail[r] = "not used", "a sham (no disease model) cohort given the treatment: no comparison"
         sham = shams.iloc[0] if len(shams) == 1 else None
-        for r in shams.index:
-            status[r] = "sham" if sham is not None else "not used"
-            detail[r] = ("sham of this outcome and time" if sham is not None else
+        for r in shams.index:  # "sham" once a comparison uses it (below)
+            status[r] = "not used"
+            detail[r] = ("no comparison made at this outcome and time to use it" if sham is not None else
                          f"{len(shams)} sham cohorts here ({', '.join(map(repr, shams.group))}): no sham columns")
         treated = ok[ok.role == "treatment"]
         if treated.empty:
@@ -333,6 +477,8 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
             continue
         control = controls.iloc[0]
         c = controls.index[0]
+        if sham is not None:
+            status[shams.index[0]], detail[shams.index[0]] = "sham", "sham of this outcome and time"
         status[c] = "control"
         detail[c] = (f"control of {len(treated)} comparison{'s' if len(treated) != 1 else ''}"
                      + (" (shared: its n is divided among them)" if len(treated) > 1 else ""))

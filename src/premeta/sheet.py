@@ -148,20 +148,15 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     blank = [i for i, h in enumerate(header) if not h]
     filled = [i for i in blank if any(pd.notna(_cell(r[i])) for r in rows)]
     if filled:
-        raise SheetError([Problem(1, _letter(i), "", "this column holds values but has no header: name it "
+        raise SheetError([Problem(1, letter(i), "", "this column holds values but has no header: name it "
                                   "(see `premeta template`) or delete it") for i in filled], source.where())
     header = [h for i, h in enumerate(header) if i not in blank]
     rows = [[c for i, c in enumerate(r) if i not in blank] for r in rows]
     names = [header_key(h) if header_key(h) in COLUMNS else h for h in header]
-    seen: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        seen.setdefault(name, []).append(i)
-    twice = [Problem(1, name, header[at[1]], "the column appears "
-                     + ("twice" if len(at) == 2 else f"{len(at)} times")
-                     + f" (columns {', '.join(_letter(i) for i in at)}): keep one")
-             for name, at in seen.items() if len(at) > 1 and name]
-    if twice:
+    if twice := repeated_columns(header, names):
         raise SheetError(twice, source.where())
+    if formulas := formula_cells(source):
+        raise SheetError(formulas, source.where())
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, NUMERIC, source.delimiter)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
@@ -186,7 +181,29 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     return frame
 
 
-def _letter(i: int) -> str:
+def repeated_columns(header: list[str], names: list[str]) -> list[Problem]:
+    """One problem per column name that appears more than once (``names``: the header as matched),
+    naming its spreadsheet columns."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        seen.setdefault(name, []).append(i)
+    return [Problem(1, name, header[at[1]], "the column appears "
+                    + ("twice" if len(at) == 2 else f"{len(at)} times")
+                    + f" (columns {', '.join(letter(i) for i in at)}): keep one")
+            for name, at in seen.items() if len(at) > 1 and name]
+
+
+def formula_cells(source) -> list[Problem]:
+    """One problem per workbook cell holding a formula whose result the workbook does not hold
+    (saved by a program that does not compute formulas): read as empty, it would be "missing"."""
+    return [Problem(row, col, None,
+                    "formula without a cached value: open and save the workbook in a spreadsheet program "
+                    "(Excel, LibreOffice), which stores the formula's result")
+            for (row, col), kind in sorted(source.typed_cells.items(), key=lambda x: x[0][0])
+            if kind == "formula"]
+
+
+def letter(i: int) -> str:
     """Spreadsheet column letter of the 0-based column ``i`` (0 -> A, 26 -> AA)."""
     out = ""
     i += 1

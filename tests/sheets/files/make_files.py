@@ -11,9 +11,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from msoffcrypto.format.ooxml import OOXMLFile
 import openpyxl
-import xlwt
 
 HERE = Path(__file__).parent
 SOURCE = HERE.parents[2] / "data" / "simulated_treadmill_neuropathic_pain.csv"
@@ -62,8 +60,54 @@ def workbook(rows_, path, title="Sheet1", before=(), hidden=(), date_col=None, b
     wb.save(path)
 
 
+def layouts(data):
+    """Workbook layouts of extraction teams: study cells merged down their rows, a band row naming the
+    groups above the header (merged across the groups' columns, and as text), and formulas saved by a
+    program that does not compute them (openpyxl, like many scripts, stores no result)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Extraction"
+    ws.append(COLUMNS)
+    for r in data:
+        ws.append([float(v) if c in NUMBERS and v else v for c, v in zip(COLUMNS, r)])
+    study = [r[0] for r in data]
+    start = 0
+    for i in range(1, len(study) + 1):  # merge each run of one study's rows, keeping its first cell
+        if i == len(study) or study[i] != study[start]:
+            if i - start > 1:
+                ws.merge_cells(start_row=start + 2, start_column=1, end_row=i + 1, end_column=1)
+            start = i
+    wb.save(HERE / "merged_study_cells.xlsx")
+    bands = [""] * 5 + ["Exercise group", "", "", "Control group", "", ""]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(bands)
+    ws.append(["study", "outcome", "mechanism", "time", "better", "mean", "sd", "n", "mean", "sd", "n"])
+    for r in data:
+        ws.append([float(v) if c in NUMBERS and v else v for c, v in zip(COLUMNS, r)])
+    ws.merge_cells("F1:H1")
+    ws.merge_cells("I1:K1")
+    wb.save(HERE / "band_row_above_header.xlsx")
+    (HERE / "band_row_above_header.csv").write_text(
+        text(data, header=["study", "outcome", "mechanism", "time", "better", "mean", "sd", "n", "mean", "sd", "n"]
+             ).replace("study,", ",".join(bands) + "\r\nstudy,", 1), encoding="utf-8")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(COLUMNS)
+    for r in data:
+        ws.append([float(v) if c in NUMBERS and v else v for c, v in zip(COLUMNS, r)])
+    n = COLUMNS.index("trt_n") + 1
+    ws.cell(3, n).value = f"={ws.cell(2, n).coordinate}"  # "as above": no cached value
+    ws.cell(4, n).value = f"={ws.cell(3, n).coordinate}+0"
+    wb.save(HERE / "formula_without_cached_value.xlsx")
+
+
 def main():
+    from msoffcrypto.format.ooxml import OOXMLFile
+    import xlwt
+
     data = rows()
+    layouts(data)
     (HERE / "windows1252.csv").write_bytes(text(data).encode("cp1252"))
     (HERE / "excel_unicode_text.txt").write_bytes(text(data, "\t").encode("utf-16"))  # BOM, LE
     (HERE / "semicolon_decimal_comma.csv").write_bytes(text(data, ";", ",").encode("utf-8-sig"))
