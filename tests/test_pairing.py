@@ -283,8 +283,8 @@ def test_study_labels_from_authors_title_or_id_and_kept_apart():
     from premeta.pairing import _surname
 
     assert [_surname(a) for a in ("Smith J, Doe K", "J. Smith and K. Doe", "Smith, J.; Doe, K.",
-                                  "L. S. Garcia, C. Comim", "van der Berg AB, Doe K", None, "")] == [
-        "Smith", "Smith", "Smith", "Garcia", "van der Berg", "", ""]
+                                  "L. S. Garcia, C. Comim", "van der Berg AB, Doe K", "KRASAVIN M :LUKIN A", None,
+                                  "")] == ["Smith", "Smith", "Smith", "Garcia", "van der Berg", "KRASAVIN", "", ""]
     example, _, _ = load(EXAMPLE)
     assert {"Li 2014 (84502c8f)", "Li 2014 (bd3c8505)", "Garcia 2008"} <= set(example.study)
 

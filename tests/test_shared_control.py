@@ -17,7 +17,7 @@ import pytest
 
 import premeta
 from conftest import close, run
-from premeta.analysis import effects_as_written, primary, read_effects
+from premeta.analysis import effects_as_written, primary, read_effects, stratified
 from premeta.effects import shared_control_vcov
 from premeta.multilevel import rma_mv, robust
 from premeta.pairing import checked
@@ -206,3 +206,36 @@ def test_workflow_on_a_dose_response_sheet_in_every_mode(tmp_path, mode):
                 close(primary_csv.at[r["group"], q], r[q], rtol=MULTILEVEL_RTOL)
     html = (results / "report.html").read_text()
     assert f"shared_control: {mode}" in html or mode == "split"
+
+
+def test_a_real_syrf_export_of_dose_response_experiments_is_metafor(tmp_path):
+    """The TAAR1 living review's SyRF export (tests/data/syrf/lsr3_taar1_doses.csv, CC BY 4.0): 62
+    cohort rows, sham cohorts with an empty IsDiseaseModelControl (read as TRUE: no disease model
+    attached), paired into 46 comparisons of 3 to 8 doses against one control; their SMDs (control
+    split) and the comparisons-independent models per outcome are tests/data/make_corpus_doses.R's
+    metafor values, and the workflow writes the report."""
+    ref = DOSES["syrf/lsr3_taar1_doses"]
+    path = DATA / "syrf" / "lsr3_taar1_doses.csv"
+    sheet, pairing, fmt = checked(path, "auto", None, "SMD", "benefit", "mechanism")
+    assert fmt == "syrf" and len(sheet) == ref["comparisons"] == 46
+    assert pairing.status.value_counts().to_dict() == {"paired": 46, "control": 10, "sham": 6}
+    assert pairing.detail.str.contains("IsDiseaseModelControl is empty and no disease model is attached").sum() == 6
+    raw = pd.read_csv(path)
+    cohort = raw["CohortId"].to_numpy()
+    rows = sheet["source_rows"].str.split(";")
+    ours = pd.DataFrame({"trt": [cohort[int(r[0]) - 2] for r in rows], "ctl": [cohort[int(r[1]) - 2] for r in rows],
+                         "mechanism": sheet["mechanism"].to_numpy()})
+    effects = premeta.escalc(sheet, "SMD", "benefit")
+    theirs = pd.DataFrame(ref["comparison"]).assign(yi=ref["yi"], vi=ref["vi"])
+    both = ours.assign(yi=effects["yi"].to_numpy(), vi=effects["vi"].to_numpy()).merge(
+        theirs, left_on=["trt", "ctl", "mechanism"], right_on=["trt_cohort", "ctl_cohort", "mechanism"])
+    assert len(both) == 46
+    close(both["yi_x"], both["yi_y"], rtol=1e-12)
+    close(both["vi_x"], both["vi_y"], rtol=1e-12)
+    assert int(effects["split_below_2"].sum()) == ref["split_below_2"]
+    pooled = stratified(effects_as_written(effects), "mechanism", "REML", "knha")["pooled"].set_index("group")
+    for r in ref["results"]:
+        for q in ("k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p"):
+            close(pooled.at[r["group"], q], r[q], rtol=1e-6)
+    run(tmp_path, "--config", f"data={path}", "analyses=[dependence]")
+    assert (tmp_path / "results" / "report.html").stat().st_size > 0

@@ -155,11 +155,11 @@ def _bool(value) -> bool | None:
 
 def _surname(authors) -> str:
     """The first author's surname from "Smith J, Doe K" (PubMed), "J. Smith and K. Doe", "Smith, J.;
-    Doe, K." or "Smith J"; "" when no author is given."""
+    Doe, K.", "SMITH J :DOE K" (as some SyRF exports) or "Smith J"; "" when no author is given."""
     text = _text(str(authors).strip().strip('"')) if isinstance(authors, str) else None
     if not text:
         return ""
-    first = re.split(r";| and |&", text)[0]
+    first = re.split(r";|:| and |&", text)[0]
     first = first.split(",")[0].strip()  # "Smith J, Doe K" / "J. Smith, K. Doe" / "Smith, J."
     words = first.split()
     initials = re.compile(r"(?:[A-Z]\.?-?){1,3}")
@@ -242,13 +242,22 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     g["experiment"] = g["experiment"].fillna(g["experiment_id"])
     g["experiment"] = _unique_labels(g, "experiment", "experiment_id")
     flags = {}
+    # SyRF leaves IsDiseaseModelControl empty on a cohort with no disease model attached (the sham
+    # cohorts of real exports, tests/data/syrf/lsr3_taar1_doses.csv): read as TRUE when the cohort's
+    # DiseaseModelId(s)/Label(s) are empty too; said in the pairing table
+    models = [c for c in ("DiseaseModelId(s)", "DiseaseModelLabel(s)") if c in frame]
+    no_model = frame["IsDiseaseModelControl"].isna() & (frame[models].isna().all(axis=1) if models else False)
     for col in ("IsDiseaseModelControl", "IsTreatmentControl", "GreaterIsWorse"):
         flags[col] = frame[col].map(_bool)
+        if col == "IsDiseaseModelControl":
+            flags[col] = flags[col].astype(object).where(~no_model, True)
         problems += [Problem(r, col, None, "is empty: give TRUE or FALSE") if pd.isna(frame.at[r, col]) else
                      Problem(r, col, frame.at[r, col],
                              "must be TRUE or FALSE (also 1/0 or yes/no; several separated by ';')")
                      for r in frame.index[flags[col].isna()]]
         flags[col] = flags[col].astype(object).where(flags[col].notna(), False).astype(bool)
+    g["read_as"] = np.where(no_model, "IsDiseaseModelControl is empty and no disease model is attached: read as "
+                                      "TRUE (no disease model)", "")
     model_control, treatment_control = flags["IsDiseaseModelControl"], flags["IsTreatmentControl"]
     g["role"] = np.select([model_control & treatment_control, model_control, treatment_control],
                           ["sham", "sham+treatment", "control"], "treatment")
@@ -509,6 +518,9 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
                 sheet[col] = sheet[col].astype("Int64")
         if sheet["time"].isna().all() if "time" in sheet else False:
             sheet = sheet.drop(columns="time")
+    if "read_as" in g:  # how a cell was read, where the export left it to premeta
+        said = g["read_as"].fillna("") != ""
+        detail[said] = [f"{d}; {r}" if d else r for d, r in zip(detail[said], g.loc[said, "read_as"])]
     pairing = pd.DataFrame({"row": g.index, "study": g.study, "experiment": g.experiment, "outcome": g.outcome,
                             "time": g.time, "group": g.group, "role": g.role, "status": status,
                             "comparison_row": comparison_row, "detail": detail}).reset_index(drop=True)

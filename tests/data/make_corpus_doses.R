@@ -17,9 +17,8 @@
 # "LS") with SD = SEM * sqrt(n) from the arm's own n (fractional where the sheet's n is), a control
 # group shared by m rows (same study, control_group, outcome) entering each with n/m, the sign
 # flipped where better = lower, and rma(method = "REML", test = "knha") per `mechanism` and overall.
-# The SyRF export is paired first, by the rules premeta.pairing documents (below). No test reads
-# the JSON yet: premeta refuses fractional n and shared controls split below 2 animals today, and
-# stops on the export's empty IsDiseaseModelControl (tests/data/README.md).
+# The SyRF export is paired first, by the rules premeta.pairing documents (below). The JSON is read
+# by tests/test_shared_control.py.
 #
 # Packages: metafor, jsonlite, and readxl for the first step.
 
