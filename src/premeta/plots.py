@@ -813,9 +813,15 @@ def funnel_panels_figure(rows: pd.DataFrame, measure: str, precision: str = "se"
     ncol, rows_of_groups = (3, -(-len(groups) // 3)) if several else (1, 1)
     xlabel = MEASURE_LABELS.get(measure, measure)
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5, 4.2), layout="constrained")
+        w, h = (10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5, 4.2)
+        fig = Figure(figsize=(w, h))
         FigureCanvasAgg(fig)
-        grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups)
+        # margins fixed in inches (room for two-line titles and the axis labels), as _panels: constrained
+        # layout placed these panels differently in the last bits from one process to the next
+        grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups,
+                                left=0.75 / w, right=1 - 0.2 / w, bottom=0.55 / h, top=1 - 0.55 / h,
+                                wspace=0.7 / (w / ncol - 0.95 / ncol), hspace=0.9 / (h / (several + rows_of_groups)
+                                                                                    - 1.1 / (several + rows_of_groups)))
         if several:
             res = fig.add_subplot(grid[0, :2])
             mods = pd.DataFrame({by: labels})
