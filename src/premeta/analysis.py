@@ -772,8 +772,9 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
         method="REML" if mode == "multilevel" else "" if mode == "rve" else method,
         test=[own.get(mode, test) if i not in single else "z" for i in range(len(table))],
         animals=[animals(sub) for sub in subsets],
-        note=[thin_evidence_note(n, k, st, animals_note(sub))
-              for n, k, st, sub in zip(table["note"], table["k"], table["studies"], subsets)])
+        # the caveats of a thin estimate only where there is an estimate
+        note=[thin_evidence_note(n, k if np.isfinite(est) else 0, st, animals_note(sub))
+              for n, k, st, est, sub in zip(table["note"], table["k"], table["studies"], table["estimate"], subsets)])
     if test == "z" and mode in ("none", "aggregate"):
         table["df"] = np.nan
     table["p_holm"] = np.r_[adjust_p(table["p"][:-1], "holm"), np.nan]

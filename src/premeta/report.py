@@ -73,7 +73,9 @@ def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> l
         q = other.get(r["group"], np.nan)
         if r.get("dependence") != "none" and np.isfinite(r["p"]) and np.isfinite(q) and (r["p"] < alpha) != (q < alpha):
             side = "significant" if q < alpha else "not significant"
-            note.append(f"with comparisons treated as independent the effect is {side} (p = {_pfmt(q, 3)})")
+            shown = _pfmt(q, 3)
+            note.append(f"with comparisons treated as independent the effect is {side} "
+                        f"(p {shown if shown.startswith('<') else '= ' + shown})")
         notes.append("; ".join(note))
     return notes
 
