@@ -237,5 +237,18 @@ def test_a_real_syrf_export_of_dose_response_experiments_is_metafor(tmp_path):
     for r in ref["results"]:
         for q in ("k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p"):
             close(pooled.at[r["group"], q], r[q], rtol=1e-6)
+    # shared_control: full and covariance (vcalc's V, rma.mv with CR2 tests over all outcomes)
+    sheet_full = checked(path, "auto", None, "SMD", "benefit", "mechanism", "covariance")[0]
+    full = effects_as_written(premeta.escalc(sheet_full, "SMD", "benefit", "covariance"))
+    both = ours.assign(yi=full["yi"].to_numpy(), vi=full["vi"].to_numpy()).merge(
+        theirs.assign(yi=ref["full"]["yi"], vi=ref["full"]["vi"]), left_on=["trt", "ctl", "mechanism"],
+        right_on=["trt_cohort", "ctl_cohort", "mechanism"])
+    close(both["yi_x"], both["yi_y"], rtol=1e-12)
+    close(both["vi_x"], both["vi_y"], rtol=1e-12)
+    overall = primary(full, "mechanism", "auto", shared_control="covariance")["table"].iloc[-1]
+    cov = ref["covariance_overall"]
+    for q in ("k", "estimate", "se", "df", "ci_low", "ci_high"):
+        close(overall[q], cov[q], rtol=MULTILEVEL_RTOL)
+    close([overall.sigma2_study, overall.sigma2_within], cov["sigma2"], rtol=MULTILEVEL_RTOL)
     run(tmp_path, "--config", f"data={path}", "analyses=[dependence]")
     assert (tmp_path / "results" / "report.html").stat().st_size > 0

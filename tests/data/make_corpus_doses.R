@@ -180,7 +180,29 @@ es <- escalc("SMD", m1i = p$m1i, sd1i = p$sd1i, n1i = p$n1i, m2i = p$m2i, sd2i =
 p$yi <- ifelse(p$better == "lower", -1, 1) * as.numeric(es$yi)
 p$vi <- as.numeric(es$vi)
 groups <- sort(unique(p$mechanism))
+# shared_control: full (each comparison with the control's whole n) and covariance (those effects, the
+# sampling covariance of the comparisons sharing a control, metafor vcalc, in a three-level model with
+# CR2 tests, as tests/reference/make_shared_control_fixtures.R: each comparison its own treatment group,
+# a control shared within one outcome; over all outcomes, the only set with 2 studies)
+p$n2_full <- p$n2i * p$m
+full <- escalc("SMD", m1i = p$m1i, sd1i = p$sd1i, n1i = p$n1i, m2i = p$m2i, sd2i = p$sd2i, n2i = p$n2_full,
+               vtype = "LS")
+d <- data.frame(study = p$study, id = seq_len(nrow(p)), mechanism = p$mechanism,
+                yi = ifelse(p$better == "lower", -1, 1) * as.numeric(full$yi), vi = as.numeric(full$vi),
+                trt = paste("treatment of row", seq_len(nrow(p))), ctl = paste(p$ctl_cohort, p$mechanism),
+                w1 = p$n1i, w2 = p$n2_full)
+covariance <- function(d) {
+  V <- vcalc(vi, cluster = study, grp1 = trt, grp2 = ctl, w1 = w1, w2 = w2, data = d)
+  fits <- lapply(list(list(optimizer = "nlminb", rel.tol = 1e-10, iter.max = 10000, eval.max = 10000),
+                      list(optimizer = "optim", optmethod = "Nelder-Mead", reltol = 1e-14, maxit = 100000)),
+                 function(control) rma.mv(yi, V, random = ~ 1 | study / id, data = d, control = control))
+  res <- fits[[which.max(sapply(fits, logLik))]]
+  rob <- robust(res, cluster = d$study, clubSandwich = TRUE)
+  list(k = res$k, estimate = as.numeric(rob$beta), se = as.numeric(rob$se), df = as.numeric(rob$ddf),
+       ci_low = as.numeric(rob$ci.lb), ci_high = as.numeric(rob$ci.ub), sigma2 = res$sigma2)
+}
 corpus[["syrf/lsr3_taar1_doses"]] <- list(
+  full = list(yi = d$yi, vi = d$vi), covariance_overall = covariance(d),
   sheet = "syrf/lsr3_taar1_doses.csv", rows = nrow(s), comparisons = nrow(p),
   studies = length(unique(p$study)), split_below_2 = sum(p$n2i < 2),
   comparison = p[, c("study", "experiment", "mechanism", "trt_cohort", "ctl_cohort", "m")],
