@@ -180,8 +180,8 @@ HEADER = ("StudyId,CohortLabel,NumberOfAnimals,IsDiseaseModelControl,IsTreatment
 
 
 def test_problems_name_the_exports_own_rows_and_columns(tmp_path):
-    """Missing numbers, and the comparison sheet's rules (SD 0 in both arms, a shared control split
-    below 2 animals), are reported at the export's spreadsheet row and column, all at once."""
+    """Missing numbers, and the comparison sheet's rules (SD 0 in both arms, an SMD without degrees of
+    freedom), are reported at the export's spreadsheet row and column, all at once."""
     missing = tmp_path / "missing.csv"
     missing.write_text(HEADER + "s1,Veh,8,FALSE,TRUE,Imm,TRUE,60,10,mean,2,SD\n"
                                 "s1,Drug,8,FALSE,FALSE,Imm,TRUE,60,,mean,2,SD\n"
@@ -194,20 +194,19 @@ def test_problems_name_the_exports_own_rows_and_columns(tmp_path):
     paired = tmp_path / "paired.csv"
     paired.write_text(HEADER + "s1,Veh,8,FALSE,TRUE,Imm,TRUE,60,10,mean,0,SD\n"
                                "s1,Drug,8,FALSE,FALSE,Imm,TRUE,60,7,mean,0,SD\n"
-                               "s2,Veh,3,FALSE,TRUE,Imm,TRUE,60,10,mean,1,SD\n"
-                               "s2,Low,8,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n"
-                               "s2,High,8,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n")
+                               "s2,Veh,1,FALSE,TRUE,Imm,TRUE,60,10,mean,1,SD\n"
+                               "s2,Low,1,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n"
+                               "s2,High,1,FALSE,FALSE,Imm,TRUE,60,7,mean,1,SD\n")
     out = cli("pair", str(paired), "-o", str(tmp_path / "comparisons.csv"))
     lines = out.stderr.splitlines()
     assert out.returncode == 1 and len(lines) == 3 and not (tmp_path / "comparisons.csv").exists()
     assert lines[1].startswith(f"  {paired}: row 2, column 'OutcomeError', value 0: SD is 0 in both groups")
     assert lines[1].endswith("(in comparison 'Drug vs Veh')")
-    assert lines[2].startswith(f"  {paired}: row 4, column 'NumberOfAnimals', value 3: control group 'Veh' of "
-                               "study 's2' has n = 3 shared by 2 comparisons (rows 5, 6)")
+    assert lines[2].startswith(f"  {paired}: row 4, column 'NumberOfAnimals', value 1: Hedges' df")
     assert lines[2].endswith("(in comparisons 'Low vs Veh', 'High vs Veh')")
     # the workflow stops on the same problems before writing anything
     run_out = run(tmp_path / "wf", "--config", f"data={paired}", check=False)
-    assert run_out.returncode != 0 and "row 4, column 'NumberOfAnimals', value 3" in run_out.stderr
+    assert run_out.returncode != 0 and "row 4, column 'NumberOfAnimals', value 1: Hedges' df" in run_out.stderr
     assert not (tmp_path / "wf" / "results").exists()
 
 

@@ -105,7 +105,7 @@ def test_rerun_is_byte_identical(bundled, tmp_path):
 
 def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
     bad = pd.read_csv(SHEET, dtype=str).head(6)
-    bad.loc[1, "ctl_n"] = "1"
+    bad.loc[1, "ctl_n"] = "0"
     bad.loc[3, "trt_sd"] = "n/a"
     bad.loc[4, "better"] = "up"
     path = tmp_path / "bad.csv"
@@ -114,7 +114,7 @@ def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
     assert out.returncode != 0
     first = out.stderr.strip().splitlines()[0]
     assert first.startswith("premeta: ") and "bad.csv" in first and "3 problem(s)" in first
-    assert "row 3, column 'ctl_n', value '1'" in out.stderr
+    assert "row 3, column 'ctl_n', value '0': must be > 0" in out.stderr
     assert "row 5, column 'trt_sd', value 'n/a': must be a number" in out.stderr
     assert "row 6, column 'better', value 'up'" in out.stderr
     assert "Traceback" not in out.stderr

@@ -397,9 +397,8 @@ def _numbers(g: pd.DataFrame, columns: dict[str, str], used: pd.Series) -> list[
         problems += [Problem(r, shown, raw[r], "must be a number") for r in g.index[raw.notna() & x.isna()]]
         if col in ("mean", "n", "error"):
             problems += [Problem(r, shown, None, "is missing") for r in g.index[raw.isna() & used]]
-        if col == "n":
-            problems += [Problem(r, shown, raw[r], "must be a whole number >= 2")
-                         for r in g.index[x.notna() & ((x % 1 != 0) | (x < 2))]]
+        if col == "n":  # as the comparison sheet's n: any positive number (a range's midpoint), metafor's escalc
+            problems += [Problem(r, shown, raw[r], "must be > 0 (a group of animals)") for r in g.index[x <= 0]]
         elif col != "mean":
             problems += [Problem(r, shown, raw[r], "must not be negative") for r in g.index[x < 0]]
         g[col] = x
