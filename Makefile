@@ -11,7 +11,7 @@ CORES ?= 2
 # cluster-test: 1 also starts slurmdbd (a cluster with accounting)
 ACCOUNTING ?= 0
 
-.PHONY: run test cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
+.PHONY: run test test-fast cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 
 test: $(BIN)/.installed  ## every test, the real workflow included
 	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser (the dev loop)
+	$(BIN)/python -m pytest -m "not workflow and not browser"
 
 $(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
 	$(BIN)/pip install --quiet -r requirements-slurm.lock -c requirements.lock

@@ -222,6 +222,7 @@ def test_report_counts_each_kind_of_conversion():
             "(Luo et al. 2016; Wan et al. 2014); 0 comparisons shared") in html, html
 
 
+@pytest.mark.workflow
 def test_workflow_converts_flags_and_counts(tmp_path):
     """The workflow once: a median without `convert_medians` stops the run with its rule; with it,
     effect_sizes.csv flags each converted arm and the report counts each kind."""

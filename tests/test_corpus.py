@@ -46,6 +46,7 @@ def corpus_run(request, tmp_path_factory):
     return request.param, work, workflow(work, request.param)
 
 
+@pytest.mark.workflow
 def test_workflow_runs(corpus_run):
     name, work, out = corpus_run
     assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv:\n{out.stderr[-4000:]}"
@@ -71,6 +72,7 @@ def test_workflow_runs(corpus_run):
         assert "4 comparisons had an SD of 0 in one group" in html and "<td>284</td>" in html
 
 
+@pytest.mark.workflow
 def test_effect_sizes_equal_metafor(corpus_run):
     name, work, out = corpus_run
     assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv"
@@ -82,6 +84,7 @@ def test_effect_sizes_equal_metafor(corpus_run):
     close(effects["vi"], ref["vi"])
 
 
+@pytest.mark.workflow
 def test_pooled_equals_metafor(corpus_run):
     name, work, out = corpus_run
     assert out.returncode == 0, f"snakemake failed on tests/data/{name}.csv"

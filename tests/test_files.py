@@ -138,6 +138,7 @@ def test_command_help_has_examples():
     assert "premeta validate extraction.xlsx --sheet Data --measure NMD" in out.stdout
 
 
+@pytest.mark.workflow
 def test_workflow_reads_a_german_excel_csv_and_says_so(tmp_path):
     run(tmp_path, "--config", f"data={FILES / 'semicolon_decimal_comma.csv'}", "measure=smd", "method=reml",
         "permutations=20", "analyses=[dependence]")
@@ -150,6 +151,7 @@ def test_workflow_reads_a_german_excel_csv_and_says_so(tmp_path):
     assert list(effects.trt_mean) == list(want.trt_mean)  # 0,458 read as 0.458
 
 
+@pytest.mark.workflow
 def test_workflow_warns_about_hidden_rows_and_refuses_before_writing(tmp_path):
     run(tmp_path, "--config", f"data={FILES / 'three_worksheets_hidden_rows.xlsx'}", "sheet=Data",
         "permutations=20", "analyses=[dependence]")

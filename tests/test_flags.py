@@ -152,6 +152,7 @@ def test_the_multiverse_without_flagged_rows():
     assert len(premeta.specifications()) == 3 * 14 * 5
 
 
+@pytest.mark.workflow
 def test_flags_through_the_workflow_and_the_report(tmp_path):
     """A sheet with an SEM typed as an SD (row 13): flags.csv, effect_sizes.csv's column, the report."""
     s = pd.read_csv(REPO / "tests" / "sheets" / "simulated_uniform_protocol.csv")

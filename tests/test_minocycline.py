@@ -165,6 +165,7 @@ def test_analysis_c_matches_replication(effects_c):
     assert f"{f.tau2:.3f}" == "0.985" and f"{f.i2:.1f}" == "76.7" and f.p[0] < 0.001
 
 
+@pytest.mark.workflow
 def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
     """`snakemake --configfile config/minocycline.yaml`: the whole pipeline on the bundled real data,
     into its own folder, gives the published estimate and CI (Reis et al. 2019) to their precision."""
@@ -186,6 +187,7 @@ def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
     assert "Reis DJ, Casteen EJ, Ilardi SS. The antidepressant impact of minocycline in rodents" in html
 
 
+@pytest.mark.workflow
 def test_config_minocycline_c_reproduces_the_replication_from_group_data(tmp_path):
     """`premeta run --configfile config/minocycline_c.yaml` (Snakemake underneath): Analysis C from
     the arms through premeta's sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51,

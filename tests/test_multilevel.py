@@ -93,8 +93,9 @@ def test_aggregate_rejects_singular_correlation():
         aggregate([0.1, 0.2], [0.01, 0.02], [1, 1], rho=1.0)
 
 
-def test_rma_mv_fast_and_recovers_simulated_components():
-    """2,000 studies x 5 effects in 3 clusters each: linear cost, components recovered."""
+def test_rma_mv_recovers_simulated_components():
+    """2,000 studies x 5 effects in 3 clusters each: the components recovered (its time is printed,
+    never asserted: the machines are shared; benchmarks/ measures speed)."""
     rng = np.random.default_rng(2024)
     S, n = 2000, 5
     study = np.repeat(np.arange(S), n)
@@ -107,7 +108,7 @@ def test_rma_mv_fast_and_recovers_simulated_components():
     f = rma_mv(yi, vi, study, cluster2)
     elapsed = time.perf_counter() - start
     print(f"rma_mv, 2,000 studies x 5 effects: {elapsed:.3f} s")
-    assert f.converged and elapsed < 3
+    assert f.converged
     close(f.sigma2, [0.1, 0.05], rtol=0.2)
     close(f.beta, [0.3], rtol=0.05)
 

@@ -98,6 +98,7 @@ def test_chunks_are_the_whole_table_bit_for_bit(minocycline, table):
     pd.testing.assert_frame_equal(combine(parts), table, check_exact=True)
 
 
+@pytest.mark.workflow
 def test_low_risk_of_bias_and_nmd_on_the_bundled_sheet(bundled):
     sheet, t = bundled
     e = premeta.escalc(sheet, "SMD")
@@ -143,6 +144,7 @@ def test_unknown_choices_are_refused():
         premeta.specifications({"estimator": ["REML"]})
 
 
+@pytest.mark.workflow
 def test_workflow_results_do_not_depend_on_the_chunks(tmp_path):
     """The real workflow, its specifications in 3 chunks and in 1: the same bytes; the report shows the section."""
     bundled = pd.read_csv(SHEET)

@@ -154,6 +154,7 @@ def test_premeta_template_validate_pair(tmp_path):
         assert "examples:" in cli(command, "--help").stdout
 
 
+@pytest.mark.workflow
 def test_a_syrf_export_through_premeta_run(tmp_path):
     for name in ("Snakefile",):
         (tmp_path / name).write_text((REPO / name).read_text().replace('"workflow/', f'"{REPO}/workflow/'))
@@ -169,6 +170,7 @@ def test_a_syrf_export_through_premeta_run(tmp_path):
     assert "Pairing of groups into comparisons" in html and "2 candidate controls" in html
 
 
+@pytest.mark.workflow
 def test_group_by_an_annotation_question(tmp_path):
     run(tmp_path, "--config", f"data={SIMULATED}", "group_by=Pain model", "permutations=20", "analyses=[dependence]")
     pooled = pd.read_csv(tmp_path / "results" / "pooled.csv")
@@ -179,6 +181,7 @@ HEADER = ("StudyId,CohortLabel,NumberOfAnimals,IsDiseaseModelControl,IsTreatment
           "GreaterIsWorse,TimeInMinutes,OutcomeAverage,OutcomeAverageType,OutcomeError,OutcomeErrorType\n")
 
 
+@pytest.mark.workflow
 def test_problems_name_the_exports_own_rows_and_columns(tmp_path):
     """Missing numbers, and the comparison sheet's rules (SD 0 in both arms, an SMD without degrees of
     freedom), are reported at the export's spreadsheet row and column, all at once."""
@@ -227,6 +230,7 @@ def test_long_template_is_the_commands(tmp_path):
     assert (tmp_path / "g.csv").read_text().splitlines() == (REPO / "data" / "template_long.csv").read_text().splitlines()
 
 
+@pytest.mark.workflow
 def test_a_long_sheet_through_the_workflow(tmp_path):
     """format: long (told from the header): paired into results/sheet_from_long.csv, every row's
     fate in results/pairing.csv and the report, pooled as the equivalent hand-made sheet."""

@@ -57,6 +57,8 @@ def desktop(report):
     d.quit()
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_every_image_decodes(desktop):
     images = desktop.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
@@ -64,6 +66,8 @@ def test_every_image_decodes(desktop):
     assert [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)] == []
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_every_contents_link_lands_on_its_section(desktop):
     links = desktop.execute_script(
         "return Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href'))")
@@ -81,6 +85,8 @@ def test_every_contents_link_lands_on_its_section(desktop):
         assert abs(top) <= 2 or (bottom <= 2 and 0 <= top < height), (href, top, bottom)
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_glance_links_to_each_forest_plot(desktop):
     desktop.execute_script("window.scrollTo(0, 0)")
     desktop.find_element("link text", "Behaviour").click()
@@ -88,6 +94,8 @@ def test_glance_links_to_each_forest_plot(desktop):
     assert target.startswith("forest-")
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_no_horizontal_scroll_at_1400px(desktop):
     desktop.execute_script("window.scrollTo(0, 0)")
     width, inner = desktop.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
@@ -97,6 +105,8 @@ def test_no_horizontal_scroll_at_1400px(desktop):
     desktop.save_screenshot(str(ARTIFACTS / "report_1400px_forest.png"))
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_narrow_phone_layout(report):
     d = browser(390, 844, mobile=True)
     try:
@@ -112,6 +122,8 @@ def test_narrow_phone_layout(report):
         d.quit()
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_printed_pdf_keeps_every_pooled_column(desktop):
     options = PrintOptions()
     options.orientation = "landscape"

@@ -95,6 +95,7 @@ def test_rve_exported():
     assert premeta.rve is rve and "rve" in premeta.__all__
 
 
+@pytest.mark.workflow
 def test_workflow_rve_model(tmp_path):
     """`dependence: rve` with `rve_model: HIER` in the workflow: the model named in the table of
     choice and the report, no rho (HIER has none), estimates equal to premeta.rve on the effects."""

@@ -32,6 +32,7 @@ def test_premeta_run_names_the_config_file_snakemake_cannot_read(tmp_path, capsy
     assert err.startswith(f"premeta: {path}, line 2: not a valid YAML config file") and "Traceback" not in err
 
 
+@pytest.mark.workflow
 def test_snakemake_names_the_bundled_config_file_when_it_is_not_plain_yaml(tmp_path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text("data: my_sheet.csv\nlevel: !!python/object:int 90\n")

@@ -156,6 +156,7 @@ def test_rma_mv_matrix_vi_equals_its_diagonal_and_che():
         rma_mv(yi, np.full((len(yi), len(yi)), 0.001) + np.diag(vi), study)
 
 
+@pytest.mark.workflow
 def test_workflow_covariance_on_split_controls(tmp_path):
     """The sheet whose controls are too small to split runs with shared_control: covariance and its
     report names the handling; primary.csv is the R model above."""
@@ -177,6 +178,7 @@ def test_workflow_covariance_on_split_controls(tmp_path):
 DOSES = json.loads((DATA / "corpus_doses_metafor.json").read_text())
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("mode", ["split", "full", "covariance"])
 def test_workflow_on_a_dose_response_sheet_in_every_mode(tmp_path, mode):
     """Martins et al. 2025 (tests/data/martins2025_fst_doses.csv, MIT): 5 or 6 doses against one
@@ -208,6 +210,7 @@ def test_workflow_on_a_dose_response_sheet_in_every_mode(tmp_path, mode):
     assert f"shared_control: {mode}" in html or mode == "split"
 
 
+@pytest.mark.workflow
 def test_a_real_syrf_export_of_dose_response_experiments_is_metafor(tmp_path):
     """The TAAR1 living review's SyRF export (tests/data/syrf/lsr3_taar1_doses.csv, CC BY 4.0): 62
     cohort rows, sham cohorts with an empty IsDiseaseModelControl (read as TRUE: no disease model

@@ -100,6 +100,7 @@ def injected(tmp_path_factory):
     return work
 
 
+@pytest.mark.workflow
 def test_no_result_table_cell_can_run_as_a_formula(injected):
     tables = sorted((injected / "results").glob("*.csv"))
     assert {"effect_sizes.csv", "pooled.csv", "rob_studies.csv", "moderators.csv"} <= {t.name for t in tables}
@@ -111,6 +112,7 @@ def test_no_result_table_cell_can_run_as_a_formula(injected):
     assert "\"'=HYPERLINK(\"\"http://example.org\"\"" in raw and ",'@TNF," in raw and ",'+Cytokines," in raw
 
 
+@pytest.mark.workflow
 def test_labels_read_back_are_the_sheets(injected):
     sheet = read_sheet(INJECTION)
     expected = list(dict.fromkeys(group_labels(sheet, "mechanism")))
@@ -126,6 +128,7 @@ def test_labels_read_back_are_the_sheets(injected):
     assert set(studies.study) == set(sheet.study)
 
 
+@pytest.mark.workflow
 def test_report_shows_labels_without_the_prefix(injected):
     html = (injected / "results" / "report.html").read_text()
     assert "+Cytokines" in html and "&#39;+Cytokines" not in html

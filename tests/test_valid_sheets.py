@@ -43,6 +43,7 @@ def uniform(tmp_path_factory):
     return work
 
 
+@pytest.mark.workflow
 def test_uniform_protocol_sheet_writes_every_output(uniform):
     pooled = table(uniform, "pooled.csv")
     groups = list(pooled.group[:-1])
@@ -69,6 +70,7 @@ def test_uniform_protocol_sheet_writes_every_output(uniform):
         assert (uniform / "results" / name).stat().st_size > 0, name
 
 
+@pytest.mark.workflow
 def test_constant_moderators_are_noted_not_fatal(uniform):
     tests = table(uniform, "moderator_tests.csv")
     for m, value in [("sex", "'male'"), ("species", "'rat'"), ("model", "'CCI'"), ("days_per_week", "5")]:
@@ -81,6 +83,7 @@ def test_constant_moderators_are_noted_not_fatal(uniform):
     assert "Not drawn: " in bubble
 
 
+@pytest.mark.workflow
 def test_egger_on_the_model_with_eleven_groups_and_twelve_comparisons_says_why(uniform):
     """Small-study effects are tested within groups, or with the group as moderator: 11 groups leave
     one comparison beside 11 intercepts, too few for the slope of Egger's test."""
@@ -94,6 +97,7 @@ def test_egger_on_the_model_with_eleven_groups_and_twelve_comparisons_says_why(u
     assert few.note.startswith("k = 2 < 10: too few comparisons")
 
 
+@pytest.mark.workflow
 def test_no_group_with_three_comparisons_still_gets_sensitivity_rows(uniform):
     influence = table(uniform, "influence.csv")
     effects = table(uniform, "effect_sizes.csv")
@@ -104,6 +108,7 @@ def test_no_group_with_three_comparisons_still_gets_sensitivity_rows(uniform):
     assert (two.note == "").all() and two.rstudent.notna().all()
 
 
+@pytest.mark.workflow
 def test_a_group_named_overall_keeps_its_own_rows(uniform):
     dep = table(uniform, "primary.csv")
     assert list(dep.group[-2:]) != ["overall", "overall"] and dep.group.iloc[-1] == "overall (all groups)"
@@ -112,6 +117,7 @@ def test_a_group_named_overall_keeps_its_own_rows(uniform):
     assert "Forest plot: overall (all groups)" in html and "Forest plot: overall." in html
 
 
+@pytest.mark.workflow
 def test_labels_are_printed_literally(uniform):
     stems = file_names(table(uniform, "pooled.csv").group[:-1])
     for label in ("TNF $\\notacommand{x}$", "IL-1$\\beta$"):
@@ -119,6 +125,7 @@ def test_labels_are_printed_literally(uniform):
         assert label in svg
 
 
+@pytest.mark.workflow
 def test_report_shows_why_where_the_result_would_be(uniform):
     html = (uniform / "results" / "report.html").read_text()
     assert "sex takes one value in the whole sheet" in html
@@ -128,6 +135,7 @@ def test_report_shows_why_where_the_result_would_be(uniform):
     assert "SIMULATED DATA" in html
 
 
+@pytest.mark.workflow
 def test_precomputed_effects_only(tmp_path):
     run(tmp_path, "--config", f"data={PRECOMPUTED}", FAST)
     small = table(tmp_path, "small_study.csv")  # 2 groups of 3: too few for every test (precomputed n: test_small_study)
@@ -137,6 +145,7 @@ def test_precomputed_effects_only(tmp_path):
     assert (tmp_path / "results" / "report.html").exists()
 
 
+@pytest.mark.workflow
 def test_identical_effects_with_knapp_hartung(tmp_path):
     run(tmp_path, "--config", f"data={IDENTICAL}", FAST)
     pooled = table(tmp_path, "pooled.csv")
@@ -149,6 +158,7 @@ def test_identical_effects_with_knapp_hartung(tmp_path):
     assert (tmp_path / "results" / "report.html").exists()
 
 
+@pytest.mark.workflow
 def test_a_sheet_of_one_comparison(tmp_path):
     """k = 1 everywhere: every moderator takes one value, so no moderator model is fitted at all."""
     run(tmp_path, "--config", f"data={ONE}", FAST)
@@ -178,6 +188,7 @@ def test_a_sheet_of_one_comparison(tmp_path):
     assert "no study is at low risk on these items" in html
 
 
+@pytest.mark.workflow
 def test_a_group_too_extreme_for_double_precision(tmp_path):
     """yi of 1e200 in one group: its every analysis says why it is not computed; the other group is fitted."""
     run(tmp_path, "--config", f"data={EXTREME}", FAST)
@@ -196,6 +207,7 @@ def test_a_group_too_extreme_for_double_precision(tmp_path):
     assert (tmp_path / "results" / "report.html").exists()
 
 
+@pytest.mark.workflow
 def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):
     run(tmp_path, "--config", f"data={UNIFORM}", "group_by=time", "level=90", FAST)
     pooled = table(tmp_path, "pooled.csv")
@@ -217,6 +229,7 @@ def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):
     assert "Estimate [90% CI]" in (tmp_path / "results" / "plots" / "forest_overall.svg").read_text()
 
 
+@pytest.mark.workflow
 def test_results_hold_this_run_only(tmp_path):
     """Another sheet's plots are removed, a moderator name cannot write outside results/, an input
     inside results/ is refused, and a failed run leaves no report beside tables it does not describe."""
@@ -257,6 +270,7 @@ def test_results_hold_this_run_only(tmp_path):
     assert not (tmp_path / "results" / "report.html").exists()  # no report beside tables it does not describe
 
 
+@pytest.mark.workflow
 def test_a_path_with_a_space(tmp_path):
     work = tmp_path / "my review"
     work.mkdir()

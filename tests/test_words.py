@@ -93,6 +93,7 @@ def svg_text(path: Path) -> str:
     return " ".join(re.findall(r">([^<>]+)</text>", path.read_text()))
 
 
+@pytest.mark.workflow
 def test_no_word_of_exercise_and_the_right_sides(review):
     name, results, sides = review
     report = page(results / "report.html")
@@ -129,6 +130,7 @@ def test_no_word_of_exercise_and_the_right_sides(review):
     assert "Primary analysis:" in words
 
 
+@pytest.mark.workflow
 def test_glance_table_is_the_primary_model(review):
     name, results, _ = review
     primary = pd.read_csv(results / "primary.csv", keep_default_na=False, na_values=[""])
@@ -153,6 +155,7 @@ def test_glance_table_is_the_primary_model(review):
         assert primary["animals"].notna().all() and "unknown number of animals" not in text
 
 
+@pytest.mark.workflow
 def test_the_bundled_review_names_its_arms(bundled):
     gaba = svg_text(bundled / "results/plots/forest_gaba.svg")
     assert "← Favours sedentary control" in gaba and "Favours treadmill exercise →" in gaba
@@ -185,6 +188,7 @@ def test_labels_and_sides():
         "1 comparison", "2 comparisons", "3 studies", "6.5 animals"]
 
 
+@pytest.mark.workflow
 def test_every_interval_that_fits_is_drawn_whole(review):
     """On real data, each group's forest plot (drawn by the library as the workflow draws it) clips no
     study interval that fits inside 1.5 times the non-extreme range (plots._span's docstring, recomputed

@@ -26,6 +26,7 @@ def digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".csv", ".svg", ".html")}
 
 
+@pytest.mark.workflow
 def test_bundled_run_writes_every_output(bundled):
     res = bundled / "results"
     groups = pd.read_csv(res / "pooled.csv").group
@@ -79,6 +80,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert dep.estimate.notna().all() and (dep.df < dep.studies).all()  # Satterthwaite df, clustered by study
 
 
+@pytest.mark.workflow
 def test_pooled_csv_equals_the_library(bundled):
     sheet = validate(read_sheet(SHEET), SHEET)
     expected = stratified(premeta.escalc(sheet, "SMD", "benefit"), "mechanism", "REML", "knha", 95)
@@ -96,6 +98,7 @@ def test_pooled_csv_equals_the_library(bundled):
     assert effects["shared_m"].max() > 1 and (effects["sd_from_sem"].fillna("") != "").any()
 
 
+@pytest.mark.workflow
 def test_rerun_is_byte_identical(bundled, tmp_path):
     before = digests(bundled / "results")
     shutil.rmtree(bundled / "results")
@@ -103,6 +106,7 @@ def test_rerun_is_byte_identical(bundled, tmp_path):
     assert digests(bundled / "results") == before
 
 
+@pytest.mark.workflow
 def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
     bad = pd.read_csv(SHEET, dtype=str).head(6)
     bad.loc[1, "ctl_n"] = "0"
@@ -121,6 +125,7 @@ def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.workflow
 def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     sheet = pd.DataFrame({
         "study": ["A", "B", "C", "D"], "outcome": "TNF", "better": "lower",
@@ -148,12 +153,14 @@ def test_small_sheet_with_a_single_study_group_and_config_override(tmp_path):
     assert (tmp_path / "results" / "plots" / "forest_glia.png").exists()
 
 
+@pytest.mark.workflow
 def test_lint_is_clean():
     out = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "--directory", str(REPO)],
                          capture_output=True, text=True, check=False, cwd=REPO)
     assert out.returncode == 0 and "Congratulations" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
+@pytest.mark.workflow
 def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
     out = run(bundled, "--config", f"data={SHEET}", "permutations=50", "--dry-run")
     stats = out.stdout[out.stdout.index("Job stats"):].split("\n\n")[0]
@@ -161,12 +168,14 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
     assert jobs == {"moderators", "report", "all", "total"}
 
 
+@pytest.mark.workflow
 def test_snakemake_report(bundled):
     run(bundled, "--config", f"data={SHEET}", "--report", "snakemake_report.html")
     text = (bundled / "snakemake_report.html").read_text()
     assert "Forest plots" in text
 
 
+@pytest.mark.workflow
 def test_dependence_rve_in_the_workflow(tmp_path):
     run(tmp_path, "--config", f"data={SHEET}", "dependence=RVE", "rho=0.8", "analyses=[dependence]")
     dep = pd.read_csv(tmp_path / "results" / "primary.csv")
@@ -175,6 +184,7 @@ def test_dependence_rve_in_the_workflow(tmp_path):
     assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR"' in html
 
 
+@pytest.mark.workflow
 def test_gosh_in_the_workflow(tmp_path):
     args = ["--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL"]
     run(tmp_path, *args)
@@ -195,6 +205,7 @@ def test_gosh_in_the_workflow(tmp_path):
     assert 'id="gosh"' in html and html.count('alt="GOSH plot: ') == len(gosh)
 
 
+@pytest.mark.workflow
 def test_bad_settings_are_named_all_at_once_before_anything_runs(tmp_path):
     out = run(tmp_path, "--config", f"data={SHEET}", "permutations=1000000000", "seed=-1", "dependence=rve",
               "rho=-0.2", "group_by=Pain model: x", "bogus=1", "-n", check=False)
@@ -212,6 +223,7 @@ def test_bad_settings_are_named_all_at_once_before_anything_runs(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.workflow
 def test_a_sheet_named_with_braces_is_refused_with_the_reason(tmp_path):
     sheet = tmp_path / "my{sheet}.csv"
     shutil.copy(SHEET, sheet)
@@ -223,6 +235,7 @@ def test_a_sheet_named_with_braces_is_refused_with_the_reason(tmp_path):
         "name without braces, and point `data` there")
 
 
+@pytest.mark.workflow
 def test_a_read_only_results_folder_is_named_before_anything_runs(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
@@ -241,6 +254,7 @@ def test_a_read_only_results_folder_is_named_before_anything_runs(tmp_path):
     assert not any(results.iterdir()) and not (tmp_path / "logs").exists()
 
 
+@pytest.mark.workflow
 def test_a_killed_run_leaves_no_old_report_and_premeta_run_recovers(tmp_path):
     """kill -9 in the middle of a run: the earlier run's report went when the run started, and
     `premeta run` names the lock and, with --recover, unlocks and reruns the unfinished jobs."""

@@ -141,6 +141,7 @@ def test_committed_sheet_accepted_for_every_measure(measure):
     assert (out.vi > 0).all() and np.isfinite(out.yi).all()
 
 
+@pytest.mark.workflow
 def test_sheet_with_zero_sds_through_the_workflow(tmp_path):
     run(tmp_path, "--config", f"data={SHEET}", "permutations=50")
     effects = read_effects(tmp_path / "results" / "effect_sizes.csv")
