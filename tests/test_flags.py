@@ -1,7 +1,6 @@
 """Suspicious values, flagged and never refused (premeta.flags): each rule on a small sheet, what
 fires on the real sheets, the multiverse's rule without flagged rows, and the report's block."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

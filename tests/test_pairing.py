@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import premeta
 from conftest import REPO, run
 from premeta.analysis import stratified
-from premeta.pairing import detect, load, pair
+from premeta.pairing import detect, load
 from premeta.sheet import validate
 
 EXAMPLE = REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv"

@@ -10,7 +10,6 @@ import io
 import os
 import shutil
 import unicodedata
-from pathlib import Path
 
 import pytest
 from conftest import REPO

@@ -4,8 +4,6 @@ import sys
 gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
-import pandas as pd
-
 from premeta.analysis import moderator_analysis, multiple_testing, read_effects
 from premeta.plots import bubble_figure, save
 from premeta.tables import read_csv, write_csv

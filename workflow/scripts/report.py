@@ -6,8 +6,6 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
 
-import pandas as pd
-
 from premeta.analysis import read_effects
 from premeta.report import render
 from premeta.tables import read_csv
