@@ -11,7 +11,7 @@ CORES ?= 2
 # cluster-test: 1 also starts slurmdbd (a cluster with accounting)
 ACCOUNTING ?= 0
 
-.PHONY: run test test-fast cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
+.PHONY: run test test-fast lint cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(BIN)/.installed  ## every test, the real workflow included
 
 test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser (the dev loop)
 	$(BIN)/python -m pytest -m "not workflow and not browser"
+
+lint: $(BIN)/.installed  ## ruff on the Python code ([tool.ruff], pyproject.toml); the Snakefile: snakemake --lint, in the tests
+	$(BIN)/ruff check src tests workflow/scripts benchmarks data
 
 $(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
 	$(BIN)/pip install --quiet -r requirements-slurm.lock -c requirements.lock

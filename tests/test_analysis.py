@@ -82,8 +82,8 @@ def test_sensitivity_tables_per_group(effects):
     assert one.note == "k = 1: no comparison to leave out" and np.isnan(one.estimate)
     assert not inf[inf.group == "One row"].influential.any()
     two = small[small.mechanism == "Two rows"]  # k = 2 is diagnosed, as metafor does
-    np.testing.assert_allclose(loo[loo.group == "Two rows"].estimate, leave1out(two.yi, two.vi, "REML", "knha").estimate,
-                               rtol=1e-12)
+    np.testing.assert_allclose(loo[loo.group == "Two rows"].estimate,
+                               leave1out(two.yi, two.vi, "REML", "knha").estimate, rtol=1e-12)
     assert (loo[loo.group != "One row"].note == "").all()
     gaba = small[small.mechanism == "GABA"]
     want = leave1out(gaba.yi, gaba.vi, "REML", "knha")
@@ -120,7 +120,8 @@ def test_permutation_tests_above_their_limit_keep_the_model_test_with_the_reason
 
 
 def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
-    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], test="knha", permutations=200, seed=7)
+    out = moderator_analysis(effects, ["weeks", "species", "not_a_column", "sex"], test="knha", permutations=200,
+                             seed=7)
     models = out["models"].set_index(["moderator", "group"])
     assert set(out["models"].moderator) == {"weeks", "species", "sex"}
     sub = effects[effects.mechanism == "BDNF"]

@@ -119,7 +119,8 @@ def test_worksheets_are_named_and_chosen():
         assert ("worksheet 'Data' (3 worksheets: Notes, Lists, Data); row 3 is hidden in the workbook and analysed"
                 in out.stdout)
     out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", "Results")
-    assert out.returncode == 1 and "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
+    assert out.returncode == 1
+    assert "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
 
 
 def test_group_by_is_checked(tmp_path):

@@ -36,8 +36,8 @@ def test_an_sd_that_is_probably_an_sem():
         "would be 0.76 instead of 2.14")  # the SDs times sqrt(8)
     # an SEM typed as an SEM is converted, not suspected; fewer than 3 other studies: no reference
     assert flags(s.assign(trt_sem=s.trt_sd.where(s.study != "E"), trt_sd=s.trt_sd.where(s.study == "E"),
-                          ctl_sem=s.ctl_sd.where(s.study != "E"), ctl_sd=s.ctl_sd.where(s.study == "E"))).rule.tolist() == [
-        "sd_maybe_sem"]
+                          ctl_sem=s.ctl_sd.where(s.study != "E"),
+                          ctl_sd=s.ctl_sd.where(s.study == "E"))).rule.tolist() == ["sd_maybe_sem"]
     assert flags(s.assign(trt_sem=s.trt_sd, ctl_sem=s.ctl_sd).drop(columns=["trt_sd", "ctl_sd"])).empty
     assert flags(s.loc[[4, 5, 6]]).empty
     # the effect size is still computed: a flag refuses nothing

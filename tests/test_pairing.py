@@ -28,7 +28,8 @@ def test_dictionary_example_ketamine_cohorts_share_one_saline_control():
     ak = sheet[sheet.study == "Akinfiresoye 2013"].set_index(["outcome", "comparison"])
     assert len(ak) == 4 and set(ak.control_group) == {"FST / FST/Sal"}
     imm = ak.loc[("FST Immobility", "FST/Ket 0.5 vs FST/Sal")]
-    assert (imm.trt_mean, imm.trt_sd, imm.trt_n, imm.ctl_mean, imm.ctl_sd, imm.ctl_n) == (16.57, 2.06, 8, 22.45, 1.92, 8)
+    assert (imm.trt_mean, imm.trt_sd, imm.trt_n, imm.ctl_mean, imm.ctl_sd, imm.ctl_n) == (
+        16.57, 2.06, 8, 22.45, 1.92, 8)
     assert imm.better == "lower" and ak.loc[("FST Swimming", "FST/Ket 0.5 vs FST/Sal"), "better"] == "higher"
     assert imm.time == 20 / 1440  # TimeInMinute 20 -> days
     effects = premeta.escalc(validate(sheet), "SMD")
@@ -55,9 +56,11 @@ def test_dictionary_example_sham_and_what_cannot_be_paired():
     by_row = pairing.set_index("row")
     reus = sheet[sheet.study == "Reus 2015"].iloc[0]
     assert (reus.sham_mean, reus.sham_sd, reus.sham_n) == (71.02, 30.45, 24) and reus.source_rows == "13;12;10"
-    assert by_row.at[11, "status"] == "not used" and "sham (no disease model) cohort given the treatment" in by_row.at[11, "detail"]
+    assert by_row.at[11, "status"] == "not used"
+    assert "sham (no disease model) cohort given the treatment" in by_row.at[11, "detail"]
     assert by_row.at[46, "status"] == "unpaired" and "2 candidate controls" in by_row.at[46, "detail"]
-    assert by_row.at[18, "status"] == "unpaired" and "the study has one in experiment 'Model + Saline'" in by_row.at[18, "detail"]
+    assert by_row.at[18, "status"] == "unpaired"
+    assert "the study has one in experiment 'Model + Saline'" in by_row.at[18, "detail"]
     # Wang 2011's sham (row 16) serves no comparison (its treated cohort, row 17, has no control): not used
     assert by_row.at[16, "status"] == "not used"
     assert by_row.at[16, "detail"] == "no comparison made at this outcome and time to use it"
@@ -89,7 +92,8 @@ def group_rows(draw_data):
                 rows.append(key | {"group": "Sham", "role": "sham", "mean": 9.0, "sd": 1.0, "n": 6})
             for t in range(n_treated):
                 trt = values[t + 1]
-                rows.append(key | {"group": f"Dose {t}", "role": "treatment", "mean": trt[0], "sd": trt[1], "n": trt[2]})
+                rows.append(key | {"group": f"Dose {t}", "role": "treatment", "mean": trt[0], "sd": trt[1],
+                                   "n": trt[2]})
                 hand.append({"study": key["study"], "comparison": f"Dose {t} vs Vehicle", "outcome": key["outcome"],
                              "mechanism": key["outcome"],
                              "better": "higher", "time": 7, "control_group": "Vehicle",
@@ -227,7 +231,8 @@ def test_long_sheet_missing_numbers(tmp_path):
 
 def test_long_template_is_the_commands(tmp_path):
     assert cli("template", "--format", "long", "-o", str(tmp_path / "g.csv")).returncode == 0
-    assert (tmp_path / "g.csv").read_text().splitlines() == (REPO / "data" / "template_long.csv").read_text().splitlines()
+    assert ((tmp_path / "g.csv").read_text().splitlines()
+            == (REPO / "data" / "template_long.csv").read_text().splitlines())
 
 
 @pytest.mark.workflow

@@ -212,7 +212,8 @@ def test_bubble_figure_has_a_panel_per_group_with_its_fitted_line():
 
 def test_comparison_figure_lists_every_group_once_per_analysis():
     est = pd.DataFrame({"group": ["A", "B", "overall"] * 2, "analysis": ["independent"] * 3 + ["three-level"] * 3,
-                        "estimate": [0.5, np.nan, 0.6, 0.55, np.nan, 0.62], "ci_low": [0.1, np.nan, 0.3, 0.0, np.nan, 0.2],
+                        "estimate": [0.5, np.nan, 0.6, 0.55, np.nan, 0.62],
+                        "ci_low": [0.1, np.nan, 0.3, 0.0, np.nan, 0.2],
                         "ci_high": [0.9, np.nan, 0.9, 1.1, np.nan, 1.0]})
     fig = plots.comparison_figure(est, "SMD")
     ax = fig.axes[0]

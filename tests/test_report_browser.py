@@ -17,7 +17,8 @@ from conftest import REPO
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):
     if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium and chromium-driver for the report tests (.ci/run installs them)")
+        raise RuntimeError("CI needs Debian's chromium and chromium-driver for the report tests "
+                           "(.ci/run installs them)")
     pytest.skip("no chromium/chromedriver here: apt-get install chromium chromium-driver", allow_module_level=True)
 
 from pypdf import PdfReader  # noqa: E402
@@ -71,14 +72,16 @@ def test_every_contents_link_lands_on_its_section(desktop):
     links = desktop.execute_script(
         "return Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href'))")
     assert len(links) >= 20 and all(h.startswith("#") for h in links)
-    groups = desktop.execute_script("return Array.from(document.querySelectorAll('nav ol ol a')).map(a => a.textContent)")
+    groups = desktop.execute_script(
+        "return Array.from(document.querySelectorAll('nav ol ol a')).map(a => a.textContent)")
     assert "Behaviour" in groups and "Microglia" in groups  # every group, one click from the top
     for href in links:
         desktop.execute_script("window.scrollTo(0, 0)")
         desktop.find_element("css selector", f"nav a[href='{href}']").click()
         top, height, bottom = desktop.execute_script(
             "const e = document.getElementById(arguments[0]); const r = e.getBoundingClientRect();"
-            "return [r.top, window.innerHeight, document.documentElement.scrollHeight - window.scrollY - window.innerHeight]",
+            "return [r.top, window.innerHeight, "
+            "document.documentElement.scrollHeight - window.scrollY - window.innerHeight]",
             href[1:])
         # the target is at the top of the window, or as high as the end of the page lets it go
         assert abs(top) <= 2 or (bottom <= 2 and 0 <= top < height), (href, top, bottom)

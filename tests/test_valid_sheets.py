@@ -138,7 +138,8 @@ def test_report_shows_why_where_the_result_would_be(uniform):
 @pytest.mark.workflow
 def test_precomputed_effects_only(tmp_path):
     run(tmp_path, "--config", f"data={PRECOMPUTED}", FAST)
-    small = table(tmp_path, "small_study.csv")  # 2 groups of 3: too few for every test (precomputed n: test_small_study)
+    # 2 groups of 3: too few for every test (precomputed n: test_small_study)
+    small = table(tmp_path, "small_study.csv")
     assert small.note.str.startswith("k = ").all() and small.note.str.contains("too few comparisons").all()
     assert list(small.group) == ["Behaviour", "Cytokines", "all groups (mechanism as moderator)"]
     assert "Not drawn: no comparison with group sizes" in (tmp_path / "results" / "plots" / "funnel_n.svg").read_text()
@@ -196,7 +197,8 @@ def test_a_group_too_extreme_for_double_precision(tmp_path):
     pooled = table(tmp_path, "pooled.csv").set_index("group")
     assert np.isnan(pooled.at["Behaviour", "estimate"]) and why in pooled.at["Behaviour", "note"]
     assert np.isfinite(pooled.at["Cytokines", "estimate"])  # its only note: no group sizes to count animals
-    assert pooled.at["Cytokines", "note"] == "animals not counted: the sheet gives precomputed effects (yi, vi) without group sizes"
+    assert pooled.at["Cytokines", "note"] == ("animals not counted: the sheet gives precomputed effects (yi, vi) "
+                                              "without group sizes")
     for name in ("leave1out.csv", "influence.csv"):
         t = table(tmp_path, name)
         behaviour = t[t.group == "Behaviour"]

@@ -34,7 +34,8 @@ def test_bundled_run_writes_every_output(bundled):
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
-                 "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv", "influence.csv",
+                 "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv",
+                 "influence.csv",
                  "moderators.csv", "moderator_tests.csv", "multiple_testing.csv", "time_regression.csv",
                  "plots/bubble_weeks.png", "plots/bubble_time.png", "plots/bubble_speed_m_min.svg",
                  "time_course_weeks.csv", "plots/time_course_weeks.png",
@@ -71,7 +72,8 @@ def test_bundled_run_writes_every_output(bundled):
     assert not re.search(r"\|\s*(nan|NaN|None)\s*\|", text)  # an empty cell is empty, not "nan"
     assert "Egger M, Davey Smith G" in html and "Holm S." in html and "With SMDs the standard error" in html
     assert "Handling used: <b>multilevel</b>, chosen automatically: 30 of 30 studies" in html
-    assert "Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html and "Multiple testing" in html
+    assert ("Sensitivity and influence" in html and '<h2 id="moderators">Moderators</h2>' in html
+            and "Multiple testing" in html)
     tests = pd.read_csv(res / "moderator_tests.csv")
     assert len(tests) == 9 * 8 and tests.qm_p_perm.notna().sum() == tests.converged.sum()
     assert not (res / "plots" / "bubble_sex.png").exists()  # text moderators have no bubble plot

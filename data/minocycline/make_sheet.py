@@ -77,8 +77,8 @@ def make_effects_sheet(source=SUPPLEMENT, sheet=EFFECTS) -> int:
         out.writerow(["study", "outcome", "mechanism", "better", "yi", "sei", "tx_dur", "tx_dose", "rodent"])
         for r in rows:
             surname = r["author"].split(",")[0].strip()
-            out.writerow([f"{surname} {r['year']} (#{r['study']})", r["measure"], r["paradigm"], "lower", r["hedges"], r["se"],
-                          r["tx_dur"], r["tx_dose"], r["rodent"]])
+            out.writerow([f"{surname} {r['year']} (#{r['study']})", r["measure"], r["paradigm"], "lower", r["hedges"],
+                          r["se"], r["tx_dur"], r["tx_dose"], r["rodent"]])
     return len(rows)
 
 

@@ -65,6 +65,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(["METHODS", "TESTS", "Fit", "Gosh", "Labels", "RVEFit", "design", "escalc", "fit", "gosh", "metareg", "permutest",
-                  "rma", "rve", "subgroup_tests", *_LAZY])
+__all__ = sorted(["METHODS", "TESTS", "Fit", "Gosh", "Labels", "RVEFit", "design", "escalc", "fit", "gosh", "metareg",
+                  "permutest", "rma", "rve", "subgroup_tests", *_LAZY])
 __version__ = version("premeta")  # the one place is pyproject.toml

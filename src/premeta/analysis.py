@@ -172,7 +172,8 @@ def animals_note(effects: pd.DataFrame) -> str:
         return ""
     if pre == len(effects):
         return "animals not counted: the sheet gives precomputed effects (yi, vi) without group sizes"
-    return f"animals counted in the {plural(len(effects) - pre, 'comparison')} with group sizes, not in the {pre} precomputed"
+    return (f"animals counted in the {plural(len(effects) - pre, 'comparison')} with group sizes, "
+            f"not in the {pre} precomputed")
 
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg.metareg`, then the permutation test).
@@ -259,7 +260,8 @@ def thin_evidence_note(note: str, k: int, studies: int, *more: str) -> str:
     several comparisons all from one study (not independent: they often share animals or a control
     group, so their interval is too narrow); then any ``more`` notes."""
     caveats = [note,
-               "k = 2: an estimate from two comparisons; its interval and heterogeneity are unreliable" if k == 2 else "",
+               "k = 2: an estimate from two comparisons; its interval and heterogeneity are "
+               "unreliable" if k == 2 else "",
                f"{'both' if k == 2 else f'all {k}'} comparisons from one study: not independent evidence, the "
                "interval is too narrow" if k >= 2 and studies == 1 else "", *more]
     return "; ".join(x for x in caveats if x)
@@ -576,7 +578,8 @@ def _three_level(e: pd.DataFrame, level: float, covariance: bool = False) -> dic
         "ci_low": r.ci_low[0], "ci_high": r.ci_high[0], "pi_low": f.beta[0] - pi_half, "pi_high": f.beta[0] + pi_half,
         "weights": f.weights(), "se_model": f.se[0], "sigma2_study": f.sigma2[0],
         "sigma2_within": f.sigma2[1], "i2": f.i2_total, "i2_study": f.i2[0], "i2_within": f.i2[1],
-        "q": f.q, "q_df": f.k - f.n_coefs, "q_p": f.q_p, "converged": f.converged, "note": "" if f.converged else "REML did not converge",
+        "q": f.q, "q_df": f.k - f.n_coefs, "q_p": f.q_p, "converged": f.converged,
+        "note": "" if f.converged else "REML did not converge",
     }
 
 
@@ -862,7 +865,8 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     out = []
     for parts in (loo, inf):
         t = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "row", "label", "note"])
-        out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label", "note")] + ["note"]])
+        out.append(t[["group", "row", "label"] + [c for c in t if c not in ("group", "row", "label", "note")]
+                     + ["note"]])
     inf = out[1].rename(columns={"inf": "influential"})
     return out[0], inf.assign(influential=inf.get("influential", pd.Series(index=inf.index, dtype=object)).eq("*"))
 
@@ -921,7 +925,8 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
             done, why = attempt(metareg, effects["yi"], effects["vi"], effects[[m]], groups.to_numpy(object),
                                 method, test, level)
         if done is None:
-            models.append(pd.DataFrame({"moderator": m, "group": labels, "k": [int((groups == g).sum()) for g in labels],
+            models.append(pd.DataFrame({"moderator": m, "group": labels,
+                                        "k": [int((groups == g).sum()) for g in labels],
                                         "converged": False, "permutations": 0, "note": why}))
             continue
         c, mo = done

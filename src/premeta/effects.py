@@ -3,12 +3,12 @@
 Every row compares a treatment (``trt_*``: the intervention or exposure) group with its control (``ctl_*``) on one
 outcome at one time point. Dispersion may be an SD or an SEM per group; SD = SEM * sqrt(n) with
 the group's real n (Higgins et al., Cochrane Handbook 6.5.2.2); a 95% CI of the mean or a median
-is converted to a mean and SD before, by :func:`premeta.sheet.validate` (:mod:`premeta.convert`). A control group that serves m
-comparisons of the same outcome at the same time (same ``study``, ``control_group``, ``outcome``
-and ``time``) enters each with n / m (Vesterinen et al. 2014, *J Neurosci Methods* 221:92) by
-default (``shared_control="split"``); ``"full"`` keeps its n in every comparison (counting its
-animals m times) and ``"covariance"`` keeps its n and gives the comparisons their sampling
-covariance (:func:`shared_control_vcov`; Gleser & Olkin 2009).
+is converted to a mean and SD before, by :func:`premeta.sheet.validate` (:mod:`premeta.convert`).
+A control group that serves m comparisons of the same outcome at the same time (same ``study``,
+``control_group``, ``outcome`` and ``time``) enters each with n / m (Vesterinen et al. 2014,
+*J Neurosci Methods* 221:92) by default (``shared_control="split"``); ``"full"`` keeps its n in
+every comparison (counting its animals m times) and ``"covariance"`` keeps its n and gives the
+comparisons their sampling covariance (:func:`shared_control_vcov`; Gleser & Olkin 2009).
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def smd(m1, sd1, n1, m2, sd2, n2):
     :math:`g = c(m)\\,(\\bar x_1-\\bar x_2)/s_p`, :math:`c(m) = \\Gamma(m/2) /
     (\\sqrt{m/2}\\,\\Gamma((m-1)/2))`, :math:`m = n_1+n_2-2` (Hedges 1981);
     :math:`v = 1/n_1 + 1/n_2 + g^2/(2(n_1+n_2))` (``escalc(measure="SMD")``, vtype "LS"); NaN
-    where :math:`m \\le 1`, as metafor. g is scale-free, so means and SDs are first divided by the row's larger SD: squares of SDs
-    in units of 1e200 would overflow (and of 1e-200 underflow) otherwise.
+    where :math:`m \\le 1`, as metafor. g is scale-free, so means and SDs are first divided by the row's
+    larger SD: squares of SDs in units of 1e200 would overflow (and of 1e-200 underflow) otherwise.
     """
     mdf = n1 + n2 - 2
     scale = np.maximum(sd1, sd2)
@@ -287,5 +287,6 @@ def shared_control_vcov(effects: pd.DataFrame):
             cols.append(j[off])
     i, j = np.concatenate(rows), np.concatenate(cols)
     n_t, n_c = _col(effects, "trt_n").to_numpy(), _col(effects, "ctl_n").to_numpy()
-    r = np.where(i == j, 1.0, np.sqrt(1 / (n_c[i] * n_c[j])) / np.sqrt((1 / n_t[i] + 1 / n_c[i]) * (1 / n_t[j] + 1 / n_c[j])))
+    r = np.where(i == j, 1.0,
+                 np.sqrt(1 / (n_c[i] * n_c[j])) / np.sqrt((1 / n_t[i] + 1 / n_c[i]) * (1 / n_t[j] + 1 / n_c[j])))
     return sparse.csr_matrix((r * np.sqrt(vi[i] * vi[j]), (i, j)), shape=(k, k))

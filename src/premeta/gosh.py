@@ -6,7 +6,8 @@ are too many) and plots the pooled estimate against I² for every subset: cluste
 cloud, and studies whose presence moves a subset from one cluster to another, point to
 heterogeneity that one outlier or a subgroup of studies carries. The numbers are those of
 metafor 3.8's ``gosh.rma`` (Viechtbauer 2010, *J Stat Softw* 36(3)) with its column names
-``k``, ``q``, ``i2``, ``h2``, ``tau2`` and ``estimate`` (metafor's ``k``, ``QE``, ``I2``, ``H2``, ``tau2``, ``estimate``).
+``k``, ``q``, ``i2``, ``h2``, ``tau2`` and ``estimate`` (metafor's ``k``, ``QE``, ``I2``, ``H2``, ``tau2``,
+``estimate``).
 
 metafor loops over the subsets, one ``rma`` call each. Here the subsets are a boolean
 membership matrix ``incl`` (subsets by studies), processed in chunks of bounded size:
@@ -161,8 +162,8 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     Returns
     -------
     Gosh
-        ``res`` (columns ``k``, ``q``, ``i2``, ``h2``, ``tau2``, ``estimate``: metafor's ``k``, ``QE``, ``I2``, ``H2``, ``tau2``, ``estimate``; one
-        row per subset) and the membership matrix ``incl``.
+        ``res`` (columns ``k``, ``q``, ``i2``, ``h2``, ``tau2``, ``estimate``: metafor's ``k``, ``QE``, ``I2``,
+        ``H2``, ``tau2``, ``estimate``; one row per subset) and the membership matrix ``incl``.
 
     Notes
     -----

@@ -102,9 +102,9 @@ def _reml(y, v, X, levels, sigma2):
     r = y - X @ beta
     u = W(r)
     grad = np.empty(2)
-    for l, Z in enumerate(levels[0]):
+    for component, Z in enumerate(levels[0]):
         T = Z @ WX
-        grad[l] = -0.5 * (W.trWE[l] - np.sum(Ainv * (T.T @ T))) + 0.5 * np.sum((Z @ u) ** 2)
+        grad[component] = -0.5 * (W.trWE[component] - np.sum(Ainv * (T.T @ T))) + 0.5 * np.sum((Z @ u) ** 2)
     ll = -0.5 * ((len(y) - X.shape[1]) * np.log(2 * np.pi) + W.logdet + np.linalg.slogdet(A)[1]
                  - np.linalg.slogdet(X.T @ X)[1] + r @ u)
     return beta, Ainv, ll, grad
@@ -187,10 +187,10 @@ def _reml_dense(y, X, parts, sigma2):
     for rows, W, WX, E1, E2 in cache:
         u = np.einsum("mab,mb->ma", W, r[rows])
         rWr += np.sum(u * r[rows])
-        for l, E in enumerate((E1, E2)):
+        for component, E in enumerate((E1, E2)):
             Ef = E.astype(float)
-            T[l] += np.einsum("map,mab,mbq->pq", WX, Ef, WX)
-            grad[l] += 0.5 * np.einsum("ma,mab,mb->", u, Ef, u)
+            T[component] += np.einsum("map,mab,mbq->pq", WX, Ef, WX)
+            grad[component] += 0.5 * np.einsum("ma,mab,mb->", u, Ef, u)
     grad -= 0.5 * (trWE - np.sum(Ainv[None] * T, axis=(1, 2)))
     ll = -0.5 * ((len(y) - p) * np.log(2 * np.pi) + logdet + np.linalg.slogdet(A)[1]
                  - np.linalg.slogdet(X.T @ X)[1] + rWr)

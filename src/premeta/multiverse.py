@@ -64,8 +64,8 @@ CHOICE_COLUMNS = list(CHOICES)
 COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se", "stat", "df",
            "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "converged", "duplicate", "note"]
 #: Columns of :func:`summary`.
-SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant", "estimate_min",
-                   "estimate_max", "verdict", "note"]
+SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant",
+                   "estimate_min", "estimate_max", "verdict", "note"]
 #: Significance level of the verdicts.
 ALPHA = 0.05
 #: A group with fewer distinct fitted specifications gets the verdict "not assessable".
@@ -143,7 +143,8 @@ def _measure_note(rows: pd.DataFrame, measure: str, sheet_measure: str) -> str:
         units = rows[col].astype("string")
         if units.isna().any() or units.nunique() > 1:
             return (f"outcomes in different units ({units.nunique()} units)" if col == "unit" else
-                    f"outcomes in different units: {units.nunique()} outcomes and no unit column to tell they share one")
+                    f"outcomes in different units: {units.nunique()} outcomes and no unit column to tell they "
+                    "share one")
     return ""
 
 
@@ -329,7 +330,8 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
         if kept is None:
             row["note"] = why
             continue
-        row |= {"k": len(kept), "studies": kept["study"].nunique(), "duplicate": s.inclusion != "all" and len(kept) == len(e)}
+        row |= {"k": len(kept), "studies": kept["study"].nunique(),
+                "duplicate": s.inclusion != "all" and len(kept) == len(e)}
         if row["duplicate"]:
             row["note"] = f"{s.inclusion} excludes nothing here: the same comparisons as inclusion all"
         if len(kept) < 2:
@@ -467,7 +469,8 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
         sig = used["p"] < ALPHA
         row |= {"estimate": est, "p": pval, "same_sign": same.mean(), "significant": sig.mean()}
         if len(used) < MIN_FITTED:
-            row |= {"verdict": "not assessable", "note": f"{len(used)} specifications fitted; a verdict needs {MIN_FITTED}"}
+            row |= {"verdict": "not assessable",
+                    "note": f"{len(used)} specifications fitted; a verdict needs {MIN_FITTED}"}
         elif not same.all():
             row["verdict"] = "does not hold"
         else:

@@ -326,7 +326,8 @@ def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
             g[c] = np.nan
     if "time" in g:
         t = pd.to_numeric(g["time"], errors="coerce")
-        problems += [Problem(r, "time", g.at[r, "time"], "must be a number") for r in g.index[g["time"].notna() & t.isna()]]
+        problems += [Problem(r, "time", g.at[r, "time"], "must be a number")
+                     for r in g.index[g["time"].notna() & t.isna()]]
         g["time"] = t
     else:
         g["time"] = np.nan

@@ -148,7 +148,8 @@ def _pfmt(p: float, digits: int = 4) -> str:
 
 
 def _extras(files) -> dict:
-    """Tables (``name.csv`` -> records) and figures (``name.png`` -> ``name_png``, a data URI) of the further analyses."""
+    """Tables (``name.csv`` -> records) and figures (``name.png`` -> ``name_png``, a data URI) of the further
+    analyses."""
     from premeta.tables import read_csv  # labels without the spreadsheet-safety prefix
 
     out = {}
@@ -194,8 +195,8 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     table, the first paragraph and every diamond; ``pooled`` the comparisons-independent one
     (:func:`premeta.analysis.stratified`), shown as the secondary view.
     ``forest`` maps each group (and the all-groups row) to its forest plot, ``studies`` the large
-    groups to their study-level forest plot. ``extra`` lists the output files of the further analyses (CSV tables and PNG figures), each
-    shown in its section when present; ``skipped`` maps analyses that could not run to why;
+    groups to their study-level forest plot. ``extra`` lists the output files of the further analyses (CSV tables
+    and PNG figures), each shown in its section when present; ``skipped`` maps analyses that could not run to why;
     ``bubbles`` maps each numeric moderator to the file-name stem of its bubble plot; ``fmt`` is
     the sheet's format and ``pairing`` the pairing table of a SyRF export or long sheet
     (:func:`premeta.pairing.pair`); ``flags`` the table of suspicious values
@@ -248,7 +249,8 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
                       for r, e in effects.iterrows() if isinstance(e.get("fractional_n"), str) and e.fractional_n],
         split_below_2=[{"row": r, "study": e.study, "outcome": e.outcome, "ctl_n": e.ctl_n, "m": e.shared_m,
                         "n_eff": e.ctl_n_eff} for r, e in effects[effects.get(
-                            "split_below_2", pd.Series(False, index=effects.index)).fillna(False).astype(bool)].iterrows()],
+                            "split_below_2", pd.Series(False, index=effects.index)).fillna(False).astype(bool)
+                        ].iterrows()],
         omitted=[{"row": r, "study": e.study, "outcome": e.outcome, "why": e.omitted} for r, e in omitted.iterrows()],
         zero_sd=[{"row": r, "study": e.study, "outcome": e.outcome,
                   "arm": " and ".join(labels.arm(a) for a in e.zero_sd.split(";"))}

@@ -78,7 +78,8 @@ COLUMNS = {
     "rob_baseline": "SYRCLE risk of bias: baseline characteristics ('low', 'high', 'unclear')",
     "rob_allocation": "SYRCLE risk of bias: allocation concealment ('low', 'high', 'unclear')",
     "rob_housing": "SYRCLE risk of bias: random housing ('low', 'high', 'unclear')",
-    "rob_blinding_caregivers": "SYRCLE risk of bias: blinding of caregivers and investigators ('low', 'high', 'unclear')",
+    "rob_blinding_caregivers": "SYRCLE risk of bias: blinding of caregivers and investigators "
+                               "('low', 'high', 'unclear')",
     "rob_random_assessment": "SYRCLE risk of bias: random outcome assessment ('low', 'high', 'unclear')",
     "rob_blinding_assessor": "SYRCLE risk of bias: blinding of outcome assessor ('low', 'high', 'unclear')",
     "rob_incomplete_data": "SYRCLE risk of bias: incomplete outcome data ('low', 'high', 'unclear')",
@@ -278,9 +279,11 @@ def _smd_defined(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, pro
         rule = (f"Hedges' df = trt_n + ctl_n - 2 = {df[row]:g} must exceed 1 for measure='SMD' (its bias "
                 "correction is undefined, as in metafor's escalc)")
         problems.append(Problem(row, "ctl_n", sheet.at[row, "ctl_n"], rule))
-    for row in sheet.index[summary & (df > 1) & (pooled <= 0) & ((sd_t > 0) | (sd_c > 0))]:  # both 0: validate's own rule
+    # both 0: validate's own rule
+    for row in sheet.index[summary & (df > 1) & (pooled <= 0) & ((sd_t > 0) | (sd_c > 0))]:
         rule = (f"the pooled SD of measure='SMD' is undefined: (trt_n - 1) SD_trt² + (ctl_n - 1) SD_ctl² = "
-                f"{pooled[row]:.4g} is not positive (an n below 1 weighs its SD negatively, an n of 1 gives it no weight)")
+                f"{pooled[row]:.4g} is not positive (an n below 1 weighs its SD negatively, an n of 1 gives it no "
+                "weight)")
         col = "trt_n" if n_t[row] <= n_c[row] else "ctl_n"
         problems.append(Problem(row, col, sheet.at[row, col], rule))
 
@@ -297,9 +300,9 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         Named in the error message.
     measure : {"SMD", "MD", "ROM", "NMD"}
         Adds the measure's own rules: every n > 0, fractional or not (metafor's ``escalc``); SMD
-        needs Hedges' df ``trt_n + ctl_n - 2`` above 1 and a positive pooled variance; NMD needs ``sham_mean`` different from ``ctl_mean``;
-        ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted in one of the
-        treatment and control groups and refused in both (the variance would be 0); negative is refused.
+        needs Hedges' df ``trt_n + ctl_n - 2`` above 1 and a positive pooled variance; NMD needs ``sham_mean``
+        different from ``ctl_mean``; ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted
+        in one of the treatment and control groups and refused in both (the variance would be 0); negative is refused.
     orient : {"benefit", "raw"}
         ``benefit`` requires ``better`` on every row.
     group_by : str, optional
@@ -501,7 +504,8 @@ def _medians(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median
             if (present.diff().dropna() < 0).any():
                 unsorted[row] = True
                 problems.append(Problem(row, col["median"], sheet.at[row, col["median"]], "must satisfy min <= q1 <= "
-                                        "median <= q3 <= max: " + ", ".join(f"{c} = {v:g}" for c, v in present.items())))
+                                        "median <= q3 <= max: "
+                                        + ", ".join(f"{c} = {v:g}" for c, v in present.items())))
         n = num[col["n"]]
         small = ok & pairs & (n < MIN_N_FIVENUM)
         for row in sheet.index[small]:
@@ -511,8 +515,10 @@ def _medians(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median
         for a, b, what in (("q1", "q3", "interquartile range"), ("min", "max", "range")):
             for row in sheet.index[ok & pairs & ~unsorted & (num[col[a]] == num[col[b]])]:
                 problems.append(Problem(row, col[b], sheet.at[row, col[b]], f"the {what} is 0 ({col[a]} = {col[b]}): "
-                                        "no SD can be estimated from it (a floor or ceiling effect is no normal sample)"))
-        test = ok & pairs & ~unsorted & ~small & (num[col["q1"]] != num[col["q3"]]) & (num[col["min"]] != num[col["max"]])
+                                        "no SD can be estimated from it (a floor or ceiling effect is no normal "
+                                        "sample)"))
+        test = (ok & pairs & ~unsorted & ~small & (num[col["q1"]] != num[col["q3"]])
+                & (num[col["min"]] != num[col["max"]]))
         stat, crit = skewness(n, num[col["median"]], num[col["q1"]], num[col["q3"]], num[col["min"]], num[col["max"]])
         for i in np.flatnonzero(test.to_numpy() & (stat >= crit)):
             row = sheet.index[i]
@@ -534,7 +540,8 @@ def _converted(out: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median
         kind[num[col["sd"]].isna() & num[col["sem"]].notna()] = "sem"
         ci = num[col["sd"]].isna() & num[col["sem"]].isna() & num[col["ci_low"]].notna()
         if ci.any():
-            out[col["sd"]] = num[col["sd"]].where(~ci, sd_from_ci(num[col["ci_low"]], num[col["ci_high"]], num[col["n"]]))
+            out[col["sd"]] = num[col["sd"]].where(~ci, sd_from_ci(num[col["ci_low"]], num[col["ci_high"]],
+                                                                   num[col["n"]]))
             kind[ci] = "ci"
         if median[arm].any():
             mean, sd = fivenum(num[col["n"]], num[col["median"]], num[col["q1"]], num[col["q3"]], num[col["min"]],
@@ -542,7 +549,8 @@ def _converted(out: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median
             out[col["mean"]] = num[col["mean"]].where(~median[arm], mean)
             out[col["sd"]] = out.get(col["sd"], num[col["sd"]]).where(~median[arm], sd)
             iqr, rng = num[col["q1"]].notna(), num[col["min"]].notna()
-            kind[median[arm]] = np.select([iqr & rng, iqr], ["median_iqr_range", "median_iqr"], "median_range")[median[arm]]
+            kind[median[arm]] = np.select([iqr & rng, iqr], ["median_iqr_range", "median_iqr"],
+                                          "median_range")[median[arm]]
         kinds.append(kind.map(lambda k, a=arm: f"{a}:{k}" if k else ""))
     out["converted"] = pd.concat(kinds, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     return out

@@ -169,7 +169,7 @@ def restore(table: pd.DataFrame) -> pd.DataFrame:
     out = _apply(table, restore_cell)
     for i in range(table.shape[1]):  # a column read as text stays text (e.g. read_csv(dtype=str))
         dtype = table.dtypes.iloc[i]
-        if _is_text(table.iloc[:, i]) and dtype != object:
+        if _is_text(table.iloc[:, i]) and not pd.api.types.is_object_dtype(dtype):
             out.isetitem(i, out.iloc[:, i].astype(dtype))
     return out
 
