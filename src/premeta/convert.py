@@ -16,7 +16,8 @@ The kinds of conversion, as ``effect_sizes.csv`` names them in its ``converted``
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm, t
+
+from premeta import distributions as dist
 
 #: What each kind of conversion in ``converted`` (``arm:kind``, several joined by ``;``) means.
 KINDS = {
@@ -58,7 +59,7 @@ def sd_from_ci(lower, upper, n):
     metafor has no equivalent (``conv.wald`` converts intervals of effect sizes, not of group means).
     """
     n = np.asarray(n, dtype=float)
-    return np.sqrt(n) * (np.asarray(upper, dtype=float) - np.asarray(lower, dtype=float)) / (2 * t.ppf(0.975, n - 1))
+    return np.sqrt(n) * (np.asarray(upper, dtype=float) - np.asarray(lower, dtype=float)) / (2 * -dist.t_isf(0.975, n - 1))
 
 
 def xi(n):
@@ -66,14 +67,14 @@ def xi(n):
     the expected range of n standard normal values (Blom's approximation; their Table 1 lists the exact
     values, e.g. 3.078 for n = 10)."""
     n = np.asarray(n, dtype=float)
-    return 2 * norm.ppf((n - 0.375) / (n + 0.25))
+    return 2 * -dist.norm_isf((n - 0.375) / (n + 0.25))
 
 
 def eta(n):
     """Wan et al. (2014) eq. 16 denominator of the interquartile range:
     :math:`\\eta(n) = 2\\Phi^{-1}((0.75n - 0.125)/(n + 0.25))`; 1.349 for large n (the Handbook's IQR / 1.35)."""
     n = np.asarray(n, dtype=float)
-    return 2 * norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return 2 * -dist.norm_isf((0.75 * n - 0.125) / (n + 0.25))
 
 
 def skewness(n, median, q1=np.nan, q3=np.nan, minimum=np.nan, maximum=np.nan):
