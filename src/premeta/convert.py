@@ -59,7 +59,8 @@ def sd_from_ci(lower, upper, n):
     metafor has no equivalent (``conv.wald`` converts intervals of effect sizes, not of group means).
     """
     n = np.asarray(n, dtype=float)
-    return np.sqrt(n) * (np.asarray(upper, dtype=float) - np.asarray(lower, dtype=float)) / (2 * -dist.t_isf(0.975, n - 1))
+    width = np.asarray(upper, dtype=float) - np.asarray(lower, dtype=float)
+    return np.sqrt(n) * width / (2 * -dist.t_isf(0.975, n - 1))
 
 
 def xi(n):
