@@ -58,3 +58,15 @@ def test_import_premeta_needs_neither_snakemake_nor_pymare():
             "print(sorted(m for m in ('snakemake', 'pymare') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_what_the_workflow_imports_to_parse_leaves_scipy_stats_out():
+    """The Snakefile's parse imports these (every run, a no-op rerun included): scipy.stats would add
+    about a second to each (premeta.distributions gives the same quantiles)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, premeta.multiverse, premeta.convert, premeta.flags, premeta.settings, premeta.pairing;"
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

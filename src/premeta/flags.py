@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
+from premeta import distributions as dist
 from premeta.effects import arm_sd, smd
 
 #: Each rule's name and its wording (the report's and ``flags.csv``'s).
@@ -91,7 +91,7 @@ def _summaries(effects: pd.DataFrame) -> pd.Series:
 
 def _bound(n: float) -> float:
     """The largest CV, as a share of the typical one, that reads as an SEM for a group of n."""
-    return min(1 / np.sqrt(n), np.sqrt(chi2.ppf(SD_QUANTILE, n - 1) / (n - 1)))
+    return min(1 / np.sqrt(n), np.sqrt(dist.chi2_ppf(SD_QUANTILE, n - 1) / (n - 1)))
 
 
 def _sd_maybe_sem(effects: pd.DataFrame, summary: pd.Series):
