@@ -94,9 +94,7 @@ def skewness(n, median, q1=np.nan, q3=np.nan, minimum=np.nan, maximum=np.nan):
     statistic, critical : ndarray
         NaN where the row gives neither quartiles nor range.
     """
-    n, m = np.asarray(n, dtype=float), np.asarray(median, dtype=float)
-    a, b = np.asarray(minimum, dtype=float), np.asarray(maximum, dtype=float)
-    lo, hi = np.asarray(q1, dtype=float), np.asarray(q3, dtype=float)
+    n, m, a, b, lo, hi = (np.asarray(x, dtype=float) for x in (n, median, minimum, maximum, q1, q3))
     with np.errstate(divide="ignore", invalid="ignore"):
         t1, t2 = np.abs((a + b - 2 * m) / (b - a)), np.abs((lo + hi - 2 * m) / (hi - lo))
         both = ~np.isnan(t1) & ~np.isnan(t2)
@@ -136,9 +134,7 @@ def fivenum(n, median, q1=np.nan, q3=np.nan, minimum=np.nan, maximum=np.nan):
     mean, sd : ndarray
         NaN where the row gives neither quartiles nor range.
     """
-    n, m = np.asarray(n, dtype=float), np.asarray(median, dtype=float)
-    a, b = np.asarray(minimum, dtype=float), np.asarray(maximum, dtype=float)
-    lo, hi = np.asarray(q1, dtype=float), np.asarray(q3, dtype=float)
+    n, m, a, b, lo, hi = (np.asarray(x, dtype=float) for x in (n, median, minimum, maximum, q1, q3))
     has_range, has_iqr = ~np.isnan(a + b), ~np.isnan(lo + hi)
     w_range = 4 / (4 + n**0.75)
     w_iqr = 0.7 + 0.39 / n

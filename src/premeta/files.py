@@ -243,7 +243,7 @@ def header_below(path, rows: list[list], known) -> None:
 
     ``rows`` are the file's rows, row 1 first; a row naming two or more ``known`` columns among
     rows 2 to 10 is taken for the header, if row 1 names none. A row 1 whose few labels each
-    stand above several columns ("Exercise group", "Control group": a band over the groups'
+    stand above several columns ("Treated group", "Control group": a band over the groups'
     columns) is named as such: premeta reads one header row, so each column's own header must
     say which group it belongs to (``trt_mean``, ``ctl_mean``).
     """

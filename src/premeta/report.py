@@ -60,13 +60,18 @@ def model_words(mode: str, config: dict) -> str:
     }[mode]
 
 
+def shared_notes(primary: pd.DataFrame) -> set[str]:
+    """The caveats every row of ``primary`` carries (the glance table's footnote gives them once)."""
+    return set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
+
+
 def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> list[str]:
-    """Each group's note in the glance table: the primary model's note (less a caveat that every row
-    shares, which the table's footnote gives once), and where the comparisons-independent analysis
-    (``pooled``) reaches the other side of p = 1 - level/100, a sentence saying so."""
+    """Each group's note in the glance table: the primary model's note (less :func:`shared_notes`),
+    and where the comparisons-independent analysis (``pooled``) reaches the other side of
+    p = 1 - level/100, a sentence saying so."""
     alpha = 1 - level / 100
     other = pooled.set_index("group")["p"]
-    shared = set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
+    shared = shared_notes(primary)
     notes = []
     for _, r in primary.iterrows():
         note = [n for n in str(r["note"]).split("; ") if n and n not in shared] if isinstance(r["note"], str) else []
@@ -214,11 +219,10 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     mode, reason = dependence_mode(effects, config["dependence"], config.get("shared_control", "split"))
     labels = Labels.from_config(config)
     main = primary.assign(glance_note=glance_notes(primary, pooled, config["level"]))
-    shared = set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
     return env.get_template("report.html.j2").render(
         primary=main.iloc[:-1].to_dict("records"),
         primary_overall=main.iloc[-1].to_dict(),
-        shared_notes=sorted(shared),
+        shared_notes=sorted(shared_notes(primary)),
         mode=mode,
         mode_reason=reason,
         model_words=model_words(mode, config),

@@ -2,8 +2,8 @@
 
 Nothing here knows the review: the intervention and its comparator are named by the reviewer
 (config ``labels``, :class:`Labels`), neutral by default ("treatment", "control"). Every figure,
-table header, caption and sentence that names an arm or a direction takes it from here, so a drug
-review never reads "exercise" and a figure never claims a benefit that the sheet does not state.
+table header, caption and sentence that names an arm or a direction takes it from here, so one review
+never reads another's words and a figure never claims a benefit that the sheet does not state.
 
 The rule for directions (:meth:`Labels.sides`):
 
@@ -49,8 +49,8 @@ class Labels:
     Parameters
     ----------
     treatment : str
-        The intervention or exposure (``trt_*`` columns), e.g. "treadmill exercise", "minocycline",
-        "maternal protein restriction".
+        The intervention or exposure (``trt_*`` columns), e.g. "minocycline" or "maternal protein
+        restriction".
     control : str
         Its comparator (``ctl_*`` columns), e.g. "sedentary control", "vehicle".
     """

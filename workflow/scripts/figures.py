@@ -6,6 +6,8 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
 
+import pandas as pd
+
 from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
 from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
@@ -23,7 +25,7 @@ tests = read_csv(i.tests, keep_default_na=False, na_values=[""])
 weights = read_csv(i.weights, index_col="row")
 groups = main.iloc[:-1]
 group_of = group_labels(effects, p.group_by)
-better = effects["better"] if "better" in effects else group_of.map(lambda g: None)
+better = effects.get("better", pd.Series(None, index=effects.index, dtype=object))
 
 
 def sides(rows) -> tuple[str, str]:
