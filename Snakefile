@@ -4,7 +4,8 @@ import sys
 
 from snakemake.utils import min_version
 
-from premeta.settings import SettingsError, read_config_file
+from premeta.errors import SettingsError
+from premeta.settings import read_config_file
 
 min_version("9.19")
 

@@ -17,7 +17,8 @@ from conftest import REPO
 from premeta.convert import eta, fivenum, sd_from_ci, skewness, xi
 from premeta.pairing import checked, pair, read_syrf
 from premeta.report import conversion_counts
-from premeta.sheet import SheetError, validate
+from premeta.errors import SheetError
+from premeta.sheet import validate
 
 REF = json.loads((REPO / "tests" / "reference" / "conversions.json").read_text())
 EXAMPLE = REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv"

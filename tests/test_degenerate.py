@@ -17,7 +17,7 @@ from premeta.effects import escalc, smd
 from premeta.models import fit, wald_test
 from premeta.multilevel import rma_mv, robust
 from premeta.sensitivity import influence, leave1out
-from premeta.sheet import SheetError
+from premeta.errors import SheetError
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_degenerate.json").read_text())
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import close
 
 import premeta
-from premeta.sheet import SheetError
+from premeta.errors import SheetError
 
 
 def sheet_from(data, better="higher"):

@@ -362,8 +362,7 @@ def test_decimal_commas_in_group_sheets(name, means, times):
 
 def group_sheets():
     """Every SyRF export and long sheet under tests/ and data/ that premeta reads without a problem."""
-    from premeta.files import ReadError
-    from premeta.sheet import SheetError
+    from premeta.errors import ReadError, SheetError
 
     found = []
     candidates = [*(REPO / "tests").rglob("*.csv"), *(REPO / "tests").rglob("*.xlsx"), *(REPO / "data").rglob("*.csv")]

@@ -7,7 +7,8 @@ import yaml
 
 from conftest import REPO, SNAKEMAKE
 from premeta.cli import main
-from premeta.settings import SettingsError, problems, read_config_file
+from premeta.errors import SettingsError
+from premeta.settings import problems, read_config_file
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 

@@ -21,7 +21,8 @@ from premeta.analysis import effects_as_written, primary, read_effects, stratifi
 from premeta.effects import shared_control_vcov
 from premeta.multilevel import rma_mv, robust
 from premeta.pairing import checked
-from premeta.sheet import Problem, SheetError, read_sheet, validate
+from premeta.errors import Problem, SheetError
+from premeta.sheet import read_sheet, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.sheet import COLUMNS, Problem, SheetError, read_sheet, validate
+from premeta.sheet import COLUMNS, read_sheet, validate
+from premeta.errors import Problem, SheetError
 
 HEADER = "study,outcome,mechanism,better,trt_mean,trt_sd,trt_n,ctl_mean,ctl_sd,ctl_n,yi,vi,dose\n"
 VALID = HEADER + (

@@ -16,7 +16,8 @@ from conftest import REPO, close, run
 
 import premeta
 from premeta.analysis import read_effects
-from premeta.sheet import Problem, SheetError, read_sheet, validate
+from premeta.errors import Problem, SheetError
+from premeta.sheet import read_sheet, validate
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor_zero_sd.json").read_text())
 SHEET = REPO / "tests" / "sheets" / "simulated_zero_sd.csv"

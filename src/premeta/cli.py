@@ -13,9 +13,10 @@ import yaml
 
 from premeta.effects import MEASURES, ORIENTS
 from premeta.pairing import FORMATS, LONG, checked
-from premeta.settings import SettingsError, read_config_file
+from premeta.errors import SettingsError, SheetError
+from premeta.settings import read_config_file
 from premeta.vocabulary import plural
-from premeta.sheet import COLUMNS, SheetError
+from premeta.sheet import COLUMNS
 from premeta.tables import write_csv
 
 VALIDATE_EXAMPLES = """examples:
@@ -166,7 +167,7 @@ def _workdir(snakefile: Path, args) -> Path:
     """The folder the run writes into: ``workdir`` as the workflow resolves the config (each
     --configfile, or without one the workflow's config/config.yaml; then --config), else the
     current directory. A config file that is not plain YAML raises
-    :class:`premeta.settings.SettingsError` naming it (Snakemake's message does not)."""
+    :class:`premeta.errors.SettingsError` naming it (Snakemake's message does not)."""
     workdir = None
     for file in map(Path, args.configfile or [snakefile.parent / "config" / "config.yaml"]):
         if file.is_file() or args.configfile:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from premeta.sheet import Problem, SheetError
+from premeta.errors import Problem, SheetError
 from premeta.vocabulary import ORIENTS
 
 MEASURES = ("SMD", "MD", "ROM", "NMD")

@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from premeta.errors import ReadError
+
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 TEXT = (".csv", ".tsv", ".txt")
 WORKBOOKS = (".xlsx", ".xlsm", ".xls")
@@ -25,14 +27,6 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, or an encrypt
 ZIP = b"PK\x03\x04"
 COMMA_NUMBER = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 DOT_NUMBER = re.compile(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-class ReadError(ValueError):
-    """A file that cannot be read as an extraction sheet, said in the reviewer's words."""
-
-    def __init__(self, path, message: str):
-        self.path = str(path)
-        super().__init__(f"{path}: {message}")
 
 
 @dataclass

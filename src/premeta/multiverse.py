@@ -38,7 +38,7 @@ from premeta.flags import flagged
 from premeta.models import METHODS, TESTS, fit
 from premeta.multilevel import aggregate
 from premeta.sensitivity import influence
-from premeta.sheet import SheetError
+from premeta.errors import SheetError
 
 #: Ways of handling several comparisons from one study (:func:`premeta.analysis.dependent`).
 DEPENDENCE = ("none", "aggregate", "multilevel", "rve")

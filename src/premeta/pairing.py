@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, Problem, SheetError, formula_cells, letter, repeated_columns, validate
+from premeta.sheet import COLUMNS, formula_cells, letter, repeated_columns, validate
+from premeta.errors import Problem, SheetError
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -109,7 +110,7 @@ def _frame(path, sheet, known, numeric: set[str], rename: bool) -> tuple[pd.Data
     tab-separated file are read as points in the ``numeric`` columns
     (:func:`premeta.files.decimal_commas`); text is stripped with its blanks collapsed
     (:func:`_text`). A header below row 1, a column named twice, a column with values but no header
-    and a workbook formula without its result are refused (:class:`premeta.files.ReadError`,
+    and a workbook formula without its result are refused (:class:`premeta.errors.ReadError`,
     :class:`SheetError`).
     """
     header, rows, source = read_table(path, sheet, known=known)

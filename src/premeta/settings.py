@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from premeta.errors import SettingsError
+
 #: jsonschema keyword -> the rule in words, from the keyword's value in the schema.
 RULES = {
     "enum": lambda v: "must be one of " + ", ".join(map(str, v)),
@@ -25,10 +27,6 @@ RULES = {
 
 #: The keywords of a bound, whose reason the schema gives in its description.
 BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-
-
-class SettingsError(ValueError):
-    """Settings that cannot be used; the text lists every problem, one a line."""
 
 
 def read_config_file(path) -> dict:

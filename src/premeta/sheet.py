@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from premeta.files import COMMA_NUMBER, ReadError, decimal_commas, header_below, header_key, read_table
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: the spreadsheet row, the column, the offending value and the rule."""
-
-    row: object
-    column: str
-    value: object
-    rule: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column '{self.column}', value {self.value!r}: {self.rule}"
-
-
-class SheetError(ValueError):
-    """Every problem found in a sheet, reported at once."""
-
-    def __init__(self, problems: list[Problem], file: str | None = None):
-        self.problems, self.file = list(problems), file
-        where = f"{file}: " if file else ""
-        lines = [f"{where}{len(self.problems)} problem(s) in the extraction sheet:"]
-        lines += [f"  {where}{p}" for p in self.problems]
-        super().__init__("\n".join(lines))
+from premeta.errors import Problem, ReadError, SheetError
+from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
 
 
 COLUMNS = {
@@ -136,7 +111,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
 
     Raises
     ------
-    premeta.files.ReadError
+    premeta.errors.ReadError
         A file that cannot be read (empty, binary, encrypted, ambiguous, no data rows, the header
         below row 1).
     SheetError

@@ -11,7 +11,8 @@ from premeta.effects import MEASURES, ORIENTS, SHARED_CONTROL
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS, checked
 from premeta.settings import problems, read_config_file
-from premeta.sheet import COLUMNS, SheetError
+from premeta.sheet import COLUMNS
+from premeta.errors import SheetError
 from premeta.vocabulary import Labels
 
 
