@@ -32,7 +32,7 @@ SAMPLE = 60
 CHILD = """
 import json, resource, sys, time
 import premeta
-from premeta.pairing import checked
+from premeta.effects import checked
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 sheet = checked(sys.argv[1])[0]
 t0, c0 = time.perf_counter(), time.process_time()

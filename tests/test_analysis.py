@@ -204,7 +204,7 @@ def test_rve_rows_are_robumeta_corr_by_study(effects):
 def test_effects_as_written_are_the_file_read_back(path, group_by, tmp_path):
     """The pool job computes the effect sizes itself: they must be effect_sizes.csv as read back."""
     from premeta.analysis import effects_as_written, read_effects
-    from premeta.pairing import checked
+    from premeta.effects import checked
     from premeta.tables import write_csv
 
     full = Path(__file__).resolve().parents[1] / path

@@ -15,7 +15,8 @@ from scipy.stats import t
 import premeta
 from conftest import REPO
 from premeta.convert import eta, fivenum, sd_from_ci, skewness, xi
-from premeta.pairing import checked, pair, read_syrf
+from premeta.effects import checked
+from premeta.pairing import pair, read_syrf
 from premeta.report import conversion_counts
 from premeta.errors import SheetError
 from premeta.sheet import validate

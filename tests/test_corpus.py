@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from conftest import close
-from premeta.effects import arm_sd, shared_control_m, smd
+from premeta.convert import arm_sd
+from premeta.effects import shared_control_m, smd
 from premeta.sheet import read_sheet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,8 +136,7 @@ def test_split_control_sheet_is_accepted_flagged_and_undefined_rows_left_out():
     ``shared_control: split`` every row is flagged, and the 4 rows where metafor's g is undefined keep
     no effect size, with the reason, and are left out of the models (the workflow runs on this sheet in
     every mode: tests/test_shared_control.py runs it with ``covariance``)."""
-    from premeta.effects import escalc
-    from premeta.pairing import checked
+    from premeta.effects import escalc, checked
 
     sheet = checked(DATA / f"{SPLIT}.csv", "auto", None, "SMD", "benefit", "mechanism")[0]
     e = escalc(sheet)

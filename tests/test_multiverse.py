@@ -16,7 +16,7 @@ from conftest import SHEET, close, run
 import premeta
 from premeta import rob
 from premeta.multiverse import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
-from premeta.pairing import checked
+from premeta.effects import checked
 from premeta.sheet import read_sheet, validate
 
 ROOT = Path(__file__).resolve().parents[1]

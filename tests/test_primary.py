@@ -14,7 +14,7 @@ import pytest
 import premeta
 from premeta.analysis import effects_as_written, primary, stratified
 from premeta.multilevel import rma_mv, robust
-from premeta.pairing import checked
+from premeta.effects import checked
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((ROOT / "tests/reference/metafor_primary.json").read_text())

@@ -18,9 +18,8 @@ import pytest
 import premeta
 from conftest import close, run
 from premeta.analysis import effects_as_written, primary, read_effects, stratified
-from premeta.effects import shared_control_vcov
+from premeta.effects import shared_control_vcov, checked
 from premeta.multilevel import rma_mv, robust
-from premeta.pairing import checked
 from premeta.errors import Problem, SheetError
 from premeta.sheet import read_sheet, validate
 

@@ -15,7 +15,7 @@ from conftest import close, ours
 import premeta
 from premeta.analysis import SMALL_STUDY_COLUMNS, effects_as_written, moderator_label, small_study
 from premeta.bias import egger
-from premeta.pairing import checked
+from premeta.effects import checked
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_small_study.json").read_text())

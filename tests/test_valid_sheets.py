@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from conftest import REPO, run
-from premeta.analysis import file_names
+from premeta.vocabulary import file_names
 
 SHEETS = REPO / "tests" / "sheets"
 UNIFORM = SHEETS / "simulated_uniform_protocol.csv"

@@ -18,8 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SNAKEMAKE
-from premeta.analysis import file_names
-from premeta.vocabulary import Labels, better_of, plural
+from premeta.vocabulary import file_names, Labels, better_of, plural
 
 DATA = REPO / "tests" / "data"
 EXERCISE = re.compile(r"exercis|treadmill|sedentary|running", re.I)

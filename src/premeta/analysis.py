@@ -6,11 +6,7 @@ into the tables the workflow writes; a notebook user calls the same function.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import re
-import unicodedata
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -18,7 +14,8 @@ import pandas as pd
 from premeta import distributions as dist
 from premeta import rob
 from premeta.bias import egger, trimfill
-from premeta.effects import SHARED_CONTROL, shared_control_vcov
+from premeta.vocabulary import SHARED_CONTROL, group_labels, overall_label, plural
+from premeta.effects import shared_control_vcov
 from premeta.gosh import gosh
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
@@ -26,18 +23,12 @@ from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
-from premeta.vocabulary import plural
 
 #: Errors that mean "this analysis cannot be computed for this group"; any other error is a bug.
 #: (numpy's LinAlgError is a ValueError.)
 NOT_COMPUTABLE = (ValueError, ArithmeticError, RuntimeError)
 #: Columns of ``effect_sizes.csv`` that :func:`read_effects` reads as numbers; every other column is text.
 NUMBER_COLUMNS = NUMERIC + ("yi", "vi", "ctl_n_eff", "shared_m")
-GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
-                 "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
-                 "sigma sigma tau upsilon phi chi psi omega".split()))
-#: Longest file-name stem made from a label (a hash keeps longer labels apart).
-MAX_NAME = 60
 #: A group with more comparisons gets a study-level forest plot (:func:`study_rows`) beside the full one.
 STUDY_LEVEL_K = 60
 #: Leave-one-out and influence fit k models of k - 1 comparisons: above this k a group gets a note instead.
@@ -93,48 +84,6 @@ def effects_as_written(effects: pd.DataFrame) -> pd.DataFrame:
     write_csv(effects, buffer, index=True)
     buffer.seek(0)
     return read_effects(buffer)
-
-
-def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:
-    """The label of each row's group: the text of column ``by``; numbers as ``7``, not ``7.0``."""
-    col = effects[by]
-    if pd.api.types.is_numeric_dtype(col):
-        return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
-    return col.astype("string")
-
-
-def overall_label(groups) -> str:
-    """The label of the all-groups row: ``overall``, unless a group is called that."""
-    taken = set(map(str, groups))
-    return next(lab for lab in ("overall", "overall (all groups)", "all groups", "all groups (overall)")
-                if lab not in taken)
-
-
-def slug(label: object) -> str:
-    """File-name form of a label: lower case ASCII, Greek letters spelt out (``TNF-α`` ->
-    ``tnf-alpha``), accents dropped, runs of characters other than a-z, 0-9 and _ as one '-' (may be empty)."""
-    text = "".join(GREEK.get(c, c) for c in unicodedata.normalize("NFKC", str(label)).lower())
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9_]+", "-", text).strip("-_")
-
-
-def file_names(labels, reserved=("overall",)) -> dict[str, str]:
-    """A unique, bounded file-name stem for each label, traceable to it.
-
-    The stem is :func:`slug` of the label; when that is empty (e.g. a label in Chinese), longer
-    than :data:`MAX_NAME`, shared by two labels (``a/b`` and ``a-b``) or ``reserved``, the first
-    8 hex digits of the label's SHA-1 are appended, so each label keeps its own file.
-    """
-    labels = list(dict.fromkeys(map(str, labels)))
-    base = {lab: slug(lab) for lab in labels}
-    count = Counter(base.values())
-    out = {}
-    for lab in labels:
-        b = base[lab]
-        if not b or len(b) > MAX_NAME or count[b] > 1 or b in reserved:
-            b = f"{b[:MAX_NAME - 9].rstrip('-') or 'group'}-{hashlib.sha1(lab.encode()).hexdigest()[:8]}"
-        out[lab] = b
-    return out
 
 
 def animals(effects: pd.DataFrame) -> float:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from premeta.effects import MEASURES, ORIENTS
-from premeta.pairing import FORMATS, LONG, checked
+from premeta.vocabulary import MEASURES, plural
+from premeta.effects import ORIENTS, checked
+from premeta.pairing import FORMATS, LONG
 from premeta.errors import SettingsError, SheetError
 from premeta.settings import read_config_file
-from premeta.vocabulary import plural
 from premeta.sheet import COLUMNS
 from premeta.tables import write_csv
 

@@ -1,7 +1,7 @@
 """Group summaries as papers report them, converted to the mean and SD an effect size needs.
 
 * **SEM**: :math:`SD = SEM\\sqrt{n}` (Cochrane Handbook 6.5.2.2), done by
-  :func:`premeta.effects.arm_sd`.
+  :func:`arm_sd`.
 * **95 % confidence interval of the mean** (:func:`sd_from_ci`): Cochrane Handbook 6.5.2.2.
 * **Median with quartiles and/or range** (:func:`fivenum`): the mean of Luo et al. (2016), the SD
   of Wan et al. (2014) or, with all five numbers, of Shi et al. (2020), after the skewness test of
@@ -16,6 +16,8 @@ The kinds of conversion, as ``effect_sizes.csv`` names them in its ``converted``
 from __future__ import annotations
 
 import numpy as np
+
+import pandas as pd
 
 from premeta import distributions as dist
 
@@ -147,3 +149,17 @@ def fivenum(n, median, q1=np.nan, q3=np.nan, minimum=np.nan, maximum=np.nan):
     sd = np.select([has_range & has_iqr, has_iqr, has_range],
                    [w * (b - a) / xi(n) + (1 - w) * (hi - lo) / eta(n), (hi - lo) / eta(n), (b - a) / xi(n)], np.nan)
     return mean, sd
+
+
+def column(sheet: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` as floats (text that is not a number as NaN; NaN where the column is absent)."""
+    if name in sheet:
+        return pd.to_numeric(sheet[name], errors="coerce").astype(float)
+    return pd.Series(np.nan, index=sheet.index)
+
+
+def arm_sd(sheet: pd.DataFrame, arm: str) -> tuple[pd.Series, pd.Series]:
+    """SD of one arm, from ``{arm}_sd`` or else ``{arm}_sem * sqrt({arm}_n)``; and where SEM was used."""
+    sd, sem, n = column(sheet, f"{arm}_sd"), column(sheet, f"{arm}_sem"), column(sheet, f"{arm}_n")
+    from_sem = sd.isna() & sem.notna()
+    return sd.where(~from_sem, sem * np.sqrt(n)), from_sem

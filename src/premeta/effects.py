@@ -17,28 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from premeta.convert import arm_sd, column
 from premeta.errors import Problem, SheetError
-from premeta.vocabulary import ORIENTS
+from premeta.pairing import in_source, load
+from premeta.sheet import validate
+from premeta.vocabulary import MEASURES, ORIENTS, SHARED_CONTROL
 
-MEASURES = ("SMD", "MD", "ROM", "NMD")
-#: Handling of a control group shared by several comparisons (:func:`escalc`, :func:`shared_control_vcov`).
-SHARED_CONTROL = ("split", "full", "covariance")
-#: Axis and table labels of the measures.
-MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
 ARMS = ("trt", "ctl", "sham")
-
-
-def _col(sheet: pd.DataFrame, name: str) -> pd.Series:
-    if name in sheet:
-        return pd.to_numeric(sheet[name], errors="coerce").astype(float)
-    return pd.Series(np.nan, index=sheet.index)
-
-
-def arm_sd(sheet: pd.DataFrame, arm: str) -> tuple[pd.Series, pd.Series]:
-    """SD of one arm, from ``{arm}_sd`` or else ``{arm}_sem * sqrt({arm}_n)``; and where SEM was used."""
-    sd, sem, n = _col(sheet, f"{arm}_sd"), _col(sheet, f"{arm}_sem"), _col(sheet, f"{arm}_n")
-    from_sem = sd.isna() & sem.notna()
-    return sd.where(~from_sem, sem * np.sqrt(n)), from_sem
 
 
 def shared_control_m(sheet: pd.DataFrame) -> pd.Series:
@@ -181,16 +166,16 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     out = sheet.copy()
     sds = {arm: arm_sd(sheet, arm) for arm in ARMS}
     m = shared_control_m(sheet)
-    n_t, n_c = _col(sheet, "trt_n"), _col(sheet, "ctl_n") / (m if shared_control == "split" else 1)
-    args = (_col(sheet, "trt_mean"), sds["trt"][0], n_t, _col(sheet, "ctl_mean"), sds["ctl"][0], n_c)
+    n_t, n_c = column(sheet, "trt_n"), column(sheet, "ctl_n") / (m if shared_control == "split" else 1)
+    args = (column(sheet, "trt_mean"), sds["trt"][0], n_t, column(sheet, "ctl_mean"), sds["ctl"][0], n_c)
     with np.errstate(divide="ignore", invalid="ignore"):
         if measure == "NMD":
-            yi, vi = nmd(*args, _col(sheet, "sham_mean"))
+            yi, vi = nmd(*args, column(sheet, "sham_mean"))
         else:
             yi, vi = {"SMD": smd, "MD": md, "ROM": rom}[measure](*args)
-    pre = _col(sheet, "yi").notna()
-    pre_vi = _col(sheet, "vi").fillna(_col(sheet, "sei") ** 2)
-    yi, vi = yi.where(~pre, _col(sheet, "yi")), vi.where(~pre, pre_vi)
+    pre = column(sheet, "yi").notna()
+    pre_vi = column(sheet, "vi").fillna(column(sheet, "sei") ** 2)
+    yi, vi = yi.where(~pre, column(sheet, "yi")), vi.where(~pre, pre_vi)
 
     better = sheet["better"] if "better" in sheet else pd.Series(pd.NA, index=sheet.index)
     problems = []
@@ -205,7 +190,7 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     # the CAMARADES split is the review's choice: where it leaves no SMD, the row is left out, as metafor's NA
     omitted = pd.Series("", index=sheet.index, dtype=object)
     for row in sheet.index[bad & split_below_2]:
-        omitted[row] = (f"{measure} undefined: the control group (n = {_col(sheet, 'ctl_n')[row]:g}) split among "
+        omitted[row] = (f"{measure} undefined: the control group (n = {column(sheet, 'ctl_n')[row]:g}) split among "
                         f"{m[row]} comparisons leaves {n_c[row]:.3g} animals to this one, so Hedges' df "
                         f"n_t + n_c/m - 2 = {n_t[row] + n_c[row] - 2:.3g} (must exceed 1) or the pooled "
                         "variance is not positive; left out of every model (shared_control: full or "
@@ -228,8 +213,8 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
         out["converted"] = out["sd_from_sem"].map(lambda arms: ";".join(f"{a}:sem" for a in arms.split(";") if a))
     zero = [((sds[a][0] == 0) & ~pre).map({True: a, False: ""}) for a in ("trt", "ctl")]
     out["zero_sd"] = pd.concat(zero, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
-    fractional = [((_col(sheet, f"{a}_n") % 1 != 0) & _col(sheet, f"{a}_n").notna() & ~pre).map({True: a, False: ""})
-                  for a in ("trt", "ctl")]
+    ns = {a: column(sheet, f"{a}_n") for a in ("trt", "ctl")}
+    fractional = [((n % 1 != 0) & n.notna() & ~pre).map({True: a, False: ""}) for a, n in ns.items()]
     out["fractional_n"] = pd.concat(fractional, axis=1).apply(lambda r: ";".join(x for x in r if x), axis=1)
     out["split_below_2"] = split_below_2.to_numpy()
     out["omitted"] = omitted.to_numpy()
@@ -286,7 +271,26 @@ def shared_control_vcov(effects: pd.DataFrame):
             rows.append(i[off])
             cols.append(j[off])
     i, j = np.concatenate(rows), np.concatenate(cols)
-    n_t, n_c = _col(effects, "trt_n").to_numpy(), _col(effects, "ctl_n").to_numpy()
+    n_t, n_c = column(effects, "trt_n").to_numpy(), column(effects, "ctl_n").to_numpy()
     r = np.where(i == j, 1.0,
                  np.sqrt(1 / (n_c[i] * n_c[j])) / np.sqrt((1 / n_t[i] + 1 / n_c[i]) * (1 / n_t[j] + 1 / n_c[j])))
     return sparse.csr_matrix((r * np.sqrt(vi[i] * vi[j]), (i, j)), shape=(k, k))
+
+
+def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
+            group_by: str | None = None, shared_control: str = "split",
+            convert_medians: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """:func:`premeta.pairing.load`, then :func:`premeta.sheet.validate` (``convert_medians`` passed on) and
+    :func:`escalc` (with ``shared_control``):
+    ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
+    problems name the input's own rows and columns (:func:`premeta.pairing.in_source` for a paired sheet)."""
+    out, pairing, fmt = load(path, fmt, sheet)
+    source = out.attrs.get("source")
+    try:
+        where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
+        checked_sheet = validate(out, where, measure, orient, group_by, convert_medians)
+        escalc(checked_sheet, measure, orient, shared_control)
+    except SheetError as error:
+        raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None
+    checked_sheet.attrs["source"] = source
+    return checked_sheet, pairing, fmt

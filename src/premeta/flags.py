@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta.effects import arm_sd, smd
+from premeta.convert import arm_sd
+from premeta.effects import smd
 
 #: Each rule's name and its wording (the report's and ``flags.csv``'s).
 RULES = {

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from premeta.models import METHODS, _check, fit
+from premeta.models import METHODS, fit
+from premeta._shared import check
 
 #: Columns of :attr:`Gosh.res`, metafor's ``gosh(...)$res``.
 COLUMNS = ["k", "q", "i2", "h2", "tau2", "estimate"]
@@ -186,7 +187,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    y, v = _check(yi, vi)
+    y, v = check(yi, vi)
     k = len(y)
     if k < 2:
         raise ValueError(f"GOSH needs at least 2 studies, got k = {k} (metafor: 'Stopped because k = 1')")

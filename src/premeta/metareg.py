@@ -19,7 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from premeta.models import _design, _factor, fit, wald_test
+from premeta._shared import design_terms, factor
+from premeta.models import fit, wald_test
 
 #: metafor's ``comptol`` in ``permutest``: a permuted statistic counts as at least as extreme
 #: as the observed one when it is >= the observed value minus this (numerical ties).
@@ -150,7 +151,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
-    X, names, terms = _design(mods)
+    X, names, terms = design_terms(mods)
     if X.shape[1] == 0:
         raise ValueError("metareg needs at least one moderator")
     if not (yi.shape == vi.shape == (X.shape[0],)):
@@ -159,7 +160,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     if groups is None:
         gid, labels = np.zeros(len(yi), dtype=np.intp), ["overall"]
     else:
-        gid, labels = _factor(groups)
+        gid, labels = factor(groups)
     G, q = len(labels), X.shape[1]
     ok = np.isfinite(yi) & np.isfinite(vi) & ~np.isnan(X).any(axis=1)
     k_all = np.bincount(gid, minlength=G)
@@ -335,7 +336,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
         raise ValueError(f"iter (the number of permutations) must be >= 2, got {iter}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0 (numpy takes no negative seed), got {seed}")
-    X, names, _ = _design(mods)
+    X, names, _ = design_terms(mods)
     if X.shape[1] == 0:
         raise ValueError("permutest needs at least one moderator")
     y = np.asarray(yi, dtype=float)

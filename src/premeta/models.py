@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype, is_numeric_dtype
 
 from premeta import distributions as dist
+from premeta._shared import check, design_terms, factor
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
@@ -38,42 +38,6 @@ COLUMNS = [
     "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
     "i2_ci_high", "h2", "q", "q_df", "q_p", "converged", "iterations", "note",
 ]
-
-
-def _r_sort_key(level: str) -> tuple[str, str]:
-    """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8
-    locales): case-insensitive, lower case before upper case on ties."""
-    return level.casefold(), level.swapcase()
-
-
-def _design(mods: pd.DataFrame):
-    """Model matrix without intercept, term names, and per moderator (name, kind, columns, reference)."""
-    blocks, names, terms = [], [], []
-    for col in mods.columns:
-        s = mods[col].reset_index(drop=True)
-        name, j = str(col), len(names)
-        if infer_dtype(s, skipna=True) == "boolean":  # bool, or True/False with missing values
-            blocks.append(s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(f"{name}TRUE")
-            terms.append((name, "numeric", [j], None))
-        elif is_numeric_dtype(s):
-            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
-            names.append(name)
-            terms.append((name, "numeric", [j], None))
-        else:
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [str(c) for c in s.cat.categories]
-            else:
-                levels = sorted(s.dropna().astype(str).unique(), key=_r_sort_key)
-            text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x)).to_numpy()
-            dummies = (text[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
-            dummies[pd.isna(text)] = np.nan
-            blocks.append(dummies)
-            names += [f"{name}{lv}" for lv in levels[1:]]
-            terms.append((name, "factor", list(range(j, j + len(levels) - 1)),
-                          levels[0] if levels else None))
-    X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
-    return X, names, terms
 
 
 def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -115,7 +79,7 @@ def design(mods: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
            [2., 0.],
            [3., 1.]])
     """
-    X, names, _ = _design(mods)
+    X, names, _ = design_terms(mods)
     return X, names
 
 
@@ -230,23 +194,6 @@ class _Gls:
 
     def logdetA(self) -> np.ndarray:
         return -np.linalg.slogdet(self.Ainv)[1]
-
-
-def _factor(groups) -> tuple[np.ndarray, list]:
-    """Stratum codes and their labels, in sorted order of the labels."""
-    if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":  # stacked fits number their strata
-        uniq, codes = np.unique(groups, return_inverse=True)
-        return codes.reshape(-1).astype(np.intp), uniq.tolist()
-    values = np.empty(len(groups), dtype=object)
-    values[:] = list(groups)  # tuples stay whole: a stratum may be labelled by several keys
-    series = pd.Series(values)
-    if series.isna().any():
-        raise ValueError(f"groups are missing in rows {', '.join(map(str, np.flatnonzero(series.isna())))}")
-    try:
-        codes, uniq = pd.factorize(series, sort=True)
-    except TypeError:  # labels of mixed types: sort them as text
-        codes, uniq = pd.factorize(series.astype(str), sort=True)
-    return codes.astype(np.intp), list(uniq)
 
 
 def _subset(d: _Data, strata: np.ndarray) -> _Data:
@@ -537,25 +484,6 @@ class Fit:
         return out[COLUMNS]
 
 
-def _check(yi, vi, rows=None) -> tuple[np.ndarray, np.ndarray]:
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    if yi.shape != vi.shape or yi.ndim != 1:
-        raise ValueError(f"yi and vi must be 1-D and of equal length, got {yi.shape} and {vi.shape}")
-    rows = np.arange(len(yi)) if rows is None else np.asarray(rows)
-    bad = []
-    for name, mask in (
-        ("yi is missing or not finite", ~np.isfinite(yi)),
-        ("vi is missing or not finite", ~np.isfinite(vi)),
-        ("vi <= 0", np.isfinite(vi) & (vi <= 0)),
-    ):
-        if mask.any():
-            bad.append(f"{name} in rows {', '.join(map(str, rows[mask]))}")
-    if bad:
-        raise ValueError("cannot fit the model: " + "; ".join(bad))
-    return yi, vi
-
-
 def fit(
     yi,
     vi,
@@ -627,11 +555,11 @@ def fit(
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if test not in TESTS:
         raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     if groups is None:
         gid, labels = np.zeros(len(yi), dtype=np.intp), ["overall"]
     else:
-        gid, labels = _factor(groups)
+        gid, labels = factor(groups)
     X = np.ones((len(yi), 1))
     if mods is not None:
         X = np.column_stack([X, moderators(mods, len(yi))[0]])
@@ -893,7 +821,7 @@ def subgroup_tests(yi, vi, groups, method: str = "REML", test: str = "z", level:
     w = 1 / se**2
     qb = float(np.sum(w * (est - np.sum(w * est) / np.sum(w)) ** 2))
     J = len(sep.groups)
-    gid, _ = _factor(groups)
+    gid, _ = factor(groups)
     dummies = np.column_stack([(gid == j).astype(float) for j in range(1, J)])
     mf = fit(yi, vi, method=method, test=test, level=level, mods=dummies)
     qm, df1, df2, pm = (float(a[0]) for a in wald_test(mf))

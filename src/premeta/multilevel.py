@@ -40,7 +40,8 @@ import pandas as pd
 from scipy import sparse
 
 from premeta import distributions as dist
-from premeta.models import _check, _factor, moderators
+from premeta._shared import check, factor
+from premeta.models import moderators
 
 #: Columns of :meth:`MultilevelFit.table` and :meth:`RobustTest.table`.
 COEF_COLUMNS = ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
@@ -363,10 +364,10 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
         raise ValueError(f"cluster and inner must have length {k_all}")
     # rows with a missing yi, vi or moderator are left out and counted, as metafor (k.all - k)
     not_na = ~(np.isnan(yi) | np.isnan(vi) | np.isnan(X).any(axis=1))
-    yi, vi = _check(yi[not_na], vi[not_na])
+    yi, vi = check(yi[not_na], vi[not_na])
     X, study, cluster2 = X[not_na], study[not_na], cluster2[not_na]
     k, p = X.shape
-    (s, _), (c2, _) = _factor(study), _factor(cluster2)
+    (s, _), (c2, _) = factor(study), factor(cluster2)
     if V is not None:
         V = V[not_na][:, not_na].tocsr()
         i, j = V.nonzero()
@@ -528,7 +529,7 @@ def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> Robu
     level = fit.level if level is None else level
     if cluster is not None and fit.not_na is not None and len(cluster) == len(fit.not_na) != fit.k:
         cluster = np.asarray(cluster, dtype=object)[fit.not_na]  # given for all rows, as clubSandwich
-    c = fit.study if cluster is None else _factor(cluster)[0]
+    c = fit.study if cluster is None else factor(cluster)[0]
     J = c.max() + 1
     if len(c) != fit.k or len(np.unique(fit.study * J + c)) != fit.s_nlevels[0]:
         raise ValueError("cluster must have one value per effect and the studies must be nested in it")
@@ -603,7 +604,7 @@ def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
     2      s3  0.1827  0.0195   2
     3      s4  0.3108  0.0378   2
     """
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     codes, labels = pd.factorize(pd.Series(np.asarray(cluster, dtype=object)))
     if len(codes) != len(yi) or (codes < 0).any():
         raise ValueError("cluster must have one non-missing value per effect")

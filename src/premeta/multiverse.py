@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from premeta import rob
-from premeta.analysis import _robust, _three_level, attempt, cohort_key, group_labels, with_notes
-from premeta.effects import MEASURES, escalc
+from premeta.analysis import _robust, _three_level, attempt, cohort_key, with_notes
+from premeta.vocabulary import group_labels, MEASURES
+from premeta.effects import escalc
 from premeta.flags import flagged
 from premeta.models import METHODS, TESTS, fit
 from premeta.multilevel import aggregate

@@ -35,9 +35,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, formula_cells, letter, repeated_columns, validate
 from premeta.errors import Problem, SheetError
+from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
+from premeta.sheet import COLUMNS, formula_cells, letter, repeated_columns
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -591,27 +591,6 @@ def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetEr
                                                 f"{', '.join(c)})" if c else ""))
            for (row, column, value, rule), c in found.items()]
     return SheetError(_by_row(out), str(path))
-
-
-def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
-            group_by: str | None = None, shared_control: str = "split",
-            convert_medians: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """:func:`load`, then :func:`premeta.sheet.validate` (``convert_medians`` passed on) and
-    :func:`premeta.effects.escalc` (with ``shared_control``):
-    ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
-    problems name the input's own rows and columns (:func:`in_source` for a paired sheet)."""
-    from premeta.effects import escalc
-
-    out, pairing, fmt = load(path, fmt, sheet)
-    source = out.attrs.get("source")
-    try:
-        where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
-        checked_sheet = validate(out, where, measure, orient, group_by, convert_medians)
-        escalc(checked_sheet, measure, orient, shared_control)
-    except SheetError as error:
-        raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None
-    checked_sheet.attrs["source"] = source
-    return checked_sheet, pairing, fmt
 
 
 def read_groups(path, fmt: str, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:

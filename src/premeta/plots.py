@@ -36,10 +36,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from premeta import distributions as dist
-from premeta.analysis import overall_label
-from premeta.effects import MEASURE_LABELS
+from premeta.vocabulary import overall_label, MEASURE_LABELS, Labels
 from premeta.models import design, fit
-from premeta.vocabulary import Labels
 
 ROW = 0.25  # inches per text line
 MARGIN = 0.15  # left and right margin, inches

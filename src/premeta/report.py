@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 
 from premeta.analysis import STUDY_LEVEL_K, animals_note, dependence_mode
-from premeta.effects import MEASURE_LABELS
+from premeta.vocabulary import MEASURE_LABELS, Labels, better_of, number, plural
 from premeta.flags import RULES as FLAG_RULES
 from premeta.rob import ITEMS as ROB_ITEMS
 from premeta.pairing import load
-from premeta.vocabulary import Labels, better_of, number, plural
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
 METHOD_WORDS = {

@@ -22,7 +22,8 @@ import pandas as pd
 from scipy import sparse
 
 from premeta import distributions as dist
-from premeta.models import _check, _factor, moderators
+from premeta._shared import check, factor
+from premeta.models import moderators
 
 MODELS = ("CORR", "HIER")
 
@@ -192,7 +193,7 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     if model == "CORR" and not 0 <= rho <= 1:
         raise ValueError(f"rho must be between 0 and 1, got {rho}")
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     M = len(yi)
     X, terms = np.ones((M, 1)), ["intrcpt"]
     if mods is not None:
@@ -202,7 +203,7 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
         raise ValueError("mods must be finite")
     if len(cluster) != M:
         raise ValueError(f"cluster must have length {M}")
-    gid, labels = _factor(cluster)
+    gid, labels = factor(cluster)
     N, p = len(labels), X.shape[1]
     if N <= p:
         raise ValueError(f"{N} clusters for {p} coefficients: robust variance needs more clusters")

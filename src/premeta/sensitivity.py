@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta.models import T_TESTS, Fit, _check, fit
+from premeta.models import T_TESTS, Fit, fit
+from premeta._shared import check
 
 
 def _leave_out(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float):
@@ -76,7 +77,7 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     2       0.3722  0.1719   0.5725  56.6875
     3       0.3642  0.1691   0.5593  57.4632
     """
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     t = _leave_out(yi, vi, method, test, level)[0].table()
     out = t[["estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "q", "q_p", "tau2", "i2", "h2"]]
     out = out.set_index(_slab(slab, len(yi)))
@@ -138,7 +139,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     4       3.1120  1.1525  0.1956   *
     5       0.3122  0.0133  0.0992
     """
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     k, p = len(yi), 1
     full: Fit = fit(yi, vi, method=method, test=test, confint=False)
     loo, i, j = _leave_out(yi, vi, method, test, 95)
@@ -244,7 +245,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
     method = str(method).lower()
     if method not in LEAVE1CLUSTER_METHODS:
         raise ValueError(f"method must be one of {LEAVE1CLUSTER_METHODS}, got {method!r}")
-    yi, vi = _check(yi, vi)
+    yi, vi = check(yi, vi)
     cluster = np.asarray(cluster, dtype=object)
     if cluster.shape != yi.shape or pd.isna(cluster).any():
         raise ValueError("cluster must have one non-missing value per effect")

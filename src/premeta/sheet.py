@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.convert import MIN_N_FIVENUM, arm_sd, fivenum, sd_from_ci, skewness
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
+from premeta.vocabulary import MEASURES, ORIENTS
 
 
 COLUMNS = {
@@ -244,7 +246,6 @@ def _smd_defined(sheet: pd.DataFrame, num: pd.DataFrame, summary: pd.Series, pro
     pooled variance :math:`((n_t-1)s_t^2 + (n_c-1)s_c^2)/(n_t+n_c-2)` must be positive (an n below
     1 weighs its SD negatively). A shared control's split (``shared_control: split``) is
     :func:`premeta.effects.escalc`'s."""
-    from premeta.effects import arm_sd
 
     n_t, n_c = num["trt_n"], num["ctl_n"]
     df = n_t + n_c - 2
@@ -303,7 +304,6 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
     SheetError
         Listing every :class:`Problem`, ordered by row, then by column.
     """
-    from premeta.effects import MEASURES, ORIENTS
 
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
@@ -440,7 +440,6 @@ def _intervals(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, prob
 def _medians(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median: dict[str, pd.Series],
              convert: bool, problems: list[Problem]) -> None:
     """Rules of a median given instead of the mean (:func:`premeta.convert.fivenum`), refused unless ``convert``."""
-    from premeta.convert import MIN_N_FIVENUM, skewness
 
     for arm in ARMS:
         col = {part: f"{arm}_{part}" for part in PARTS}
@@ -506,7 +505,6 @@ def _medians(sheet: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median
 def _converted(out: pd.DataFrame, num: pd.DataFrame, given: pd.DataFrame, median: dict[str, pd.Series]) -> pd.DataFrame:
     """The checked sheet with every arm's mean and SD filled in from its CI or median (:mod:`premeta.convert`),
     and ``converted``: each converted arm and how (``trt:ci;ctl:median_iqr``; :data:`premeta.convert.KINDS`)."""
-    from premeta.convert import fivenum, sd_from_ci
 
     kinds = []
     for arm in ARMS:

@@ -1,4 +1,5 @@
-"""What premeta calls the two arms of a comparison, and which way its effects point, in words.
+"""What premeta calls things, in words: the measures, the two arms of a comparison, which way its
+effects point, the groups and the files named after them.
 
 Nothing here knows the review: the intervention and its comparator are named by the reviewer
 (config ``labels``, :class:`Labels`), neutral by default ("treatment", "control"). Every figure,
@@ -17,9 +18,29 @@ The rule for directions (:meth:`Labels.sides`):
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
+import pandas as pd
+
+#: The effect measures (:func:`premeta.escalc`).
+MEASURES = ("SMD", "MD", "ROM", "NMD")
+#: Handling of a control group shared by several comparisons (:func:`premeta.escalc`,
+#: :func:`premeta.effects.shared_control_vcov`).
+SHARED_CONTROL = ("split", "full", "covariance")
+#: Axis and table labels of the measures.
+MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
+#: How effects are signed (:func:`premeta.escalc`): positive favours the treatment, or treatment minus control.
 ORIENTS = ("benefit", "raw")
+#: Greek letters spelt out in file names (:func:`slug`).
+GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
+                 "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+                 "sigma sigma tau upsilon phi chi psi omega".split()))
+#: Longest file-name stem made from a label (a hash keeps longer labels apart).
+MAX_NAME = 60
 #: At most this many distinct labels of a sheet's arms name them together ("saline / vehicle"); more are "control".
 MAX_NAMES = 3
 
@@ -113,3 +134,45 @@ class Labels:
             return f"{raw}; lower is better on every outcome, so negative values favour {self.treatment}"
         return (f"{raw}: positive values mean higher with {self.treatment}, negative lower; whether that is "
                 "a benefit depends on the outcome")
+
+
+def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:
+    """The label of each row's group: the text of column ``by``; numbers as ``7``, not ``7.0``."""
+    col = effects[by]
+    if pd.api.types.is_numeric_dtype(col):
+        return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
+    return col.astype("string")
+
+
+def overall_label(groups) -> str:
+    """The label of the all-groups row: ``overall``, unless a group is called that."""
+    taken = set(map(str, groups))
+    return next(lab for lab in ("overall", "overall (all groups)", "all groups", "all groups (overall)")
+                if lab not in taken)
+
+
+def slug(label: object) -> str:
+    """File-name form of a label: lower case ASCII, Greek letters spelt out (``TNF-α`` ->
+    ``tnf-alpha``), accents dropped, runs of characters other than a-z, 0-9 and _ as one '-' (may be empty)."""
+    text = "".join(GREEK.get(c, c) for c in unicodedata.normalize("NFKC", str(label)).lower())
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9_]+", "-", text).strip("-_")
+
+
+def file_names(labels, reserved=("overall",)) -> dict[str, str]:
+    """A unique, bounded file-name stem for each label, traceable to it.
+
+    The stem is :func:`slug` of the label; when that is empty (e.g. a label in Chinese), longer
+    than :data:`MAX_NAME`, shared by two labels (``a/b`` and ``a-b``) or ``reserved``, the first
+    8 hex digits of the label's SHA-1 are appended, so each label keeps its own file.
+    """
+    labels = list(dict.fromkeys(map(str, labels)))
+    base = {lab: slug(lab) for lab in labels}
+    count = Counter(base.values())
+    out = {}
+    for lab in labels:
+        b = base[lab]
+        if not b or len(b) > MAX_NAME or count[b] > 1 or b in reserved:
+            b = f"{b[:MAX_NAME - 9].rstrip('-') or 'group'}-{hashlib.sha1(lab.encode()).hexdigest()[:8]}"
+        out[lab] = b
+    return out

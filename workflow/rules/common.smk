@@ -6,14 +6,14 @@ from pathlib import Path
 from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
-from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, file_names, group_labels, numeric_moderators
-from premeta.effects import MEASURES, ORIENTS, SHARED_CONTROL
+from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, numeric_moderators
+from premeta.vocabulary import file_names, group_labels, MEASURES, SHARED_CONTROL, Labels
+from premeta.effects import ORIENTS, checked
 from premeta.models import METHODS, TESTS
-from premeta.pairing import FORMATS, checked
+from premeta.pairing import FORMATS
 from premeta.settings import problems, read_config_file
 from premeta.sheet import COLUMNS
 from premeta.errors import SheetError
-from premeta.vocabulary import Labels
 
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)

@@ -7,8 +7,8 @@ sys.stderr = open(snakemake.log[0], "w")
 import numpy as np
 
 from premeta import rob
-from premeta.analysis import (group_labels, read_effects, rob_strata, sensitivity, small_study, time_course,
-                              time_regression)
+from premeta.vocabulary import group_labels
+from premeta.analysis import read_effects, rob_strata, sensitivity, small_study, time_course, time_regression
 from premeta.plots import funnels, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
 

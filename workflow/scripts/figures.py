@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
+from premeta.analysis import NOT_COMPUTABLE, forest_rows, read_effects, study_rows
+from premeta.vocabulary import group_labels, Labels, better_of
 from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
-from premeta.vocabulary import Labels, better_of
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
 gc.enable()

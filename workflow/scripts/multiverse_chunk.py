@@ -5,7 +5,7 @@ gc.disable()  # while importing (objects only, no garbage): a tenth of a second 
 sys.stderr = open(snakemake.log[0], "w")
 
 from premeta.multiverse import multiverse
-from premeta.pairing import checked
+from premeta.effects import checked
 from premeta.tables import write_csv
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them

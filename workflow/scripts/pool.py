@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from premeta import escalc
 from premeta.analysis import effects_as_written, primary, stratified
-from premeta.pairing import checked
+from premeta.effects import checked
 from premeta.tables import write_csv
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
