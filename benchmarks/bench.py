@@ -27,7 +27,7 @@ from pymare.estimators import VarianceBasedLikelihoodEstimator
 from statsmodels.stats.meta_analysis import combine_effects
 
 import premeta
-import premeta.metareg
+import premeta.regression
 import premeta.multilevel
 import premeta.sensitivity
 
@@ -233,7 +233,7 @@ def main() -> None:
     perm_y, perm_v, perm_mods = meta_regression(50, 7)
     perm = "permutation test, 1,000 permutations, k = 50, 2 moderators"
     rows += [
-        (perm, "premeta", median_time(lambda: premeta.metareg.permutest(
+        (perm, "premeta", median_time(lambda: premeta.permutest(
             perm_y, perm_v, perm_mods, method="REML", test="knha", iter=1000, seed=2024), 5),
          "one call (1,000 stacked fits); per-coefficient and QM p"),
         (perm, "PyMARE", median_time(lambda: pymare_permutest(perm_y, perm_v, perm_mods, 1000), 5),

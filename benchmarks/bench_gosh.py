@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from premeta.gosh import CHUNK_CELLS
+from premeta.sensitivity import CHUNK_CELLS
 
 METHODS = ("FE", "DL", "REML")
 R_SCRIPT = Path(__file__).with_name("bench_gosh.R")

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import (cohort_key, dependence_estimates, dependence_mode, dependent, moderator_analysis, primary,
-                              multiple_testing, sensitivity, time_regression)
-from premeta.metareg import metareg, permutest
+from premeta.groups.pooling import (cohort_key, dependence_estimates, dependence_mode, dependent, multiple_testing,
+                                    primary)
+from premeta.groups.moderators import moderator_analysis, time_regression
+from premeta.groups.sensitivity import sensitivity
+from premeta.regression import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import read_sheet, validate
@@ -180,7 +182,7 @@ def test_dependence_estimates_put_both_analyses_side_by_side(effects):
 
 
 def test_rve_rows_are_robumeta_corr_by_study(effects):
-    from premeta.rve import rve
+    from premeta.robumeta import rve
 
     table, mode, _ = dependent(effects, "mechanism", "rve", rho=0.8)
     assert mode == "rve" and list(table.group)[-1] == "overall"
@@ -203,7 +205,7 @@ def test_rve_rows_are_robumeta_corr_by_study(effects):
 ])
 def test_effects_as_written_are_the_file_read_back(path, group_by, tmp_path):
     """The pool job computes the effect sizes itself: they must be effect_sizes.csv as read back."""
-    from premeta.analysis import effects_as_written, read_effects
+    from premeta.groups.common import effects_as_written, read_effects
     from premeta.effects import checked
     from premeta.tables import write_csv
 

@@ -10,7 +10,7 @@ import pytest
 
 import premeta
 
-MODULES = ["premeta"] + [m.name for m in pkgutil.iter_modules(premeta.__path__, "premeta.")]
+MODULES = ["premeta"] + [m.name for m in pkgutil.walk_packages(premeta.__path__, "premeta.")]
 FUNCTIONS = [name for name in premeta.__all__ if inspect.isfunction(getattr(premeta, name))]
 #: what a notebook needs, as the issue lists it
 NEEDED = {"rma", "fit", "escalc", "rma_mv", "robust", "aggregate", "metareg", "permutest", "egger", "trimfill",
@@ -26,8 +26,17 @@ def test_docstring_examples_run(name):
 
 def test_everything_a_notebook_needs_is_importable_from_premeta():
     assert NEEDED <= set(FUNCTIONS)
-    assert premeta.metareg is importlib.import_module("premeta.metareg").metareg
-    assert premeta.rve is importlib.import_module("premeta.rve").rve
+    assert premeta.metareg is importlib.import_module("premeta.regression").metareg
+    assert premeta.rve is importlib.import_module("premeta.robumeta").rve
+
+
+def test_no_module_is_named_like_a_public_name():
+    """Importing a module never hides a public function of the same name (``premeta.gosh``)."""
+    for name in MODULES:
+        importlib.import_module(name)
+    modules = {name.rsplit(".", 1)[-1] for name in MODULES}
+    assert not modules & set(premeta.__all__)
+    assert all(not isinstance(getattr(premeta, n), type(premeta)) for n in premeta.__all__)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, run
 
 import premeta
-from premeta.analysis import read_effects
+from premeta.groups.common import read_effects
 from premeta.flags import COLUMNS, RULES, flagged, flags
 from premeta.sheet import read_sheet, validate
 

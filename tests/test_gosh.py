@@ -8,7 +8,7 @@ import pytest
 from conftest import close
 
 import premeta
-from premeta.gosh import COLUMNS, METAFOR, gosh
+from premeta.sensitivity import COLUMNS, METAFOR, gosh
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_gosh.json").read_text())
 
@@ -111,7 +111,7 @@ def test_gosh_figure_marks_the_full_fit_and_lists_every_study(tmp_path):
 def test_gosh_groups_keep_a_group_of_one_comparison():
     import pandas as pd
 
-    from premeta.analysis import GOSH_COLUMNS, gosh_groups
+    from premeta.groups.sensitivity import GOSH_COLUMNS, gosh_groups
 
     d = REF["data"]["normand1999_SMD"]
     effects = pd.DataFrame({"study": [f"s{i}" for i in range(10)], "outcome": "o",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import close, ours
 
-from premeta.metareg import _distinct_permutations, metareg, permutest
+from premeta.regression import _distinct_permutations, metareg, permutest
 from premeta.models import design, fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_metareg.json").read_text())

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from premeta.effects import escalc
-from premeta.rve import rve
+from premeta.robumeta import rve
 from premeta.sheet import read_sheet, validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from conftest import SHEET, close, run
 
 import premeta
 from premeta import rob
-from premeta.multiverse import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
+from premeta.groups.multiverse_analysis import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
 from premeta.effects import checked
 from premeta.sheet import read_sheet, validate
 

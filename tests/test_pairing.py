@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import premeta
 from conftest import REPO, run
-from premeta.analysis import stratified
+from premeta.groups.pooling import stratified
 from premeta.pairing import detect, load
 from premeta.sheet import validate
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import effects_as_written, primary, stratified
+from premeta.groups.common import effects_as_written
+from premeta.groups.pooling import primary, stratified
 from premeta.multilevel import rma_mv, robust
 from premeta.effects import checked
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, close, run
 
 import premeta
-from premeta.rve import rve
+from premeta.robumeta import rve
 
 REF = json.loads((Path(__file__).parent / "reference" / "robumeta_rve.json").read_text())
 CASES = {f"{c['dataset']}-{c['model']}-rho{c['rho']}-{'small' if c['small'] else 'htj'}": c

@@ -17,7 +17,8 @@ import pytest
 
 import premeta
 from conftest import close, run
-from premeta.analysis import effects_as_written, primary, read_effects, stratified
+from premeta.groups.common import effects_as_written, read_effects
+from premeta.groups.pooling import primary, stratified
 from premeta.effects import shared_control_vcov, checked
 from premeta.multilevel import rma_mv, robust
 from premeta.errors import Problem, SheetError

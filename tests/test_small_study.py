@@ -13,7 +13,8 @@ import pytest
 from conftest import close, ours
 
 import premeta
-from premeta.analysis import SMALL_STUDY_COLUMNS, effects_as_written, moderator_label, small_study
+from premeta.groups.bias import SMALL_STUDY_COLUMNS, small_study
+from premeta.groups.common import effects_as_written, moderator_label
 from premeta.bias import egger
 from premeta.effects import checked
 

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO, run
 from premeta.vocabulary import group_labels, overall_label
-from premeta.analysis import read_effects
+from premeta.groups.common import read_effects
 from premeta.sheet import read_sheet
 from premeta.tables import neutralise, neutralise_cell, read_csv, restore, restore_cell, write_csv
 

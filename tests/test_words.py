@@ -195,7 +195,8 @@ def test_every_interval_that_fits_is_drawn_whole(review):
     here), and the overall figure's scale is not set by a group of k = 2."""
     import numpy as np
 
-    from premeta.analysis import forest_rows, read_effects
+    from premeta.groups.rows import forest_rows
+    from premeta.groups.common import read_effects
     from premeta.plots import FENCE, _z, forest_figure, summary_forest_figure
 
     name, results, _ = review

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import premeta
-from premeta.analysis import stratified
+from premeta.groups.pooling import stratified
 from premeta.sheet import read_sheet, validate
 
 from conftest import REPO, SHEET, SNAKEMAKE, run

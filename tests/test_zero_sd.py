@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, close, run
 
 import premeta
-from premeta.analysis import read_effects
+from premeta.groups.common import read_effects
 from premeta.errors import Problem, SheetError
 from premeta.sheet import read_sheet, validate
 

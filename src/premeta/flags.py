@@ -6,7 +6,7 @@ al. 2007, *JAMA* 298:430), and an SEM taken for an SD is the commonest of them (
 they checked).
 The checks below look for the patterns such errors leave. Each names the spreadsheet rows it
 suspects; every row stays in the analysis (the multiverse's inclusion rule ``no_flagged``,
-:mod:`premeta.multiverse`, shows what leaving them out would change).
+:mod:`premeta.groups.multiverse_analysis`, shows what leaving them out would change).
 
 Rules (:data:`RULES`):
 

@@ -194,8 +194,8 @@ def _wrap(s: object, width: float, size: float = FONT, bold: bool = False) -> li
 
 
 def _model(pool: pd.Series) -> str:
-    """The model of a pooled row in a few words (a row of :func:`premeta.analysis.primary` or of
-    :func:`premeta.analysis.stratified`)."""
+    """The model of a pooled row in a few words (a row of :func:`premeta.primary` or of
+    :func:`premeta.stratified`)."""
     return {"multilevel": "Three-level model", "rve": "RVE model",
             "aggregate": "RE model, cohorts aggregated"}.get(pool.get("dependence"),
                                                             "FE model" if pool.get("method") == "FE" else "RE model")
@@ -568,7 +568,7 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
         One row per effect, in plotting order: ``label`` (study text), ``group`` (stratum),
         ``yi``, ``vi`` and ``weight`` (percent within its stratum).
     pooled : DataFrame
-        The table of :func:`premeta.analysis.primary` (or of :func:`premeta.rma`), one row per
+        The table of :func:`premeta.primary` (or of :func:`premeta.rma`), one row per
         stratum and optionally ``overall``. With one stratum in ``rows`` its row is used, else the
         ``overall`` row. Its model is named beside the diamond (:func:`_model`), its heterogeneity
         (τ², or the three-level model's two σ², I², Q: what the row has) and test under it.
@@ -621,7 +621,7 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
     Parameters
     ----------
     pooled : DataFrame
-        The primary table (:func:`premeta.analysis.primary`; or :func:`premeta.analysis.stratified`'s):
+        The primary table (:func:`premeta.primary`; or :func:`premeta.stratified`'s):
         one row per group, the all-groups row last; ``k``, ``studies`` and ``animals`` become
         columns. A group with k = 1 is drawn as its comparison (a square), without a diamond; a
         group of k = 2, or of comparisons all from one study, is marked † and explained under the
@@ -778,7 +778,7 @@ def funnel_panels_figure(rows: pd.DataFrame, measure: str, precision: str = "se"
     of ``rma(yi, vi, mods = ~ factor(group), method)`` (one common tau2), against the same
     precision, about 0 (metafor ``funnel()`` of that model plots these residuals), each group in
     its colour and marker (:func:`_styles`), with the legend beside it: the funnel that goes with
-    Egger's test on that model (:func:`premeta.analysis.small_study`).
+    Egger's test on that model (:func:`premeta.groups.bias.small_study`).
 
     Parameters
     ----------
@@ -1075,7 +1075,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
                 labels=None, title: str = "", unit: str = "study") -> Figure:
     """GOSH plot (Olkin, Dahabreh & Trikalinos 2012), as metafor's ``plot.gosh.rma``.
 
-    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.gosh.Gosh.res`)
+    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.Gosh.res`)
     as a 2-D density (hexagonal bins, log count), the fit to all studies marked (``full`` =
     (estimate, I2); by default the subset holding every study). Right: the influence view, one
     line per study (``labels``, default 1..k; ``unit`` names them): the median, 25-75% and 5-95%
@@ -1155,10 +1155,10 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
     (a rule that excludes nothing repeats inclusion ``all`` and is left out). One block per measure,
     each on its own scale: at the top the estimates with their ``level`` % CIs, sorted by estimate,
     black where p < 0.05 and grey otherwise, the primary specification (``primary``, as
-    :func:`premeta.multiverse.summary`) in red, and a line at 0; beneath, the choice matrix, one
+    :func:`premeta.groups.multiverse_analysis.summary`) in red, and a line at 0; beneath, the choice matrix, one
     line per value of each choice, a dot where the specification above uses it.
     """
-    from premeta.multiverse import CHOICES, primary_choices
+    from premeta.groups.multiverse_analysis import CHOICES, primary_choices
 
     used = rows[~rows["duplicate"].astype(bool) & rows["estimate"].notna()]
     if used.empty:

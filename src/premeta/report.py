@@ -13,7 +13,9 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from premeta.analysis import STUDY_LEVEL_K, animals_note, dependence_mode
+from premeta.groups.rows import STUDY_LEVEL_K
+from premeta.groups.common import animals_note
+from premeta.groups.pooling import dependence_mode
 from premeta.vocabulary import MEASURE_LABELS, Labels, better_of, number, plural
 from premeta.flags import RULES as FLAG_RULES
 from premeta.rob import ITEMS as ROB_ITEMS
@@ -195,9 +197,9 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
            fmt: str = "wide", pairing: pd.DataFrame | None = None, flags: pd.DataFrame | None = None) -> str:
     """The report as one HTML string; figures are embedded, nothing is fetched when it is opened.
 
-    ``primary`` is the primary model's table (:func:`premeta.analysis.primary`): the glance
+    ``primary`` is the primary model's table (:func:`premeta.primary`): the glance
     table, the first paragraph and every diamond; ``pooled`` the comparisons-independent one
-    (:func:`premeta.analysis.stratified`), shown as the secondary view.
+    (:func:`premeta.stratified`), shown as the secondary view.
     ``forest`` maps each group (and the all-groups row) to its forest plot, ``studies`` the large
     groups to their study-level forest plot. ``extra`` lists the output files of the further analyses (CSV tables
     and PNG figures), each shown in its section when present; ``skipped`` maps analyses that could not run to why;

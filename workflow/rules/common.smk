@@ -6,7 +6,9 @@ from pathlib import Path
 from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
-from premeta.analysis import DEPENDENCE, STUDY_LEVEL_K, numeric_moderators
+from premeta.groups.pooling import DEPENDENCE
+from premeta.groups.rows import STUDY_LEVEL_K
+from premeta.groups.moderators import numeric_moderators
 from premeta.vocabulary import file_names, group_labels, MEASURES, SHARED_CONTROL, Labels
 from premeta.effects import ORIENTS, checked
 from premeta.models import METHODS, TESTS

@@ -2,8 +2,8 @@
 # every group are scattered into `multiverse_chunks` jobs (cluster jobs, or processes locally) and
 # gathered into one table; the table is the same, byte for byte, whatever the number of chunks.
 
-from premeta.analysis import dependence_mode
-from premeta.multiverse import CHOICES
+from premeta.groups.pooling import dependence_mode
+from premeta.groups.multiverse_analysis import CHOICES
 
 # the analysis as configured (the primary specification) and the choices, with the config's own values
 MULTIVERSE_PRIMARY = {"measure": config["measure"], "method": config["method"], "test": config["test"],

@@ -6,7 +6,8 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from premeta.analysis import dependence_estimates, read_effects, rho_sensitivity
+from premeta.groups.pooling import dependence_estimates, rho_sensitivity
+from premeta.groups.common import read_effects
 from premeta.plots import comparison_figure, save
 from premeta.tables import read_csv, write_csv
 

@@ -8,7 +8,11 @@ import numpy as np
 
 from premeta import rob
 from premeta.vocabulary import group_labels
-from premeta.analysis import read_effects, rob_strata, sensitivity, small_study, time_course, time_regression
+from premeta.groups.common import read_effects
+from premeta.groups.rob import rob_strata
+from premeta.groups.sensitivity import sensitivity
+from premeta.groups.bias import small_study
+from premeta.groups.moderators import time_course, time_regression
 from premeta.plots import funnels, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
 

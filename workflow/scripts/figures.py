@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from premeta.analysis import NOT_COMPUTABLE, forest_rows, read_effects, study_rows
+from premeta.groups.common import NOT_COMPUTABLE, read_effects
+from premeta.groups.rows import forest_rows, study_rows
 from premeta.vocabulary import group_labels, Labels, better_of
 from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv

@@ -6,7 +6,8 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from premeta.analysis import GOSH_COLUMNS, gosh_groups, read_effects
+from premeta.groups.sensitivity import GOSH_COLUMNS, gosh_groups
+from premeta.groups.common import read_effects
 from premeta.plots import gosh_figure, message_figure, save
 from premeta.tables import write_csv
 

@@ -4,7 +4,9 @@ import sys
 gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
-from premeta.analysis import moderator_analysis, multiple_testing, read_effects
+from premeta.groups.moderators import moderator_analysis
+from premeta.groups.pooling import multiple_testing
+from premeta.groups.common import read_effects
 from premeta.plots import bubble_figure, save
 from premeta.tables import read_csv, write_csv
 

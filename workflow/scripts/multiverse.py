@@ -5,7 +5,7 @@ from pathlib import Path
 gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
-from premeta.multiverse import combine, read_chunk, summary
+from premeta.groups.multiverse_analysis import combine, read_chunk, summary
 from premeta.plots import save, spec_curve_figure
 from premeta.tables import write_csv
 

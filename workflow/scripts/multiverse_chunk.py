@@ -4,7 +4,7 @@ import sys
 gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
 sys.stderr = open(snakemake.log[0], "w")
 
-from premeta.multiverse import multiverse
+from premeta.groups.multiverse_analysis import multiverse
 from premeta.effects import checked
 from premeta.tables import write_csv
 

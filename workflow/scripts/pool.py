@@ -5,7 +5,8 @@ gc.disable()  # while importing (objects only, no garbage): a tenth of a second 
 sys.stderr = open(snakemake.log[0], "w")
 
 from premeta import escalc
-from premeta.analysis import effects_as_written, primary, stratified
+from premeta.groups.common import effects_as_written
+from premeta.groups.pooling import primary, stratified
 from premeta.effects import checked
 from premeta.tables import write_csv
 

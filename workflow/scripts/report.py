@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
 
-from premeta.analysis import read_effects
+from premeta.groups.common import read_effects
 from premeta.report import render
 from premeta.tables import read_csv
 

@@ -15,7 +15,7 @@ Choices (column, values, default values first):
 * ``dependence``: ``none`` (every comparison independent), ``aggregate`` (the comparisons of each
   cohort combined with correlation ``rho``, metafor ``aggregate``, then ``rma``),
   ``multilevel`` (three-level model, CR2 cluster-robust t tests by study) and ``rve`` (robust
-  variance estimation by study, robumeta ``robu``), as :func:`premeta.analysis.dependent`.
+  variance estimation by study, robumeta ``robu``), as :func:`premeta.groups.pooling.dependent`.
 * ``inclusion``: ``all``; ``low_rob`` (studies at low risk of bias on random sequence generation
   and blinded outcome assessment, :data:`premeta.rob.KEY_ITEMS`); ``no_influential`` (without the
   comparisons metafor's ``influence`` flags, :func:`premeta.influence`); ``no_single`` (without the
@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from premeta import rob
-from premeta.analysis import _robust, _three_level, attempt, cohort_key, with_notes
+from premeta.groups.pooling import rve_row, three_level_row, cohort_key
+from premeta.groups.common import attempt, with_notes
 from premeta.vocabulary import group_labels, MEASURES
 from premeta.effects import escalc
 from premeta.flags import flagged
@@ -41,7 +42,7 @@ from premeta.multilevel import aggregate
 from premeta.sensitivity import influence
 from premeta.errors import SheetError
 
-#: Ways of handling several comparisons from one study (:func:`premeta.analysis.dependent`).
+#: Ways of handling several comparisons from one study (:func:`premeta.groups.pooling.dependent`).
 DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
 #: Inclusion rules (module docstring).
 INCLUSION = ("all", "low_rob", "no_influential", "no_single", "no_flagged")
@@ -343,8 +344,8 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
             if s.dependence == "rve" and several < 2:
                 row["note"] = f"RVE needs at least 2 studies with more than one comparison; {several} here"
                 continue
-            out, why = (attempt(_three_level, kept, level) if s.dependence == "multilevel"
-                        else attempt(_robust, kept, rho, level, rve_model))
+            out, why = (attempt(three_level_row, kept, level) if s.dependence == "multilevel"
+                        else attempt(rve_row, kept, rho, level, rve_model))
             if out is None:
                 row["note"] = why
                 continue
@@ -436,7 +437,7 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> from premeta.multiverse import summary
+    >>> from premeta.groups.multiverse_analysis import summary
     >>> t = pd.DataFrame({"group": "a", "specification": range(1, 13), "measure": "SMD",
     ...                   "method": ["REML"] + ["DL"] * 11, "test": "knha", "dependence": "none",
     ...                   "inclusion": "all", "estimate": [0.8] * 11 + [0.1], "p": [0.01] * 11 + [0.6],

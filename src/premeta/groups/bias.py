@@ -1,0 +1,106 @@
+"""Small-study effects per group: Egger's test and trim-and-fill (:mod:`premeta.bias`).
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from premeta.bias import egger, trimfill
+from premeta.vocabulary import group_labels
+from premeta.groups.common import attempt, moderator_label, with_notes
+
+SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p", "slope", "estimate", "ci_low",
+                       "ci_high", "k0", "side", "note"]
+
+
+def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
+                min_k: int = 10) -> pd.DataFrame:
+    """Small-study effects within each group of ``by``, and on the model with the group as moderator.
+
+    Small-study effects are judged among comparisons that share one true effect: within a group,
+    or on the residuals of the model with the group as moderator, never around one pooled
+    estimate of groups whose true effects differ (there, a group with larger comparisons and
+    larger effects makes a funnel look asymmetric).
+
+    * Each group with at least ``min_k`` comparisons: :func:`small_study_tests` (Egger against
+      the SE and 1/sqrt(n), as meta-regression and weighted OLS; trim-and-fill R0 and L0). A
+      smaller group gets one row saying so (fewer make these tests meaningless; Sterne et al.
+      2011, BMJ 343:d4002).
+    * With more than one group, all comparisons together (at least ``min_k``): Egger's tests on
+      the model with the group as moderator, :func:`small_study_tests` with ``moderator`` (metafor
+      ``regtest(rma(yi, vi, mods = ~ factor(group)))``): the predictor's coefficient beside one
+      intercept per group, so no limit estimate and no trim-and-fill (which needs one pooled
+      estimate). ``group`` is :func:`moderator_label`, ``analysis`` says "residuals of the model
+      with <by> as moderator".
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SMALL_STUDY_COLUMNS`; the groups in sorted order, then the all-groups rows.
+    """
+    groups = group_labels(effects, by)
+    labels = sorted(groups.unique())
+    parts = []
+    for g in labels:
+        sub = effects[(groups == g).to_numpy()]
+        parts.append(small_study_tests(sub, method, test).assign(group=g) if len(sub) >= min_k else
+                     _too_few(g, "small-study tests", len(sub), min_k))
+    if len(labels) > 1:
+        label, k = moderator_label(labels, by), len(effects)
+        parts.append(small_study_tests(effects.assign(**{by: groups}), method, test, moderator=by).assign(group=label)
+                     if k >= min_k else
+                     _too_few(label, f"Egger regression, residuals of the model with {by} as moderator", k, min_k))
+    return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
+
+
+def _too_few(group: str, analysis: str, k: int, min_k: int) -> pd.DataFrame:
+    why = f"k = {k} < {min_k}: too few comparisons to test for small-study effects (Sterne et al. 2011)"
+    return pd.DataFrame({"group": [group], "analysis": analysis, "k": k, "note": why})
+
+
+def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z",
+                      moderator: str | None = None) -> pd.DataFrame:
+    """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
+    (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
+
+    n is the total number of animals of a comparison (``trt_n + ctl_n``, real group sizes);
+    rows without group summaries are left out of the tests against 1/sqrt(n). Every variant is
+    computed on its own: one that cannot be (too few rows, a constant predictor) keeps its row
+    with NaN and the reason in ``note``.
+
+    With ``moderator`` (a column of ``effects``, e.g. the group), Egger's tests are on the model
+    with it as moderator (:func:`premeta.bias.egger` with ``mods``; metafor ``regtest(rma(yi, vi,
+    mods = ~ factor(moderator)))``, and ``lm(yi ~ factor(moderator) + sei, weights = 1/vi)``):
+    the ``analysis`` says so, there is no limit estimate, and trim-and-fill is not run (it mirrors
+    studies about one pooled estimate; metafor's ``trimfill`` refuses models with moderators).
+    """
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    ni = (pd.to_numeric(effects["trt_n"]) + pd.to_numeric(effects["ctl_n"])).to_numpy(float) \
+        if {"trt_n", "ctl_n"} <= set(effects) else np.full(len(yi), np.nan)
+    mods = None if moderator is None else effects[[moderator]].astype(str).reset_index(drop=True)
+    on = "" if moderator is None else f", residuals of the model with {moderator} as moderator"
+    rows = []
+    for predictor in ("sei", "sqrtninv"):
+        ok = np.isfinite(ni) if predictor == "sqrtninv" else np.ones(len(yi), bool)
+        for model in ("rma", "lm"):
+            row = {"analysis": f"Egger regression ({'meta-regression' if model == 'rma' else 'weighted OLS'}){on}",
+                   "precision": "SE" if predictor == "sei" else "1/sqrt(n)", "k": int(ok.sum())}
+            if predictor == "sqrtninv" and not ok.any():
+                rows.append(row | {"note": "no group sizes (the sheet gives precomputed effects only)"})
+                continue
+            r, why = attempt(egger, yi[ok], vi[ok], predictor, ni[ok], model, method, test,
+                             mods=None if mods is None else mods[ok].reset_index(drop=True))
+            if r is None:
+                rows.append(row | {"note": why})
+                continue
+            rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
+    for estimator in ("R0", "L0") if moderator is None else ():
+        row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
+        t, why = attempt(trimfill, yi, vi, estimator, method=method)
+        if t is None:
+            rows.append(row | {"note": why})
+            continue
+        rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
+    return pd.DataFrame(rows)
