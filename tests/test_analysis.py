@@ -97,9 +97,9 @@ def test_sensitivity_tables_per_group(effects):
 
 
 def test_sensitivity_above_its_limit_keeps_the_rows_with_the_reason(effects, monkeypatch):
-    import premeta.analysis
+    import premeta.groups.sensitivity
 
-    monkeypatch.setattr(premeta.analysis, "SENSITIVITY_MAX_K", 10)
+    monkeypatch.setattr(premeta.groups.sensitivity, "SENSITIVITY_MAX_K", 10)
     loo, inf = sensitivity(effects[effects.mechanism.isin(["GABA", "BDNF"])], "mechanism", "REML", "knha")
     bdnf = loo[loo.group == "BDNF"]  # k = 16 > 10: not fitted, said why
     assert len(bdnf) == 16 and bdnf.estimate.isna().all()
@@ -109,9 +109,9 @@ def test_sensitivity_above_its_limit_keeps_the_rows_with_the_reason(effects, mon
 
 
 def test_permutation_tests_above_their_limit_keep_the_model_test_with_the_reason(effects, monkeypatch):
-    import premeta.analysis
+    import premeta.groups.moderators
 
-    monkeypatch.setattr(premeta.analysis, "PERMUTATION_MAX_K", 10)
+    monkeypatch.setattr(premeta.groups.moderators, "PERMUTATION_MAX_K", 10)
     out = moderator_analysis(effects[effects.mechanism.isin(["GABA", "BDNF"])], ["weeks"], permutations=50)
     models = out["models"].set_index("group")
     assert models.at["GABA", "permutations"] == 50 and models.at["GABA", "note"] == ""

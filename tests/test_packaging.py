@@ -54,7 +54,7 @@ def test_import_premeta_needs_neither_snakemake_nor_pymare():
     import subprocess
     import sys
 
-    code = ("import sys, premeta, premeta.analysis, premeta.plots, premeta.report; "
+    code = ("import sys, premeta, premeta.groups.pooling, premeta.plots, premeta.report; "
             "print(sorted(m for m in ('snakemake', 'pymare') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

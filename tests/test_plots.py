@@ -510,7 +510,7 @@ def test_funnel_panels_are_the_same_bytes_in_any_process(tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys, pandas as pd; from premeta.analysis import read_effects; from premeta.plots import funnels;"
+    script = ("import sys, pandas as pd; from premeta.plots import funnels;"
               "e = pd.read_csv(sys.argv[1]); funnels(e.assign(group=e.mechanism), 'SMD', sys.argv[2], method='REML',"
               " by='mechanism')")
     rows, _ = _data({"Treadmill": 8, "Wheel": 6, "Swimming": 4, "Running": 5})

@@ -1,4 +1,4 @@
-"""The primary analysis (premeta.analysis.primary) held to metafor, clubSandwich and robumeta on real data.
+"""The primary analysis (premeta.primary) held to metafor, clubSandwich and robumeta on real data.
 
 Fixtures: tests/reference/make_primary_fixtures.R (metafor_primary.json); the minocycline sheet of the
 open replication of Reis et al. (2019), CC BY 4.0, and metadat's dat.assink2016.
