@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
+from premeta.errors import NotComputable
 from premeta.models import fit, moderators
 
 PREDICTORS = ("sei", "sqrtninv")
@@ -133,13 +134,13 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     Z = np.ones((k, 1)) if mods is None else np.column_stack([np.ones(k), moderators(mods, k)[0]])
     p = Z.shape[1] + 1
     if k < p + 1 and not (model == "rma" and method == "FE" and test == "z"):
-        raise ValueError(
+        raise NotComputable(
             f"Egger's test needs at least {p + 1} studies here, got k = {k}: the regression on "
             f"{'an intercept' if p == 2 else f'{p - 1} coefficients of the moderators'} and a slope "
             "leaves no residual degrees of freedom (metafor's regtest stops, or gives no test with "
             "model='lm')")
     if np.linalg.matrix_rank(Z) < Z.shape[1]:
-        raise ValueError("the moderators are constant or collinear (e.g. the dummy of a group without "
+        raise NotComputable("the moderators are constant or collinear (e.g. the dummy of a group without "
                          "comparisons): Egger's test cannot be computed (metafor: model matrix not of full rank)")
     if _collinear(Z, x):
         what = (f"the predictor 1/sqrt(n) is constant ({_spread('every comparison has n', ni)})"
@@ -148,17 +149,17 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         if mods is not None and not _constant(x):
             what = (f"the predictor {'1/sqrt(n)' if predictor == 'sqrtninv' else 'sqrt(vi)'} is a linear "
                     "combination of the moderators (e.g. constant within each group)")
-        raise ValueError(f"{what}: Egger's test cannot be computed (metafor's regtest: model "
+        raise NotComputable(f"{what}: Egger's test cannot be computed (metafor's regtest: model "
                          "matrix not of full rank)")
     X = np.column_stack([Z, x])
     a = 1 - level / 100
     if model == "rma":
         f = fit(yi, vi, method=method, test=test, level=level, mods=X[:, 1:], confint=False)
         if f.note is not None and np.isnan(f.beta[0, 0]):
-            raise ValueError(f"Egger's test cannot be computed: {f.note[0]}")
+            raise NotComputable(f"Egger's test cannot be computed: {f.note[0]}")
         b, se, ddf = f.beta[0], f.se[0], float(f.ddf[0])
         if test == "knha" and se[-1] == 0:
-            raise ValueError(_PERFECT)
+            raise NotComputable(_PERFECT)
         pval, crit, tau2 = float(f.pvalues()[0, -1]), float(f.crit()[0]), float(f.tau2[0])
     else:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -167,10 +168,10 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
             w = WLS(yi, X, weights=1 / vi).fit()
             ssr, scale = w.ssr, np.sum(w.fittedvalues**2 / vi)
         if not (np.isfinite(ssr) and np.isfinite(scale)):
-            raise ValueError("Egger's test cannot be computed: yi or vi too extreme for double precision "
+            raise NotComputable("Egger's test cannot be computed: yi or vi too extreme for double precision "
                              "(a weighted sum of squares overflows)")
         if ssr <= 1e-24 * scale:  # residuals at rounding level (1e-30 was missed by one BLAS: 1.8e-30)
-            raise ValueError(_PERFECT)
+            raise NotComputable(_PERFECT)
         b, se, ddf = w.params, w.bse, float(w.df_resid)
         pval, crit, tau2 = float(w.pvalues[-1]), dist.t_isf(a / 2, ddf), np.nan
         method, test = None, "t"
@@ -255,19 +256,19 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     k = len(yi)
     if k < 2:
-        raise ValueError("trim-and-fill needs at least 2 studies")
+        raise NotComputable("trim-and-fill needs at least 2 studies")
     if np.ptp(yi) <= 100 * np.finfo(float).eps * np.max(np.abs(yi)):
-        raise ValueError(f"all {k} effects are equal: the funnel is symmetric by construction and the "
+        raise NotComputable(f"all {k} effects are equal: the funnel is symmetric by construction and the "
                          "ranks of the deviations are undefined, so trim-and-fill cannot be computed "
                          "(metafor stops)")
     if side is None:
         if k == 2 and method != "FE":
-            raise ValueError(
+            raise NotComputable(
                 f"the side of the missing studies cannot be estimated with k = 2 and method {method}: "
                 "the regression of yi on sqrt(vi) leaves no residual df for tau2 (metafor stops); "
                 "give side='left' or 'right', or use method='FE'")
         if _constant(np.sqrt(vi)):
-            raise ValueError(
+            raise NotComputable(
                 f"the side of the missing studies cannot be estimated: {_spread('every study has vi', vi)}, "
                 "so the regression of yi on sqrt(vi) has no slope (metafor stops); give side='left' "
                 "or 'right'")
@@ -281,14 +282,14 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
     while k0 != previous:
         previous, iteration = k0, iteration + 1
         if iteration > maxiter:
-            raise RuntimeError("trim-and-fill did not converge")
+            raise NotComputable("trim-and-fill did not converge")
         if k0 >= k:
-            raise ValueError(f"trim-and-fill would trim all {k} studies (metafor: 'Processing "
+            raise NotComputable(f"trim-and-fill would trim all {k} studies (metafor: 'Processing "
                              "terminated since k = 0')")
         kept = fit(y[: k - k0], v[: k - k0], method=method, confint=False)
         mu = kept.beta[0, 0]
         if np.isnan(mu):  # the model of the kept studies cannot be fitted (values too extreme)
-            raise ValueError(f"trim-and-fill cannot be computed: {kept.note[0]}")
+            raise NotComputable(f"trim-and-fill cannot be computed: {kept.note[0]}")
         r = y - mu
         # a deviation at rounding level is 0, not a sign decided by the last bit of mu
         r = np.where(np.abs(r) <= tiny, 0.0, r)
@@ -377,10 +378,10 @@ def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
     yi, sei = yi[keep], sei[keep]
     k = len(yi)
     if k < 3:
-        raise ValueError(f"Egger's regression needs at least 3 rows with a positive sei, got {k}")
+        raise NotComputable(f"Egger's regression needs at least 3 rows with a positive sei, got {k}")
     prec = 1 / sei
     if _constant(prec):
-        raise ValueError(f"the precision 1/sei is constant ({_spread('every row has sei', sei)}): "
+        raise NotComputable(f"the precision 1/sei is constant ({_spread('every row has sei', sei)}): "
                          "Egger's regression cannot be computed")
     X = np.column_stack([np.ones(k), prec])
     z = yi / sei
@@ -390,7 +391,7 @@ def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
     df = k - 2
     ssr = float(resid @ resid)
     if ssr <= 1e-30 * float(z @ z):
-        raise ValueError(_PERFECT)
+        raise NotComputable(_PERFECT)
     sigma = np.sqrt(ssr / df)
     Rinv = np.linalg.inv(R)
     se = sigma * np.sqrt(np.sum(Rinv**2, axis=1))

@@ -41,6 +41,7 @@ from scipy import sparse
 
 from premeta import distributions as dist
 from premeta._shared import check, factor
+from premeta.errors import NotComputable
 from premeta.models import moderators
 
 #: Columns of :meth:`MultilevelFit.table` and :meth:`RobustTest.table`.
@@ -375,7 +376,7 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
             raise ValueError("the sampling covariance V must be block diagonal by cluster: rows "
                              f"{i[s[i] != s[j]][0]} and {j[s[i] != s[j]][0]} of different clusters covary")
     if k <= p:
-        raise ValueError(f"k = {k} effects with complete data ({k_all - k} omitted) must exceed p = {p}")
+        raise NotComputable(f"k = {k} effects with complete data ({k_all - k} omitted) must exceed p = {p}")
     inner = np.unique(s * (c2.max() + 1) + c2, return_inverse=True)[1]
     up = np.zeros(inner.max() + 1, dtype=np.intp)
     up[inner] = s  # the study of each inner cluster
@@ -392,7 +393,7 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
             rho = float(rho)
             n_max = np.bincount(s).max()
             if not 1 > rho > -1 / max(n_max - 1, 1):
-                raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every study")
+                raise NotComputable(f"rho = {rho} does not give a positive-definite covariance in every study")
         parts = list(_parts(s, s, inner, vi, rho, V))
         # QE and the typical sampling variance with the correlated sampling covariance:
         # W0 blocks S_j^-1, QE = r0'W0r0 at the GLS fit, tr(P0) = tr(W0) - tr(A0^-1 X'W0W0X)
@@ -610,7 +611,7 @@ def aggregate(yi, vi, cluster, rho: float) -> pd.DataFrame:
         raise ValueError("cluster must have one non-missing value per effect")
     n = np.bincount(codes)
     if not 1 > rho > -1 / max(n.max() - 1, 1):
-        raise ValueError(f"rho = {rho} does not give a positive-definite covariance in every cluster")
+        raise NotComputable(f"rho = {rho} does not give a positive-definite covariance in every cluster")
     a = 1 / np.sqrt(vi)
     sa, shrink = np.bincount(codes, a), rho / (1 + (n - 1) * rho)
     one_w_one = (np.bincount(codes, a**2) - shrink * sa**2) / (1 - rho)

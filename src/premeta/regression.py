@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from premeta._shared import design_terms, factor
+from premeta.errors import NotComputable
 from premeta.models import fit, wald_test
 
 #: metafor's ``comptol`` in ``permutest``: a permuted statistic counts as at least as extreme
@@ -345,7 +346,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     y, v, X = y[ok], v[ok], X[ok]
     k, p = y.size, X.shape[1] + 1
     if k <= p or np.linalg.matrix_rank(np.column_stack([np.ones(k), X])) < p:
-        raise ValueError(f"the moderators cannot be estimated (k = {k}, {p} coefficients, "
+        raise NotComputable(f"the moderators cannot be estimated (k = {k}, {p} coefficients, "
                          "constant or collinear moderators)")
     obs = fit(y, v, method=method, test=test, mods=X, confint=False)
     qm, _, _, qmp = wald_test(obs)

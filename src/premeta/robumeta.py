@@ -23,6 +23,7 @@ from scipy import sparse
 
 from premeta import distributions as dist
 from premeta._shared import check, factor
+from premeta.errors import NotComputable
 from premeta.models import moderators
 
 MODELS = ("CORR", "HIER")
@@ -206,7 +207,7 @@ def rve(yi, vi, cluster, mods=None, model: str = "CORR", rho: float = 0.8, small
     gid, labels = factor(cluster)
     N, p = len(labels), X.shape[1]
     if N <= p:
-        raise ValueError(f"{N} clusters for {p} coefficients: robust variance needs more clusters")
+        raise NotComputable(f"{N} clusters for {p} coefficients: robust variance needs more clusters")
     Z = sparse.csr_matrix((np.ones(M), (gid, np.arange(M))), shape=(N, M))  # cluster sums
     k = np.bincount(gid, minlength=N).astype(float)
     kr = k[gid]

@@ -41,6 +41,7 @@ import pandas as pd
 
 from premeta import distributions as dist
 from premeta._shared import check
+from premeta.errors import NotComputable
 from premeta.models import METHODS, T_TESTS, Fit, fit
 from premeta.multilevel import rma_mv, robust
 from premeta.robumeta import rve
@@ -54,7 +55,7 @@ def _leave_out(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: fl
     """
     k = len(yi)
     if k < 2:
-        raise ValueError("leave-one-out needs at least 2 studies (metafor: 'Stopped because k = 1')")
+        raise NotComputable("leave-one-out needs at least 2 studies (metafor: 'Stopped because k = 1')")
     i, j = np.divmod(np.arange(k * (k - 1)), k - 1)
     j += j >= i
     return fit(yi[j], vi[j], groups=i, method=method, test=test, level=level, confint=False), i, j
@@ -273,7 +274,7 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
         raise ValueError("cluster must have one non-missing value per effect")
     codes, labels = pd.factorize(pd.Series(cluster))
     if len(labels) < 3:
-        raise ValueError(f"leave-one-cluster-out needs at least 3 clusters, got {len(labels)}")
+        raise NotComputable(f"leave-one-cluster-out needs at least 3 clusters, got {len(labels)}")
 
     def one(m):
         if method == "rve":
@@ -451,7 +452,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     y, v = check(yi, vi)
     k = len(y)
     if k < 2:
-        raise ValueError(f"GOSH needs at least 2 studies, got k = {k} (metafor: 'Stopped because k = 1')")
+        raise NotComputable(f"GOSH needs at least 2 studies, got k = {k} (metafor: 'Stopped because k = 1')")
     if incl is not None:
         incl = np.asarray(incl, dtype=bool)
         if incl.ndim != 2 or incl.shape[1] != k:

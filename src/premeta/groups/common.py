@@ -10,15 +10,12 @@ import io
 import numpy as np
 import pandas as pd
 
+from premeta.errors import NotComputable
 from premeta.sheet import NUMERIC
 from premeta.vocabulary import plural
-
-
-#: Errors that mean "this analysis cannot be computed for this group"; any other error is a bug.
-#: (numpy's LinAlgError is a ValueError.)
-NOT_COMPUTABLE = (ValueError, ArithmeticError, RuntimeError)
-
-
+#: The errors that mean "this analysis cannot be computed for this group": premeta's own decision
+#: (:class:`premeta.errors.NotComputable`) and a singular matrix. Any other error is a bug and fails the job.
+NOT_COMPUTABLE = (NotComputable, np.linalg.LinAlgError)
 #: Columns of ``effect_sizes.csv`` that :func:`read_effects` reads as numbers; every other column is text.
 NUMBER_COLUMNS = NUMERIC + ("yi", "vi", "ctl_n_eff", "shared_m")
 

@@ -20,8 +20,6 @@ from premeta.groups.common import animals, animals_note, attempt, thin_evidence_
 #: Numeric columns of the moderator models table (:func:`premeta.metareg`, then the permutation test).
 MODEL_NUMBERS = ("k_omitted", "n_coefs", "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "h2", "q", "q_p", "r2",
                  "qm_p_perm")
-
-
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
@@ -260,8 +258,6 @@ def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, meth
         t["k"] = [len(subsets[g]) for g in t["group"]]
         table = pd.concat([t, pd.DataFrame(failed)], ignore_index=True) if failed else t
     return _dependence_table(table, subsets, mode), mode, reason, weights
-
-
 #: Columns of ``results/primary.csv`` (:func:`primary`).
 PRIMARY_COLUMNS = ["group", "model", "dependence", "method", "test", "k", "studies", "animals", "clusters", "estimate",
                    "se", "stat", "df", "p", "ci_low", "ci_high", "pi_low", "pi_high", "p_holm", "p_bonferroni",

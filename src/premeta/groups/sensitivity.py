@@ -69,8 +69,6 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
                      + ["note"]])
     inf = out[1].rename(columns={"inf": "influential"})
     return out[0], inf.assign(influential=inf.get("influential", pd.Series(index=inf.index, dtype=object)).eq("*"))
-
-
 #: Columns of ``results/gosh.csv`` (:func:`gosh_groups`): the spread of the GOSH estimates of each group.
 GOSH_COLUMNS = ["group", "k", "method", "subsets", "fitted", "estimate", "i2", "share_positive", "estimate_min",
                 "estimate_q05", "estimate_q25", "estimate_median", "estimate_q75", "estimate_q95", "estimate_max",
