@@ -31,7 +31,7 @@ def test_rma_mv_matches_metafor(case):
     # metafor optimises log(sigma2): a component at the boundary (assink2016_overt) is 3e-13
     # there and exactly 0 here, inside the absolute tolerance
     close(f.sigma2, c["sigma2"])
-    close(f.vb, c["vb"])
+    close(f.vcov, c["vb"])
     for name in ("beta", "se", "zval", "pval", "ci_lb", "ci_ub"):
         close(getattr(f, ours(name)), c["level95"][name])
     for name in ("QE", "QEp", "I2", "I2_total", "logLik"):

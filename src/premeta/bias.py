@@ -157,10 +157,10 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         f = fit(yi, vi, method=method, test=test, level=level, mods=X[:, 1:], confint=False)
         if f.note is not None and np.isnan(f.beta[0, 0]):
             raise NotComputable(f"Egger's test cannot be computed: {f.note[0]}")
-        b, se, ddf = f.beta[0], f.se[0], float(f.ddf[0])
+        b, se, ddf = f.beta[0], f.se[0], float(f.df[0])
         if test == "knha" and se[-1] == 0:
             raise NotComputable(_PERFECT)
-        pval, crit, tau2 = float(f.pvalues()[0, -1]), float(f.crit()[0]), float(f.tau2[0])
+        pval, crit, tau2 = float(f.p[0, -1]), float(f.crit()[0]), float(f.tau2[0])
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             from statsmodels.regression.linear_model import WLS  # slow to import: only when used
@@ -315,7 +315,7 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
     crit = float(f.crit()[0])
     out = pd.DataFrame([{
         "k0": k0, "k0_se": se_k0, "k0_p": 0.5 ** (k0 + 1) if estimator == "R0" else np.nan,
-        "side": side, "estimate": est, "se": se, "stat": est / se, "p": float(f.pvalues()[0, 0]),
+        "side": side, "estimate": est, "se": se, "stat": est / se, "p": float(f.p[0, 0]),
         "ci_low": est - crit * se, "ci_high": est + crit * se, "tau2": float(f.tau2[0]),
     }])
     out.attrs["data"] = pd.DataFrame({"yi": y_all, "vi": v_all, "fill": np.arange(k + k0) >= k})

@@ -28,6 +28,7 @@ import pandas as pd
 
 from premeta import distributions as dist
 from premeta._shared import check, design_terms, factor
+from premeta.deprecation import deprecated_alias, warn_renamed
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
@@ -385,11 +386,13 @@ class Fit:
     """A fitted model in every stratum (metafor's ``rma.uni`` object, for many strata).
 
     Arrays are per stratum (length ``G``) unless said otherwise; ``beta`` is (G, p) and
-    ``vb`` (G, p, p) (metafor ``beta``, ``vb``). Names as the table's (metafor's in
-    brackets): ``tau2_se`` (``se.tau2``), ``tau2_ci`` (``ci.lb``, ``ci.ub`` of
-    ``confint``), ``q``, ``q_p`` (``QE``, ``QEp``), ``i2``, ``h2`` (``I2``, ``H2``),
-    ``ddf`` (t df, NaN for ``z``), ``vt`` (typical sampling variance). ``weights`` is per
-    input row, in percent of its stratum's total. :meth:`table` is the summary table.
+    ``vcov`` (G, p, p) (metafor ``beta``, ``vb``). Names as the table's (metafor's in
+    brackets): ``se``, ``stat``, ``p``, ``ci_low``, ``ci_high`` (G, p: ``se``, ``zval``/``tval``,
+    ``pval``, ``ci.lb``, ``ci.ub``), ``df`` (t df, NaN for ``z``: ``ddf``), ``tau2_se``
+    (``se.tau2``), ``tau2_ci`` (``ci.lb``, ``ci.ub`` of ``confint``), ``q``, ``q_p`` (``QE``,
+    ``QEp``), ``i2``, ``h2`` (``I2``, ``H2``), ``vt`` (typical sampling variance). ``weights``
+    is per input row, in percent of its stratum's total. :meth:`table` is the summary table.
+    ``vb``, ``ddf`` and ``pvalues()`` are the names of premeta 0.2 (deprecated).
     """
 
     groups: list
@@ -399,8 +402,8 @@ class Fit:
     k: np.ndarray
     n_coefs: int
     beta: np.ndarray
-    vb: np.ndarray
-    ddf: np.ndarray
+    vcov: np.ndarray
+    df: np.ndarray
     tau2: np.ndarray
     tau2_se: np.ndarray
     tau2_ci: tuple[np.ndarray, np.ndarray]
@@ -416,28 +419,47 @@ class Fit:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.diagonal(self.vb, axis1=1, axis2=2))
+        return np.sqrt(np.diagonal(self.vcov, axis1=1, axis2=2))
+
+    @property
+    def stat(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.beta / self.se
 
     def crit(self) -> np.ndarray:
+        """The critical value of the ``level`` CI per stratum: normal, or t on ``df``."""
         a = 1 - self.level / 100
         with np.errstate(invalid="ignore"):
-            t = dist.t_isf(a / 2, np.where(self.ddf > 0, self.ddf, np.nan))
-        return np.where(np.isnan(self.ddf), dist.norm_isf(a / 2), t)
+            t = dist.t_isf(a / 2, np.where(self.df > 0, self.df, np.nan))
+        return np.where(np.isnan(self.df), dist.norm_isf(a / 2), t)
+
+    @property
+    def p(self) -> np.ndarray:
+        df = self.df[:, None]
+        with np.errstate(invalid="ignore"):
+            pt = 2 * dist.t_sf(np.abs(self.stat), np.where(df > 0, df, np.nan))
+        return np.where(np.isnan(df), 2 * dist.norm_sf(np.abs(self.stat)), pt)
+
+    @property
+    def ci_low(self) -> np.ndarray:
+        return self.beta - self.crit()[:, None] * self.se
+
+    @property
+    def ci_high(self) -> np.ndarray:
+        return self.beta + self.crit()[:, None] * self.se
+
+    vb = deprecated_alias("vcov", "Fit.vb")
+    ddf = deprecated_alias("df", "Fit.ddf")
 
     def pvalues(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stat = self.beta / self.se
-        df = self.ddf[:, None]
-        with np.errstate(invalid="ignore"):
-            pt = 2 * dist.t_sf(np.abs(stat), np.where(df > 0, df, np.nan))
-        return np.where(np.isnan(df), 2 * dist.norm_sf(np.abs(stat)), pt)
+        """Deprecated: :attr:`p`."""
+        warn_renamed("Fit.pvalues()", "Fit.p")
+        return self.p
 
     def table(self) -> pd.DataFrame:
         """The per-stratum summary of the intercept (column 0 of ``beta``): the results contract."""
         est, se = self.beta[:, 0], self.se[:, 0]
         crit = self.crit()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stat = est / se
         pi_half = crit * np.sqrt(se**2 + self.tau2)
         I2lo, I2hi = (100 * t / (self.vt + t) for t in self.tau2_ci)
         notes = np.full(len(self.k), "", dtype=object) if self.note is None else self.note
@@ -448,14 +470,14 @@ class Fit:
                 "group": self.groups,
                 "k": self.k,
                 "method": self.method,
-                "test": np.where(self.ddf > 0, self.test, "z") if self.test in T_TESTS else "z",
+                "test": np.where(self.df > 0, self.test, "z") if self.test in T_TESTS else "z",
                 "estimate": est,
                 "se": se,
                 "ci_low": est - crit * se,
                 "ci_high": est + crit * se,
-                "stat": stat,
-                "df": self.ddf,
-                "p": self.pvalues()[:, 0],
+                "stat": self.stat[:, 0],
+                "df": self.df,
+                "p": self.p[:, 0],
                 "pi_low": np.where(no_pi, np.nan, est - pi_half),
                 "pi_high": np.where(no_pi, np.nan, est + pi_half),
                 "tau2": np.where(single, np.nan, self.tau2),
@@ -545,7 +567,7 @@ def fit(
     >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
     >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
     >>> f = premeta.fit(yi, vi, test="knha")
-    >>> f.beta.round(4), f.ddf
+    >>> f.beta.round(4), f.df
     (array([[0.3633]]), array([7.]))
     >>> f.table()[["estimate", "stat", "df", "p", "tau2"]].round(4)
        estimate    stat   df       p    tau2
@@ -592,7 +614,7 @@ def fit(
     s2 = s**2
     return Fit(
         groups=labels, method=method, test=test, level=level, k=k, n_coefs=p, beta=beta * s[:, None],
-        vb=vb * s2[:, None, None], ddf=per["ddf"], tau2=per["tau2"] * s2, tau2_se=per["tau2_se"] * s2,
+        vcov=vb * s2[:, None, None], df=per["ddf"], tau2=per["tau2"] * s2, tau2_se=per["tau2_se"] * s2,
         tau2_ci=(per["tau2_lo"] * s2, per["tau2_hi"] * s2), q=per["q"], q_p=per["q_p"], i2=per["i2"],
         h2=per["h2"], vt=per["vt"] * s2, converged=conv, iterations=iters, weights=weights, note=note,
     )
@@ -757,7 +779,7 @@ def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.nda
     :math:`Q_M/m` against :math:`F_{m,\\,k-p}`. Returns (stat, df1, df2, p).
     """
     b = f.beta[:, coefs]
-    V = f.vb[:, coefs][:, :, coefs]
+    V = f.vcov[:, coefs][:, :, coefs]
     m = b.shape[1]
     # a stratum not fitted (NaN) or with Knapp-Hartung s2 = 0 (V = 0) has no QM (metafor: NA)
     ok = np.isfinite(V).all(axis=(1, 2)) & np.all(np.diagonal(V, axis1=1, axis2=2) > 0, axis=1)
@@ -767,7 +789,7 @@ def wald_test(f: Fit, coefs: slice | list[int] = slice(1, None)) -> tuple[np.nda
     if f.test in T_TESTS:
         stat = qm / m
         with np.errstate(invalid="ignore"):
-            return stat, np.full_like(stat, m), f.ddf, dist.f_sf(stat, m, f.ddf)
+            return stat, np.full_like(stat, m), f.df, dist.f_sf(stat, m, f.df)
     return qm, np.full_like(qm, m), np.full_like(qm, np.nan), dist.chi2_sf(qm, m)
 
 

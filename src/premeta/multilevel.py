@@ -41,6 +41,7 @@ from scipy import sparse
 
 from premeta import distributions as dist
 from premeta._shared import check, factor
+from premeta.deprecation import deprecated_alias
 from premeta.errors import NotComputable
 from premeta.models import moderators
 
@@ -205,17 +206,19 @@ class MultilevelFit:
 
     ``beta``, ``se``, ``stat``, ``p``, ``ci_low``, ``ci_high`` are per coefficient (intercept
     first; metafor ``beta``, ``se``, ``zval``, ``pval``, ``ci.lb``, ``ci.ub``), named by
-    ``terms``; ``vb`` is their covariance. ``sigma2``, ``s_nlevels`` and ``i2`` (metafor's
-    FAQ ``I2`` per level) are per level: [cluster, inner level within cluster]; ``i2_total``
-    their sum. ``q``, ``q_p`` are metafor's ``QE``, ``QEp``, ``n_coefs`` its ``p``, ``loglik``
-    its ``logLik``. The remaining fields keep the data for :func:`robust`. :meth:`table`
-    gives the coefficients as a DataFrame.
+    ``terms``; ``vcov`` is their covariance (metafor ``vb``; ``vb`` is premeta 0.2's name, deprecated);
+    ``df`` is NaN per coefficient (z tests; :func:`robust` gives the t df). ``sigma2``,
+    ``s_nlevels`` and ``i2`` (metafor's FAQ ``I2`` per level) are per level: [cluster, inner level
+    within cluster]; ``i2_total`` their sum. ``q``, ``q_p`` are metafor's ``QE``, ``QEp``,
+    ``n_coefs`` its ``p``, ``loglik`` its ``logLik``. The remaining fields keep the data for
+    :func:`robust`. :meth:`table` gives the coefficients as a DataFrame.
     """
 
     beta: np.ndarray
-    vb: np.ndarray
+    vcov: np.ndarray
     se: np.ndarray
     stat: np.ndarray
+    df: np.ndarray
     p: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
@@ -240,6 +243,8 @@ class MultilevelFit:
     rho: float | None = None  # CHE: correlation of the sampling errors within a study (None: independent)
     V: sparse.csr_matrix | None = None  # the given sampling covariance (k x k), block diagonal by study
     terms: tuple = ("intrcpt",)  # coefficient names (metafor's rownames of beta)
+
+    vb = deprecated_alias("vcov", "MultilevelFit.vb")
 
     def weights(self) -> np.ndarray:
         r"""Each effect's weight in percent, metafor's ``weights(fit)`` (``type = "diagonal"``):
@@ -441,8 +446,9 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     z = beta / se
     crit = dist.norm_isf((1 - level / 100) / 2)
     return MultilevelFit(
-        beta=beta, vb=vb, se=se, stat=z, p=2 * dist.norm_sf(np.abs(z)), ci_low=beta - crit * se,
-        ci_high=beta + crit * se, sigma2=sigma2, s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k,
+        beta=beta, vcov=vb, se=se, stat=z, df=np.full(len(beta), np.nan), p=2 * dist.norm_sf(np.abs(z)),
+        ci_low=beta - crit * se, ci_high=beta + crit * se, sigma2=sigma2,
+        s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k,
         n_coefs=p, q=QE, q_p=float(dist.chi2_sf(QE, k - p)), i2=100 * sigma2 / (sigma2.sum() + vt),
         i2_total=float(100 * sigma2.sum() / (sigma2.sum() + vt)), loglik=float(ll), level=level,
         converged=bool(converged), yi=yi, vi=vi, X=X, study=s, inner=inner, k_omitted=int(k_all - k),
@@ -534,7 +540,7 @@ def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> Robu
     J = c.max() + 1
     if len(c) != fit.k or len(np.unique(fit.study * J + c)) != fit.s_nlevels[0]:
         raise ValueError("cluster must have one value per effect and the studies must be nested in it")
-    X, M = fit.X, fit.vb
+    X, M = fit.X, fit.vcov
     r = fit.yi - X @ fit.beta
     C = np.linalg.cholesky(M)
     comps, g2, H = [], [], []

@@ -206,7 +206,7 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         parts.append(pd.DataFrame({
             "g": np.repeat(idx, f.n_coefs), "t": np.tile(np.r_[0, 1 + cols], idx.size),
             "estimate": f.beta.ravel(), "se": f.se.ravel(), "stat": (f.beta / f.se).ravel(),
-            "df": np.repeat(f.ddf, f.n_coefs), "p": f.pvalues().ravel(),
+            "df": np.repeat(f.df, f.n_coefs), "p": f.p.ravel(),
             "ci_low": (f.beta - crit * f.se).ravel(), "ci_high": (f.beta + crit * f.se).ravel(),
         }))
     rows = ok & fitted[gid]
@@ -371,7 +371,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     return pd.DataFrame({
         "term": ["intrcpt"] + names + ["QM"],
         "stat": np.r_[z_obs, qm[0]],
-        "p": np.r_[obs.pvalues()[0], qmp[0]],
+        "p": np.r_[obs.p[0], qmp[0]],
         "p_perm": p_perm,
         "iter": int(used.sum()),
         "exact": use_exact,

@@ -169,8 +169,8 @@ def influence(yi, vi, method: str = "REML", test: str = "z", slab=None) -> pd.Da
     k, p = len(yi), 1
     full: Fit = fit(yi, vi, method=method, test=test, confint=False)
     loo, i, j = _leave_out(yi, vi, method, test, 95)
-    mu, V = full.beta[0, 0], full.vb[0, 0, 0]
-    mu_del, V_del, tau2_del = loo.beta[:, 0], loo.vb[:, 0, 0], loo.tau2
+    mu, V = full.beta[0, 0], full.vcov[0, 0, 0]
+    mu_del, V_del, tau2_del = loo.beta[:, 0], loo.vcov[:, 0, 0], loo.tau2
     # sum of 1/(v_j + tau2_(-i)) over the k - 1 studies of fit i: V_(-i) = s2_(-i) / that sum
     sw_del = np.bincount(i, 1 / (vi[j] + tau2_del[i]), minlength=k)
     s2 = V_del * sw_del if test in T_TESTS else 1.0

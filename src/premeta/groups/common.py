@@ -13,6 +13,8 @@ import pandas as pd
 from premeta.errors import NotComputable
 from premeta.sheet import NUMERIC
 from premeta.vocabulary import plural
+
+
 #: The errors that mean "this analysis cannot be computed for this group": premeta's own decision
 #: (:class:`premeta.errors.NotComputable`) and a singular matrix. Any other error is a bug and fails the job.
 NOT_COMPUTABLE = (NotComputable, np.linalg.LinAlgError)
