@@ -31,3 +31,5 @@ numpydoc_class_members_toctree = False
 
 html_theme = "furo"
 html_title = f"premeta {release}"
+html_static_path = ["_static"]
+html_css_files = ["premeta.css"]
