@@ -11,7 +11,7 @@ CORES ?= 2
 # cluster-test: 1 also starts slurmdbd (a cluster with accounting)
 ACCOUNTING ?= 0
 
-.PHONY: run test test-fast lint cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
+.PHONY: run test test-fast lint docs cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browse
 
 lint: $(BIN)/.installed  ## ruff on the Python code ([tool.ruff], pyproject.toml); the Snakefile: snakemake --lint, in the tests
 	$(BIN)/ruff check src tests workflow/scripts benchmarks data
+
+docs: $(BIN)/.installed  ## the documentation site (Sphinx, docs/) into docs/_build/html; a warning fails it
+	$(BIN)/sphinx-build -E -q -W --keep-going -b html docs docs/_build/html
+	@echo "Docs: '$(CURDIR)/docs/_build/html/index.html'"
 
 $(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
 	$(BIN)/pip install --quiet -r requirements-slurm.lock -c requirements.lock
@@ -56,7 +60,7 @@ bench-multiverse: $(BIN)/.installed  ## the default multiverse on the bundled sh
 # mostly labels (benchmarks/README.md); the lock keeps 3.10 until that is faster
 lock:  ## re-resolve requirements.lock from pyproject.toml in a clean environment
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[workflow,bench,test]" "matplotlib<3.11"
+	.lockenv/bin/pip install --quiet ".[workflow,bench,test,docs]" "matplotlib<3.11"
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^premeta' > requirements.lock
 	rm -rf .lockenv
 

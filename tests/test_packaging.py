@@ -26,7 +26,7 @@ def test_lock_pins_every_dependency():
 
 
 def test_slurm_profile_uses_the_executor_plugin():
-    """The profile the README's cluster command reads (tests/cluster/slurm.sh runs it on SLURM)."""
+    """The profile docs/cluster.md's command reads (tests/cluster/slurm.sh runs it on SLURM)."""
     profile = yaml.safe_load((REPO / "workflow/profiles/slurm/profile.yaml").read_text())
     assert profile["executor"] == "slurm"
     # without accounting the plugin's default (sacct) never learns that a job finished

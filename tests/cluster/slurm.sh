@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The workflow on a real single-node SLURM cluster, through the profile of the README
+# The workflow on a real single-node SLURM cluster, through the profile of docs/cluster.md
 # (workflow/profiles/slurm) and the executor plugin: its tables must equal a local run's, byte for byte.
 # Run as root on Debian 12 (CI: `.ci/run` with CI=true, or `make cluster-test`). It installs
 # munge, slurmctld, slurmd and slurm-client from Debian if missing, runs the daemons from a
@@ -156,7 +156,7 @@ ANALYSES='analyses=[dependence,moderators,risk_of_bias,time_course,small_study,s
 timeout -k 10 600 bash -c 'snakemake --cores 2 --quiet all --config workdir="$1/local" "$2" && date +%s > "$1/local.end"' \
   _ "$T" "$ANALYSES" >"$T/local.log" 2>&1 &
 LOCAL_PID=$!
-# the README's command; the first status check comes after 1 s instead of 40 (CI only). A relative
+# docs/cluster.md's command; the first status check comes after 1 s instead of 40 (CI only). A relative
 # workdir: the jobs must resolve it from where the run started, as the local run does.
 timeout -k 30 600 snakemake --workflow-profile workflow/profiles/slurm \
   --config workdir="$(realpath --relative-to=. "$T/slurm")" "$ANALYSES" \
