@@ -136,9 +136,9 @@ class Labels:
                 "a benefit depends on the outcome")
 
 
-def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:
-    """The label of each row's group: the text of column ``by``; numbers as ``7``, not ``7.0``."""
-    col = effects[by]
+def group_labels(effects: pd.DataFrame, group_by: str) -> pd.Series:
+    """The label of each row's group: the text of column ``group_by``; numbers as ``7``, not ``7.0``."""
+    col = effects[group_by]
     if pd.api.types.is_numeric_dtype(col):
         return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
     return col.astype("string")

@@ -21,7 +21,7 @@ effects = effects_as_written(escalc(sheet, p.measure, p.orient, p.shared_control
 model = dict(method=p.method, test=p.test, level=p.level)
 main = primary(effects, p.group_by, p.dependence, p.rho, rve_model=p.rve_model, shared_control=p.shared_control,
                **model)
-out = stratified(effects, by=p.group_by, **model)
+out = stratified(effects, group_by=p.group_by, **model)
 write_csv(main["table"], snakemake.output.primary)
 write_csv(main["weights"], snakemake.output.weights, index=False)
 write_csv(out["pooled"], snakemake.output.pooled)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.bias import egger, trimfill
 from premeta.vocabulary import group_labels
 from premeta.groups.common import attempt, moderator_label, with_notes
@@ -15,9 +16,10 @@ SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p",
                        "ci_high", "k0", "side", "note"]
 
 
-def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
+@renamed_arguments(by="group_by")
+def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", test: str = "z",
                 min_k: int = 10) -> pd.DataFrame:
-    """Small-study effects within each group of ``by``, and on the model with the group as moderator.
+    """Small-study effects within each group of ``group_by``, and on the model with the group as moderator.
 
     Small-study effects are judged among comparisons that share one true effect: within a group,
     or on the residuals of the model with the group as moderator, never around one pooled
@@ -33,14 +35,14 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
       ``regtest(rma(yi, vi, mods = ~ factor(group)))``): the predictor's coefficient beside one
       intercept per group, so no limit estimate and no trim-and-fill (which needs one pooled
       estimate). ``group`` is :func:`moderator_label`, ``analysis`` says "residuals of the model
-      with <by> as moderator".
+      with <group_by> as moderator".
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`SMALL_STUDY_COLUMNS`; the groups in sorted order, then the all-groups rows.
     """
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     labels = sorted(groups.unique())
     parts = []
     for g in labels:
@@ -48,10 +50,11 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
         parts.append(small_study_tests(sub, method, test).assign(group=g) if len(sub) >= min_k else
                      _too_few(g, "small-study tests", len(sub), min_k))
     if len(labels) > 1:
-        label, k = moderator_label(labels, by), len(effects)
-        parts.append(small_study_tests(effects.assign(**{by: groups}), method, test, moderator=by).assign(group=label)
-                     if k >= min_k else
-                     _too_few(label, f"Egger regression, residuals of the model with {by} as moderator", k, min_k))
+        label, k = moderator_label(labels, group_by), len(effects)
+        parts.append(small_study_tests(effects.assign(**{group_by: groups}), method, test, moderator=group_by)
+                     .assign(group=label) if k >= min_k else
+                     _too_few(label, f"Egger regression, residuals of the model with {group_by} as moderator", k,
+                              min_k))
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
 
 

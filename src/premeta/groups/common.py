@@ -121,8 +121,8 @@ def thin_evidence_note(note: str, k: int, studies: int, *more: str) -> str:
     return "; ".join(x for x in caveats if x)
 
 
-def moderator_label(groups, by: str) -> str:
-    """The label of the all-groups rows of :func:`small_study`: ``all groups (<by> as moderator)``,
+def moderator_label(groups, group_by: str) -> str:
+    """The label of the all-groups rows of :func:`small_study`: ``all groups (<group_by> as moderator)``,
     unless a group is called that."""
-    taken, label = set(map(str, groups)), f"all groups ({by} as moderator)"
+    taken, label = set(map(str, groups)), f"all groups ({group_by} as moderator)"
     return label if label not in taken else f"{label}, residuals"

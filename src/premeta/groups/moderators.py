@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.models import COLUMNS, fit
 from premeta.regression import metareg, permutest
 from premeta.vocabulary import group_labels
@@ -18,7 +19,8 @@ from premeta.groups.pooling import MODEL_NUMBERS
 PERMUTATION_MAX_K = 1000
 
 
-def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time", method: str = "REML",
+@renamed_arguments(by="group_by")
+def time_course(effects: pd.DataFrame, group_by: str = "mechanism", time: str = "time", method: str = "REML",
                 test: str = "z", level: float = 95) -> pd.DataFrame:
     """Pooled effect at each time point within each group: every (group, time) stratum in one fit.
 
@@ -29,7 +31,7 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     e, t = effects[t.notna()], t[t.notna()].to_numpy(float)
     if e.empty:
         return pd.DataFrame(columns=["group", time, "k", "studies"] + COLUMNS[2:])
-    g = group_labels(e, by).to_numpy(object)
+    g = group_labels(e, group_by).to_numpy(object)
     keys = list(zip(g, t))
     table = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,
                 level=level).table()
@@ -41,14 +43,15 @@ def time_course(effects: pd.DataFrame, by: str = "mechanism", time: str = "time"
     return table
 
 
-def time_regression(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
+@renamed_arguments(by="group_by")
+def time_regression(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", test: str = "z",
                     level: float = 95, times: tuple[str, ...] = ("time", "weeks")) -> pd.DataFrame:
     """Meta-regression of the effect on time (and on ``weeks``, e.g. of treatment), in each group.
 
     One :func:`premeta.metareg` call per time column present: the slope (change in the
     effect per day, or per week) with its test and CI, and the model's tau², R² and QM p-value.
     """
-    groups = group_labels(effects, by).to_numpy(object)
+    groups = group_labels(effects, group_by).to_numpy(object)
     parts = []
     for col in times:
         if col not in effects or effects[col].isna().all():
@@ -81,10 +84,11 @@ def numeric_moderators(effects: pd.DataFrame, moderators: list[str]) -> list[str
     return out
 
 
-def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "mechanism", method: str = "REML",
+@renamed_arguments(by="group_by")
+def moderator_analysis(effects: pd.DataFrame, moderators: list[str], group_by: str = "mechanism", method: str = "REML",
                        test: str = "z", level: float = 95, permutations: int = 1000,
                        seed: int = 2024) -> dict[str, pd.DataFrame]:
-    """Meta-regression on each moderator in turn, within every group of ``by``.
+    """Meta-regression on each moderator in turn, within every group of ``group_by``.
 
     One model per moderator and group (:func:`premeta.metareg`: coefficients, QM,
     pseudo-R²; all groups in one call per moderator), with permutation p-values of every
@@ -105,7 +109,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], by: str = "
         :math:`1/(v_i+\\hat\\tau^2)` of the meta-regression) and ``lines`` (``moderator, group,
         intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
     """
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     labels = sorted(groups.unique())
     numeric = numeric_moderators(effects, moderators)
     effects = effects.assign(**{m: pd.to_numeric(effects[m]) for m in numeric})

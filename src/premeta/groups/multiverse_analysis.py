@@ -31,6 +31,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta import rob
 from premeta.groups.pooling import rve_row, three_level_row, cohort_key
 from premeta.groups.common import attempt, with_notes
@@ -210,10 +211,11 @@ def _too_few(k: int, inclusion: str) -> str:
     return f"{k} comparison{'s' * (k != 1)} {left}: nothing to pool"
 
 
-def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mechanism", measure: str = "SMD",
+@renamed_arguments(by="group_by")
+def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str = "mechanism", measure: str = "SMD",
                orient: str = "benefit", level: float = 95, rho: float = 0.5, rve_model: str = "CORR",
                chunk: tuple[int, int] | None = None) -> pd.DataFrame:
-    """The pooled effect of every group of ``by`` under every specification (:func:`specifications`).
+    """The pooled effect of every group of ``group_by`` under every specification (:func:`specifications`).
 
     Parameters
     ----------
@@ -222,7 +224,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
         every measure's effect sizes are computed (:func:`premeta.escalc`, oriented by ``orient``).
     choices : dict, optional
         Values of each choice, as :func:`specifications` (default :data:`CHOICES`).
-    by : str
+    group_by : str
         Column whose groups are pooled separately.
     measure : str
         The measure of the sheet's precomputed ``yi`` (the run's measure): a group with
@@ -304,9 +306,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, by: str = "mech
     no sham data for NMD (5 of 5 comparisons have no sham_mean)
     """
     specs = specifications(choices)
-    groups = group_labels(sheet, by)
+    groups = group_labels(sheet, group_by)
     if groups.isna().any():
-        raise ValueError(f"column {by!r} is empty in rows {', '.join(map(str, sheet.index[groups.isna()]))}")
+        raise ValueError(f"column {group_by!r} is empty in rows {', '.join(map(str, sheet.index[groups.isna()]))}")
     labels = sorted(groups.unique())
     tasks = [(g, s) for g in labels for s in specs.itertuples(index=False)]
     if chunk is not None:

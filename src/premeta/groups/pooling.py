@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta import distributions as dist
 from premeta.effects import shared_control_vcov
 from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
@@ -23,15 +24,16 @@ MODEL_NUMBERS = ("k_omitted", "n_coefs", "qm", "qm_df1", "qm_df2", "qm_p", "tau2
 SUBGROUP_COLUMNS = ["test", "method", "stat", "df1", "df2", "p", "tau2", "groups", "note"]
 
 
-def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML",
+@renamed_arguments(by="group_by")
+def stratified(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML",
                test: str = "z", level: float = 95) -> dict[str, pd.DataFrame]:
-    """Random-effects model in every stratum of ``by`` and over all rows.
+    """Random-effects model in every stratum of ``group_by`` and over all rows.
 
     Parameters
     ----------
     effects : DataFrame
-        Output of :func:`premeta.escalc` (needs ``yi``, ``vi``, ``study`` and the ``by`` column).
-    by, method, test, level
+        Output of :func:`premeta.escalc` (needs ``yi``, ``vi``, ``study`` and the ``group_by`` column).
+    group_by, method, test, level
         Grouping column and the model settings of :func:`premeta.models.fit` (metafor
         ``rma(yi, vi, subset = group == g)`` in each group); ``test`` default ``"z"``
         (metafor's default, and premeta's everywhere); the workflow passes its config's,
@@ -56,19 +58,19 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
     ...                         "yi": [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2],
     ...                         "vi": [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04],
     ...                         "trt_n": 8, "ctl_n": 8})
-    >>> out = premeta.stratified(effects, by="mechanism")
+    >>> out = premeta.stratified(effects, group_by="mechanism")
     >>> out["pooled"][["group", "k", "studies", "estimate", "ci_low", "ci_high", "p_holm"]].round(4)
          group  k  studies  estimate  ci_low  ci_high  p_holm
     0        a  4        2    0.3772  0.1178   0.6367  0.0088
     1        b  4        2    0.3291  0.0817   0.5764  0.0091
     2  overall  8        4    0.3633  0.1874   0.5391     NaN
     """
-    if by not in effects:
-        raise ValueError(f"grouping column {by!r} is not in the sheet")
-    groups = group_labels(effects, by)
+    if group_by not in effects:
+        raise ValueError(f"grouping column {group_by!r} is not in the sheet")
+    groups = group_labels(effects, group_by)
     missing = groups.isna()
     if missing.any():
-        raise ValueError(f"column {by!r} is empty in rows {', '.join(map(str, effects.index[missing]))}")
+        raise ValueError(f"column {group_by!r} is empty in rows {', '.join(map(str, effects.index[missing]))}")
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
     per = fit(yi, vi, groups.to_numpy(object), method=method, test=test, level=level)
     overall = fit(yi, vi, method=method, test=test, level=level)
@@ -90,7 +92,7 @@ def stratified(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML
              "groups": len(per.groups), "note": why})
         tests = tests.reindex(columns=SUBGROUP_COLUMNS)
         tests = with_notes(tests)
-    weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object),
+    weights = pd.DataFrame({"row": effects.index, group_by: groups.to_numpy(object),
                             "weight_group": per.weights, "weight_overall": overall.weights})
     return {"pooled": pooled[["group", "k", "studies", "animals"] + COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
             "subgroup_tests": tests, "weights": weights}
@@ -176,7 +178,8 @@ def three_level_row(e: pd.DataFrame, level: float, covariance: bool = False) -> 
     }
 
 
-def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
+@renamed_arguments(by="group_by")
+def dependent(effects: pd.DataFrame, group_by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
               method: str = "REML", test: str = "z", level: float = 95,
               rve_model: str = "CORR") -> tuple[pd.DataFrame, str, str]:
     """The pooled effect of every group and overall, with dependent comparisons accounted for.
@@ -205,19 +208,19 @@ def dependent(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "a
         The table (:data:`DEPENDENCE_COLUMNS`, groups sorted then ``overall``), the handling
         used and the sentence saying why (:func:`dependence_mode`).
     """
-    return _dependent(effects, by, dependence, rho, method, test, level, rve_model)[:3]
+    return _dependent(effects, group_by, dependence, rho, method, test, level, rve_model)[:3]
 
 
-def _dependent(effects: pd.DataFrame, by: str, dependence: str, rho: float, method: str, test: str, level: float,
+def _dependent(effects: pd.DataFrame, group_by: str, dependence: str, rho: float, method: str, test: str, level: float,
                rve_model: str, shared_control: str = "split") -> tuple[pd.DataFrame, str, str, pd.DataFrame]:
     """:func:`dependent`, and the weight of every row (percent) in its group's and in the overall model;
     ``shared_control="covariance"``: the three-level model with the shared controls' covariance."""
     mode, reason = dependence_mode(effects, dependence, shared_control)
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
     overall = overall_label(subsets)
     subsets[overall] = effects
-    weights = pd.DataFrame({"row": effects.index, by: groups.to_numpy(object), "weight_group": np.nan,
+    weights = pd.DataFrame({"row": effects.index, group_by: groups.to_numpy(object), "weight_group": np.nan,
                             "weight_overall": np.nan}, index=effects.index)
     if mode in ("multilevel", "rve"):
         rows = []
@@ -278,7 +281,8 @@ def model_name(mode: str, method: str, test: str, rho: float, rve_model: str = "
                    "corrected"}[mode]
 
 
-def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
+@renamed_arguments(by="group_by")
+def primary(effects: pd.DataFrame, group_by: str = "mechanism", dependence: str = "auto", rho: float = 0.5,
             method: str = "REML", test: str = "z", level: float = 95,
             rve_model: str = "CORR", shared_control: str = "split") -> dict[str, object]:
     """The primary analysis of a run: one model per group and overall, as the config chose it.
@@ -302,9 +306,9 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     Parameters
     ----------
     effects : DataFrame
-        Output of :func:`premeta.escalc` (``yi``, ``vi``, ``study``, the ``by`` column; ``trt_n``,
+        Output of :func:`premeta.escalc` (``yi``, ``vi``, ``study``, the ``group_by`` column; ``trt_n``,
         ``ctl_n`` for the animals).
-    by : str
+    group_by : str
         The grouping column.
     dependence : {"auto", "multilevel", "rve", "aggregate", "none"}
         How several comparisons of one study are handled (:func:`dependence_mode`).
@@ -326,7 +330,7 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     -------
     dict
         ``table`` (:data:`PRIMARY_COLUMNS`, groups sorted then the overall row), ``mode`` and
-        ``reason`` (:func:`dependence_mode`), ``weights`` (``row``, ``by``, ``weight_group``,
+        ``reason`` (:func:`dependence_mode`), ``weights`` (``row``, ``group_by``, ``weight_group``,
         ``weight_overall``: every row's weight in percent in its group's and in the overall model,
         metafor ``weights()``, robumeta's ``r.weights``; empty for ``aggregate``, whose units are cohorts).
 
@@ -339,7 +343,7 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     ...                         "yi": [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2],
     ...                         "vi": [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04],
     ...                         "trt_n": 8, "ctl_n": 8})
-    >>> out = premeta.primary(effects, by="mechanism", dependence="auto")
+    >>> out = premeta.primary(effects, group_by="mechanism", dependence="auto")
     >>> out["mode"]
     'multilevel'
     >>> out["table"][["group", "k", "studies", "estimate", "ci_low", "ci_high", "df"]].round(4)
@@ -348,9 +352,9 @@ def primary(effects: pd.DataFrame, by: str = "mechanism", dependence: str = "aut
     1        b  4        2    0.3291 -0.6916   1.3498  1.0019
     2  overall  8        4    0.3633  0.0800   0.6465  2.9088
     """
-    table, mode, reason, weights = _dependent(effects, by, dependence, rho, method, test, level, rve_model,
+    table, mode, reason, weights = _dependent(effects, group_by, dependence, rho, method, test, level, rve_model,
                                               shared_control)
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     overall = table["group"].iloc[-1]
     subsets = [effects[(groups == g).to_numpy()] if g != overall else effects for g in table["group"]]
     single = [i for i, sub in enumerate(subsets) if len(sub) == 1 and not np.isfinite(table.at[i, "estimate"])]
@@ -387,12 +391,13 @@ def _dependence_table(table: pd.DataFrame, subsets: dict, mode: str) -> pd.DataF
 RHOS = (0.0, 0.2, 0.5, 0.8, 1.0)
 
 
-def rho_sensitivity(effects: pd.DataFrame, by: str = "mechanism", level: float = 95, rve_model: str = "CORR",
+@renamed_arguments(by="group_by")
+def rho_sensitivity(effects: pd.DataFrame, group_by: str = "mechanism", level: float = 95, rve_model: str = "CORR",
                     rhos=RHOS) -> pd.DataFrame:
     """The RVE estimate of every group and overall at each assumed within-study correlation
     ``rhos`` (robumeta's ``sensitivity``): ``group, rho, k, studies, estimate, se, df, p, ci_low,
     ci_high, tau2, i2, note``."""
-    parts = [dependent(effects, by, "rve", r, level=level, rve_model=rve_model)[0].assign(rho=r) for r in rhos]
+    parts = [dependent(effects, group_by, "rve", r, level=level, rve_model=rve_model)[0].assign(rho=r) for r in rhos]
     cols = ["group", "rho", "k", "studies", "estimate", "se", "df", "p", "ci_low", "ci_high", "tau2", "i2", "note"]
     return pd.concat(parts, ignore_index=True)[cols]
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta import rob
 from premeta.groups.common import attempt, with_notes
 from premeta.groups.pooling import stratified
 
-def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanism", method: str = "REML",
+@renamed_arguments(by="group_by")
+def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, group_by: str = "mechanism", method: str = "REML",
                test: str = "z", level: float = 95) -> pd.DataFrame:
     """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
     Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
@@ -37,7 +39,7 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, by: str = "mechanis
     if not len(low):
         parts.append(pd.DataFrame({"analysis": [label], "k": 0, "note": "no study is at low risk on these items"}))
     else:
-        out, why = attempt(stratified, low, by, method, test, level)
+        out, why = attempt(stratified, low, group_by, method, test, level)
         parts.append(out["pooled"].assign(analysis=label) if out is not None
                      else pd.DataFrame({"analysis": [label], "k": len(low), "note": why}))
     cols = ["analysis", "group", "k", "studies", "estimate", "ci_low", "ci_high", "p", "tau2", "i2",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.multilevel import aggregate
 from premeta.vocabulary import group_labels
 from premeta.groups.common import animals
@@ -28,18 +29,21 @@ def labels(effects: pd.DataFrame) -> pd.Series:
     return pd.concat(parts, axis=1).apply(lambda r: " · ".join(x for x in r if x), axis=1)
 
 
-def forest_rows(effects: pd.DataFrame, weights: pd.DataFrame, by: str = "mechanism") -> pd.DataFrame:
+@renamed_arguments(by="group_by")
+def forest_rows(effects: pd.DataFrame, weights: pd.DataFrame, group_by: str = "mechanism") -> pd.DataFrame:
     """The rows of a comparison-level forest plot: ``label``, ``group``, ``yi``, ``vi``, ``weight``
     (percent within the group, from :func:`stratified`) and the animals of each arm, ``n_trt`` and
     ``n_ctl`` (the control's n after a shared control is split, as it entered the effect size;
     empty for precomputed effects)."""
     n = {c: pd.to_numeric(effects[c], errors="coerce") if c in effects else np.nan for c in ("trt_n", "ctl_n_eff")}
-    return pd.DataFrame({"label": labels(effects), "group": group_labels(effects, by), "yi": effects["yi"],
+    return pd.DataFrame({"label": labels(effects), "group": group_labels(effects, group_by), "yi": effects["yi"],
                          "vi": effects["vi"], "weight": weights["weight_group"].reindex(effects.index),
                          "n_trt": n["trt_n"], "n_ctl": n["ctl_n_eff"]}, index=effects.index)
 
 
-def study_rows(effects: pd.DataFrame, weights: pd.DataFrame, by: str = "mechanism", rho: float = 0.5) -> pd.DataFrame:
+@renamed_arguments(by="group_by")
+def study_rows(effects: pd.DataFrame, weights: pd.DataFrame, group_by: str = "mechanism",
+               rho: float = 0.5) -> pd.DataFrame:
     """The rows of a study-level forest plot: the comparisons of each study within each group combined.
 
     Each study's comparisons are combined into one effect assuming their sampling errors correlate
@@ -49,7 +53,7 @@ def study_rows(effects: pd.DataFrame, weights: pd.DataFrame, by: str = "mechanis
     ``comparisons`` and ``animals`` (each group of animals counted once, :func:`animals`) instead of
     the per-arm n.
     """
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     parts = []
     for g in pd.unique(groups):
         sub = effects[groups == g]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.models import fit
 from premeta.sensitivity import gosh, influence, leave1out
 from premeta.vocabulary import group_labels
@@ -17,11 +18,12 @@ from premeta.groups.rows import labels
 SENSITIVITY_MAX_K = 1000
 
 
-def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", test: str = "z",
+@renamed_arguments(by="group_by")
+def sensitivity(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", test: str = "z",
                 level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-out estimates and influence diagnostics of every comparison, within each group.
 
-    Each group of ``by`` with at least 2 comparisons is refitted without each comparison in turn
+    Each group of ``group_by`` with at least 2 comparisons is refitted without each comparison in turn
     (:func:`premeta.sensitivity.leave1out`, metafor ``leave1out``) and diagnosed with
     :func:`premeta.sensitivity.influence` (metafor ``influence``: studentized residuals, DFFITS,
     Cook's distance, covariance ratio, hat values, DFBETAS; ``influential`` by metafor's rule).
@@ -38,7 +40,7 @@ def sensitivity(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     """
     loo, inf = [], []
     names = labels(effects)
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     for g in sorted(groups.unique()):
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
@@ -75,9 +77,10 @@ GOSH_COLUMNS = ["group", "k", "method", "subsets", "fitted", "estimate", "i2", "
                 "i2_median", "figure", "note"]
 
 
-def gosh_groups(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML", subsets: int = 10**6,
+@renamed_arguments(by="group_by")
+def gosh_groups(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", subsets: int = 10**6,
                 seed: int | None = None):
-    """GOSH (:func:`premeta.gosh`) within each group of ``by``, one group at a time.
+    """GOSH (:func:`premeta.gosh`) within each group of ``group_by``, one group at a time.
 
     Yields ``(row, fits, names)`` per group in sorted order: ``row`` the group's line of
     ``results/gosh.csv`` (:data:`GOSH_COLUMNS`, ``figure`` left to the caller; ``subsets`` is
@@ -88,7 +91,7 @@ def gosh_groups(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
     in ``note``) and ``names`` the comparisons' labels (:func:`labels`).
     """
     names = labels(effects)
-    groups = group_labels(effects, by)
+    groups = group_labels(effects, group_by)
     for g in sorted(groups.unique()):
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
