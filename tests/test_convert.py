@@ -16,7 +16,7 @@ import premeta
 from conftest import REPO
 from premeta.convert import eta, fivenum, sd_from_ci, skewness, xi
 from premeta.effects import checked
-from premeta.pairing import pair, read_syrf
+from premeta.pairing import pair, syrf_groups
 from premeta.report import conversion_counts
 from premeta.errors import SheetError
 from premeta.sheet import validate
@@ -197,7 +197,7 @@ def test_syrf_error_type_se_is_an_sem_and_every_comparison_is_analysed(tmp_path)
 
 def test_syrf_error_types_premeta_cannot_read_are_set_aside_with_a_reason(tmp_path):
     path, _ = _export(tmp_path, 1, "95% CI")
-    _, pairing = pair(*read_syrf(path)[:2])
+    _, pairing = pair(*syrf_groups(path)[:2])
     assert (pairing.status == "excluded").all() and len(pairing) == 48
     assert set(pairing.detail) == {"error type '95% CI' is not one premeta reads: SD, SEM or SE (the standard "
                                    "error of the mean)"}

@@ -111,15 +111,15 @@ def test_date_cells_are_named_one_by_one():
 def test_worksheets_are_named_and_chosen():
     out = validate("three_worksheets_hidden_rows.xlsx")  # the first worksheet holds notes
     assert out.returncode == 1 and out.stderr == (
-        f"premeta: {FILES / 'three_worksheets_hidden_rows.xlsx'}, worksheet 'Notes' (choose another with `sheet`): "
+        f"premeta: {FILES / 'three_worksheets_hidden_rows.xlsx'}, worksheet 'Notes' (choose another with `worksheet`): "
         "has a header but no data rows\n")
     for choice in ("Data", "3"):
-        out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", choice)
+        out = validate("three_worksheets_hidden_rows.xlsx", "--worksheet", choice)
         assert out.returncode == 0, out.stderr
         assert ("worksheet 'Data' (3 worksheets: Notes, Lists, Data); row 3 is hidden in the workbook and analysed"
                 in out.stdout)
-    out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", "Results")
-    assert out.returncode == 1
+    out = validate("three_worksheets_hidden_rows.xlsx", "--sheet", "Results")  # premeta 0.2 spelling, deprecated
+    assert out.returncode == 1 and "--sheet is deprecated, use --worksheet" in out.stderr
     assert "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
 
 
@@ -136,7 +136,7 @@ def test_group_by_is_checked(tmp_path):
 
 def test_command_help_has_examples():
     out = subprocess.run([PREMETA, "validate", "--help"], capture_output=True, text=True, check=True)
-    assert "premeta validate extraction.xlsx --sheet Data --measure NMD" in out.stdout
+    assert "premeta validate extraction.xlsx --worksheet Data --measure NMD" in out.stdout
 
 
 @pytest.mark.workflow

@@ -21,7 +21,7 @@ from premeta.tables import write_csv
 
 VALIDATE_EXAMPLES = """examples:
   premeta validate my_sheet.csv
-  premeta validate extraction.xlsx --sheet Data --measure NMD
+  premeta validate extraction.xlsx --worksheet Data --measure NMD
   premeta validate my_sheet.csv --group-by tissue --orient raw
 
 Exit code 0: the sheet can be analysed (what was read is printed); 1: every problem is printed,
@@ -85,7 +85,7 @@ def _fail(error, path) -> int:
 
 def _pair(args) -> int:
     try:
-        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, "SMD", "benefit", None)
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.worksheet, "SMD", "benefit", None)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     if pairing is None:
@@ -182,7 +182,7 @@ def _workdir(snakefile: Path, args) -> Path:
 def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
-        sheet, pairing, fmt = checked(args.sheet, args.format, args.sheet_name, measure, args.orient.lower(),
+        sheet, pairing, fmt = checked(args.sheet, args.format, args.worksheet, measure, args.orient.lower(),
                                       args.group_by, convert_medians=args.convert_medians)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
@@ -206,7 +206,7 @@ def parser() -> argparse.ArgumentParser:
                        "print every problem at once (nothing is written).",
                        epilog=VALIDATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     v.add_argument("sheet", help="the sheet: .csv, .tsv, .txt, .xlsx, .xlsm or .xls")
-    v.add_argument("--sheet", dest="sheet_name", metavar="WORKSHEET",
+    v.add_argument("--worksheet", "--sheet", dest="worksheet", action=_Worksheet,
                    help="worksheet of a workbook (name or position from 1); the first by default")
     v.add_argument("--measure", default="SMD", help=f"effect size: {', '.join(MEASURES)} (default SMD)")
     v.add_argument("--orient", default="benefit", help=f"{' or '.join(ORIENTS)} (default benefit: needs `better`)")
@@ -232,7 +232,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("sheet", help="a SyRF quantitative export or a one-row-per-group sheet")
     p.add_argument("-o", "--output", required=True, help="the comparison sheet to write (CSV)")
     p.add_argument("--format", default="auto", choices=FORMATS, help="default: told from the header")
-    p.add_argument("--sheet", dest="sheet_name", metavar="WORKSHEET", help="worksheet of a workbook")
+    p.add_argument("--worksheet", "--sheet", dest="worksheet", action=_Worksheet, help="worksheet of a workbook")
     p.set_defaults(run=_pair)
 
     r = sub.add_parser("run", help="run the workflow and print the report's path",
@@ -248,6 +248,15 @@ def parser() -> argparse.ArgumentParser:
                    "run is going on there")
     r.set_defaults(run=_run)
     return top
+
+
+class _Worksheet(argparse.Action):
+    """``--worksheet``; ``--sheet``, its name in premeta 0.2, still works with a warning."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string == "--sheet":
+            print("premeta: --sheet is deprecated, use --worksheet", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def main(argv: list[str] | None = None) -> int:

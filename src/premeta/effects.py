@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from premeta.deprecation import renamed_arguments
 from premeta.convert import arm_sd, column
 from premeta.errors import Problem, SheetError
 from premeta.pairing import in_source, load
@@ -277,20 +278,21 @@ def shared_control_vcov(effects: pd.DataFrame):
     return sparse.csr_matrix((r * np.sqrt(vi[i] * vi[j]), (i, j)), shape=(k, k))
 
 
-def checked(path, fmt: str = "auto", sheet=None, measure: str = "SMD", orient: str = "benefit",
+@renamed_arguments(sheet="worksheet", fmt="format")
+def checked(path, format: str = "auto", worksheet=None, measure: str = "SMD", orient: str = "benefit",
             group_by: str | None = None, shared_control: str = "split",
             convert_medians: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     """:func:`premeta.pairing.load`, then :func:`premeta.sheet.validate` (``convert_medians`` passed on) and
     :func:`escalc` (with ``shared_control``):
     ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
     problems name the input's own rows and columns (:func:`premeta.pairing.in_source` for a paired sheet)."""
-    out, pairing, fmt = load(path, fmt, sheet)
+    out, pairing, format = load(path, format, worksheet)
     source = out.attrs.get("source")
     try:
-        where = source.where() if fmt == "wide" and source is not None else path  # names the worksheet read
+        where = source.where() if format == "wide" and source is not None else path  # names the worksheet read
         checked_sheet = validate(out, where, measure, orient, group_by, convert_medians)
         escalc(checked_sheet, measure, orient, shared_control)
     except SheetError as error:
-        raise (error if fmt == "wide" else in_source(error, out, fmt, path)) from None
+        raise (error if format == "wide" else in_source(error, out, format, path)) from None
     checked_sheet.attrs["source"] = source
-    return checked_sheet, pairing, fmt
+    return checked_sheet, pairing, format

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from premeta.deprecation import renamed_arguments
 from premeta.errors import ReadError
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -50,7 +51,7 @@ class Source:
     def where(self) -> str:
         """The file as messages name it: with the worksheet read when the workbook has several."""
         if len(self.worksheets) > 1:
-            return f"{self.path}, worksheet {self.worksheet!r} (choose another with `sheet`)"
+            return f"{self.path}, worksheet {self.worksheet!r} (choose another with `worksheet`)"
         return self.path
 
     def describe(self) -> str:
@@ -73,14 +74,15 @@ class Source:
         return "; ".join(parts)
 
 
-def read_table(path, sheet: str | int | None = None, known=()) -> tuple[list[str], list[list], Source]:
+@renamed_arguments(sheet="worksheet")
+def read_table(path, worksheet: str | int | None = None, known=()) -> tuple[list[str], list[list], Source]:
     """The header and the rows of cells of an extraction sheet, as the file holds them.
 
     Parameters
     ----------
     path : str or path-like
         A text table (``.csv``, ``.tsv``, ``.txt``) or a workbook (``.xlsx``, ``.xlsm``, ``.xls``).
-    sheet : str or int, optional
+    worksheet : str or int, optional
         Worksheet of a workbook: its name, or its position counting from 1; the first by default.
     known : iterable of str
         Column names the sheet is expected to use, lower case; they decide between delimiters.
@@ -108,7 +110,7 @@ def read_table(path, sheet: str | int | None = None, known=()) -> tuple[list[str
     suffix = path.suffix.lower()
     if data.startswith(OLE2):
         if suffix == ".xls":
-            return _read_xls(path, data, sheet)
+            return _read_xls(path, data, worksheet)
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data:
             raise ReadError(path, "the workbook is password-protected (encrypted); remove the password in "
                                   "Excel (File > Info > Protect Workbook) and save it again")
@@ -125,7 +127,7 @@ def read_table(path, sheet: str | int | None = None, known=()) -> tuple[list[str
             raise ReadError(path, "is a ZIP archive, not a table; unpack it and point `data` at the sheet")
         if not _is_workbook_zip(data):
             raise ReadError(path, "is a ZIP archive but not an Excel workbook; export the sheet as .xlsx or .csv")
-        return _read_xlsx(path, sheet)
+        return _read_xlsx(path, worksheet)
     if suffix in WORKBOOKS:
         raise ReadError(path, f"is named {suffix} but is not an Excel workbook (it looks like text); "
                               "name it .csv, or save it from Excel as a workbook")
@@ -303,7 +305,7 @@ def _table(path, cells: list[list], typed_at: dict, source: Source):
     return header, body, source
 
 
-def _read_xlsx(path, sheet) -> tuple[list[str], list[list], Source]:
+def _read_xlsx(path, worksheet) -> tuple[list[str], list[list], Source]:
     """A worksheet of an ``.xlsx``: a merged range's value in every cell of the range; a formula whose
     result the workbook does not hold (written by a program that does not compute) typed ``formula``."""
     import openpyxl
@@ -315,7 +317,7 @@ def _read_xlsx(path, sheet) -> tuple[list[str], list[list], Source]:
         raise ReadError(path, f"cannot be read as an Excel workbook ({type(err).__name__}: {err}); "
                               "open it in Excel and save it again") from None
     names = wb.sheetnames
-    i = _pick(path, names, sheet)
+    i = _pick(path, names, worksheet)
     ws, ws_formulas = wb.worksheets[i], formulas.worksheets[i]
     merged = sorted(ws.merged_cells.ranges, key=lambda m: (m.min_row, m.min_col))
     fill = {}  # (row, column from 1) of every cell of a merged range -> the range's top-left cell
@@ -342,7 +344,7 @@ def _read_xlsx(path, sheet) -> tuple[list[str], list[list], Source]:
     return _table(path, cells, typed, source)
 
 
-def _read_xls(path, data: bytes, sheet) -> tuple[list[str], list[list], Source]:
+def _read_xls(path, data: bytes, worksheet) -> tuple[list[str], list[list], Source]:
     import xlrd
 
     try:
@@ -353,7 +355,7 @@ def _read_xls(path, data: bytes, sheet) -> tuple[list[str], list[list], Source]:
                                   "Excel and save it again") from None
         raise ReadError(path, f"cannot be read as an Excel 97-2003 workbook ({err}); save it as .xlsx") from None
     names = book.sheet_names()
-    ws = book.sheet_by_index(_pick(path, names, sheet))
+    ws = book.sheet_by_index(_pick(path, names, worksheet))
     typed, cells = {}, []
     for r in range(ws.nrows):
         values = []

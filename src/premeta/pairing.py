@@ -35,9 +35,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, SheetError
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, formula_cells, letter, repeated_columns
+from premeta.sheet import COLUMNS, formula_cells, letter, read_sheet, repeated_columns
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -80,9 +81,10 @@ PAIRING_COLUMNS = ["row", "study", "experiment", "outcome", "time", "group", "ro
                    "detail"]
 
 
-def detect(path, sheet=None) -> str:
+@renamed_arguments(sheet="worksheet")
+def detect(path, worksheet=None) -> str:
     """``syrf``, ``long`` or ``wide`` (one row per comparison) from a sheet's header."""
-    header = {h.strip() for h in read_table(path, sheet, known=COLUMNS)[0]}
+    header = {h.strip() for h in read_table(path, worksheet, known=COLUMNS)[0]}
     if {"CohortId", "OutcomeAverage"} <= header or {"CohortLabel", "OutcomeAverage"} <= header:
         return "syrf"
     keys = {header_key(h) for h in header}
@@ -102,7 +104,7 @@ def _text(value):
     return value
 
 
-def _frame(path, sheet, known, numeric: set[str], rename: bool) -> tuple[pd.DataFrame, Source]:
+def _frame(path, worksheet, known, numeric: set[str], rename: bool) -> tuple[pd.DataFrame, Source]:
     """The rows of a group sheet, indexed by spreadsheet row, fully empty rows dropped.
 
     ``known``: the sheet's own columns as :func:`header_key` writes them; with ``rename`` they are
@@ -113,7 +115,7 @@ def _frame(path, sheet, known, numeric: set[str], rename: bool) -> tuple[pd.Data
     and a workbook formula without its result are refused (:class:`premeta.errors.ReadError`,
     :class:`SheetError`).
     """
-    header, rows, source = read_table(path, sheet, known=known)
+    header, rows, source = read_table(path, worksheet, known=known)
     header_below(path, [header] + rows, known)
     names = [header_key(h) if rename and header_key(h) in known else _text(h) or "" for h in header]
     blank = [i for i, n in enumerate(names) if not n]
@@ -204,7 +206,8 @@ def _unique_labels(g: pd.DataFrame, label: str, ident: str) -> pd.Series:
                      index=g.index, dtype=object)
 
 
-def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
+@renamed_arguments(sheet="worksheet")
+def syrf_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     """A SyRF quantitative export as a group table (one row per cohort, outcome and time point).
 
     Returns the group table for :func:`pair` (indexed by the export's spreadsheet row) and the
@@ -216,7 +219,7 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     raised at once as a :class:`SheetError` naming the export's row and column.
     """
     numbers = {"numberofanimals", "outcomeaverage", "outcomeerror", "timeinminute", "timeinminutes"}
-    frame, source = _frame(path, sheet, {header_key(c) for c in SYRF}, numbers, rename=False)
+    frame, source = _frame(path, worksheet, {header_key(c) for c in SYRF}, numbers, rename=False)
     problems = [Problem("-", col, None, "required column of the SyRF quantitative export is missing")
                 for col in ("StudyId", "CohortLabel", "NumberOfAnimals", "IsDiseaseModelControl",
                             "IsTreatmentControl", "OutcomeLabel", "GreaterIsWorse", "OutcomeAverage",
@@ -297,14 +300,15 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     return g, annotations, source
 
 
-def read_long(path, sheet=None) -> tuple[pd.DataFrame, list[str], Source]:
+@renamed_arguments(sheet="worksheet")
+def long_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     """A one-row-per-group sheet (columns :data:`LONG`) as a group table for :func:`pair`.
 
     Labels are read with their blanks collapsed (no-break spaces, repeated and trailing spaces);
     labels of one study, experiment, outcome or group differing only in case, and a group entered
     twice for one outcome and time, are refused, naming both rows.
     """
-    frame, source = _frame(path, sheet, set(LONG), {"mean", "sd", "sem", "n", "time"}, rename=True)
+    frame, source = _frame(path, worksheet, set(LONG), {"mean", "sd", "sem", "n", "time"}, rename=True)
     problems = [Problem("-", c, None, "required column is missing")
                 for c in ("study", "outcome", "group", "role", "mean", "n", "better") if c not in frame]
     if "sd" not in frame and "sem" not in frame:
@@ -422,7 +426,7 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     Parameters
     ----------
     groups : DataFrame
-        From :func:`read_syrf` or :func:`read_long`: ``study, experiment, outcome, time, group,
+        From :func:`syrf_groups` or :func:`long_groups`: ``study, experiment, outcome, time, group,
         role, mean, sd, sem, n, better, mechanism, excluded`` (a reason, or ""), indexed by the
         input's spreadsheet row.
     annotations : list of str
@@ -531,24 +535,23 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
 FORMATS = ("auto", "wide", "syrf", "long")
 
 
-def load(path, fmt: str = "auto", sheet=None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+@renamed_arguments(sheet="worksheet", fmt="format")
+def load(path, format: str = "auto", worksheet=None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     """Any supported sheet as premeta's comparison sheet: ``(sheet, pairing, format)``.
 
-    ``fmt``: ``wide`` (one row per comparison, :func:`premeta.sheet.read_sheet`; pairing None),
+    ``format``: ``wide`` (one row per comparison, :func:`premeta.sheet.read_sheet`; pairing None),
     ``syrf`` (SyRF quantitative export), ``long`` (one row per group) or ``auto`` (from the
     header, :func:`detect`).
     """
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if fmt == "auto":
-        fmt = detect(path, sheet)
-    if fmt == "wide":
-        from premeta.sheet import read_sheet
-
-        return read_sheet(path, sheet), None, fmt
-    out, pairing = read_groups(path, fmt, sheet)
-    return out, pairing, fmt
+    format = format.lower()
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format == "auto":
+        format = detect(path, worksheet)
+    if format == "wide":
+        return read_sheet(path, worksheet), None, format
+    out, pairing = read_groups(path, format, worksheet)
+    return out, pairing, format
 
 
 #: The input's own column for a column of the paired comparison sheet (``trt_``/``ctl_``/``sham_`` stripped).
@@ -561,14 +564,15 @@ SOURCE_COLUMNS = {
 ARMS = ("trt", "ctl", "sham")  # the order of ``source_rows``: treated; control; sham
 
 
-def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetError:
+@renamed_arguments(fmt="format")
+def in_source(error: SheetError, sheet: pd.DataFrame, format: str, path) -> SheetError:
     """The problems found in a paired comparison sheet, named by the input's own rows and columns.
 
     Comparison row ``r`` was made from the input rows ``sheet.source_rows[r]`` (treated; control;
     sham): a problem in a ``trt_*``, ``ctl_*`` or ``sham_*`` column is that group's row, any other
     the treated group's; the rule says in which comparison it was found.
     """
-    names = SOURCE_COLUMNS[fmt]
+    names = SOURCE_COLUMNS[format]
     sources = {r: [int(x) for x in str(v).split(";")] for r, v in sheet["source_rows"].items()}
     treated = {str(r): str(v[0]) for r, v in sources.items()}
     found: dict[tuple, list[str]] = {}  # (row, column, value, rule) -> the comparisons it was found in
@@ -593,9 +597,10 @@ def in_source(error: SheetError, sheet: pd.DataFrame, fmt: str, path) -> SheetEr
     return SheetError(_by_row(out), str(path))
 
 
-def read_groups(path, fmt: str, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+@renamed_arguments(sheet="worksheet", fmt="format")
+def read_groups(path, format: str, worksheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The comparison sheet and the pairing table of a SyRF export (``fmt="syrf"``) or a long sheet."""
-    groups, annotations, source = read_syrf(path, sheet) if fmt == "syrf" else read_long(path, sheet)
+    groups, annotations, source = syrf_groups(path, worksheet) if format == "syrf" else long_groups(path, worksheet)
     out, pairing = pair(groups, annotations)
     out.attrs["source"] = source
     if out.empty:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.convert import MIN_N_FIVENUM, arm_sd, fivenum, sd_from_ci, skewness
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
@@ -85,7 +86,8 @@ def _cell(value):
     return value
 
 
-def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
+@renamed_arguments(sheet="worksheet")
+def read_sheet(path, worksheet: str | int | None = None) -> pd.DataFrame:
     """Read an extraction sheet, one row per comparison, without converting any value.
 
     The file is read by :func:`premeta.files.read_table`: text tables in UTF-8 (with or without
@@ -98,7 +100,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
     ----------
     path : str or path-like
         ``.csv``, ``.tsv``, ``.txt``, ``.xlsx``, ``.xlsm`` or ``.xls``.
-    sheet : str or int, optional
+    worksheet : str or int, optional
         Worksheet of a workbook (name, or position from 1); the first by default.
 
     Returns
@@ -120,7 +122,7 @@ def read_sheet(path, sheet: str | int | None = None) -> pd.DataFrame:
         A column header that appears twice; a column holding values without a header (empty
         columns without a header are dropped).
     """
-    header, rows, source = read_table(path, sheet, known=COLUMNS)
+    header, rows, source = read_table(path, worksheet, known=COLUMNS)
     header_below(path, [header] + rows, COLUMNS)
     # columns without a header: dropped when empty (Excel's trailing ",,,"), refused when they hold values
     blank = [i for i, h in enumerate(header) if not h]

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta.pairing import load
 
 
-def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+@renamed_arguments(sheet="worksheet")
+def read_syrf(path, worksheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a SyRF quantitative export and pair its cohorts into comparisons.
 
     Parameters
     ----------
     path : str or Path
         The export (CSV, or a workbook of it).
-    sheet : str or int, optional
+    worksheet : str or int, optional
         The worksheet of a workbook (default: the first).
 
     Returns
@@ -37,5 +39,5 @@ def read_syrf(path, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     --------
     >>> comparisons, pairing = read_syrf("tests/data/syrf/quantitative_data_example.csv")  # doctest: +SKIP
     """
-    comparisons, pairing, _ = load(path, "syrf", sheet)
+    comparisons, pairing, _ = load(path, "syrf", worksheet)
     return comparisons, pairing
