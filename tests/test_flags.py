@@ -9,7 +9,7 @@ from conftest import REPO, run
 
 import premeta
 from premeta.groups.common import read_effects
-from premeta.flags import COLUMNS, RULES, flagged, flags
+from premeta.flags import FLAG_COLUMNS, RULES, flagged, flags
 from premeta.sheet import read_sheet, validate
 
 
@@ -28,7 +28,7 @@ def test_an_sd_that_is_probably_an_sem():
               trt_n=[8, 8, 8, 8, 8, 2, 8],
               ctl_mean=10.0, ctl_sd=[2.5, 2.5, 2.5, 2.5, 0.8, 0.2, 2.5], ctl_n=[8, 8, 8, 8, 8, 2, 8])
     t = flags(s)
-    assert list(t.columns) == COLUMNS
+    assert list(t.columns) == FLAG_COLUMNS
     assert t[["rule", "rows", "study"]].values.tolist() == [["sd_maybe_sem", "6", "E"]]
     assert t.at[0, "detail"] == (
         "outcome 'latency (s)': treatment SD 0.96 (CV 0.080, n 8, at most 0.088); control SD 0.8 (CV 0.080, "

@@ -8,7 +8,7 @@ import pytest
 from conftest import close
 
 import premeta
-from premeta.sensitivity import COLUMNS, METAFOR, gosh
+from premeta.sensitivity import GOSH_FIT_COLUMNS, METAFOR, gosh
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_gosh.json").read_text())
 
@@ -30,8 +30,8 @@ def test_gosh_matches_metafor(case):
         g = premeta.gosh(d["yi"], d["vi"], method=case["method"], incl=incl)
         assert g.subsets == "given"
     np.testing.assert_array_equal(g.incl, incl)
-    assert list(g.res.columns) == COLUMNS
-    for col in COLUMNS:
+    assert list(g.res.columns) == GOSH_FIT_COLUMNS
+    for col in GOSH_FIT_COLUMNS:
         close(g.res[col], case["results"][METAFOR[col]])
 
 

@@ -15,7 +15,7 @@ from conftest import SHEET, close, run
 
 import premeta
 from premeta import rob
-from premeta.groups.multiverse_analysis import COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
+from premeta.groups.multiverse_analysis import MULTIVERSE_COLUMNS, SUMMARY_COLUMNS, combine, read_chunk, summary
 from premeta.effects import checked
 from premeta.sheet import read_sheet, validate
 
@@ -63,7 +63,7 @@ def test_matches_metafor(table):
 
 
 def test_every_specification_is_one_row(table):
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == MULTIVERSE_COLUMNS
     specs = premeta.specifications(CHOICES)
     assert len(specs) == 2 * (2 * 6 + 2) * 3 == len(table) / table["group"].nunique()
     assert table["group"].tolist() == sorted(table["group"])  # groups sorted, then specifications

@@ -22,9 +22,8 @@ from premeta.convert import arm_sd, column
 from premeta.errors import Problem, SheetError
 from premeta.pairing import in_source, load
 from premeta.sheet import validate
-from premeta.vocabulary import MEASURES, ORIENTS, SHARED_CONTROL
+from premeta.vocabulary import ARMS, MEASURES, ORIENTS, SHARED_CONTROL
 
-ARMS = ("trt", "ctl", "sham")
 
 
 def shared_control_m(sheet: pd.DataFrame) -> pd.Series:

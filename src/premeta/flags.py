@@ -51,7 +51,7 @@ RULES = {
                        "rows",
 }
 #: Columns of :func:`flags`.
-COLUMNS = ["rule", "rows", "study", "detail"]
+FLAG_COLUMNS = ["rule", "rows", "study", "detail"]
 #: ``sd_maybe_sem`` needs the outcome's CV in at least this many other studies.
 MIN_STUDIES = 3
 #: ``sd_maybe_sem``: an SD must also be below this quantile of the SD of n animals with the outcome's typical SD.
@@ -212,7 +212,7 @@ def flags(effects: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`COLUMNS`: ``rule`` (a key of :data:`RULES`), ``rows`` (the rows it names, e.g.
+        :data:`FLAG_COLUMNS`: ``rule`` (a key of :data:`RULES`), ``rows`` (the rows it names, e.g.
         ``"4, 9"``), ``study`` and ``detail`` (the values that raised it), in the order of
         :data:`RULES`, then of the sheet. Empty when nothing is suspicious. A flag refuses nothing.
 
@@ -244,7 +244,7 @@ def flags(effects: pd.DataFrame) -> pd.DataFrame:
     rows = [(rule, _rows(ix), study, detail) for rule, ix, study, detail in _hits(effects)]
     order = {r: i for i, r in enumerate(RULES)}
     rows.sort(key=lambda r: order[r[0]])  # stable: within a rule, the order of the sheet
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
 
 def flagged(effects: pd.DataFrame) -> pd.Series:

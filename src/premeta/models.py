@@ -34,7 +34,8 @@ METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
 #: Tests with a t (or F) reference distribution on k - p degrees of freedom.
 T_TESTS = ("knha", "adhoc")
-COLUMNS = [
+#: Columns of :meth:`Fit.table` (and of ``pooled.csv``, with the group's counts).
+POOLED_COLUMNS = [
     "group", "k", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "df", "p",
     "pi_low", "pi_high", "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
     "i2_ci_high", "h2", "q", "q_df", "q_p", "converged", "iterations", "note",
@@ -503,7 +504,7 @@ class Fit:
                 ),
             }
         )
-        return out[COLUMNS]
+        return out[POOLED_COLUMNS]
 
 
 def fit(

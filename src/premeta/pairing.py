@@ -39,6 +39,7 @@ from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, SheetError
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
 from premeta.sheet import COLUMNS, formula_cells, letter, read_sheet, repeated_columns
+from premeta.vocabulary import ARMS
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
 SYRF = {
@@ -561,7 +562,6 @@ SOURCE_COLUMNS = {
              "control_group": "CohortLabel", "time": "TimeInMinutes"},
     "long": {"comparison": "group", "control_group": "group"},
 }
-ARMS = ("trt", "ctl", "sham")  # the order of ``source_rows``: treated; control; sham
 
 
 @renamed_arguments(fmt="format")

@@ -294,9 +294,9 @@ def leave1cluster(yi, vi, cluster, method: str = "rve", rho: float = 0.8, small:
 
 
 #: Columns of :attr:`Gosh.res`, metafor's ``gosh(...)$res``.
-COLUMNS = ["k", "q", "i2", "h2", "tau2", "estimate"]
+GOSH_FIT_COLUMNS = ["k", "q", "i2", "h2", "tau2", "estimate"]
 #: metafor's names of the same columns (``gosh()$res``).
-METAFOR = dict(zip(COLUMNS, ["k", "QE", "I2", "H2", "tau2", "estimate"]))
+METAFOR = dict(zip(GOSH_FIT_COLUMNS, ["k", "QE", "I2", "H2", "tau2", "estimate"]))
 #: Membership cells (subsets x studies) fitted at a time: beyond the result, memory is about 120
 #: bytes per cell of one chunk (30 MB), whatever the number of subsets (benchmarks/bench_gosh.py).
 CHUNK_CELLS = 2**18
@@ -358,7 +358,7 @@ def _membership(k: int, subsets: int, seed) -> tuple[np.ndarray, str]:
 
 
 def _closed_form(y: np.ndarray, v: np.ndarray, m: np.ndarray, method: str) -> np.ndarray:
-    """FE or DL fits of the subsets of one chunk (rows of the 0/1 matrix ``m``), columns as COLUMNS.
+    """FE or DL fits of the subsets of one chunk (rows of the 0/1 matrix ``m``), columns as GOSH_FIT_COLUMNS.
 
     Sums over the studies are ``einsum`` products, not BLAS: the same subset gets the same bits in
     a chunk of any size. metafor's fast path of ``gosh`` for models without moderators: for a subset of one study,
@@ -466,10 +466,10 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
             raise ValueError(f"subsets must be >= 2 (as metafor), got {subsets}")
         incl, kind = _membership(k, subsets, seed)
     step = max(1, chunk // k)
-    out = np.empty((len(incl), len(COLUMNS)))
+    out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
     for a in range(0, len(incl), step):
         m = incl[a:a + step]
         out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
                            else _stacked(y, v, m, method, tol, maxiter))
-    res = pd.DataFrame(out, columns=COLUMNS).astype({"k": int})
+    res = pd.DataFrame(out, columns=GOSH_FIT_COLUMNS).astype({"k": int})
     return Gosh(res=res, incl=incl, method=method, subsets=kind)

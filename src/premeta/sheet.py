@@ -9,7 +9,7 @@ from premeta.deprecation import renamed_arguments
 from premeta.convert import MIN_N_FIVENUM, arm_sd, fivenum, sd_from_ci, skewness
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
-from premeta.vocabulary import MEASURES, ORIENTS
+from premeta.vocabulary import ARMS, MEASURES, ORIENTS
 
 
 COLUMNS = {
@@ -69,7 +69,6 @@ details: dose, treadmill speed, diet) is kept as a possible moderator, described
 ``columns``."""
 
 REQUIRED = ("study", "outcome", "mechanism")
-ARMS = ("trt", "ctl", "sham")
 #: Per arm: a mean with its SD, SEM or 95% CI (``ci_low``, ``ci_high``), or a median with its quartiles and/or range.
 PARTS = ("mean", "sd", "sem", "n", "ci_low", "ci_high", "median", "q1", "q3", "min", "max")
 NUMERIC = tuple(f"{a}_{s}" for a in ARMS for s in PARTS) + ("yi", "vi", "sei", "time")

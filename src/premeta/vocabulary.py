@@ -26,6 +26,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+#: The arms of a comparison, as the prefixes of the sheet's columns: treated, control, sham.
+ARMS = ("trt", "ctl", "sham")
+#: Ways of handling several comparisons from one study (:func:`premeta.primary`); the config's
+#: ``dependence`` also takes ``auto``.
+DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
 #: The effect measures (:func:`premeta.escalc`).
 MEASURES = ("SMD", "MD", "ROM", "NMD")
 #: Handling of a control group shared by several comparisons (:func:`premeta.escalc`,

@@ -6,21 +6,20 @@ from pathlib import Path
 from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
-from premeta.groups.pooling import DEPENDENCE
-from premeta.groups.rows import STUDY_LEVEL_K
+from premeta.effects import checked
+from premeta.errors import SheetError
 from premeta.groups.moderators import numeric_moderators
-from premeta.vocabulary import file_names, group_labels, MEASURES, SHARED_CONTROL, Labels
-from premeta.effects import ORIENTS, checked
+from premeta.groups.rows import STUDY_LEVEL_K
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS
 from premeta.settings import problems, read_config_file
 from premeta.sheet import COLUMNS
-from premeta.errors import SheetError
+from premeta.vocabulary import DEPENDENCE, MEASURES, ORIENTS, SHARED_CONTROL, Labels, file_names, group_labels
 
 
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
 for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
-                   "dependence": DEPENDENCE, "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
+                   "dependence": ("auto", *DEPENDENCE), "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
     if isinstance(config.get(key), str):
         config[key] = next((n for n in names if n.lower() == config[key].lower()), config[key])
 # snakemake reads only True and False on the command line as booleans: true, false in any case too

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.deprecation import renamed_arguments
-from premeta.models import COLUMNS, fit
+from premeta.models import POOLED_COLUMNS, fit
 from premeta.regression import metareg, permutest
 from premeta.vocabulary import group_labels
 from premeta.groups.common import attempt, with_notes
@@ -30,7 +30,7 @@ def time_course(effects: pd.DataFrame, group_by: str = "mechanism", time: str = 
     t = pd.to_numeric(effects[time], errors="coerce")
     e, t = effects[t.notna()], t[t.notna()].to_numpy(float)
     if e.empty:
-        return pd.DataFrame(columns=["group", time, "k", "studies"] + COLUMNS[2:])
+        return pd.DataFrame(columns=["group", time, "k", "studies"] + POOLED_COLUMNS[2:])
     g = group_labels(e, group_by).to_numpy(object)
     keys = list(zip(g, t))
     table = fit(e["yi"].to_numpy(float), e["vi"].to_numpy(float), keys, method=method, test=test,

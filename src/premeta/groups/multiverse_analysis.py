@@ -35,7 +35,7 @@ from premeta.deprecation import renamed_arguments
 from premeta import rob
 from premeta.groups.pooling import rve_row, three_level_row, cohort_key
 from premeta.groups.common import attempt, with_notes
-from premeta.vocabulary import group_labels, MEASURES
+from premeta.vocabulary import DEPENDENCE, MEASURES, group_labels
 from premeta.effects import escalc
 from premeta.flags import flagged
 from premeta.models import METHODS, TESTS, fit
@@ -43,8 +43,6 @@ from premeta.multilevel import aggregate
 from premeta.sensitivity import influence
 from premeta.errors import SheetError
 
-#: Ways of handling several comparisons from one study (:func:`premeta.groups.pooling.dependent`).
-DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
 #: Inclusion rules (module docstring).
 INCLUSION = ("all", "low_rob", "no_influential", "no_single", "no_flagged")
 #: The default multiverse: every combination of these values.
@@ -64,8 +62,9 @@ ALLOWED = {"measure": MEASURES, "method": METHODS, "test": TESTS, "dependence": 
 OWN_MODEL = {"multilevel": ("REML", "CR2"), "rve": ("MoM", "CR2")}
 CHOICE_COLUMNS = list(CHOICES)
 #: Columns of :func:`multiverse`.
-COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se", "stat", "df",
-           "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "converged", "duplicate", "note"]
+MULTIVERSE_COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se",
+                      "stat", "df", "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "converged", "duplicate",
+                      "note"]
 #: Columns of :func:`summary`.
 SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant",
                    "estimate_min", "estimate_max", "verdict", "note"]
@@ -242,7 +241,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     -------
     pandas.DataFrame
         One row per group and specification (groups sorted, then specifications in order),
-        :data:`COLUMNS`: the choices, ``k`` (comparisons used), ``studies``, ``clusters`` (the
+        :data:`MULTIVERSE_COLUMNS`: the choices, ``k`` (comparisons used), ``studies``, ``clusters`` (the
         units pooled: comparisons, cohorts after ``aggregate``, studies for ``multilevel`` and
         ``rve``), the pooled columns (``tau2`` of ``multilevel`` is the sum of its two variance
         components, ``i2`` its total I²; ``q`` and ``q_p`` are NaN for ``rve``), ``duplicate``
@@ -353,7 +352,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
                 continue
             if s.dependence == "multilevel" and "sigma2_study" in out:
                 out["tau2"] = out["sigma2_study"] + out["sigma2_within"]
-            row |= {c: out[c] for c in COLUMNS if c in out and c not in ("k", "studies", "note")}
+            row |= {c: out[c] for c in MULTIVERSE_COLUMNS if c in out and c not in ("k", "studies", "note")}
             row["note"] = "; ".join(x for x in (row["note"], out.get("note", "")) if x)
             continue
         yi, vi = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
@@ -374,9 +373,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
                 method=method, test=test, level=level, confint=False).table()
         for j, r in zip(f.pop("group"), f.to_dict("records")):
             row = rows[j]
-            row |= {c: r[c] for c in COLUMNS if c in r and c not in ("k", "method", "test", "note")}
+            row |= {c: r[c] for c in MULTIVERSE_COLUMNS if c in r and c not in ("k", "method", "test", "note")}
             row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
-    out = pd.DataFrame(rows).reindex(columns=COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
+    out = pd.DataFrame(rows).reindex(columns=MULTIVERSE_COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
     return with_notes(out)
 
 

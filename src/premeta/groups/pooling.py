@@ -12,10 +12,10 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta import distributions as dist
 from premeta.effects import shared_control_vcov
-from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
+from premeta.models import POOLED_COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.robumeta import rve
-from premeta.vocabulary import SHARED_CONTROL, group_labels, overall_label
+from premeta.vocabulary import DEPENDENCE, SHARED_CONTROL, group_labels, overall_label
 from premeta.groups.common import animals, animals_note, attempt, thin_evidence_note, with_notes
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg`, then the permutation test).
@@ -94,11 +94,8 @@ def stratified(effects: pd.DataFrame, group_by: str = "mechanism", method: str =
         tests = with_notes(tests)
     weights = pd.DataFrame({"row": effects.index, group_by: groups.to_numpy(object),
                             "weight_group": per.weights, "weight_overall": overall.weights})
-    return {"pooled": pooled[["group", "k", "studies", "animals"] + COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
+    return {"pooled": pooled[["group", "k", "studies", "animals"] + POOLED_COLUMNS[2:] + ["p_holm", "p_bonferroni"]],
             "subgroup_tests": tests, "weights": weights}
-
-
-DEPENDENCE = ("auto", "multilevel", "rve", "aggregate", "none")
 
 
 def cohort_key(effects: pd.DataFrame) -> pd.Series:
@@ -117,8 +114,8 @@ def dependence_mode(effects: pd.DataFrame, requested: str = "auto", shared_contr
     ``shared_control="covariance"`` makes it ``multilevel`` whatever was requested: the
     comparisons sharing a control enter the three-level model with their sampling covariance.
     """
-    if requested not in DEPENDENCE:
-        raise ValueError(f"dependence must be one of {', '.join(DEPENDENCE)}, got {requested!r}")
+    if requested not in ("auto", *DEPENDENCE):
+        raise ValueError(f"dependence must be one of auto, {', '.join(DEPENDENCE)}, got {requested!r}")
     if shared_control not in SHARED_CONTROL:
         raise ValueError(f"shared_control must be one of {', '.join(SHARED_CONTROL)}, got {shared_control!r}")
     per_study = effects.groupby("study").size()
