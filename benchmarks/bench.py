@@ -234,7 +234,7 @@ def main() -> None:
     perm = "permutation test, 1,000 permutations, k = 50, 2 moderators"
     rows += [
         (perm, "premeta", median_time(lambda: premeta.permutest(
-            perm_y, perm_v, perm_mods, method="REML", test="knha", iter=1000, seed=2024), 5),
+            perm_y, perm_v, perm_mods, method="REML", test="knha", permutations=1000, seed=2024), 5),
          "one call (1,000 stacked fits); per-coefficient and QM p"),
         (perm, "PyMARE", median_time(lambda: pymare_permutest(perm_y, perm_v, perm_mods, 1000), 5),
          "per-coefficient (and tau2) p, no QM"),

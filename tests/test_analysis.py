@@ -133,7 +133,7 @@ def test_moderator_analysis_is_metareg_and_permutest_per_group(effects):
     row = models.loc[("weeks", "BDNF")]
     np.testing.assert_allclose(row[["qm", "qm_p", "tau2", "r2"]].astype(float),
                                want.iloc[0][["qm", "qm_p", "tau2", "r2"]].astype(float), rtol=1e-12)
-    assert row.qm_p_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "iter"]
+    assert row.qm_p_perm == perm.at["QM", "p_perm"] and row.permutations == perm.at["QM", "permutations"]
     slope = out["coefs"].query("moderator == 'weeks' and group == 'BDNF' and term == 'weeks'").iloc[0]
     assert slope.p_perm == perm.at["weeks", "p_perm"]
     np.testing.assert_allclose(slope.estimate, coefs.set_index("term").at["weeks", "estimate"], rtol=1e-12)

@@ -54,44 +54,46 @@ def test_exact_permutest_matches_metafor(case):
     out = permutest(yi, vi, mods, method=case["method"], test=case["test"], exact=True)
     assert list(out["term"]) == case["name"] + ["QM"]
     assert out["exact"].all()
-    assert (out["iter"] == case["n_perm"]).all() and case["n_perm"] == case["exact_iter"]
+    assert (out["permutations"] == case["n_perm"]).all() and case["n_perm"] == case["exact_iter"]
     close(out["stat"], case["stat"] + [case["QM"]])
     close(out["p"], case["p"] + [case["QMp"]])
     # permutation p-values are counts over the permutations: equal, not just close
-    np.testing.assert_array_equal(np.round(out["p_perm"] * out["iter"]),
+    np.testing.assert_array_equal(np.round(out["p_perm"] * out["permutations"]),
                                   np.round(np.r_[case["pval"], case["QMp_perm"]] * case["n_perm"]))
 
 
 def test_permutest_is_exact_by_default_when_few_permutations():
     case = next(c for c in REF["permutest"] if c["exact_iter"] < 1000)
     yi, vi, mods = _frame(case, case["rows"])
-    out = permutest(yi, vi, mods, method=case["method"], test=case["test"], iter=1000)
-    assert out["exact"].all() and (out["iter"] == case["exact_iter"]).all()
+    out = permutest(yi, vi, mods, method=case["method"], test=case["test"], permutations=1000)
+    assert out["exact"].all() and (out["permutations"] == case["exact_iter"]).all()
     close(out["p_perm"], case["pval"] + [case["QMp_perm"]])
-    small = permutest(yi, vi, mods, method=case["method"], test=case["test"], iter=case["exact_iter"] - 1)
-    assert not small["exact"].any() and (small["iter"] == case["exact_iter"] - 1).all()
+    small = permutest(yi, vi, mods, method=case["method"], test=case["test"], permutations=case["exact_iter"] - 1)
+    assert not small["exact"].any() and (small["permutations"] == case["exact_iter"] - 1).all()
 
 
-def test_permutest_names_a_bad_seed_or_iter():
+def test_permutest_names_a_bad_seed_or_number_of_permutations():
     """A negative seed (numpy's own error says only "expected non-negative integer") or too few
     permutations are named in the error, which is the note of a skipped test in moderators.csv."""
     case = REF["permutest"][0]
     yi, vi, mods = _frame(case, case["rows"])
     with pytest.raises(ValueError, match=r"^seed must be >= 0 \(numpy takes no negative seed\), got -1$"):
         permutest(yi, vi, mods, seed=-1)
-    with pytest.raises(ValueError, match=r"^iter \(the number of permutations\) must be >= 2, got 1$"):
-        permutest(yi, vi, mods, iter=1)
+    with pytest.raises(ValueError, match=r"^permutations must be >= 2, got 1$"):
+        permutest(yi, vi, mods, permutations=1)
+    with pytest.warns(DeprecationWarning, match="use permutations="):  # premeta 0.2's (metafor's) name
+        assert permutest(yi, vi, mods, iter=20, seed=1).equals(permutest(yi, vi, mods, permutations=20, seed=1))
 
 
 def test_random_permutest_is_reproducible_and_near_the_exact_p():
     case = next(c for c in REF["permutest"] if c["exact_iter"] == 20160 and c["test"] == "knha")
     yi, vi, mods = _frame(case, case["rows"])
     iter_ = 4000
-    a = permutest(yi, vi, mods, method=case["method"], test=case["test"], iter=iter_, exact=False)
-    b = permutest(yi, vi, mods, method=case["method"], test=case["test"], iter=iter_, exact=False)
-    c = permutest(yi, vi, mods, method=case["method"], test=case["test"], iter=iter_, exact=False, seed=1)
+    a = permutest(yi, vi, mods, method=case["method"], test=case["test"], permutations=iter_, exact=False)
+    b = permutest(yi, vi, mods, method=case["method"], test=case["test"], permutations=iter_, exact=False)
+    c = permutest(yi, vi, mods, method=case["method"], test=case["test"], permutations=iter_, exact=False, seed=1)
     pd.testing.assert_frame_equal(a, b)
-    assert not a["exact"].any() and (a["iter"] == iter_).all()
+    assert not a["exact"].any() and (a["permutations"] == iter_).all()
     assert not np.array_equal(a["p_perm"], c["p_perm"])
     exact = np.r_[case["pval"], case["QMp_perm"]]
     mc_se = np.sqrt(exact * (1 - exact) / iter_)

@@ -197,7 +197,7 @@ def test_gosh_in_the_workflow(tmp_path):
     gosh = pd.read_csv(res / "gosh.csv")
     pooled = pd.read_csv(res / "pooled.csv").iloc[:-1]
     assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k)
-    assert list(gosh.subsets) == ["all" if 2**k - 1 <= 300 else "random" for k in gosh.k]
+    assert list(gosh.sampling) == ["all" if 2**k - 1 <= 300 else "random" for k in gosh.k]
     assert list(gosh.fitted) == [min(2**k - 1, 300) for k in gosh.k]
     np.testing.assert_allclose(gosh.estimate, pooled.estimate, rtol=1e-12)
     assert ((gosh.estimate_min <= gosh.estimate) & (gosh.estimate <= gosh.estimate_max)).all()

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from premeta.deprecation import renamed_arguments
 from premeta._shared import design_terms, factor
 from premeta.errors import NotComputable
 from premeta.models import fit, wald_test
@@ -276,8 +277,9 @@ def _permuted_stats(y, v, X, perms, method, test):
     return stat, qm
 
 
+@renamed_arguments(iter="permutations")
 def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
-              iter: int = 1000, seed: int = 2024, exact: bool | None = None) -> pd.DataFrame:
+              permutations: int = 1000, seed: int = 2024, exact: bool | None = None) -> pd.DataFrame:
     """Permutation tests of a meta-regression, as metafor's ``permutest.rma.uni``.
 
     The rows of the model matrix are permuted against (yi, vi) and the model is refitted
@@ -293,7 +295,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     permutations whose fit converged. The exact test enumerates every distinct permutation
     of the model-matrix rows, :math:`k!/\\prod_j n_j!` of them where :math:`n_j` are the
     multiplicities of tied rows (metafor's ``exact.iter``; the identity is among them). The
-    approximate test draws ``iter`` random permutations (``numpy.random.default_rng(seed)``),
+    approximate test draws ``permutations`` random permutations (``numpy.random.default_rng(seed)``),
     the first replaced by the observed order, as metafor; permutations whose fit fails are
     left out of B (metafor draws again instead).
 
@@ -305,12 +307,12 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
         Moderators (at least one), coded by :func:`premeta.models.design`.
     method, test
         As :func:`premeta.models.fit`; ``test`` default ``"z"`` (metafor's default, and premeta's everywhere).
-    iter : int
-        Number of random permutations.
+    permutations : int
+        Number of random permutations (metafor's ``iter``; ``iter=`` is premeta 0.2's name, deprecated).
     seed : int
         Seed of the random permutations, >= 0.
     exact : bool, optional
-        None: exact when the number of distinct permutations is <= ``iter`` (metafor's
+        None: exact when the number of distinct permutations is <= ``permutations`` (metafor's
         default); True: exact; False: random permutations in every case.
 
     Returns
@@ -318,7 +320,7 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     pandas.DataFrame
         One row per coefficient (``intrcpt`` first) and a last row ``QM``: ``term``,
         ``stat`` (observed z, t, or QM), ``p`` (the parametric p-value), ``p_perm``,
-        ``iter`` (permutations used, B) and ``exact``.
+        ``permutations`` (permutations used, B) and ``exact``.
 
     Examples
     --------
@@ -328,13 +330,13 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     >>> import pandas as pd
     >>> mods = pd.DataFrame({"dose": [1, 2, 3, 4, 1, 2, 3, 4]})
     >>> premeta.permutest(yi, vi, mods, seed=2024).round(4)
-          term    stat       p  p_perm  iter  exact
-    0  intrcpt  0.4401  0.6598   0.894  1000  False
-    1     dose  1.7140  0.0865   0.188  1000  False
-    2       QM  2.9378  0.0865   0.188  1000  False
+          term    stat       p  p_perm  permutations  exact
+    0  intrcpt  0.4401  0.6598   0.894          1000  False
+    1     dose  1.7140  0.0865   0.188          1000  False
+    2       QM  2.9378  0.0865   0.188          1000  False
     """
-    if iter < 2:
-        raise ValueError(f"iter (the number of permutations) must be >= 2, got {iter}")
+    if permutations < 2:
+        raise ValueError(f"permutations must be >= 2, got {permutations}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0 (numpy takes no negative seed), got {seed}")
     X, names, _ = design_terms(mods)
@@ -355,13 +357,13 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
     _, first, codes = np.unique(X, axis=0, return_index=True, return_inverse=True)
     codes = codes.reshape(-1)
     n_exact = math.factorial(k) // math.prod(math.factorial(int(n)) for n in np.bincount(codes))
-    use_exact = n_exact <= iter if exact is None else bool(exact)
+    use_exact = n_exact <= permutations if exact is None else bool(exact)
     if use_exact:
         if n_exact > MAX_EXACT:
             raise ValueError(f"{n_exact} distinct permutations: too many for an exact test")
         perms = first[_distinct_permutations(codes)]
     else:
-        perms = np.random.default_rng(seed).permuted(np.tile(np.arange(k), (iter, 1)), axis=1)
+        perms = np.random.default_rng(seed).permuted(np.tile(np.arange(k), (permutations, 1)), axis=1)
         perms[0] = np.arange(k)
     stat, qm_perm = _permuted_stats(y, v, X, perms, method, test)
 
@@ -373,6 +375,6 @@ def permutest(yi, vi, mods: pd.DataFrame, method: str = "REML", test: str = "z",
         "stat": np.r_[z_obs, qm[0]],
         "p": np.r_[obs.p[0], qmp[0]],
         "p_perm": p_perm,
-        "iter": int(used.sum()),
+        "permutations": int(used.sum()),
         "exact": use_exact,
     })

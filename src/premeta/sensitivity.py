@@ -41,6 +41,7 @@ import pandas as pd
 
 from premeta import distributions as dist
 from premeta._shared import check
+from premeta.deprecation import deprecated_alias
 from premeta.errors import NotComputable
 from premeta.models import METHODS, T_TESTS, Fit, fit
 from premeta.multilevel import rma_mv, robust
@@ -317,15 +318,18 @@ class Gosh:
         Membership: ``incl[s, i]`` is True when study i is in subset s (metafor's ``incl``).
     method : str
         The estimator of tau2.
-    subsets : str
-        ``"all"`` (every non-empty subset), ``"random"`` (a seeded random sample) or
-        ``"given"`` (the ``incl`` passed in).
+    sampling : str
+        How the subsets were chosen: ``"all"`` (every non-empty subset), ``"random"`` (a seeded
+        random sample) or ``"given"`` (the ``incl`` passed in). ``subsets``, its name in premeta
+        0.2, is deprecated: :func:`gosh`'s ``subsets`` is the number of subsets, as metafor's.
     """
 
     res: pd.DataFrame
     incl: np.ndarray
     method: str
-    subsets: str
+    sampling: str
+
+    subsets = deprecated_alias("sampling", "Gosh.subsets")
 
     @property
     def k(self) -> int:
@@ -442,7 +446,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     --------
     >>> import premeta
     >>> g = premeta.gosh([0.1, 0.5, 0.9], [0.04, 0.05, 0.06], method="FE")
-    >>> g.subsets, g.incl.shape
+    >>> g.sampling, g.incl.shape
     ('all', (7, 3))
     >>> g.res.round(3).iloc[-1].to_dict()
     {'k': 3.0, 'q': 6.486, 'i2': 69.167, 'h2': 3.243, 'tau2': 0.0, 'estimate': 0.446}
@@ -472,4 +476,4 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
         out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
                            else _stacked(y, v, m, method, tol, maxiter))
     res = pd.DataFrame(out, columns=GOSH_FIT_COLUMNS).astype({"k": int})
-    return Gosh(res=res, incl=incl, method=method, subsets=kind)
+    return Gosh(res=res, incl=incl, method=method, sampling=kind)

@@ -20,7 +20,7 @@ rows = []
 for row, fits, names in gosh_groups(read_effects(snakemake.input[0]), p.group_by, p.method, p.subsets, p.seed):
     stem = f"gosh_{stems[row['group']]}"
     rows.append(row | {"figure": f"plots/{stem}.png"})
-    title = f"GOSH: {row['group']} ({p.method}, {row['subsets']} subsets of its {row['k']} comparisons)"
+    title = f"GOSH: {row['group']} ({p.method}, {row['sampling']} subsets of its {row['k']} comparisons)"
     fig = (message_figure(f"GOSH: {row['group']}", row["note"]) if fits is None
            else gosh_figure(fits.res, fits.incl, p.measure, (row["estimate"], row["i2"]), names, title,
                              unit="comparison"))

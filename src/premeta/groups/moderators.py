@@ -147,7 +147,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], group_by: s
                 mo.loc[i, "note"] = "; ".join(filter(None, [before, f"no permutation test ({fail})"]))
                 continue
             perm = perm.set_index("term")
-            mo.loc[i, ["qm_p_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "iter"]
+            mo.loc[i, ["qm_p_perm", "permutations"]] = perm.at["QM", "p_perm"], perm.at["QM", "permutations"]
             rows = c["group"] == g
             c.loc[rows, "p_perm"] = c.loc[rows, "term"].map(perm["p_perm"]).to_numpy()
         coefs.append(c.assign(moderator=m))

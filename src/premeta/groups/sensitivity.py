@@ -72,7 +72,7 @@ def sensitivity(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     inf = out[1].rename(columns={"inf": "influential"})
     return out[0], inf.assign(influential=inf.get("influential", pd.Series(index=inf.index, dtype=object)).eq("*"))
 #: Columns of ``results/gosh.csv`` (:func:`gosh_groups`): the spread of the GOSH estimates of each group.
-GOSH_COLUMNS = ["group", "k", "method", "subsets", "fitted", "estimate", "i2", "share_positive", "estimate_min",
+GOSH_COLUMNS = ["group", "k", "method", "sampling", "fitted", "estimate", "i2", "share_positive", "estimate_min",
                 "estimate_q05", "estimate_q25", "estimate_median", "estimate_q75", "estimate_q95", "estimate_max",
                 "i2_median", "figure", "note"]
 
@@ -83,7 +83,7 @@ def gosh_groups(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     """GOSH (:func:`premeta.gosh`) within each group of ``group_by``, one group at a time.
 
     Yields ``(row, fits, names)`` per group in sorted order: ``row`` the group's line of
-    ``results/gosh.csv`` (:data:`GOSH_COLUMNS`, ``figure`` left to the caller; ``subsets`` is
+    ``results/gosh.csv`` (:data:`GOSH_COLUMNS`, ``figure`` left to the caller; ``sampling`` is
     ``all`` or ``random``, ``fitted`` the number of subsets; ``estimate`` and ``i2`` the fit to
     all comparisons; the share of subsets with an estimate above 0, their range and quantiles;
     ``i2_median`` the median I2 of the subsets), ``fits`` the :class:`premeta.Gosh` (None
@@ -95,7 +95,7 @@ def gosh_groups(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     for g in sorted(groups.unique()):
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
-        row = dict.fromkeys(GOSH_COLUMNS, np.nan) | {"group": g, "k": len(sub), "method": method, "subsets": "",
+        row = dict.fromkeys(GOSH_COLUMNS, np.nan) | {"group": g, "k": len(sub), "method": method, "sampling": "",
                                                       "note": ""}
         fits, why = attempt(gosh, yi, vi, method=method, subsets=subsets, seed=seed) if len(sub) > 1 else (
             None, "k = 1: GOSH needs at least 2 comparisons")
@@ -103,7 +103,7 @@ def gosh_groups(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
             full = gosh(yi, vi, method=method, incl=np.ones((1, len(yi)), dtype=bool)).res.iloc[0]
             est = fits.res["estimate"].dropna().to_numpy()
             q = np.quantile(est, [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1])
-            row |= {"subsets": fits.subsets, "fitted": len(fits.res), "estimate": full["estimate"], "i2": full["i2"],
+            row |= {"sampling": fits.sampling, "fitted": len(fits.res), "estimate": full["estimate"], "i2": full["i2"],
                     "share_positive": float(np.mean(est > 0)), "i2_median": float(fits.res["i2"].median()),
                     **dict(zip(GOSH_COLUMNS[8:15], q))}
             if len(est) < len(fits.res):
