@@ -445,10 +445,7 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     """
     g = groups.copy()
     g["experiment"] = g["experiment"].astype(object).where(g["experiment"].notna(), "")
-    # the export's IDs where it has them (two experiments labelled "Behaviour" stay two), else the labels
-    key = pd.DataFrame({c: g[f"{c}_id"].fillna(g[c]) if f"{c}_id" in g else g[c]
-                        for c in ("study", "experiment", "outcome")} | {"time": g["time"]})
-    keys = key.astype(object).where(key.notna(), "").astype(str).agg("\x1f".join, axis=1)
+    keys = _pairing_keys(g)
     status = pd.Series("", index=g.index, dtype=object)
     detail = pd.Series("", index=g.index, dtype=object)
     comparison_row = pd.Series(pd.NA, index=g.index, dtype="Int64")
@@ -458,9 +455,7 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
     for key in dict.fromkeys(keys):
         here = g[keys == key]
         ok = here[used[here.index]]
-        controls = ok[ok.role == "control"]
-        shams = ok[ok.role == "sham"]
-        dropped_controls = here[~used[here.index] & (here.role == "control")]
+        controls, shams, treated = (ok[ok.role == role] for role in ("control", "sham", "treatment"))
         for r in here.index[(here.role == "sham+treatment") & used[here.index]]:
             status[r], detail[r] = "not used", "a sham (no disease model) cohort given the treatment: no comparison"
         sham = shams.iloc[0] if len(shams) == 1 else None
@@ -468,54 +463,81 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
             status[r] = "not used"
             detail[r] = ("no comparison made at this outcome and time to use it" if sham is not None else
                          f"{len(shams)} sham cohorts here ({', '.join(map(repr, shams.group))}): no sham columns")
-        treated = ok[ok.role == "treatment"]
         if treated.empty:
-            for r in controls.index:
-                status[r], detail[r] = "not used", "no treated cohort for this outcome and time"
+            status[controls.index], detail[controls.index] = "not used", "no treated cohort for this outcome and time"
             continue
         if len(controls) != 1:
-            why = ("no control cohort for this outcome and time" if controls.empty else
-                   f"{len(controls)} candidate controls ({', '.join(map(repr, controls.group))})")
-            if controls.empty and len(dropped_controls):
-                why += f" (the control, row {dropped_controls.index[0]}, is excluded)"
-            elif controls.empty:
-                same = (g.study == here.study.iloc[0]) & (g.outcome == here.outcome.iloc[0]) & used
-                elsewhere = g[same & (g.role == "control") & (keys != key)]
-                if len(elsewhere) and here.experiment.iloc[0]:
-                    why += (f" in experiment {here.experiment.iloc[0]!r}; the study has one in experiment "
-                            f"{elsewhere.experiment.iloc[0]!r} (row {elsewhere.index[0]}): if they belong together, "
-                            "give them one experiment")
-            for r in treated.index:
-                status[r], detail[r] = "unpaired", why
-            for r in controls.index:
-                status[r], detail[r] = "unpaired", why
+            why = _unpaired(g, here, controls, used, keys != key)
+            unpaired = treated.index.union(controls.index)
+            status[unpaired], detail[unpaired] = "unpaired", why
             continue
-        control = controls.iloc[0]
-        c = controls.index[0]
-        if sham is not None:
-            status[shams.index[0]], detail[shams.index[0]] = "sham", "sham of this outcome and time"
+        control, c = controls.iloc[0], controls.index[0]
+        s = None if sham is None else shams.index[0]
+        if s is not None:
+            status[s], detail[s] = "sham", "sham of this outcome and time"
         status[c] = "control"
         detail[c] = (f"control of {len(treated)} comparison{'s' if len(treated) != 1 else ''}"
                      + (" (shared: its n is divided among them)" if len(treated) > 1 else ""))
-        label = control.group if not control.experiment else f"{control.experiment} / {control.group}"
         for r, t in treated.iterrows():
-            row = {"study": t.study, "comparison": f"{t.group} vs {control.group}",
-                   "cohort": t.group if not t.experiment else f"{t.experiment} / {t.group}",
-                   "control_group": label, "outcome": t.outcome, "mechanism": t.mechanism,
-                   "time": t.time, "better": t.better,
-                   # what each arm was given (SyRF's TreatmentLabel(s); a long sheet's group): the run's
-                   # default names of the arms (premeta.vocabulary.Labels.from_sheet)
-                   "trt_label": _label(t), "ctl_label": _label(control)}
-            for arm, src in (("trt", t), ("ctl", control), ("sham", sham)):
-                for part in ("mean", "sd", "sem", "n"):
-                    row[f"{arm}_{part}"] = np.nan if src is None else src[part]
-            row |= {a: t.get(a) for a in annotations}
-            row["source_rows"] = ";".join(str(x) for x in (r, c, None if sham is None else shams.index[0]) if x)
-            out.append(row)
-            status[r], detail[r] = "paired", f"with control row {c}" + (
-                f" and sham row {shams.index[0]}" if sham is not None else "")
+            out.append(_comparison(t, control, sham, annotations) | {
+                "source_rows": ";".join(str(x) for x in (r, c, s) if x)})
+            status[r], detail[r] = "paired", f"with control row {c}" + (f" and sham row {s}" if s is not None else "")
             comparison_row[r] = len(out) + 1
-    sheet = pd.DataFrame(out)
+    if "read_as" in g:  # how a cell was read, where the export left it to premeta
+        said = g["read_as"].fillna("") != ""
+        detail[said] = [f"{d}; {r}" if d else r for d, r in zip(detail[said], g.loc[said, "read_as"])]
+    pairing = pd.DataFrame({"row": g.index, "study": g.study, "experiment": g.experiment, "outcome": g.outcome,
+                            "time": g.time, "group": g.group, "role": g.role, "status": status,
+                            "comparison_row": comparison_row, "detail": detail}).reset_index(drop=True)
+    return _comparison_sheet(out), pairing
+
+
+def _pairing_keys(g: pd.DataFrame) -> pd.Series:
+    """Each group's pairing key: study, experiment, outcome (the export's IDs where it has them, so
+    two experiments labelled "Behaviour" stay two; else the labels) and time, joined."""
+    key = pd.DataFrame({c: g[f"{c}_id"].fillna(g[c]) if f"{c}_id" in g else g[c]
+                        for c in ("study", "experiment", "outcome")} | {"time": g["time"]})
+    return key.astype(object).where(key.notna(), "").astype(str).agg("\x1f".join, axis=1)
+
+
+def _unpaired(g: pd.DataFrame, here: pd.DataFrame, controls: pd.DataFrame, used: pd.Series,
+              elsewhere: pd.Series) -> str:
+    """Why the treated groups of one key have no control: none, or several candidates; with the
+    excluded control, or the control of the same study and outcome in another experiment."""
+    if len(controls):
+        return f"{len(controls)} candidate controls ({', '.join(map(repr, controls.group))})"
+    why = "no control cohort for this outcome and time"
+    dropped = here[~used[here.index] & (here.role == "control")]
+    if len(dropped):
+        return why + f" (the control, row {dropped.index[0]}, is excluded)"
+    same = (g.study == here.study.iloc[0]) & (g.outcome == here.outcome.iloc[0]) & used
+    other = g[same & (g.role == "control") & elsewhere]
+    if len(other) and here.experiment.iloc[0]:
+        why += (f" in experiment {here.experiment.iloc[0]!r}; the study has one in experiment "
+                f"{other.experiment.iloc[0]!r} (row {other.index[0]}): if they belong together, "
+                "give them one experiment")
+    return why
+
+
+def _comparison(t: pd.Series, control: pd.Series, sham: pd.Series | None, annotations) -> dict:
+    """One row of the comparison sheet: treated group ``t`` against ``control`` (and ``sham``)."""
+    row = {"study": t.study, "comparison": f"{t.group} vs {control.group}",
+           "cohort": t.group if not t.experiment else f"{t.experiment} / {t.group}",
+           "control_group": control.group if not control.experiment else f"{control.experiment} / {control.group}",
+           "outcome": t.outcome, "mechanism": t.mechanism, "time": t.time, "better": t.better,
+           # what each arm was given (SyRF's TreatmentLabel(s); a long sheet's group): the run's
+           # default names of the arms (premeta.vocabulary.Labels.from_sheet)
+           "trt_label": _label(t), "ctl_label": _label(control)}
+    for arm, src in (("trt", t), ("ctl", control), ("sham", sham)):
+        for part in ("mean", "sd", "sem", "n"):
+            row[f"{arm}_{part}"] = np.nan if src is None else src[part]
+    return row | {a: t.get(a) for a in annotations}
+
+
+def _comparison_sheet(rows: list[dict]) -> pd.DataFrame:
+    """The comparisons as a sheet: rows numbered from 2 as a spreadsheet's, empty columns dropped,
+    whole-number n, no ``time`` column when no comparison has a time."""
+    sheet = pd.DataFrame(rows)
     if len(sheet):
         sheet.index = pd.RangeIndex(2, len(sheet) + 2, name="row")
         sheet = sheet.dropna(axis=1, how="all")
@@ -524,13 +546,7 @@ def pair(groups: pd.DataFrame, annotations: list[str] = ()) -> tuple[pd.DataFram
                 sheet[col] = sheet[col].astype("Int64")
         if sheet["time"].isna().all() if "time" in sheet else False:
             sheet = sheet.drop(columns="time")
-    if "read_as" in g:  # how a cell was read, where the export left it to premeta
-        said = g["read_as"].fillna("") != ""
-        detail[said] = [f"{d}; {r}" if d else r for d, r in zip(detail[said], g.loc[said, "read_as"])]
-    pairing = pd.DataFrame({"row": g.index, "study": g.study, "experiment": g.experiment, "outcome": g.outcome,
-                            "time": g.time, "group": g.group, "role": g.role, "status": status,
-                            "comparison_row": comparison_row, "detail": detail}).reset_index(drop=True)
-    return sheet, pairing
+    return sheet
 
 
 FORMATS = ("auto", "wide", "syrf", "long")
