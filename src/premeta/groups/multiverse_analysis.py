@@ -341,42 +341,60 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
             row["note"] = _too_few(len(kept), s.inclusion)
             continue
         if s.dependence in OWN_MODEL:
-            several = int((kept.groupby("study").size() > 1).sum())
-            if s.dependence == "rve" and several < 2:
-                row["note"] = f"RVE needs at least 2 studies with more than one comparison; {several} here"
-                continue
-            out, why = (attempt(three_level_row, kept, level) if s.dependence == "multilevel"
-                        else attempt(rve_row, kept, rho, level, rve_model))
-            if out is None:
-                row["note"] = why
-                continue
-            if s.dependence == "multilevel" and "sigma2_study" in out:
-                out["tau2"] = out["sigma2_study"] + out["sigma2_within"]
-            row |= {c: out[c] for c in MULTIVERSE_COLUMNS if c in out and c not in ("k", "studies", "note")}
-            row["note"] = "; ".join(x for x in (row["note"], out.get("note", "")) if x)
+            row |= _own_model(kept, s.dependence, rho, level, rve_model, row["note"])
             continue
-        yi, vi = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
-        if s.dependence == "aggregate":
-            a, why = attempt(aggregate, yi, vi, cohort_key(kept).to_numpy(object), rho)
-            if a is None:
-                row["note"] = why
-                continue
-            if len(a) < 2:
-                row["note"] = "one cohort after aggregating: nothing to pool"
-                continue
-            yi, vi = a["yi"].to_numpy(float), a["vi"].to_numpy(float)
+        yi, vi, why = _pooled_units(kept, s.dependence, rho)
+        if why:
+            row["note"] = why
+            continue
         row["clusters"] = len(yi)
         stacked.setdefault((method, test), []).append((j, yi, vi))
     for (method, test), strata in stacked.items():
-        ids = np.concatenate([np.full(len(y), j) for j, y, _ in strata])
-        f = fit(np.concatenate([y for _, y, _ in strata]), np.concatenate([v for _, _, v in strata]), ids,
-                method=method, test=test, level=level, confint=False).table()
-        for j, r in zip(f.pop("group"), f.to_dict("records")):
-            row = rows[j]
-            row |= {c: r[c] for c in MULTIVERSE_COLUMNS if c in r and c not in ("k", "method", "test", "note")}
-            row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
+        _fit_stacked(rows, strata, method, test, level)
     out = pd.DataFrame(rows).reindex(columns=MULTIVERSE_COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
     return with_notes(out)
+
+
+def _own_model(kept: pd.DataFrame, dependence: str, rho: float, level: float, rve_model: str, note: str) -> dict:
+    """The specification's numbers from the three-level model or RVE, with their own estimator and
+    tests (:data:`OWN_MODEL`); a note where it cannot be fitted."""
+    several = int((kept.groupby("study").size() > 1).sum())
+    if dependence == "rve" and several < 2:
+        return {"note": f"RVE needs at least 2 studies with more than one comparison; {several} here"}
+    out, why = (attempt(three_level_row, kept, level) if dependence == "multilevel"
+                else attempt(rve_row, kept, rho, level, rve_model))
+    if out is None:
+        return {"note": why}
+    if dependence == "multilevel" and "sigma2_study" in out:
+        out["tau2"] = out["sigma2_study"] + out["sigma2_within"]
+    return ({c: out[c] for c in MULTIVERSE_COLUMNS if c in out and c not in ("k", "studies", "note")}
+            | {"note": "; ".join(x for x in (note, out.get("note", "")) if x)})
+
+
+def _pooled_units(kept: pd.DataFrame, dependence: str, rho: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(yi, vi, "")`` of the units pooled: the comparisons, or for ``aggregate`` one per cohort
+    (:func:`premeta.aggregate`); ``why`` instead where that leaves nothing to pool."""
+    yi, vi = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
+    if dependence != "aggregate":
+        return yi, vi, ""
+    a, why = attempt(aggregate, yi, vi, cohort_key(kept).to_numpy(object), rho)
+    if a is None:
+        return yi, vi, why
+    if len(a) < 2:
+        return yi, vi, "one cohort after aggregating: nothing to pool"
+    return a["yi"].to_numpy(float), a["vi"].to_numpy(float), ""
+
+
+def _fit_stacked(rows: list[dict], strata: list, method: str, test: str, level: float) -> None:
+    """Fit every specification of one ``method`` and ``test`` in one call of :func:`premeta.fit`
+    (each a stratum) and fill in their rows."""
+    ids = np.concatenate([np.full(len(y), j) for j, y, _ in strata])
+    f = fit(np.concatenate([y for _, y, _ in strata]), np.concatenate([v for _, _, v in strata]), ids,
+            method=method, test=test, level=level, confint=False).table()
+    for j, r in zip(f.pop("group"), f.to_dict("records")):
+        row = rows[j]
+        row |= {c: r[c] for c in MULTIVERSE_COLUMNS if c in r and c not in ("k", "method", "test", "note")}
+        row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
 
 
 def read_chunk(path) -> pd.DataFrame:
