@@ -188,7 +188,8 @@ def _rules() -> int:
     width = max(len(c.name) for c in DICTIONARY)
     print("Columns (docs/data_dictionary.md):")
     for c in DICTIONARY:
-        about = ", ".join(x for x in (c.type, c.required and ("required" if c.required == "yes" else f"required {c.required}"), c.values, c.unit) if x)
+        required = c.required and ("required" if c.required == "yes" else f"required {c.required}")
+        about = ", ".join(x for x in (c.type, required, c.values, c.unit) if x)
         print(f"  {c.name:<{width}}  {about}: {c.meaning}")
     return 0
 

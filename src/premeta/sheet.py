@@ -532,13 +532,14 @@ def median_not_converted(s: RuleInput) -> list[Problem]:
 
 
 def _median_rule(description: str):
-    """Register a rule of a median to convert (``convert_medians``), checked per arm on the rows
-    whose arm gives a median: ``check(s, arm)`` returns the arm's problems."""
+    """Register a rule of a median to convert (``convert_medians``) in :data:`RULES`: the decorated
+    ``check(s, arm)`` returns one arm's problems, the rule's check (by the same name) every arm's, and
+    none unless ``s.convert_medians``."""
     def register(check):
+        @functools.wraps(check)
         def per_arm(s: RuleInput) -> list[Problem]:
             return [p for arm in ARMS for p in check(s, arm)] if s.convert_medians else []
-        rule(description)(functools.wraps(check)(per_arm))
-        return check
+        return rule(description)(per_arm)
     return register
 
 
