@@ -11,18 +11,19 @@ from pathlib import Path
 
 import yaml
 
-from premeta.vocabulary import MEASURES, plural
-from premeta.effects import ORIENTS, checked
-from premeta.pairing import FORMATS, LONG
+from premeta.effects import checked
 from premeta.errors import SettingsError, SheetError
+from premeta.pairing import FORMATS, LONG
 from premeta.settings import read_config_file
-from premeta.sheet import COLUMNS
+from premeta.sheet import COLUMNS, DICTIONARY, RULES
 from premeta.tables import write_csv
+from premeta.vocabulary import MEASURES, ORIENTS, plural
 
 VALIDATE_EXAMPLES = """examples:
   premeta validate my_sheet.csv
   premeta validate extraction.xlsx --worksheet Data --measure NMD
   premeta validate my_sheet.csv --group-by tissue --orient raw
+  premeta validate --rules        # every rule checked, and every column
 
 Exit code 0: the sheet can be analysed (what was read is printed); 1: every problem is printed,
 each with the file, the spreadsheet row, the column, the value and the rule it breaks."""
@@ -179,7 +180,27 @@ def _workdir(snakefile: Path, args) -> Path:
     return Path(workdir or ".")
 
 
+def _rules() -> int:
+    """Print every rule of :data:`premeta.sheet.RULES` and every column of :data:`premeta.sheet.DICTIONARY`."""
+    width = max(len(r.name) for r in RULES)
+    print("Rules, checked in this order (docs/sheet_rules.md):")
+    for r in RULES:
+        print(f"  {r.name:<{width}}  {r.description}")
+    width = max(len(c.name) for c in DICTIONARY)
+    print("Columns (docs/data_dictionary.md):")
+    for c in DICTIONARY:
+        required = c.required and ("required" if c.required == "yes" else f"required {c.required}")
+        about = ", ".join(x for x in (c.type, required, c.values, c.unit) if x)
+        print(f"  {c.name:<{width}}  {about}: {c.meaning}")
+    return 0
+
+
 def _validate(args) -> int:
+    if args.rules:
+        return _rules()
+    if args.sheet is None:
+        print("premeta validate: give the sheet to check (or --rules)", file=sys.stderr)
+        return 2
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
         sheet, pairing, fmt = checked(args.sheet, args.format, args.worksheet, measure, args.orient.lower(),
@@ -205,7 +226,8 @@ def parser() -> argparse.ArgumentParser:
                        description="Read an extraction sheet as the workflow does, check every rule, and "
                        "print every problem at once (nothing is written).",
                        epilog=VALIDATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("sheet", help="the sheet: .csv, .tsv, .txt, .xlsx, .xlsm or .xls")
+    v.add_argument("sheet", nargs="?", help="the sheet: .csv, .tsv, .txt, .xlsx, .xlsm or .xls")
+    v.add_argument("--rules", action="store_true", help="print every rule checked and every column, and stop")
     v.add_argument("--worksheet", "--sheet", dest="worksheet", action=_Worksheet,
                    help="worksheet of a workbook (name or position from 1); the first by default")
     v.add_argument("--measure", default="SMD", help=f"effect size: {', '.join(MEASURES)} (default SMD)")
