@@ -20,13 +20,13 @@ from premeta import rob
 from premeta.bias import egger, trimfill
 from premeta.effects import SHARED_CONTROL, shared_control_vcov
 from premeta.gosh import gosh
-from premeta.models import COLUMNS, adjust_p, fit, subgroup_tests
+from premeta.models import COLUMNS, adjust_p, design, fit, subgroup_tests
 from premeta.metareg import metareg, permutest
 from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.rve import rve
 from premeta.sensitivity import influence, leave1out
 from premeta.sheet import NUMERIC
-from premeta.vocabulary import plural
+from premeta.vocabulary import overall_label, plural
 
 #: Errors that mean "this analysis cannot be computed for this group"; any other error is a bug.
 #: (numpy's LinAlgError is a ValueError.)
@@ -101,13 +101,6 @@ def group_labels(effects: pd.DataFrame, by: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(col):
         return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
     return col.astype("string")
-
-
-def overall_label(groups) -> str:
-    """The label of the all-groups row: ``overall``, unless a group is called that."""
-    taken = set(map(str, groups))
-    return next(lab for lab in ("overall", "overall (all groups)", "all groups", "all groups (overall)")
-                if lab not in taken)
 
 
 def slug(label: object) -> str:
@@ -415,6 +408,35 @@ def small_study(effects: pd.DataFrame, by: str = "mechanism", method: str = "REM
                      if k >= min_k else
                      _too_few(label, f"Egger regression, residuals of the model with {by} as moderator", k, min_k))
     return with_notes(pd.concat(parts, ignore_index=True).reindex(columns=SMALL_STUDY_COLUMNS))
+
+
+FUNNEL_COLUMNS = ["group", "k", "estimate", "fitted", "note"]
+
+
+def funnel_centres(effects: pd.DataFrame, by: str = "mechanism", method: str = "REML") -> pd.DataFrame:
+    """The centres of the funnel plots by group (:func:`premeta.plots.funnel_panels_figure`).
+
+    One row per group of ``by``, in sorted order (as the tables), with its ``k``, ``estimate``:
+    its own pooled estimate (:func:`premeta.models.fit` with ``method``, metafor ``rma(yi, vi,
+    subset = group == g)``), about which its funnel is drawn, and ``fitted``: its fitted value on
+    the model with the group as moderator (``rma(yi, vi, mods = ~ factor(group), method)``, one
+    common tau2), which the residual funnel subtracts from each of its comparisons. With one
+    group there is no such model and ``fitted`` is NaN; where a model cannot be fitted its
+    numbers are NaN and ``note`` says why.
+    """
+    groups = group_labels(effects, by).astype(str).to_numpy(object)
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    if not len(yi):
+        return pd.DataFrame(columns=FUNNEL_COLUMNS)
+    per = fit(yi, vi, groups, method=method, confint=False)
+    table = pd.DataFrame({"group": per.groups, "k": per.k, "estimate": per.beta[:, 0], "fitted": np.nan, "note": ""})
+    if len(per.groups) > 1:
+        mods = pd.DataFrame({by: groups})
+        model = fit(yi, vi, method=method, mods=mods, confint=False)
+        fitted = np.column_stack([np.ones(len(yi)), design(mods)[0]]) @ model.beta[0]
+        table["fitted"] = table["group"].map(dict(zip(groups, fitted)))
+        table["note"] = "" if np.isfinite(model.beta[0]).all() else model.note[0]
+    return table
 
 
 def _too_few(group: str, analysis: str, k: int, min_k: int) -> pd.DataFrame:

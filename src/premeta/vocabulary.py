@@ -35,6 +35,13 @@ def number(n: int | float) -> str:
     return f"{n:.0f}" if float(n).is_integer() else f"{n:g}"
 
 
+def overall_label(groups) -> str:
+    """The label of the all-groups row: ``overall``, unless a group is called that."""
+    taken = set(map(str, groups))
+    return next(lab for lab in ("overall", "overall (all groups)", "all groups", "all groups (overall)")
+                if lab not in taken)
+
+
 def better_of(values) -> str | None:
     """The ``better`` shared by every row (``"higher"`` or ``"lower"``), or None when rows differ or
     one does not say."""

@@ -7,8 +7,8 @@ sys.stderr = open(snakemake.log[0], "w")
 import numpy as np
 
 from premeta import rob
-from premeta.analysis import (group_labels, read_effects, rob_strata, sensitivity, small_study, time_course,
-                              time_regression)
+from premeta.analysis import (funnel_centres, group_labels, read_effects, rob_strata, sensitivity, small_study,
+                              time_course, time_regression)
 from premeta.plots import funnels, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
 
@@ -50,8 +50,8 @@ if "small_study" in p.analyses:
     write_csv(small_study(effects, p.group_by, p.method, p.test), out.small_table)
     n_total = effects.trt_n + effects.ctl_n if {"trt_n", "ctl_n"} <= set(effects) else np.nan
     rows = effects.assign(n_total=n_total, group=group_labels(effects, p.group_by)).dropna(subset=["n_total"])
-    funnels(rows, p.measure, out.small_png.removesuffix(".png"), precision="n", level=p.level, method=p.method,
-            by=p.group_by)
+    funnels(rows, funnel_centres(rows, "group", p.method), p.measure, out.small_png.removesuffix(".png"),
+            precision="n", level=p.level, by=p.group_by)
 
 if "sensitivity" in p.analyses:
     loo, inf = sensitivity(effects, p.group_by, **model)

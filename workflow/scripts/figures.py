@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
+from premeta.analysis import NOT_COMPUTABLE, forest_rows, funnel_centres, group_labels, read_effects, study_rows
 from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
 from premeta.vocabulary import Labels, better_of
@@ -66,5 +66,5 @@ for png in o.studies:
         title=f"{label}: each study's comparisons combined (rho = {p.rho:g})", sides=sides(group_of == label),
         ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
 draw(o.funnel, "Funnel plots", lambda out: funnels(
-    effects.assign(group=group_of), p.measure, out, level=p.level, method=p.method,
+    effects.assign(group=group_of), funnel_centres(effects, p.group_by, p.method), p.measure, out, level=p.level,
     by=p.group_by))
