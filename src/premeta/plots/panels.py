@@ -38,8 +38,8 @@ def rob_figure(summary: pd.DataFrame) -> Figure:
 
 
 def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6):
-    """A figure with one panel per group, three per row (unused panels hidden), the shared axis
-    labels on its edges.
+    """A figure with one panel per group, three per row (unused panels hidden, top and right
+    spines hidden), the shared axis labels on its edges.
 
     Margins are fixed in inches (room for two-line panel titles and tick labels of up to seven
     characters) rather than left to constrained layout, which measures every tick label once more
@@ -55,6 +55,7 @@ def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: 
         "wspace": 0.75 / (w / ncol - 1.05 / ncol), "hspace": 0.75 / (h / nrow - 1.0 / nrow)})
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
+    despine(axes.flat[:len(groups)])
     fig.supxlabel(xlabel, fontsize=9, y=0.08 / h, va="bottom")
     fig.supylabel(ylabel, fontsize=9, x=0.08 / w, ha="left")
     return fig, axes.flat[:len(groups)]
@@ -165,4 +166,5 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
         ax.invert_yaxis()
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+        despine([ax])
     return fig

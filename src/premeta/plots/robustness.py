@@ -145,6 +145,7 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
             matrix.set_ylim(len(lines) - 0.5, -0.5)
             matrix.set_xlim(-1, max(len(block), 6))
             matrix.set_xticks([])
+            matrix.tick_params(axis="y", length=0)  # a row's label is beside its dots
             matrix.set_xlabel("sorted by estimate", fontsize=8)
             for i in range(1, len(lines)):
                 if lines[i][0] != lines[i - 1][0]:

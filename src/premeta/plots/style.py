@@ -80,11 +80,14 @@ def group_styles(groups: list) -> dict:
 
 
 def despine(axes, left: bool = False) -> None:
-    """Hide the top and right spines of ``axes`` (and the left ones with ``left``): seaborn's ``despine``."""
+    """Hide the top and right spines of ``axes`` (seaborn's ``despine``); with ``left`` the left
+    ones too, and the y tick marks with them (their labels stay)."""
     import seaborn as sns
 
     for ax in axes:
         sns.despine(ax=ax, left=left)
+        if left:
+            ax.tick_params(axis="y", length=0)
 
 
 # --- text -----------------------------------------------------------------------------------------------------
