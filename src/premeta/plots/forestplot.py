@@ -11,6 +11,7 @@ lines, :func:`_limits` the axis, :func:`_draw` the figure.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -192,47 +193,128 @@ def _limits(rows: pd.DataFrame, pools: list[pd.Series], xlim: tuple[float, float
     return locator.tick_values(lo, hi)
 
 
-def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
-          sides: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
-          footer: list[str] = ()) -> Figure:
-    """Lay out and draw the lines of :func:`_layout` in the columns of metafor's ``forest()``.
+@dataclass(frozen=True)
+class _Columns:
+    """Where the columns of a forest plot sit, in inches from its left edge (metafor ``forest()``'s
+    order: labels, ``ilab`` columns, plot area, weights, "estimate [CI]")."""
 
-    The label column is as wide as its widest line needs, between :data:`LABEL_MIN` and
-    :data:`LABEL_MAX` inches; longer labels wrap onto further lines (never cut). Then come the
-    ``ilab`` columns, the plot area, the weights and "estimate [CI]". The x axis sits directly
-    under the last line; ``footer`` lines are printed below it (under its label and the
-    "Favours ..." texts), the first :data:`FOOTER_TOP` inches under the plot area.
-    """
-    z = normal_z(level)
+    label: float  # width of the label column
+    ilab: list[float]  # right edge of each ilab column
+    plot: tuple[float, float]  # left and right edge of the plot area
+    weight: float  # right edge of the weights (the plot area's without them)
+    est: float  # right edge of "estimate [CI]"
+
+    @property
+    def width(self) -> float:
+        return self.est + MARGIN
+
+    @property
+    def text(self) -> float:
+        """Width a heterogeneity or footer line may take: it may run under the plot area."""
+        return self.plot[1] - MARGIN
+
+
+def _columns(lines: list[dict], header: str, ilab: list[str], weights: bool) -> _Columns:
+    """The label column as wide as its widest line needs, between :data:`LABEL_MIN` and
+    :data:`LABEL_MAX` inches; each ``ilab`` column as wide as its header, at least :data:`ILAB_W`."""
     labelled = [ln for ln in lines if ln["kind"] in ("study", "summary", "group")]
-    need = max([text_width(str(ln["label"]), bold=ln.get("bold", ln["kind"] == "group")) + INDENT * ln.get("indent", 0)
-                for ln in labelled] + [text_width(header, bold=True)])
-    label_w = min(max(need, LABEL_MIN), LABEL_MAX)
-    ilab_w = [max(ILAB_W, text_width(h, bold=True) + 0.15) for h in ilab]  # as wide as its header
-    x_ilab = list(MARGIN + label_w + GAP + np.cumsum(ilab_w))
+    widest = max([text_width(str(ln["label"]), bold=ln.get("bold", ln["kind"] == "group"))
+                  + INDENT * ln.get("indent", 0) for ln in labelled] + [text_width(header, bold=True)])
+    label_w = min(max(widest, LABEL_MIN), LABEL_MAX)
+    ilab_w = [max(ILAB_W, text_width(h, bold=True) + 0.15) for h in ilab]
     plot0 = MARGIN + label_w + GAP + sum(ilab_w) + GAP
-    plot1 = plot0 + PLOT_W
-    x_weight = plot1 + GAP + WEIGHT_W if weights else plot1
-    x_est = x_weight + GAP + EST_W
-    width = x_est + MARGIN
-    text_w = plot1 - MARGIN  # a heterogeneity or footer line may run under the plot area
+    weight = plot0 + PLOT_W + GAP + WEIGHT_W if weights else plot0 + PLOT_W
+    return _Columns(label_w, list(MARGIN + label_w + GAP + np.cumsum(ilab_w)), (plot0, plot0 + PLOT_W), weight,
+                    weight + GAP + EST_W)
 
-    # wrap every label; an entry takes as many text lines as its label
-    slots = []
+
+def _wrap_lines(lines: list[dict], cols: _Columns) -> list[int]:
+    """Wrap every line's label or text to its column (``wrapped``); returns how many text lines each takes."""
     for ln in lines:
         indent = INDENT * ln.get("indent", 0)
         if ln["kind"] in ("study", "summary"):
-            ln["wrapped"] = wrap(ln["label"], label_w - indent, bold=ln.get("bold", False))
+            ln["wrapped"] = wrap(ln["label"], cols.label - indent, bold=ln.get("bold", False))
         elif ln["kind"] == "group":
-            ln["wrapped"] = wrap(ln["label"], text_w, bold=True)
+            ln["wrapped"] = wrap(ln["label"], cols.text, bold=True)
         elif ln["kind"] in ("het", "note"):
-            ln["wrapped"] = wrap(ln["text"], text_w - indent - (EST_W if ln.get("pi") is not None else 0), size=8)
+            ln["wrapped"] = wrap(ln["text"], cols.text - indent - (EST_W if ln.get("pi") is not None else 0), size=8)
         else:
             ln["wrapped"] = [""]
-        slots.append(len(ln["wrapped"]))
-    footer = [w for f in footer for w in wrap(f, text_w, size=8)]
+    return [len(ln["wrapped"]) for ln in lines]
+
+
+class _Page:
+    """A forest plot's figure and plot area: text placed at inches across and text lines down."""
+
+    def __init__(self, fig: Figure, ax, cols: _Columns) -> None:
+        self.fig, self.ax, self.cols = fig, ax, cols
+        self.rows = blended_transform_factory(fig.transFigure, ax.transData)
+
+    def text(self, x: float, y: float, s: str, ha: str = "left", **kw) -> None:
+        self.ax.text(x / self.cols.width, y, s, transform=self.rows, ha=ha, va="center_baseline", clip_on=False, **kw)
+
+    def rule(self, y: float) -> None:
+        self.ax.plot([MARGIN / self.cols.width, self.cols.est / self.cols.width], [y, y], transform=self.rows,
+                     clip_on=False, color="0.15", lw=0.8)
+
+
+def _study(page: _Page, r: pd.Series, y: float, xl: tuple[float, float], z: float, weights: bool) -> None:
+    """A study's interval, its weight and "estimate [CI]" (its square is drawn with the others)."""
+    lo, hi = r["yi"] - z * np.sqrt(r["vi"]), r["yi"] + z * np.sqrt(r["vi"])
+    interval(page.ax, lo, hi, y, xl, color="0.15", lw=0.9)
+    if weights and np.isfinite(r.get("weight", np.nan)):
+        page.text(page.cols.weight, y, f"{r['weight']:.1f}%", ha="right")
+    page.text(page.cols.est, y, ci_text(r["yi"], lo, hi), ha="right")
+
+
+def _summary(page: _Page, p: pd.Series, y: float, xl: tuple[float, float], bold: bool, style: dict) -> None:
+    """A pooled row: its prediction interval, its diamond (lighter where the axis cuts it) and
+    "estimate [CI]", or "not estimated"."""
+    ax = page.ax
+    if np.isfinite(p["pi_low"]):
+        interval(ax, p["pi_low"], p["pi_high"], y, xl, whiskers=True, color="0.15", lw=0.9, ls=(0, (1.5, 1.5)),
+                 zorder=1)
+    est, d = p["estimate"], 0.32
+    if not np.isfinite(est):  # the model could not be fitted: its note says why
+        page.text(page.cols.est, y, "not estimated", ha="right", fontsize=8, color="0.3", fontstyle="italic")
+        return
+    cut = p["ci_low"] < xl[0] or p["ci_high"] > xl[1]  # drawn lighter: it runs on beyond the axis
+    ax.add_patch(Polygon([(p["ci_low"], y), (est, y - d), (p["ci_high"], y), (est, y + d)],
+                         fc="0.8" if cut else "0.1" if bold else "0.35", ec="0.1", lw=0.6, zorder=2))
+    if not np.isfinite(p["pi_low"]):  # a diamond cut by the axis: a triangle at the cut, as a PI's
+        for x, m, beyond in ((xl[0], "<", p["ci_low"] < xl[0]), (xl[1], ">", p["ci_high"] > xl[1])):
+            if beyond:
+                ax.plot([x], [y], marker=m, ms=5, mew=0, clip_on=False, color="0.1", zorder=3)
+    page.text(page.cols.est, y, ci_text(est, p["ci_low"], p["ci_high"]), ha="right", **style)
+
+
+def _squares(lines: list[dict], weights: bool) -> np.ndarray:
+    """Area in points² of each study's square: proportional to its weight, the largest of each
+    stratum :data:`SQUARE` wide (all full size without weights); at least 4."""
+    study = [ln for ln in lines if ln["kind"] == "study"]
+    if not study:
+        return np.zeros(0)
+    w = pd.Series([ln["row"].get("weight", np.nan) for ln in study], dtype=float)
+    grp = pd.Series([ln["row"]["group"] for ln in study], dtype=object)
+    area = ((w / w.groupby(grp, dropna=False).transform("max")).fillna(1.0 if not weights else 0) * SQUARE**2)
+    return np.maximum(area.to_numpy(), 4.0)
+
+
+def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
+          sides: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
+          footer: list[str] = ()) -> Figure:
+    """Lay out and draw the lines of :func:`_layout` in the columns of metafor's ``forest()`` (:func:`_columns`).
+
+    Longer labels wrap onto further lines (never cut). The x axis sits directly under the last
+    line; ``footer`` lines are printed below it (under its label and the "Favours ..." texts), the
+    first :data:`FOOTER_TOP` inches under the plot area.
+    """
+    cols = _columns(lines, header, ilab, weights)
+    slots = _wrap_lines(lines, cols)
+    footer = [w for f in footer for w in wrap(f, cols.text, size=8)]
     start = np.r_[0, np.cumsum(slots)[:-1]]
     n = int(sum(slots))
+    width = cols.width
     bottom = FOOTER_TOP + (len(footer) - 0.2) * ROW if footer else BOTTOM  # under the plot area, inches
     title_lines = wrap(title, width - 2 * MARGIN, size=11, bold=True) if title else []
     top = 0.2 + TITLE_LINE * len(title_lines) + 1.2 * ROW  # title, then the column headers
@@ -241,88 +323,53 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
     with theme():
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((plot0 / width, bottom / height, PLOT_W / width, n * ROW / height))
+        ax = fig.add_axes((cols.plot[0] / width, bottom / height, PLOT_W / width, n * ROW / height))
         ax.set(xlim=xl, ylim=(n - 0.5, -0.5), yticks=[], xticks=ticks)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-        row_tf = blended_transform_factory(fig.transFigure, ax.transData)
-
-        def text(x: float, y: float, s: str, ha: str = "left", **kw) -> None:
-            ax.text(x / width, y, s, transform=row_tf, ha=ha, va="center_baseline", clip_on=False, **kw)
-
-        def rule(y: float) -> None:
-            ax.plot([MARGIN / width, x_est / width], [y, y], transform=row_tf, clip_on=False, color="0.15", lw=0.8)
-
+        page = _Page(fig, ax, cols)
         for i, t in enumerate(title_lines):
             fig.text(MARGIN / width, 1 - (0.12 + i * TITLE_LINE) / height, t, ha="left", va="top", fontsize=11,
                      fontweight="bold")
-        text(MARGIN, -1.1, header, fontweight="bold")
-        for x, h in zip(x_ilab, ilab):
-            text(x, -1.1, h, ha="right", fontweight="bold")
+        page.text(MARGIN, -1.1, header, fontweight="bold")
+        for x, h in zip(cols.ilab, ilab):
+            page.text(x, -1.1, h, ha="right", fontweight="bold")
         if weights:
-            text(x_weight, -1.1, "Weight", ha="right", fontweight="bold")
-        text(x_est, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
-        rule(-0.5)
+            page.text(cols.weight, -1.1, "Weight", ha="right", fontweight="bold")
+        page.text(cols.est, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
+        page.rule(-0.5)
         for i in rules:
-            rule(start[i] + (slots[i] - 1) / 2)
+            page.rule(start[i] + (slots[i] - 1) / 2)
         if xl[0] <= 0 <= xl[1]:  # the line of no effect, down to the axis
             ax.plot([0, 0], [-0.5, n - 0.5], color="0.3", ls=":", lw=0.9, zorder=0)
 
-        study = [ln for ln in lines if ln["kind"] == "study"]
-        if study:
-            w = pd.Series([ln["row"].get("weight", np.nan) for ln in study], dtype=float)
-            grp = pd.Series([ln["row"]["group"] for ln in study], dtype=object)
-            area = ((w / w.groupby(grp, dropna=False).transform("max")).fillna(1.0 if not weights else 0)
-                    * SQUARE**2).to_numpy()
-        squares = []
+        z, squares = normal_z(level), []
         for ln, y0, h in zip(lines, start, slots):
             y = y0 + (h - 1) / 2
-            x0 = MARGIN + INDENT * ln.get("indent", 0)
             kind = ln["kind"]
-            size = 8 if kind in ("het", "note") else FONT
             style = {"fontweight": "bold"} if ln.get("bold") or kind == "group" else {}
             if kind in ("het", "note"):
                 style = {"color": "0.3"} | ({"fontstyle": "italic"} if kind == "note" else {})
             for j, s in enumerate(ln["wrapped"]):
-                text(x0, y0 + j, s, fontsize=size, **style)
-            for x, s in zip(x_ilab, ln.get("ilab", [])):
-                text(x, y, s, ha="right")
+                page.text(MARGIN + INDENT * ln.get("indent", 0), y0 + j, s,
+                          fontsize=8 if kind in ("het", "note") else FONT, **style)
+            for x, s in zip(cols.ilab, ln.get("ilab", [])):
+                page.text(x, y, s, ha="right")
             if kind == "study":
-                r = ln["row"]
-                lo, hi = r["yi"] - z * np.sqrt(r["vi"]), r["yi"] + z * np.sqrt(r["vi"])
-                interval(ax, lo, hi, y, xl, color="0.15", lw=0.9)
-                squares.append((r["yi"], y, max(area[len(squares)], 4.0)))
-                if weights and np.isfinite(r.get("weight", np.nan)):
-                    text(x_weight, y, f"{r['weight']:.1f}%", ha="right")
-                text(x_est, y, ci_text(r["yi"], lo, hi), ha="right")
+                _study(page, ln["row"], y, xl, z, weights)
+                squares.append((ln["row"]["yi"], y))
             elif kind == "summary":
-                p = ln["pool"]
-                if np.isfinite(p["pi_low"]):
-                    interval(ax, p["pi_low"], p["pi_high"], y, xl, whiskers=True, color="0.15", lw=0.9,
-                              ls=(0, (1.5, 1.5)), zorder=1)
-                est, d = p["estimate"], 0.32
-                if np.isfinite(est):
-                    cut = p["ci_low"] < xl[0] or p["ci_high"] > xl[1]  # drawn lighter: it runs on beyond the axis
-                    ax.add_patch(Polygon([(p["ci_low"], y), (est, y - d), (p["ci_high"], y), (est, y + d)],
-                                         fc="0.8" if cut else "0.1" if ln["bold"] else "0.35", ec="0.1", lw=0.6,
-                                         zorder=2))
-                    if not np.isfinite(p["pi_low"]):  # a diamond cut by the axis: a triangle at the cut, as a PI's
-                        for x, m, beyond in ((xl[0], "<", p["ci_low"] < xl[0]), (xl[1], ">", p["ci_high"] > xl[1])):
-                            if beyond:
-                                ax.plot([x], [y], marker=m, ms=5, mew=0, clip_on=False, color="0.1", zorder=3)
-                    text(x_est, y, ci_text(est, p["ci_low"], p["ci_high"]), ha="right", **style)
-                else:  # the model could not be fitted: its note says why
-                    text(x_est, y, "not estimated", ha="right", fontsize=8, color="0.3", fontstyle="italic")
+                _summary(page, ln["pool"], y, xl, ln["bold"], style)
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
                 p = ln["pi"]
-                text(x_est, y0, f"PI [{number(p['pi_low'])}, {number(p['pi_high'])}]", ha="right", fontsize=8,
-                     color="0.3")
+                page.text(cols.est, y0, f"PI [{number(p['pi_low'])}, {number(p['pi_high'])}]", ha="right",
+                          fontsize=8, color="0.3")
         for j, s in enumerate(footer):  # under the axis, its label and the "Favours ..." texts
             fig.text(MARGIN / width, (bottom - FOOTER_TOP - j * ROW) / height, s, ha="left", va="center_baseline",
                      fontsize=8, color="0.15")
         if squares:
-            x, y, s = zip(*squares)
-            ax.scatter(x, y, s=s, marker="s", color="0.15", linewidths=0, zorder=3)
+            x, y = zip(*squares)
+            ax.scatter(x, y, s=_squares(lines, weights), marker="s", color="0.15", linewidths=0, zorder=3)
 
         zero_tf = blended_transform_factory(ax.transData, ax.transAxes)
         if xl[0] <= 0 <= xl[1]:
