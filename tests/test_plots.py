@@ -7,6 +7,8 @@ from matplotlib.patches import Polygon
 
 import premeta
 from premeta import plots
+from premeta.groups.bias import funnel_centres
+from premeta.plots import axes, forestplot, style
 
 
 def _data(sizes, seed=0):
@@ -100,7 +102,7 @@ def test_labels_are_never_cut_the_column_widens_then_wraps():
     fig = plots.forest_figure(rows, pooled, "SMD")
     lines = [t for t in _texts(fig) if t.startswith("Iba1") or "dorsal" in t]
     assert len(lines) >= 2 and " ".join(lines) == rows.label[2]  # wrapped, nothing dropped
-    assert all(plots._width(t) <= plots.LABEL_MAX for t in lines)
+    assert all(style.text_width(t) <= forestplot.LABEL_MAX for t in lines)
     assert fig.get_size_inches()[1] > plots.forest_figure(rows.iloc[:2], pooled, "SMD").get_size_inches()[1]
 
 
@@ -122,7 +124,7 @@ def test_summary_forest_has_one_diamond_per_group_and_the_subgroup_tests(grouped
     rows, pooled = grouped
     pooled = pooled.assign(studies=pooled.k, animals=20 * pooled.k)
     tests = premeta.models.subgroup_tests(rows.yi, rows.vi, rows.group)
-    fig = plots.summary_forest_figure(pooled, tests, "SMD", by="mechanism")
+    fig = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism")
     diamonds = [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
     assert len(diamonds) == 3  # Treadmill, Wheel and overall; Swimming (k = 1) is a square
     texts = _texts(fig)
@@ -155,8 +157,8 @@ def test_height_scales_with_rows():
         rows, pooled = _data({"all": k})
         heights[k] = plots.forest_figure(rows, pooled, "SMD").get_size_inches()
     assert heights[60][0] == heights[20][0]
-    assert heights[60][1] - heights[20][1] == pytest.approx(40 * plots.ROW)
-    assert heights[60][1] >= 60 * plots.ROW
+    assert heights[60][1] - heights[20][1] == pytest.approx(40 * forestplot.ROW)
+    assert heights[60][1] >= 60 * forestplot.ROW
 
 
 def test_forest_requires_columns():
@@ -223,40 +225,44 @@ def test_comparison_figure_lists_every_group_once_per_analysis():
 
 def test_a_forest_plot_of_more_rows_than_a_reader_can_use_says_so(monkeypatch):
     rows, pooled = _data({"all": 12})
-    monkeypatch.setattr(plots, "FOREST_MAX_ROWS", 10)
+    monkeypatch.setattr(forestplot, "FOREST_MAX_ROWS", 10)
     fig = plots.forest_figure(rows, pooled, "SMD", title="Behaviour")
     texts = _texts(fig)
     assert "Behaviour" in texts and any("12 rows are more than a legible forest plot holds (10)" in t for t in texts)
     assert fig.get_size_inches()[1] < 2
 
 
-def test_the_theme_and_palette_kept_here_are_seaborns():
-    """premeta keeps seaborn's theme and colour-blind palette to avoid importing seaborn in every
-    drawing job; they must stay what seaborn returns (less the colour map only seaborn registers)."""
+def test_figures_are_drawn_in_seaborns_theme_with_its_colourblind_palette():
+    """seaborn's ticks style and paper context under premeta's font and SVG settings, while a figure
+    is drawn and saved (and not after); the groups' colours are seaborn's colour-blind palette."""
+    import matplotlib as mpl
     import seaborn as sns
 
-    theme = {**sns.axes_style("ticks"), **sns.plotting_context("paper")}
-    assert theme.pop("image.cmap") == "rocket"
-    assert plots.SEABORN_THEME == theme
-    assert plots.COLORBLIND == sns.color_palette("colorblind").as_hex()
-    assert plots._palette(3) == plots.COLORBLIND[:3]
-    assert [tuple(c) for c in plots._palette(12)] == [tuple(c) for c in sns.color_palette("husl", 12)]
+    before = dict(mpl.rcParams)
+    with style.theme():
+        for key, value in {**sns.axes_style("ticks"), **sns.plotting_context("paper")}.items():
+            if key not in style.RC:
+                assert mpl.rcParams[key] == mpl.rcParams.validate[key](value), key
+        assert mpl.rcParams["font.sans-serif"] == ["DejaVu Sans"] and mpl.rcParams["svg.hashsalt"] == "premeta"
+    assert dict(mpl.rcParams) == before
+    colorblind = sns.color_palette("colorblind").as_hex()
+    assert style.palette(3) == colorblind[:3]
+    assert [tuple(c) for c in style.palette(12)] == [tuple(c) for c in sns.color_palette("husl", 12)]
 
 
-def test_drawing_does_not_import_seaborn_or_scipy_stats(tmp_path):
-    """The import cost the workflow's drawing jobs are spared (issue 12): checked in a fresh process."""
+def test_importing_the_figures_does_not_import_seaborn():
+    """seaborn (with scipy.stats and statsmodels, half a second) comes with the first figure drawn,
+    not with the import: checked in a fresh process."""
     import subprocess
     import sys
 
-    code = ("import sys, premeta.plots as p, pandas as pd; "
-            "p.save(p.message_figure('t', 'm'), sys.argv[1]); "
-            "print(sorted(m for m in ('seaborn', 'scipy.stats', 'statsmodels') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f")], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    assert (tmp_path / "f.png").stat().st_size > 0
+    code = ("import sys, premeta.plots; print('seaborn' in sys.modules); "
+            "premeta.plots.message_figure('t', 'm'); print('seaborn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
-# --- axes that show the data (metafor's alim): plots._span ---------------------------------------------------
+# --- axes that show the data (metafor's alim): axes.span ---------------------------------------------------
 
 Z = 1.959963984540054
 
@@ -307,7 +313,7 @@ def test_only_an_extreme_interval_is_clipped_and_it_does_not_set_the_scale():
 
 def test_no_interval_is_clipped_that_fits_inside_1_5_times_the_non_extreme_range():
     """The product owner's acceptance rule, with the non-extreme range computed here from the docstring of
-    plots._span: ends beyond Tukey's fence (plots.FENCE IQRs of the ends) set aside; R = their range with 0 and the
+    axes.span: ends beyond Tukey's fence (axes.FENCE IQRs of the ends) set aside; R = their range with 0 and the
     estimates; W = R widened about its centre to 1.5 times its span."""
     rng = np.random.default_rng(7)
     for _ in range(40):
@@ -322,14 +328,14 @@ def test_no_interval_is_clipped_that_fits_inside_1_5_times_the_non_extreme_range
         ends = ends[np.isfinite(ends)]
         core = np.r_[0.0, est, [p["estimate"] for p in pools]]
         q1, q3 = np.quantile(ends, [0.25, 0.75])
-        fence = plots.FENCE * (q3 - q1)
+        fence = axes.FENCE * (q3 - q1)
         kept = ends[(ends >= q1 - fence) & (ends <= q3 + fence)]
         r0, r1 = min(core.min(), kept.min()), max(core.max(), kept.max())
         w0, w1 = r0 - (r1 - r0) / 4, r1 + (r1 - r0) / 4
         fits = (est - half >= w0) & (est + half <= w1)
         assert np.all(est[fits] - half[fits] >= x0) and np.all(est[fits] + half[fits] <= x1)
         assert x0 <= r0 and x1 >= r1  # the non-extreme range is always shown
-        lo, hi, window = plots._span(core[1:], ends, ())
+        lo, hi, window = axes.span(core[1:], ends, ())
         assert window == pytest.approx((w0, w1)) and w0 <= lo and hi <= w1  # nothing beyond W sets the axis
 
 
@@ -354,7 +360,7 @@ def _thin_summary():
 
 def test_a_thin_group_never_sets_the_scale_of_the_summary_forest():
     pooled, tests = _thin_summary()
-    fig = plots.summary_forest_figure(pooled, tests, "SMD", by="mechanism")
+    fig = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism")
     ax = fig.axes[0]
     x0, x1 = ax.get_xlim()
     assert -3 <= x0 <= -0.93 and 2 <= x1 <= 5  # within a few units: not to +-20
@@ -387,7 +393,7 @@ def test_the_summary_forests_axis_is_under_its_rows_and_the_footer_under_the_axi
     fig.canvas.draw()  # places the axis label and the tick labels
     r = fig.canvas.get_renderer()
     box = ax.get_window_extent(r)  # the plot area; its bottom edge is the x axis
-    row = plots.ROW * fig.dpi
+    row = forestplot.ROW * fig.dpi
     texts = {t.get_text(): t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()}
     last = next(t for s, t in texts.items() if s.startswith("Test for overall effect"))
     assert 0 < last.get_window_extent(r).y0 - box.y0 < row  # the last row sits right above the axis
@@ -463,7 +469,7 @@ def test_funnel_panels_one_funnel_per_group_about_its_own_estimate(precision):
     """One panel per group (funnel about the group's REML estimate, k in the title), and first the
     residuals on the model with the group as moderator, about 0, in the group's colour and marker."""
     rows, _ = _data({"Treadmill": 8, "Wheel": 6, "Swimming": 1, "Running": 5})
-    fig = plots.funnel_panels_figure(rows, "SMD", precision, method="REML", by="exercise")
+    fig = plots.funnel_panels_figure(rows, funnel_centres(rows, "group"), "SMD", precision, group_by="exercise")
     residual, legend, *panels = fig.axes
     assert len(panels) == 4 and not legend.axison
     assert "residuals of the model with exercise as moderator" in residual.get_title()
@@ -490,17 +496,20 @@ def test_funnel_panels_one_funnel_per_group_about_its_own_estimate(precision):
 
 def test_funnel_panels_of_one_group_is_its_funnel():
     rows, _ = _data({"Treadmill": 8})
-    fig = plots.funnel_panels_figure(rows, "SMD")
+    fig = plots.funnel_panels_figure(rows, funnel_centres(rows, "group"), "SMD")
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "Treadmill (k = 8)"
 
 
 def test_ten_groups_have_distinct_colours_and_markers():
-    styles = plots._styles([f"g{i}" for i in range(10)])
+    import seaborn as sns
+
+    styles = style.group_styles([f"g{i}" for i in range(10)])
     colours, markers = zip(*styles.values())
     assert len(set(colours)) == len(set(markers)) == 10  # each alone tells the groups apart
     assert {"#cc78bc", "#fbafe4"} <= set(colours)  # the two pinks only with ten groups: the pale one last
-    assert plots._palette(8) == [plots.COLORBLIND[i] for i in (0, 1, 2, 3, 4, 7, 9, 5)]
-    eleven = plots._styles([f"g{i}" for i in range(11)])
+    colorblind = sns.color_palette("colorblind").as_hex()
+    assert style.palette(8) == [colorblind[i] for i in (0, 1, 2, 3, 4, 7, 9, 5)]
+    eleven = style.group_styles([f"g{i}" for i in range(11)])
     assert len(set(eleven.values())) == 11 and eleven["g10"][1] == eleven["g5"][1]
 
 
@@ -510,9 +519,10 @@ def test_funnel_panels_are_the_same_bytes_in_any_process(tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys, pandas as pd; from premeta.plots import funnels;"
-              "e = pd.read_csv(sys.argv[1]); funnels(e.assign(group=e.mechanism), 'SMD', sys.argv[2], method='REML',"
-              " by='mechanism')")
+    script = ("import sys, pandas as pd; from premeta.groups.bias import funnel_centres;"
+              "from premeta.plots import funnels; e = pd.read_csv(sys.argv[1]);"
+              "funnels(e.assign(group=e.mechanism), funnel_centres(e, 'mechanism'), 'SMD', sys.argv[2],"
+              " group_by='mechanism')")
     rows, _ = _data({"Treadmill": 8, "Wheel": 6, "Swimming": 4, "Running": 5})
     data = tmp_path / "effects.csv"
     rows.rename(columns={"group": "mechanism"}).to_csv(data, index=False)

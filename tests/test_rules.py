@@ -7,8 +7,9 @@ import pytest
 
 import premeta.sheet
 from premeta.cli import main
-from premeta.sheet import (COLUMNS, DICTIONARY, DOCS, NUMERIC, RULES, Problem, RuleInput, SheetError, ci_order,
-                           median_n, n_positive, rules_markdown, validate)
+from premeta.sheet import (COLUMNS, DICTIONARY, DOCS, NUMERIC, RULES, RuleInput, ci_order, median_n, n_positive,
+                           rules_markdown, validate)
+from premeta.errors import Problem, SheetError
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 

@@ -191,13 +191,14 @@ def test_labels_and_sides():
 @pytest.mark.workflow
 def test_every_interval_that_fits_is_drawn_whole(review):
     """On real data, each group's forest plot (drawn by the library as the workflow draws it) clips no
-    study interval that fits inside 1.5 times the non-extreme range (plots._span's docstring, recomputed
+    study interval that fits inside 1.5 times the non-extreme range (premeta.plots.axes.span's docstring, recomputed
     here), and the overall figure's scale is not set by a group of k = 2."""
     import numpy as np
 
-    from premeta.groups.rows import forest_rows
     from premeta.groups.common import read_effects
-    from premeta.plots import FENCE, _z, forest_figure, summary_forest_figure
+    from premeta.groups.rows import forest_rows
+    from premeta.plots import forest_figure, summary_forest_figure
+    from premeta.plots.axes import FENCE, normal_z
 
     name, results, _ = review
     effects = read_effects(results / "effect_sizes.csv")
@@ -208,7 +209,7 @@ def test_every_interval_that_fits_is_drawn_whole(review):
         sub = rows[rows.group == group]
         if len(sub) < 2:
             continue
-        half = _z(95) * np.sqrt(sub.vi.to_numpy())
+        half = normal_z(95) * np.sqrt(sub.vi.to_numpy())
         lo, hi = sub.yi.to_numpy() - half, sub.yi.to_numpy() + half
         thin = pool.k == 2 or pool.studies == 1
         own = [] if thin else [pool.ci_low, pool.ci_high, pool.pi_low, pool.pi_high]

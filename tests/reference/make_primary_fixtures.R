@@ -1,4 +1,4 @@
-# Reference values for premeta.analysis.primary, the primary analysis of a run (the model every
+# Reference values for premeta.primary, the primary analysis of a run (the model every
 # figure's diamond and the report's first table show): per group, metafor's rma.mv three-level
 # model with clubSandwich CR2 tests, its prediction interval (metafor predict() of the robust fit)
 # and its weights (metafor weights()), and robumeta's robu weights; on real published data, the

@@ -1,6 +1,6 @@
 # Reference values for premeta's handling of control groups shared by several comparisons
 # (config `shared_control`; premeta.escalc(shared_control=...), premeta.effects.shared_control_vcov,
-# premeta.analysis.primary(shared_control="covariance")) and of fractional group sizes, on real
+# premeta.primary(shared_control="covariance")) and of fractional group sizes, on real
 # published data with shared controls: tests/data/besson2016_split_controls.csv (studies s_42 and
 # s_74, whose controls split among their comparisons leave fewer than 2 animals each),
 # tests/data/besson2016_rodents.csv (tests/data/README.md: dat.besson2016 of metadat, GPL >= 2), and

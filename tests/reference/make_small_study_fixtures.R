@@ -1,4 +1,4 @@
-# Reference values for premeta's small-study analysis (premeta.analysis.small_study and
+# Reference values for premeta's small-study analysis (premeta.groups.bias.small_study and
 # premeta.bias.egger with mods): metafor's regtest() and trimfill() within each group, and
 # regtest() on the model with the group as moderator, on real published preclinical data:
 #

@@ -7,12 +7,12 @@ sys.stderr = open(snakemake.log[0], "w")
 import numpy as np
 
 from premeta import rob
-from premeta.vocabulary import group_labels
+from premeta.groups.bias import funnel_centres, small_study
 from premeta.groups.common import read_effects
+from premeta.groups.moderators import time_course, time_regression
 from premeta.groups.rob import rob_strata
 from premeta.groups.sensitivity import sensitivity
-from premeta.groups.bias import small_study
-from premeta.groups.moderators import time_course, time_regression
+from premeta.vocabulary import group_labels
 from premeta.plots import funnels, rob_figure, save, time_course_figure
 from premeta.tables import write_csv
 
@@ -54,8 +54,8 @@ if "small_study" in p.analyses:
     write_csv(small_study(effects, p.group_by, p.method, p.test), out.small_table)
     n_total = effects.trt_n + effects.ctl_n if {"trt_n", "ctl_n"} <= set(effects) else np.nan
     rows = effects.assign(n_total=n_total, group=group_labels(effects, p.group_by)).dropna(subset=["n_total"])
-    funnels(rows, p.measure, out.small_png.removesuffix(".png"), precision="n", level=p.level, method=p.method,
-            by=p.group_by)
+    funnels(rows, funnel_centres(rows, "group", p.method), p.measure, out.small_png.removesuffix(".png"),
+            precision="n", level=p.level, group_by=p.group_by)
 
 if "sensitivity" in p.analyses:
     loo, inf = sensitivity(effects, p.group_by, **model)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from premeta.groups.bias import funnel_centres
 from premeta.groups.common import NOT_COMPUTABLE, read_effects
 from premeta.groups.rows import forest_rows, study_rows
-from premeta.vocabulary import group_labels, Labels, better_of
 from premeta.plots import forest, funnels, message_figure, save, summary_forest
 from premeta.tables import read_csv
+from premeta.vocabulary import Labels, better_of, group_labels
 
 gc.freeze()  # the imports' objects are never garbage: later collections skip them
 gc.enable()
@@ -52,7 +53,7 @@ for png in o.forest:
     if stem == "overall":  # one row per group, then all groups
         draw(png, "All groups", lambda out: summary_forest(
             main, tests, p.measure, out, title=f"All groups by {p.group_by}", sides=sides(effects.index),
-            level=p.level, by=p.group_by))
+            level=p.level, group_by=p.group_by))
     else:
         label = p.groups[stem]
         draw(png, label, lambda out: forest(
@@ -67,5 +68,5 @@ for png in o.studies:
         title=f"{label}: each study's comparisons combined (rho = {p.rho:g})", sides=sides(group_of == label),
         ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
 draw(o.funnel, "Funnel plots", lambda out: funnels(
-    effects.assign(group=group_of), p.measure, out, level=p.level, method=p.method,
-    by=p.group_by))
+    effects.assign(group=group_of), funnel_centres(effects, p.group_by, p.method), p.measure, out, level=p.level,
+    group_by=p.group_by))

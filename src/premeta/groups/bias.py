@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from premeta.deprecation import renamed_arguments
 from premeta.bias import egger, trimfill
+from premeta.deprecation import renamed_arguments
+from premeta.models import design, fit
 from premeta.vocabulary import group_labels
 from premeta.groups.common import attempt, moderator_label, with_notes
 
@@ -107,3 +108,34 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             continue
         rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
     return pd.DataFrame(rows)
+
+
+#: Columns of :func:`funnel_centres`.
+FUNNEL_COLUMNS = ["group", "k", "estimate", "fitted", "note"]
+
+
+@renamed_arguments(by="group_by")
+def funnel_centres(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML") -> pd.DataFrame:
+    """The centres of the funnel plots by group (:func:`premeta.plots.funnel_panels_figure`).
+
+    One row per group of ``group_by``, in sorted order (as the tables), with its ``k``, ``estimate``:
+    its own pooled estimate (:func:`premeta.fit` with ``method``, metafor ``rma(yi, vi,
+    subset = group == g)``), about which its funnel is drawn, and ``fitted``: its fitted value on
+    the model with the group as moderator (``rma(yi, vi, mods = ~ factor(group), method)``, one
+    common tau2), which the residual funnel subtracts from each of its comparisons. With one
+    group there is no such model and ``fitted`` is NaN; where a model cannot be fitted its
+    numbers are NaN and ``note`` says why.
+    """
+    groups = group_labels(effects, group_by).astype(str).to_numpy(object)
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    if not len(yi):
+        return pd.DataFrame(columns=FUNNEL_COLUMNS)
+    per = fit(yi, vi, groups, method=method, confint=False)
+    table = pd.DataFrame({"group": per.groups, "k": per.k, "estimate": per.beta[:, 0], "fitted": np.nan, "note": ""})
+    if len(per.groups) > 1:
+        mods = pd.DataFrame({group_by: groups})
+        model = fit(yi, vi, method=method, mods=mods, confint=False)
+        fitted = np.column_stack([np.ones(len(yi)), design(mods)[0]]) @ model.beta[0]
+        table["fitted"] = table["group"].map(dict(zip(groups, fitted)))
+        table["note"] = "" if np.isfinite(model.beta[0]).all() else model.note[0]
+    return table

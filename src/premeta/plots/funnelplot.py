@@ -1,0 +1,234 @@
+"""Funnel plots in the convention of metafor's ``funnel()``: one funnel about one estimate, and
+one funnel per group about its own estimate with the residuals of all groups.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from premeta.deprecation import renamed_arguments
+from premeta.vocabulary import MEASURE_LABELS
+from premeta.plots.axes import normal_z
+from premeta.plots.style import despine, fill, group_styles, message_figure, need, save, theme
+
+
+def _funnel(ax, x: np.ndarray, y: np.ndarray, centre: float, se_per_y: float | None, level: float) -> None:
+    """One funnel on ``ax``: the pseudo-confidence region ``centre`` ± z se (se = ``se_per_y`` y;
+    none when None), white inside and light grey outside, a line at ``centre``, y inverted from 0;
+    x limits hold the points and the funnel's mouth. The points are the caller's."""
+    ymax = 1.08 * np.nanmax(y)
+    xs = [x]
+    if se_per_y is not None and np.isfinite(centre):
+        grid = np.linspace(0, ymax, 50)
+        half = normal_z(level) * se_per_y * grid
+        ax.set_facecolor("0.92")
+        ax.fill_betweenx(grid, centre - half, centre + half, color="white", lw=0, zorder=0)
+        for sign in (-1, 1):
+            ax.plot(centre + sign * half, grid, color="0.3", ls="--", lw=0.9)
+        xs.append(centre + np.array([-1, 1]) * half[-1])
+    if np.isfinite(centre):
+        ax.axvline(centre, color="0.15", lw=1)
+    lo, hi = np.nanmin(np.concatenate(xs)), np.nanmax(np.concatenate(xs))
+    pad = 0.04 * (hi - lo or 1.0)
+    ax.set(xlim=(lo - pad, hi + pad), ylim=(ymax, 0))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+
+
+def _precision(rows: pd.DataFrame, measure: str, precision: str) -> tuple[np.ndarray, str, float | None]:
+    """The funnel's y (SE or 1/sqrt(n)), its axis label, and the SE per unit of y of the funnel
+    (None: no funnel, 1/sqrt(n) of a measure other than the SMD)."""
+    if precision not in ("se", "n"):
+        raise ValueError(f"precision must be 'se' or 'n', got {precision!r}")
+    need(rows, ["yi", "vi"] + (["n_total"] if precision == "n" else []))
+    if precision == "se":
+        return np.sqrt(rows["vi"].to_numpy(float)), "Standard error", 1.0
+    return (1 / np.sqrt(rows["n_total"].to_numpy(float)), "1/√n (n = animals in both groups)",
+            2.0 if measure == "SMD" else None)
+
+
+def _points(ax, x: np.ndarray, y: np.ndarray, style: tuple[str, str], label: str | None = None) -> None:
+    colour, marker = style
+    ax.scatter(x, y, s=26, color=colour, marker=marker, linewidths=0.4, edgecolors="0.15", zorder=3, label=label)
+
+
+def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se",
+                  level: float = 95) -> Figure:
+    """Draw one funnel plot: effects against their standard error or against 1/sqrt(n).
+
+    One funnel about one estimate: for the comparisons of one group, whose true effects are
+    alike. Comparisons of groups with different true effects belong in
+    :func:`funnel_panels_figure` (one funnel per group, and their residuals on the model with
+    the group as moderator).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``yi`` and ``vi`` per effect, and ``n_total`` (animals in both arms) for ``precision="n"``;
+        with a ``group`` column of more than one value the points get a colour and a marker per
+        group (:func:`~premeta.plots.style.group_styles`), with a legend beside the plot.
+    estimate : float
+        The pooled estimate: a vertical line, and the centre of the pseudo-confidence funnel.
+    measure : str
+        ``SMD``, ``MD``, ``ROM`` or ``NMD`` (any other text is used as the axis label).
+    precision : {"se", "n"}
+        ``se``: y is :math:`\\sqrt{v_i}` and the funnel is estimate ± z se (z = 1.96 for 95%). ``n``: y is
+        :math:`1/\\sqrt{n}`, which unlike the SE of an SMD does not depend on the SMD itself
+        (Zwetsloot et al. 2017, *eLife* 6:e24260); the funnel is then drawn for SMD only,
+        with the SE of an SMD of 0 from two equal arms, :math:`2/\\sqrt{n}`.
+    level : float
+        Confidence level in percent of the pseudo-confidence funnel (metafor ``funnel(level=)``).
+
+    Returns
+    -------
+    Figure
+        y-axis inverted, 0 at the top; inside the funnel white, outside light grey (metafor).
+    """
+    y, ylabel, se_per_y = _precision(rows, measure, precision)
+    x = rows["yi"].to_numpy(float)
+    groups = list(dict.fromkeys(rows["group"])) if "group" in rows else []
+    coloured = len(groups) > 1
+    with theme():
+        fig = Figure(figsize=(8.5 if coloured else 6, 5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        despine([ax])
+        _funnel(ax, x, y, estimate, se_per_y, level)
+        if coloured:
+            for g, style in group_styles(groups).items():
+                m = (rows["group"] == g).to_numpy()
+                _points(ax, x[m], y[m], style, fill(g, 30))
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+        else:
+            ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
+        ax.set(xlabel=MEASURE_LABELS.get(measure, measure), ylabel=ylabel)
+    return fig
+
+
+def _residuals(ax, x: np.ndarray, y: np.ndarray, labels: np.ndarray, centres: pd.DataFrame, styles: dict,
+               se_per_y: float | None, level: float, group_by: str) -> None:
+    """The residual panel of :func:`funnel_panels_figure`: each comparison minus the fitted value of
+    its group (``centres.fitted``), about 0, the small groups drawn over the large."""
+    fitted = dict(zip(centres["group"], centres["fitted"]))
+    if np.isfinite(centres["fitted"]).all():
+        r = x - np.array([fitted[g] for g in labels], dtype=float)
+        _funnel(ax, r, y, 0.0, se_per_y, level)
+        for g in sorted(centres["group"], key=lambda g: -(labels == g).sum()):
+            m = labels == g
+            _points(ax, r[m], y[m], styles[g])
+    else:
+        why = next(n for n in centres["note"] if isinstance(n, str) and n)
+        ax.text(0.5, 0.5, textwrap.fill(f"Not drawn: {why}", 60), ha="center", va="center",
+                transform=ax.transAxes, fontsize=8)
+    ax.set_title(f"All groups: residuals of the model with {group_by} as moderator\n(each comparison minus "
+                 f"the fitted value of its {group_by}; k = {len(x)})", fontsize=9)
+
+
+@renamed_arguments(by="group_by")
+def funnel_panels_figure(rows: pd.DataFrame, centres: pd.DataFrame, measure: str, precision: str = "se",
+                         level: float = 95, group_by: str = "group") -> Figure:
+    """Funnel plots by group: one funnel per group about its own pooled estimate, and their residuals.
+
+    Small-study effects are judged among comparisons that share one true effect, never about one
+    estimate of groups whose true effects differ (a group with larger comparisons and larger
+    effects makes such a funnel look asymmetric). So each group gets its own funnel, about the
+    group's pooled estimate :math:`\\hat\\mu_g` (metafor ``funnel(rma(yi, vi, subset = group == g))``),
+    three panels per row, its k in the title. With several groups a first, wider panel shows every
+    comparison's residual on the model with the group as moderator, :math:`y_i - \\hat\\mu_{g(i)}`
+    with :math:`\\hat\\mu_g` the fitted values of ``rma(yi, vi, mods = ~ factor(group), method)``
+    (one common tau2), against the same precision, about 0 (metafor ``funnel()`` of that model
+    plots these residuals), each group in its colour and marker
+    (:func:`~premeta.plots.style.group_styles`), with the legend beside it: the funnel that goes
+    with Egger's test on that model (:func:`premeta.groups.bias.small_study`).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``group``, ``yi``, ``vi`` per comparison, and ``n_total`` for ``precision="n"``.
+    centres : DataFrame
+        One row per group, in the order of the panels: ``group``, ``k``, ``estimate`` (the
+        centre of its funnel), ``fitted`` (its fitted value on the model with the group as
+        moderator) and ``note`` (why ``fitted`` is missing): the table of
+        :func:`premeta.groups.bias.funnel_centres`.
+    measure, precision, level
+        As :func:`funnel_figure`.
+    by : str
+        Name of the grouping, in the residual panel's title.
+
+    Returns
+    -------
+    Figure
+        With one group, its funnel alone. Else the residual panel (spanning two columns, the
+        legend in the third) and one panel per group: ``len(groups) + 1`` visible axes with data.
+        A model that was not fitted leaves its panel without funnel, with the reason in its title.
+    """
+    y, ylabel, se_per_y = _precision(rows, measure, precision)
+    need(rows, ["group"])
+    need(centres, ["group", "k", "estimate", "fitted", "note"])
+    x = rows["yi"].to_numpy(float)
+    labels = rows["group"].astype(str).to_numpy(object)
+    groups = list(centres["group"])
+    styles = group_styles(groups)
+    centre = dict(zip(groups, centres["estimate"]))
+    several = len(groups) > 1
+    ncol, rows_of_groups = (3, -(-len(groups) // 3)) if several else (1, 1)
+    xlabel = MEASURE_LABELS.get(measure, measure)
+    with theme():
+        w, h = (10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5, 4.2)
+        fig = Figure(figsize=(w, h))
+        FigureCanvasAgg(fig)
+        # margins fixed in inches (room for two-line titles and the axis labels), as _panels: constrained
+        # layout placed these panels differently in the last bits from one process to the next
+        grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups,
+                                left=0.75 / w, right=1 - 0.2 / w, bottom=0.55 / h, top=1 - 0.55 / h,
+                                wspace=0.7 / (w / ncol - 0.95 / ncol), hspace=0.9 / (h / (several + rows_of_groups)
+                                                                                    - 1.1 / (several + rows_of_groups)))
+        if several:
+            res = fig.add_subplot(grid[0, :2])
+            _residuals(res, x, y, labels, centres, styles, se_per_y, level, group_by)
+            res.set(xlabel=f"Residual ({xlabel})", ylabel=ylabel)
+            legend = fig.add_subplot(grid[0, 2])
+            legend.axis("off")
+            legend.legend([Line2D([], [], ls="none", marker=styles[g][1], color=styles[g][0], mec="0.15", mew=0.4)
+                           for g in groups], [fill(f"{g} (k = {k})", 44) for g, k in zip(groups, centres["k"])],
+                          loc="center left", frameon=False, fontsize=8, title=group_by, title_fontsize=8.5)
+        axes = [fig.add_subplot(grid[several + i // ncol, i % ncol]) for i in range(len(groups))]
+        for ax, g in zip(axes, groups):
+            m = labels == g
+            _funnel(ax, x[m], y[m], centre[g], se_per_y, level)
+            _points(ax, x[m], y[m], styles[g] if several else ("0.1", "o"))
+            note = "" if np.isfinite(centre[g]) else " (not fitted)"
+            ax.set_title(f"{fill(g, 30)} (k = {m.sum()}){note}", fontsize=8.5)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel(ylabel if ax.get_subplotspec().is_first_col() else "", fontsize=8)
+        despine(fig.axes)
+    return fig
+
+
+def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
+           precision: str = "se", level: float = 95) -> list[Path]:
+    """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`~premeta.plots.style.save`);
+    with no row to show, a :func:`~premeta.plots.style.message_figure` saying so."""
+    if not len(rows) or not np.isfinite(estimate):
+        what = "no comparison with group sizes" if precision == "n" else "no comparison"
+        return save(message_figure("Funnel plot", what), path_stem)
+    return save(funnel_figure(rows, estimate, measure, precision, level), path_stem)
+
+
+@renamed_arguments(by="group_by")
+def funnels(rows: pd.DataFrame, centres: pd.DataFrame, measure: str, path_stem: str | Path, precision: str = "se",
+            level: float = 95, group_by: str = "group") -> list[Path]:
+    """Draw the funnel plots by group (:func:`funnel_panels_figure`) and write them as PNG and SVG
+    (:func:`~premeta.plots.style.save`); with no row to show, a :func:`~premeta.plots.style.message_figure`
+    saying so."""
+    if not len(rows):
+        what = "no comparison with group sizes" if precision == "n" else "no comparison"
+        return save(message_figure("Funnel plots", what), path_stem)
+    return save(funnel_panels_figure(rows, centres, measure, precision, level, group_by), path_stem)
