@@ -1,6 +1,5 @@
 import os
 import sys
-import threading
 from pathlib import Path
 
 from snakemake.io import WILDCARD_REGEX
@@ -141,15 +140,6 @@ def remove_stale(keep):
             path.rmdir()
 
 
-def cancel_timers():
-    """Snakemake's scheduler re-arms a timer of the span of --max-jobs-per-timespan (1 s by
-    default) on every pass, and Python waits for a pending timer at exit: every run ended up to a
-    second after its last job. The scheduler has finished when this runs; its timers are cancelled."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-
-
 onstart:
     # onstart runs only when there are jobs, and every job is upstream of the report: the report of
     # an earlier run (another sheet, or a run killed before it ended) goes before any table is rewritten
@@ -157,11 +147,6 @@ onstart:
     remove_stale(this_run())
 
 
-onsuccess:
-    cancel_timers()
-
-
 onerror:
     # a failed run leaves no report beside tables it does not describe
     Path("results/report.html").unlink(missing_ok=True)
-    cancel_timers()
