@@ -1,17 +1,12 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
 
 import pandas as pd
 
 from premeta.analysis import dependence_estimates, read_effects, rho_sensitivity
 from premeta.plots import comparison_figure, save
 from premeta.tables import read_csv, write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 p, i = snakemake.params, snakemake.input
 effects = read_effects(i.effects)

@@ -1,17 +1,12 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
 
 import pandas as pd
 
 from premeta.analysis import GOSH_COLUMNS, gosh_groups, read_effects
 from premeta.plots import gosh_figure, message_figure, save
 from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 p = snakemake.params
 stems = {label: stem for stem, label in p.groups.items()}

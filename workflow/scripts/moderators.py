@@ -1,15 +1,10 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
 
 from premeta.analysis import moderator_analysis, multiple_testing, read_effects
 from premeta.plots import bubble_figure, save
 from premeta.tables import read_csv, write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 p = snakemake.params
 out = snakemake.output

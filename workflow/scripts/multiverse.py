@@ -1,16 +1,12 @@
-import gc
-import sys
-from pathlib import Path
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
+
+from pathlib import Path
 
 from premeta.multiverse import combine, read_chunk, summary
 from premeta.plots import save, spec_curve_figure
 from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 p = snakemake.params
 table = combine(read_chunk(path) for path in snakemake.input)

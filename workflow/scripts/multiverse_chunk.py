@@ -1,15 +1,10 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
 
 from premeta.multiverse import multiverse
 from premeta.pairing import checked
 from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 p = snakemake.params
 sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by,

@@ -1,17 +1,12 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+start(snakemake)
 
 from pathlib import Path
 
 from premeta.analysis import read_effects
 from premeta.report import render
 from premeta.tables import read_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
 
 i = snakemake.input
 effects = read_effects(i.effects, omitted=True)  # the report lists the rows left out
