@@ -111,16 +111,10 @@ SKIPPED = {a: why for a in config["analyses"] if (why := missing_columns(a))}
 RUN_ANALYSES = [a for a in config["analyses"] if a not in SKIPPED]
 
 
-def outputs_of(analysis):
-    """The files a further analysis writes: its own rule's outputs, or its share of `effects_only`'s."""
-    if analysis in EFFECTS_ONLY:
-        return [str(f) for v in EFFECTS_ONLY[analysis].values() for f in (v if isinstance(v, list) else [v])]
-    return [str(f) for f in getattr(rules, analysis).output]
-
-
 def analysis_outputs(wildcards):
-    """The outputs of the further analyses switched on in config `analyses` that can run."""
-    return [f for a in RUN_ANALYSES for f in outputs_of(a)]
+    """The outputs of the further analyses switched on in config `analyses` that can run (each
+    analysis is the rule of its name)."""
+    return [str(f) for a in RUN_ANALYSES for f in getattr(rules, a).output]
 
 
 def this_run():
