@@ -1,12 +1,11 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.analysis import dependence_estimates, read_effects, rho_sensitivity
-from premeta.plots import comparison_figure, save
-from premeta.tables import read_csv, write_csv
+    from premeta.analysis import dependence_estimates, read_effects, rho_sensitivity
+    from premeta.plots import comparison_figure, save
+    from premeta.tables import read_csv, write_csv
 
 p, i = snakemake.params, snakemake.input
 effects = read_effects(i.effects)

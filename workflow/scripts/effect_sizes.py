@@ -1,11 +1,10 @@
 from _job import start
 
-start(snakemake)
-
-from premeta import escalc
-from premeta.flags import flagged, flags
-from premeta.pairing import checked
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta import escalc
+    from premeta.flags import flagged, flags
+    from premeta.pairing import checked
+    from premeta.tables import write_csv
 
 p = snakemake.params
 # the same derivation as the pool job's (workflow/scripts/pool.py), which does not wait for this one

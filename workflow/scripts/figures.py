@@ -1,15 +1,14 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from pathlib import Path
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
-from premeta.plots import forest, funnels, message_figure, save, summary_forest
-from premeta.tables import read_csv
-from premeta.vocabulary import Labels, better_of
+    from premeta.analysis import NOT_COMPUTABLE, forest_rows, group_labels, read_effects, study_rows
+    from premeta.plots import forest, funnels, message_figure, save, summary_forest
+    from premeta.tables import read_csv
+    from premeta.vocabulary import Labels, better_of
 
 p, i, o = snakemake.params, snakemake.input, snakemake.output
 labels = Labels.from_config({"labels": p.labels})

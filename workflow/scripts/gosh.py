@@ -1,12 +1,11 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.analysis import GOSH_COLUMNS, gosh_groups, read_effects
-from premeta.plots import gosh_figure, message_figure, save
-from premeta.tables import write_csv
+    from premeta.analysis import GOSH_COLUMNS, gosh_groups, read_effects
+    from premeta.plots import gosh_figure, message_figure, save
+    from premeta.tables import write_csv
 
 p = snakemake.params
 stems = {label: stem for stem, label in p.groups.items()}

@@ -1,10 +1,9 @@
 from _job import start
 
-start(snakemake)
-
-from premeta.analysis import moderator_analysis, multiple_testing, read_effects
-from premeta.plots import bubble_figure, save
-from premeta.tables import read_csv, write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.analysis import moderator_analysis, multiple_testing, read_effects
+    from premeta.plots import bubble_figure, save
+    from premeta.tables import read_csv, write_csv
 
 p = snakemake.params
 out = snakemake.output

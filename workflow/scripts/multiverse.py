@@ -1,12 +1,11 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from pathlib import Path
-
-from premeta.multiverse import combine, read_chunk, summary
-from premeta.plots import save, spec_curve_figure
-from premeta.tables import write_csv
+    from premeta.multiverse import combine, read_chunk, summary
+    from premeta.plots import save, spec_curve_figure
+    from premeta.tables import write_csv
 
 p = snakemake.params
 table = combine(read_chunk(path) for path in snakemake.input)

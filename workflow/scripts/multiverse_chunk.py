@@ -1,10 +1,9 @@
 from _job import start
 
-start(snakemake)
-
-from premeta.multiverse import multiverse
-from premeta.pairing import checked
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.multiverse import multiverse
+    from premeta.pairing import checked
+    from premeta.tables import write_csv
 
 p = snakemake.params
 sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by,

@@ -1,9 +1,8 @@
 from _job import start
 
-start(snakemake)
-
-from premeta.pairing import load
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.pairing import load
+    from premeta.tables import write_csv
 
 sheet, pairing, fmt = load(snakemake.input[0], snakemake.params.format, snakemake.params.sheet)
 print(f"paired {snakemake.input[0]} ({fmt}): {len(sheet)} comparisons; "

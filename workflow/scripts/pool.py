@@ -1,11 +1,10 @@
 from _job import start
 
-start(snakemake)
-
-from premeta import escalc
-from premeta.analysis import effects_as_written, primary, stratified
-from premeta.pairing import checked
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta import escalc
+    from premeta.analysis import effects_as_written, primary, stratified
+    from premeta.pairing import checked
+    from premeta.tables import write_csv
 
 p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one

@@ -1,12 +1,11 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from pathlib import Path
-
-from premeta.analysis import read_effects
-from premeta.report import render
-from premeta.tables import read_csv
+    from premeta.analysis import read_effects
+    from premeta.report import render
+    from premeta.tables import read_csv
 
 i = snakemake.input
 effects = read_effects(i.effects, omitted=True)  # the report lists the rows left out

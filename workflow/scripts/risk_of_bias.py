@@ -1,11 +1,10 @@
 from _job import start
 
-start(snakemake)
-
-from premeta import rob
-from premeta.analysis import read_effects, rob_strata
-from premeta.plots import rob_figure, save
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta import rob
+    from premeta.analysis import read_effects, rob_strata
+    from premeta.plots import rob_figure, save
+    from premeta.tables import write_csv
 
 p, out = snakemake.params, snakemake.output
 effects = read_effects(snakemake.input[0])

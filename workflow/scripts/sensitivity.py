@@ -1,9 +1,8 @@
 from _job import start
 
-start(snakemake)
-
-from premeta.analysis import read_effects, sensitivity
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.analysis import read_effects, sensitivity
+    from premeta.tables import write_csv
 
 p = snakemake.params
 loo, inf = sensitivity(read_effects(snakemake.input[0]), p.group_by, method=p.method, test=p.test, level=p.level)

@@ -1,12 +1,11 @@
 from _job import start
 
-start(snakemake)
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    import numpy as np
 
-import numpy as np
-
-from premeta.analysis import group_labels, read_effects, small_study
-from premeta.plots import funnels
-from premeta.tables import write_csv
+    from premeta.analysis import group_labels, read_effects, small_study
+    from premeta.plots import funnels
+    from premeta.tables import write_csv
 
 p, out = snakemake.params, snakemake.output
 effects = read_effects(snakemake.input[0])

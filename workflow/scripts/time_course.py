@@ -1,10 +1,9 @@
 from _job import start
 
-start(snakemake)
-
-from premeta.analysis import read_effects, time_course, time_regression
-from premeta.plots import save, time_course_figure
-from premeta.tables import write_csv
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.analysis import read_effects, time_course, time_regression
+    from premeta.plots import save, time_course_figure
+    from premeta.tables import write_csv
 
 p, out = snakemake.params, snakemake.output
 
