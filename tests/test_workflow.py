@@ -43,7 +43,8 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
                  "plots/studies_behaviour.png", "plots/studies_behaviour.svg"]:
         assert (res / name).stat().st_size > 0, name
-    for log in ["effect_sizes", "pool", "figures", "report"]:
+    for log in ["effect_sizes", "pool", "figures", "risk_of_bias", "time_course", "small_study", "sensitivity",
+                "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
     html = (res / "report.html").read_text()
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html
@@ -164,10 +165,14 @@ def test_lint_is_clean():
 
 @pytest.mark.workflow
 def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
-    out = run(bundled, "--config", f"data={SHEET}", "permutations=50", "--dry-run")
-    stats = out.stdout[out.stdout.index("Job stats"):].split("\n\n")[0]
-    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
-    assert jobs == {"moderators", "report", "all", "total"}
+    def rerun(*config):
+        out = run(bundled, "--config", f"data={SHEET}", *config, "--dry-run")
+        stats = out.stdout[out.stdout.index("Job stats"):].split("\n\n")[0]
+        return {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+
+    assert rerun("permutations=50") == {"moderators", "report", "all", "total"}
+    # one analysis switched off: the others' rules are untouched, only the report changes
+    assert rerun("analyses=[dependence,moderators,risk_of_bias,time_course,small_study]") == {"report", "all", "total"}
 
 
 @pytest.mark.workflow

@@ -20,7 +20,6 @@ obtained from p-by-p matrices instead, e.g.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 
 import numpy as np
@@ -870,16 +869,5 @@ def adjust_p(p, method: str = "holm") -> np.ndarray:
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)
     if ok.any():
-        # multipletests runs gc.collect() for Holm: 50 ms over the objects of a process that has
-        # drawn figures, per call. Unless the caller froze objects itself (the workflow's jobs
-        # do, after their imports), those that exist now are frozen for the call (moved out of
-        # the collector's reach, then back; both O(1)), so it collects only what the call made.
-        frozen_here = gc.get_freeze_count() == 0
-        if frozen_here:
-            gc.freeze()
-        try:
-            out[ok] = multipletests(p[ok], method=method)[1]
-        finally:
-            if frozen_here:
-                gc.unfreeze()
+        out[ok] = multipletests(p[ok], method=method)[1]
     return out

@@ -29,79 +29,111 @@ rule dependence:
         "../scripts/dependence.py"
 
 
-# Four analyses read nothing but the effect sizes and the model settings: risk of bias, time
-# course, small-study effects and sensitivity. Those switched on run in one job, `effects_only`:
-# it reruns exactly when any of them would (same input, same settings), and Python and the
-# libraries start once instead of four times (half the CPU time of those four jobs, issue 12).
-# Their outputs, by analysis (the names are the script's):
-EFFECTS_ONLY = {
-    "risk_of_bias": dict(
-        rob_studies="results/rob_studies.csv",
-        rob_summary="results/rob_summary.csv",
-        rob_strata=report(
+rule risk_of_bias:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        studies="results/rob_studies.csv",
+        summary="results/rob_summary.csv",
+        strata=report(
             "results/rob_strata.csv",
             caption="../report/rob_strata.rst",
             category="Risk of bias",
         ),
-        rob_png=report(
+        png=report(
             "results/plots/rob_summary.png",
             caption="../report/rob.rst",
             category="Risk of bias",
         ),
-        rob_svg="results/plots/rob_summary.svg",
-    ),
-    "time_course": dict(
-        time_table="results/time_course.csv",
-        time_regression="results/time_regression.csv",
-        time_png=report(
+        svg="results/plots/rob_summary.svg",
+    params:
+        group_by=config["group_by"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/risk_of_bias.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/risk_of_bias.py"
+
+
+rule time_course:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table="results/time_course.csv",
+        regression="results/time_regression.csv",
+        png=report(
             "results/plots/time_course.png",
             caption="../report/time_course.rst",
             category="Time course",
         ),
-        time_svg="results/plots/time_course.svg",
-        time_weeks=WEEKS_OUTPUTS,
-    ),
-    "small_study": dict(
-        small_table=report(
+        svg="results/plots/time_course.svg",
+        # by weeks as well, when the sheet has a numeric `weeks` column: table, PNG, SVG
+        weeks=WEEKS_OUTPUTS,
+    params:
+        columns=config["columns"],
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/time_course.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/time_course.py"
+
+
+rule small_study:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table=report(
             "results/small_study.csv",
             caption="../report/small_study.rst",
             category="Small-study effects",
         ),
-        small_png="results/plots/funnel_n.png",
-        small_svg="results/plots/funnel_n.svg",
-    ),
-    "sensitivity": dict(
+        png="results/plots/funnel_n.png",
+        svg="results/plots/funnel_n.svg",
+    params:
+        group_by=config["group_by"],
+        measure=config["measure"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/small_study.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/small_study.py"
+
+
+rule sensitivity:
+    input:
+        "results/effect_sizes.csv",
+    output:
         leave1out="results/leave1out.csv",
         influence=report(
             "results/influence.csv",
             caption="../report/sensitivity.rst",
             category="Sensitivity",
         ),
-    ),
-}
-EFFECTS_ONLY_RUN = [a for a in EFFECTS_ONLY if a in RUN_ANALYSES]
-
-if EFFECTS_ONLY_RUN:
-
-    rule effects_only:
-        input:
-            "results/effect_sizes.csv",
-        output:
-            **{name: path for a in EFFECTS_ONLY_RUN for name, path in EFFECTS_ONLY[a].items()},
-        params:
-            analyses=EFFECTS_ONLY_RUN,
-            columns=config["columns"],
-            group_by=config["group_by"],
-            measure=config["measure"],
-            method=config["method"],
-            test=config["test"],
-            level=config["level"],
-        log:
-            "logs/effects_only.log",
-        conda:
-            "../../environment.yml"
-        script:
-            "../scripts/effects_only.py"
+    params:
+        group_by=config["group_by"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/sensitivity.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/sensitivity.py"
 
 
 rule moderators:

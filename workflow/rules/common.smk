@@ -1,6 +1,5 @@
 import os
 import sys
-import threading
 from pathlib import Path
 
 from snakemake.io import WILDCARD_REGEX
@@ -114,16 +113,10 @@ SKIPPED = {a: why for a in config["analyses"] if (why := missing_columns(a))}
 RUN_ANALYSES = [a for a in config["analyses"] if a not in SKIPPED]
 
 
-def outputs_of(analysis):
-    """The files a further analysis writes: its own rule's outputs, or its share of `effects_only`'s."""
-    if analysis in EFFECTS_ONLY:
-        return [str(f) for v in EFFECTS_ONLY[analysis].values() for f in (v if isinstance(v, list) else [v])]
-    return [str(f) for f in getattr(rules, analysis).output]
-
-
 def analysis_outputs(wildcards):
-    """The outputs of the further analyses switched on in config `analyses` that can run."""
-    return [f for a in RUN_ANALYSES for f in outputs_of(a)]
+    """The outputs of the further analyses switched on in config `analyses` that can run (each
+    analysis is the rule of its name)."""
+    return [str(f) for a in RUN_ANALYSES for f in getattr(rules, a).output]
 
 
 def this_run():
@@ -143,15 +136,6 @@ def remove_stale(keep):
             path.rmdir()
 
 
-def cancel_timers():
-    """Snakemake's scheduler re-arms a timer of the span of --max-jobs-per-timespan (1 s by
-    default) on every pass, and Python waits for a pending timer at exit: every run ended up to a
-    second after its last job. The scheduler has finished when this runs; its timers are cancelled."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-
-
 onstart:
     # onstart runs only when there are jobs, and every job is upstream of the report: the report of
     # an earlier run (another sheet, or a run killed before it ended) goes before any table is rewritten
@@ -159,11 +143,6 @@ onstart:
     remove_stale(this_run())
 
 
-onsuccess:
-    cancel_timers()
-
-
 onerror:
     # a failed run leaves no report beside tables it does not describe
     Path("results/report.html").unlink(missing_ok=True)
-    cancel_timers()

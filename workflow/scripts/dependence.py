@@ -1,18 +1,12 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.groups.pooling import dependence_estimates, rho_sensitivity
-from premeta.groups.common import read_effects
-from premeta.plots import comparison_figure, save
-from premeta.tables import read_csv, write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+    from premeta.groups.pooling import dependence_estimates, rho_sensitivity
+    from premeta.groups.common import read_effects
+    from premeta.plots import comparison_figure, save
+    from premeta.tables import read_csv, write_csv
 
 p, i = snakemake.params, snakemake.input
 effects = read_effects(i.effects)

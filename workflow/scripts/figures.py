@@ -1,22 +1,16 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from pathlib import Path
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.groups.bias import funnel_centres
-from premeta.groups.common import NOT_COMPUTABLE, read_effects
-from premeta.groups.rows import forest_rows, study_rows
-from premeta.plots import forest, funnels, message_figure, save, summary_forest
-from premeta.tables import read_csv
-from premeta.vocabulary import Labels, better_of, group_labels
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+    from premeta.groups.bias import funnel_centres
+    from premeta.groups.common import NOT_COMPUTABLE, read_effects
+    from premeta.groups.rows import forest_rows, study_rows
+    from premeta.vocabulary import group_labels, Labels, better_of
+    from premeta.plots import forest, funnels, message_figure, save, summary_forest
+    from premeta.tables import read_csv
 
 p, i, o = snakemake.params, snakemake.input, snakemake.output
 labels = Labels.from_config({"labels": p.labels})
@@ -29,20 +23,17 @@ groups = main.iloc[:-1]
 group_of = group_labels(effects, p.group_by)
 better = effects.get("better", pd.Series(None, index=effects.index, dtype=object))
 
-
 def sides(rows) -> tuple[str, str]:
     """What left and right of 0 mean for these rows (premeta.vocabulary.Labels.sides)."""
     return labels.sides(p.orient, better_of(better[rows]))
-
 
 def draw(png: str, title: str, how) -> None:
     """One figure; one that cannot be drawn says why in its place and never stops the others."""
     try:
         how(png.removesuffix(".png"))
     except NOT_COMPUTABLE as error:
-        print(f"{png}: {error}", file=sys.stderr)
+        print(f"{png}: {error}")
         save(message_figure(title, str(error)), png.removesuffix(".png"))
-
 
 rows = forest_rows(effects, weights, p.group_by)
 # the n of each arm, where the sheet gives any (not for precomputed effects)

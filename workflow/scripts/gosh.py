@@ -1,18 +1,12 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    import pandas as pd
 
-import pandas as pd
-
-from premeta.groups.sensitivity import GOSH_COLUMNS, gosh_groups
-from premeta.groups.common import read_effects
-from premeta.plots import gosh_figure, message_figure, save
-from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+    from premeta.groups.sensitivity import GOSH_COLUMNS, gosh_groups
+    from premeta.groups.common import read_effects
+    from premeta.plots import gosh_figure, message_figure, save
+    from premeta.tables import write_csv
 
 p = snakemake.params
 stems = {label: stem for stem, label in p.groups.items()}

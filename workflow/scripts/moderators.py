@@ -1,17 +1,11 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
-
-from premeta.groups.moderators import moderator_analysis
-from premeta.groups.pooling import multiple_testing
-from premeta.groups.common import read_effects
-from premeta.plots import bubble_figure, save
-from premeta.tables import read_csv, write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.groups.moderators import moderator_analysis
+    from premeta.groups.pooling import multiple_testing
+    from premeta.groups.common import read_effects
+    from premeta.plots import bubble_figure, save
+    from premeta.tables import read_csv, write_csv
 
 p = snakemake.params
 out = snakemake.output

@@ -1,16 +1,11 @@
-import gc
-import sys
-from pathlib import Path
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from premeta.groups.multiverse_analysis import combine, read_chunk, summary
-from premeta.plots import save, spec_curve_figure
-from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+    from premeta.groups.multiverse_analysis import combine, read_chunk, summary
+    from premeta.plots import save, spec_curve_figure
+    from premeta.tables import write_csv
 
 p = snakemake.params
 table = combine(read_chunk(path) for path in snakemake.input)

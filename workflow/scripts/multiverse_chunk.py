@@ -1,15 +1,9 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
-
-from premeta.groups.multiverse_analysis import multiverse
-from premeta.effects import checked
-from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta.groups.multiverse_analysis import multiverse
+    from premeta.effects import checked
+    from premeta.tables import write_csv
 
 p = snakemake.params
 sheet = checked(snakemake.input[0], p.format, p.sheet, p.measure, p.orient, p.group_by,

@@ -1,17 +1,11 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
-
-from premeta import escalc
-from premeta.groups.common import effects_as_written
-from premeta.groups.pooling import primary, stratified
-from premeta.effects import checked
-from premeta.tables import write_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta import escalc
+    from premeta.groups.common import effects_as_written
+    from premeta.groups.pooling import primary, stratified
+    from premeta.effects import checked
+    from premeta.tables import write_csv
 
 p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one

@@ -1,17 +1,11 @@
-import gc
-import sys
+from _job import start
 
-gc.disable()  # while importing (objects only, no garbage): a tenth of a second less per job
-sys.stderr = open(snakemake.log[0], "w")
+with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from pathlib import Path
 
-from pathlib import Path
-
-from premeta.groups.common import read_effects
-from premeta.report import render
-from premeta.tables import read_csv
-
-gc.freeze()  # the imports' objects are never garbage: later collections skip them
-gc.enable()
+    from premeta.groups.common import read_effects
+    from premeta.report import render
+    from premeta.tables import read_csv
 
 i = snakemake.input
 effects = read_effects(i.effects, omitted=True)  # the report lists the rows left out
