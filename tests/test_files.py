@@ -154,8 +154,10 @@ def test_workflow_reads_a_german_excel_csv_and_says_so(tmp_path):
 
 @pytest.mark.workflow
 def test_workflow_warns_about_hidden_rows_and_refuses_before_writing(tmp_path):
-    run(tmp_path, "--config", f"data={FILES / 'three_worksheets_hidden_rows.xlsx'}", "sheet=Data",
+    run(tmp_path, "--config", f"data={FILES / 'three_worksheets_hidden_rows.xlsx'}", "worksheet=Data",
         "permutations=20", "analyses=[dependence]")
+    old = run(tmp_path / "old", "-n", "--config", f"data={FILES / 'three_worksheets_hidden_rows.xlsx'}", "sheet=Data")
+    assert "the setting `sheet` is deprecated, use `worksheet`" in old.stderr  # premeta 0.2's name still works
     html = (tmp_path / "results" / "report.html").read_text()
     assert "Row 3\nof worksheet Data is hidden in the workbook" in html
     other = tmp_path / "again"

@@ -231,7 +231,7 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         direction=labels.direction(config["orient"], better_of(effects["better"]) if "better" in effects else None),
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
-        source=load(sheet_path, fmt, config.get("sheet"))[0].attrs["source"],
+        source=load(sheet_path, fmt, config.get("worksheet"))[0].attrs["source"],
         fmt=fmt,
         pairing=None if pairing is None else pairing.fillna({"detail": ""}).to_dict("records"),
         pairing_counts={} if pairing is None else pairing["status"].value_counts().to_dict(),

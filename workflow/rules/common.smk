@@ -16,6 +16,10 @@ from premeta.sheet import COLUMNS
 from premeta.vocabulary import DEPENDENCE, MEASURES, ORIENTS, SHARED_CONTROL, Labels, file_names, group_labels
 
 
+# premeta 0.2's name of the worksheet key, still read (with a warning) until 0.4
+if "sheet" in config:
+    print("premeta: the setting `sheet` is deprecated, use `worksheet`", file=sys.stderr)
+    config.setdefault("worksheet", config.pop("sheet"))
 # method, measure and test names are accepted in any case (nmd, reml, KNHA)
 for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orient": ORIENTS,
                    "dependence": ("auto", *DEPENDENCE), "format": FORMATS, "shared_control": SHARED_CONTROL, "rve_model": ("CORR", "HIER")}.items():
@@ -62,7 +66,7 @@ def checked_sheet():
             sys.exit(f"premeta: {config['data']}: the extraction sheet is inside {folder}/, which premeta "
                      "writes and cleans on every run; copy the sheet elsewhere and point `data` there")
     try:
-        sheet, _, fmt = checked(config["data"], config["format"], config.get("sheet"), config["measure"],
+        sheet, _, fmt = checked(config["data"], config["format"], config.get("worksheet"), config["measure"],
                                 config["orient"], config["group_by"], config["shared_control"],
                                 config["convert_medians"])
     except SheetError as error:

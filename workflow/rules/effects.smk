@@ -10,7 +10,7 @@ if PAIRED:
             pairing=report(PAIRED[1], caption="../report/pairing.rst", category="Tables"),
         params:
             format=FORMAT,
-            sheet=config.get("sheet"),
+            worksheet=config.get("worksheet"),
         log:
             "logs/pair.log",
         conda:
@@ -39,7 +39,7 @@ rule effect_sizes:
         shared_control=config["shared_control"],
         group_by=config["group_by"],
         convert_medians=config["convert_medians"],
-        sheet=config.get("sheet"),
+        worksheet=config.get("worksheet"),
         format=FORMAT,
     log:
         "logs/effect_sizes.log",

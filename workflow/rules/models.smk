@@ -18,7 +18,7 @@ rule pool:
         weights="results/weights.csv",
     params:
         format=FORMAT,
-        sheet=config.get("sheet"),
+        worksheet=config.get("worksheet"),
         measure=config["measure"],
         orient=config["orient"],
         group_by=config["group_by"],

@@ -22,7 +22,7 @@ rule multiverse_chunk:
         chunks=config["multiverse_chunks"],
         choices=MULTIVERSE_CHOICES,
         format=config["format"],
-        sheet=config.get("sheet"),
+        worksheet=config.get("worksheet"),
         group_by=config["group_by"],
         convert_medians=config["convert_medians"],
         measure=config["measure"],

@@ -9,7 +9,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 
 p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one
-sheet = checked(snakemake.input.sheet, p.format, p.sheet, p.measure, p.orient, p.group_by, p.shared_control,
+sheet = checked(snakemake.input.sheet, p.format, p.worksheet, p.measure, p.orient, p.group_by, p.shared_control,
                 p.convert_medians)[0]
 effects = effects_as_written(escalc(sheet, p.measure, p.orient, p.shared_control))
 model = dict(method=p.method, test=p.test, level=p.level)
