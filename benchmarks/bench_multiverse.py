@@ -6,12 +6,13 @@
 Two sheets: the bundled one (data/simulated_treadmill_neuropathic_pain.csv, 8 groups of 7 to 175
 comparisons) and a 100-group sheet, its rows repeated 13 times with the groups and studies renamed
 (``Behaviour #3``, ``Sim01 (simulated) #3``) and the first 100 groups kept. premeta computes the
-168 default specifications of every group in a fresh process that reports its wall time, CPU
-time and peak resident memory (and the memory after importing premeta). metafor is timed inside R
-(bench_multiverse.R; start-up and reading excluded) on a seeded random sample of the fitted
-specifications, each computed from the sheet as premeta does (escalc, the inclusion rule with
-influence(), then rma, aggregate + rma, rma.mv + robust or robu); its time for all of them is the
-sample's mean times their number, printed as "extrapolated from N of M". Nothing is asserted.
+default specifications of every group (``premeta.specifications()``: 210) in a fresh process that
+reports its wall time, CPU time and peak resident memory (and the memory after importing premeta).
+metafor is timed inside R (bench_multiverse.R; start-up and reading excluded) on a seeded random
+sample of the fitted specifications, each computed from the sheet as premeta does (escalc, the
+inclusion rule with influence(), then rma, aggregate + rma, rma.mv + robust or robu); its time for
+all of them is the sample's mean times their number, printed as "extrapolated from N of M".
+Nothing is asserted.
 """
 
 from __future__ import annotations
