@@ -63,7 +63,7 @@ def model_words(mode: str, config: dict) -> str:
 
 def shared_notes(primary: pd.DataFrame) -> set[str]:
     """The caveats every row of ``primary`` carries (the glance table's footnote gives them once)."""
-    return set.intersection(*(set(str(n).split("; ")) for n in primary["note"].fillna(""))) - {""}
+    return set.intersection(*(set(str(n).split("; ")) for n in primary["note"].astype(object).fillna(""))) - {""}
 
 
 def glance_notes(primary: pd.DataFrame, pooled: pd.DataFrame, level: float) -> list[str]:
