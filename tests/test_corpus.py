@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import close
+from helpers import close
 from premeta.effects import arm_sd, shared_control_m, smd
 from premeta.sheet import read_sheet
 

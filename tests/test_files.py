@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, run
+from helpers import REPO, run
 
 FILES = REPO / "tests" / "sheets" / "files"
 PREMETA = str(Path(sys.executable).parent / "premeta")

@@ -169,7 +169,7 @@ def test_analysis_c_matches_replication(effects_c):
 def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
     """`snakemake --configfile config/minocycline.yaml`: the whole pipeline on the bundled real data,
     into its own folder, gives the published estimate and CI (Reis et al. 2019) to their precision."""
-    from conftest import SNAKEMAKE
+    from helpers import SNAKEMAKE
 
     out = subprocess.run([*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile",
                           str(ROOT / "config" / "minocycline.yaml"), "--config", f"workdir={tmp_path / 'run'}",

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import premeta
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.analysis import stratified
 from premeta.pairing import detect, load
 from premeta.sheet import validate

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from helpers import REPO, SNAKEMAKE
 from premeta.cli import main
 from premeta.settings import SettingsError, problems, read_config_file
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import premeta
-from conftest import close, run
+from helpers import close, run
 from premeta.analysis import effects_as_written, primary, read_effects, stratified
 from premeta.effects import shared_control_vcov
 from premeta.multilevel import rma_mv, robust

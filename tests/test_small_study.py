@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 import premeta
 from premeta.analysis import SMALL_STUDY_COLUMNS, effects_as_written, moderator_label, small_study

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.analysis import group_labels, overall_label, read_effects
 from premeta.sheet import read_sheet
 from premeta.tables import neutralise, neutralise_cell, read_csv, restore, restore_cell, write_csv

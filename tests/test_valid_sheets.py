@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.analysis import file_names
 
 SHEETS = REPO / "tests" / "sheets"

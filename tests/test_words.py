@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from helpers import REPO, SNAKEMAKE
 from premeta.analysis import file_names
 from premeta.vocabulary import Labels, better_of, plural
 
