@@ -108,6 +108,7 @@ def test_date_cells_are_named_one_by_one():
     assert "6 problem(s)" in out.stderr and out.stderr.count("(a date cell") == 6
 
 
+@pytest.mark.slow
 def test_worksheets_are_named_and_chosen():
     out = validate("three_worksheets_hidden_rows.xlsx")  # the first worksheet holds notes
     assert out.returncode == 1 and out.stderr == (
@@ -123,6 +124,7 @@ def test_worksheets_are_named_and_chosen():
     assert "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
 
 
+@pytest.mark.slow
 def test_group_by_is_checked(tmp_path):
     out = validate("windows1252.csv", "--group-by", "tissue")
     assert out.returncode == 1
