@@ -24,8 +24,10 @@ run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Report: '$(CURDIR)/results/report.html'"
 
+# 2 processes (CI has 2 cores), a test file each at a time: a file's shared workflow runs
+# (module- and session-scoped fixtures) are made once in the process that runs it
 test: $(BIN)/.installed  ## every test, the real workflow included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser, nothing slow; 2 processes (the dev loop)
 	$(BIN)/python -m pytest -m "not workflow and not browser and not slow" -n 2
