@@ -30,7 +30,7 @@ test: $(BIN)/.installed  ## every test, the real workflow included
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser, nothing slow; 2 processes (the dev loop)
-	$(BIN)/python -m pytest -m "not workflow and not browser and not slow" -n 2
+	$(BIN)/python -m pytest -m "not workflow and not browser and not slow" -n 2 --dist loadfile
 
 # every R fixture, each script run from the repository root as its header says (R, metafor,
 # metadat, clubSandwich, robumeta, jsonlite: CONTRIBUTING.md); then what changed
