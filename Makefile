@@ -24,8 +24,8 @@ run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Report: '$(CURDIR)/results/report.html'"
 
-# 2 processes (CI has 2 cores), a test file each at a time: a file's shared workflow runs
-# (module- and session-scoped fixtures) are made once in the process that runs it
+# 2 processes (CI has 2 cores; pytest-xdist), a test file each at a time: a module's shared
+# workflow runs are made once, a session's (bundled, minocycline_a, ...) once per process that uses it
 test: $(BIN)/.installed  ## every test, the real workflow included
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
