@@ -11,7 +11,7 @@ CORES ?= 2
 # cluster-test: 1 also starts slurmdbd (a cluster with accounting)
 ACCOUNTING ?= 0
 
-.PHONY: run test test-fast lint docs cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
+.PHONY: run test test-fast fixtures lint docs cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,20 @@ run: $(BIN)/.installed  ## the main job on the bundled (simulated) sheet
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Report: '$(CURDIR)/results/report.html'"
 
+# 2 processes (CI has 2 cores; pytest-xdist), a test file each at a time: a module's shared
+# workflow runs are made once, a session's (bundled, minocycline_a, ...) once per process that uses it
 test: $(BIN)/.installed  ## every test, the real workflow included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser (the dev loop)
-	$(BIN)/python -m pytest -m "not workflow and not browser"
+test-fast: $(BIN)/.installed  ## the library's tests: no workflow run, no browser, nothing slow; 2 processes (the dev loop)
+	$(BIN)/python -m pytest -m "not workflow and not browser and not slow" -n 2 --dist loadfile
+
+# every R fixture, each script run from the repository root as its header says (R, metafor,
+# metadat, clubSandwich, robumeta, jsonlite: CONTRIBUTING.md); then what changed
+fixtures:  ## rerun every tests/reference/make_*.R and tests/data/make_corpus*.R, then git diff --stat
+	set -e; for script in tests/reference/make_*.R tests/data/make_corpus.R tests/data/make_corpus_doses.R; do \
+	  echo "Rscript $$script"; Rscript "$$script" >/dev/null; done
+	git diff --stat -- tests/reference tests/data
 
 lint: $(BIN)/.installed  ## ruff on the Python code ([tool.ruff], pyproject.toml); the Snakefile: snakemake --lint, in the tests
 	$(BIN)/ruff check src tests workflow/scripts benchmarks data

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import close
+from helpers import close
 
 import premeta
 from premeta.models import subgroup_tests

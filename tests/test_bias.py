@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 from premeta import fit
 from premeta.bias import egger, trimfill

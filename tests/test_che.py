@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 from premeta.multilevel import _parts, _reml_dense, rma_mv, robust
 

@@ -13,7 +13,7 @@ import pytest
 from scipy.stats import t
 
 import premeta
-from conftest import REPO
+from helpers import REPO
 from premeta.convert import eta, fivenum, sd_from_ci, skewness, xi
 from premeta.effects import checked
 from premeta.pairing import pair, syrf_groups
@@ -228,7 +228,7 @@ def test_report_counts_each_kind_of_conversion():
 def test_workflow_converts_flags_and_counts(tmp_path):
     """The workflow once: a median without `convert_medians` stops the run with its rule; with it,
     effect_sizes.csv flags each converted arm and the report counts each kind."""
-    from conftest import run
+    from helpers import run
 
     sheet = pd.DataFrame({
         "study": ["A", "B", "C", "D"], "outcome": "TNF", "better": "lower", "mechanism": "cytokines",

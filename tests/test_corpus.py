@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import close
+from helpers import close
 from premeta.convert import arm_sd
 from premeta.effects import shared_control_m, smd
 from premeta.sheet import read_sheet

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close
+from helpers import close
 
 import premeta
 from premeta.errors import SheetError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, run
+from helpers import REPO, run
 
 FILES = REPO / "tests" / "sheets" / "files"
 PREMETA = str(Path(sys.executable).parent / "premeta")
@@ -108,6 +108,7 @@ def test_date_cells_are_named_one_by_one():
     assert "6 problem(s)" in out.stderr and out.stderr.count("(a date cell") == 6
 
 
+@pytest.mark.slow
 def test_worksheets_are_named_and_chosen():
     out = validate("three_worksheets_hidden_rows.xlsx")  # the first worksheet holds notes
     assert out.returncode == 1 and out.stderr == (
@@ -123,6 +124,7 @@ def test_worksheets_are_named_and_chosen():
     assert "has no worksheet 'Results'; its worksheets are 'Notes', 'Lists', 'Data'" in out.stderr
 
 
+@pytest.mark.slow
 def test_group_by_is_checked(tmp_path):
     out = validate("windows1252.csv", "--group-by", "tissue")
     assert out.returncode == 1

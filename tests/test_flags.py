@@ -5,7 +5,7 @@ fires on the real sheets, the multiverse's rule without flagged rows, and the re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run
+from helpers import REPO, run
 
 import premeta
 from premeta.groups.common import read_effects

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 from premeta.regression import _distinct_permutations, metareg, permutest
 from premeta.models import design, fit

@@ -12,7 +12,6 @@ Wong_2016 through premeta's own path (read_sheet, validate, escalc, rve by exp_i
 
 import csv
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -166,16 +165,10 @@ def test_analysis_c_matches_replication(effects_c):
 
 
 @pytest.mark.workflow
-def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
-    """`snakemake --configfile config/minocycline.yaml`: the whole pipeline on the bundled real data,
-    into its own folder, gives the published estimate and CI (Reis et al. 2019) to their precision."""
-    from conftest import SNAKEMAKE
-
-    out = subprocess.run([*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile",
-                          str(ROOT / "config" / "minocycline.yaml"), "--config", f"workdir={tmp_path / 'run'}",
-                          "permutations=50"], capture_output=True, text=True, check=False, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    results = tmp_path / "run" / "results"
+def test_config_minocycline_reproduces_the_published_analysis_a(minocycline_a):
+    """`snakemake --configfile config/minocycline.yaml` (conftest.py): the whole pipeline on the bundled
+    real data, into its own folder, gives the published estimate and CI (Reis et al. 2019) to their precision."""
+    results, _ = minocycline_a
     overall = pd.read_csv(results / "primary.csv").set_index("group").loc["overall"]
     assert (overall.dependence, overall.k, overall.clusters) == ("rve", 71, 39)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (-1.07, -1.41, -0.74)
@@ -188,19 +181,14 @@ def test_config_minocycline_reproduces_the_published_analysis_a(tmp_path):
 
 
 @pytest.mark.workflow
-def test_config_minocycline_c_reproduces_the_replication_from_group_data(tmp_path):
-    """`premeta run --configfile config/minocycline_c.yaml` (Snakemake underneath): Analysis C from
-    the arms through premeta's sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51,
+def test_config_minocycline_c_reproduces_the_replication_from_group_data(minocycline_c):
+    """`premeta run --configfile config/minocycline_c.yaml` (conftest.py; Snakemake underneath): Analysis
+    C from the arms through premeta's sheet -> escalc -> RVE path; the replication reports -1.21 [-1.51,
     -0.91], df 56.9 with negative favouring minocycline; premeta's benefit orientation gives the
     same with the sign reversed. The report's path printed is the one in the config's workdir."""
-    import sys
-
-    premeta = str(Path(sys.executable).parent / "premeta")
-    out = subprocess.run([premeta, "run", "--configfile", "config/minocycline_c.yaml", "--config",
-                          f"workdir={tmp_path / 'run'}"], capture_output=True, text=True, check=False, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == f"Report: {tmp_path / 'run' / 'results' / 'report.html'}"
-    overall = pd.read_csv(tmp_path / "run" / "results" / "primary.csv").set_index("group").loc["overall"]
+    results, out = minocycline_c
+    assert out.stdout.strip().splitlines()[-1] == f"Report: {results / 'report.html'}"
+    overall = pd.read_csv(results / "primary.csv").set_index("group").loc["overall"]
     assert (overall.k, overall.clusters) == (108, 60)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (1.21, 0.91, 1.51)
     assert (round(overall.df, 1), round(overall.tau2, 3), round(overall.i2, 1)) == (56.9, 0.985, 76.7)

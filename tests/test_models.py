@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close
+from helpers import close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +20,7 @@ def pytest_generate_tests(metafunc):
     if "rma_case" in metafunc.fixturenames:
         import json
 
-        from conftest import REFERENCE
+        from helpers import REFERENCE
         ref = json.loads(REFERENCE.read_text())
         metafunc.parametrize("rma_case", [
             pytest.param(c, id=f"{c['dataset']}-{c['method']}-{c['test']}-{c['level']}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 from premeta.multilevel import aggregate, rma_mv, robust
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHEET, close, run
+from helpers import SHEET, close, run
 
 import premeta
 from premeta import rob

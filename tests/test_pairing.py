@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import premeta
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.groups.pooling import stratified
 from premeta.pairing import detect, load
 from premeta.sheet import validate
@@ -106,6 +106,7 @@ arm = st.tuples(st.floats(0, 10, allow_nan=False), st.floats(0.5, 3), st.integer
 outcome = st.tuples(st.integers(1, 3), st.booleans(), st.lists(arm, min_size=4, max_size=4))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(outcome, min_size=1, max_size=2), min_size=2, max_size=4))
 def test_pairing_then_analysing_equals_the_hand_made_sheet(tmp_path_factory, data):
@@ -124,6 +125,7 @@ def cli(*args, cwd=None):
     return subprocess.run([PREMETA, *args], capture_output=True, text=True, check=False, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_premeta_template_validate_pair(tmp_path):
     out = cli("template", "--format", "long", "-o", str(tmp_path / "groups.csv"))
     assert out.returncode == 0
@@ -310,6 +312,7 @@ def test_flags_in_any_spelling_and_blank_flags_named():
         "several separated by ';')"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, lines", [
     ("simulated_syrf_duplicate_annotation.csv", ["row 1, column 'Blinded assessment?', value 'Blinded assessment?': "
                                                  "the column appears twice (columns U, W): keep one"]),

@@ -12,7 +12,7 @@ import shutil
 import unicodedata
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, close, run
+from helpers import REPO, close, run
 
 import premeta
 from premeta.robumeta import rve

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 import premeta
 from premeta.sensitivity import influence, leave1out

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from helpers import REPO, SNAKEMAKE
 from premeta.cli import main
 from premeta.errors import SettingsError
 from premeta.settings import problems, read_config_file

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import premeta
-from conftest import close, run
+from helpers import close, run
 from premeta.groups.common import effects_as_written, read_effects
 from premeta.groups.pooling import primary, stratified
 from premeta.effects import shared_control_vcov, checked

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import close, ours
+from helpers import close, ours
 
 import premeta
 from premeta.groups.bias import SMALL_STUDY_COLUMNS, small_study

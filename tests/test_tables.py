@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.vocabulary import group_labels, overall_label
 from premeta.groups.common import read_effects
 from premeta.sheet import read_sheet

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import REPO, run
+from helpers import REPO, run
 from premeta.vocabulary import file_names
 
 SHEETS = REPO / "tests" / "sheets"
@@ -135,15 +135,26 @@ def test_report_shows_why_where_the_result_would_be(uniform):
     assert "SIMULATED DATA" in html
 
 
+@pytest.fixture(scope="module")
+def precomputed(tmp_path_factory):
+    """The precomputed sheet run in a folder and under a file name with a space (test_a_path_with_a_space)."""
+    work = tmp_path_factory.mktemp("precomputed") / "my review"
+    work.mkdir()
+    sheet = work / "my sheet.csv"
+    shutil.copy(PRECOMPUTED, sheet)
+    run(work, "--config", f"data={sheet}", FAST)
+    return work
+
+
 @pytest.mark.workflow
-def test_precomputed_effects_only(tmp_path):
-    run(tmp_path, "--config", f"data={PRECOMPUTED}", FAST)
+def test_precomputed_effects_only(precomputed):
     # 2 groups of 3: too few for every test (precomputed n: test_small_study)
-    small = table(tmp_path, "small_study.csv")
+    small = table(precomputed, "small_study.csv")
     assert small.note.str.startswith("k = ").all() and small.note.str.contains("too few comparisons").all()
     assert list(small.group) == ["Behaviour", "Cytokines", "all groups (mechanism as moderator)"]
-    assert "Not drawn: no comparison with group sizes" in (tmp_path / "results" / "plots" / "funnel_n.svg").read_text()
-    assert (tmp_path / "results" / "report.html").exists()
+    funnel = (precomputed / "results" / "plots" / "funnel_n.svg").read_text()
+    assert "Not drawn: no comparison with group sizes" in funnel
+    assert (precomputed / "results" / "report.html").exists()
 
 
 @pytest.mark.workflow
@@ -273,13 +284,8 @@ def test_results_hold_this_run_only(tmp_path):
 
 
 @pytest.mark.workflow
-def test_a_path_with_a_space(tmp_path):
-    work = tmp_path / "my review"
-    work.mkdir()
-    sheet = work / "my sheet.csv"
-    shutil.copy(PRECOMPUTED, sheet)
-    run(work, "--config", f"data={sheet}", FAST)
-    assert (work / "results" / "report.html").exists()
+def test_a_path_with_a_space(precomputed, tmp_path):
+    assert " " in precomputed.name and (precomputed / "results" / "report.html").exists()
     # make keeps its virtual environment out of a path with a space (Snakemake does not quote it)
     clone = tmp_path / "a clone"
     clone.mkdir()

@@ -17,13 +17,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from helpers import REPO, SNAKEMAKE
 from premeta.vocabulary import file_names, Labels, better_of, plural
 
 DATA = REPO / "tests" / "data"
 EXERCISE = re.compile(r"exercis|treadmill|sedentary|running", re.I)
 
-#: name -> (snakemake arguments, the texts left and right of 0 on every forest plot, or None where they vary)
+#: name -> (snakemake arguments, the texts left and right of 0 on every forest plot, or None where they vary);
+#: a config file's runs are conftest.py's fixtures of the same name, shared with test_minocycline.py
 RUNS = {
     "minocycline_a": ({"configfile": "config/minocycline.yaml"}, ("Favours minocycline", "Favours control")),
     "minocycline_c": ({"configfile": "config/minocycline_c.yaml"}, ("Favours control", "Favours minocycline")),
@@ -40,15 +41,15 @@ RUNS = {
 
 @pytest.fixture(scope="module", params=list(RUNS))
 def review(request, tmp_path_factory):
-    """One workflow run per review, from the repository (the minocycline configs' paths are relative
-    to it), into its own folder; (name, results folder, the expected sides)."""
-    work = tmp_path_factory.mktemp(request.param)
+    """One workflow run per review, from the repository, into its own folder; (name, results folder,
+    the expected sides)."""
     config, sides = RUNS[request.param]
-    if "configfile" not in config:
-        (work / "config.yaml").write_text(yaml.safe_dump(config))
-    configfile = config.get("configfile", str(work / "config.yaml"))
-    out = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", configfile,
-                          "--config", f"workdir={work}", "permutations=10"],
+    if "configfile" in config:
+        return request.param, request.getfixturevalue(request.param)[0], sides
+    work = tmp_path_factory.mktemp(request.param)
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    out = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile",
+                          str(work / "config.yaml"), "--config", f"workdir={work}", "permutations=10"],
                          capture_output=True, text=True, check=False, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     return request.param, work / "results", sides

@@ -18,7 +18,7 @@ import premeta
 from premeta.groups.pooling import stratified
 from premeta.sheet import read_sheet, validate
 
-from conftest import REPO, SHEET, SNAKEMAKE, run
+from helpers import REPO, SHEET, SNAKEMAKE, run
 
 
 def digests(root: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, close, run
+from helpers import REPO, close, run
 
 import premeta
 from premeta.groups.common import read_effects
