@@ -415,7 +415,7 @@ def multiple_testing(pooled: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame
 
     Two families: the effect of the intervention in each group (the p of ``pooled``, the
     ``overall`` row left out) and the moderator tests (the QM p-value of every moderator in
-    every group, from :func:`moderator_analysis`). Adjusted with statsmodels ``multipletests``
+    every group, from :func:`moderator_analysis`). Adjusted by :func:`premeta.models.adjust_p`
     (R ``p.adjust``; Holm 1979); tests without a p-value are listed and not counted.
     """
     effect = pooled.iloc[:-1]
