@@ -390,7 +390,7 @@ def variance_positive(s: RuleInput) -> list[Problem]:
     return _out_of_range(s, ["vi", "sei"])
 
 
-@rule("`better` and `rob_*` from their lists, in any case (`better` on every row when `orient: benefit`)")
+@rule("`better` and `rob_*` from their lists, whatever the case (`better` on every row when `orient: benefit`)")
 def choices(s: RuleInput) -> list[Problem]:
     problems = []
     for col, allowed in CHOICES.items():
