@@ -23,7 +23,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
                 labels=None, title: str = "", unit: str = "study") -> Figure:
     """GOSH plot (Olkin, Dahabreh & Trikalinos 2012), as metafor's ``plot.gosh.rma``.
 
-    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.gosh.Gosh.res`)
+    Left: the estimate against I² of every fitted subset (``res``, :attr:`premeta.Gosh.res`)
     as a 2-D density (hexagonal bins, log count), the fit to all studies marked (``full`` =
     (estimate, I2); by default the subset holding every study). Right: the influence view, one
     line per study (``labels``, default 1..k; ``unit`` names them): the median, 25-75% and 5-95%
@@ -103,7 +103,7 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
     (a rule that excludes nothing repeats inclusion ``all`` and is left out). One block per measure,
     each on its own scale: at the top the estimates with their ``level`` % CIs, sorted by estimate,
     black where p < 0.05 and grey otherwise, the primary specification (``primary``, as
-    :func:`premeta.multiverse.summary`) in red, and a line at 0; beneath, the choice matrix, one
+    :func:`premeta.groups.multiverse_analysis.summary`) in red, and a line at 0; beneath, the choice matrix, one
     line per value of each choice, a dot where the specification above uses it.
     """
     used = rows[~rows["duplicate"].astype(bool) & rows["estimate"].notna()]
