@@ -63,6 +63,19 @@ def test_subgroup_tests_match_metafor(metafor):
     assert checked == 3 * 8 * 2
 
 
+def test_adjust_p_leaves_missing_values_out_and_keeps_ties_as_r():
+    """R 4.2: p.adjust(c(0.01, NA, 0.04, 0.03, 0.005), "holm"), the same with "bonferroni" (last value
+    0.5), and p.adjust(c(0.02, 0.02, 0.01), "holm"): a missing p is kept and not counted in m."""
+    np.testing.assert_allclose(adjust_p([0.01, np.nan, 0.04, 0.03, 0.005], "holm"),
+                               [0.03, np.nan, 0.06, 0.06, 0.02], rtol=1e-15)
+    np.testing.assert_allclose(adjust_p([0.01, np.nan, 0.04, 0.5], "bonferroni"), [0.03, np.nan, 0.12, 1.0],
+                               rtol=1e-15)
+    np.testing.assert_allclose(adjust_p([0.02, 0.02, 0.01], "holm"), [0.04, 0.04, 0.03], rtol=1e-15)
+    assert np.isnan(adjust_p([np.nan, np.nan], "holm")).all()
+    with pytest.raises(ValueError, match="method must be one of holm, bonferroni"):
+        adjust_p([0.1], "fdr")
+
+
 def test_k1_stratum_is_its_own_estimate_and_others_unaffected():
     yi = [0.5, 0.2, 0.9, 0.4, 1.1]
     vi = [0.04, 0.05, 0.06, 0.05, 0.09]

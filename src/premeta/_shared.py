@@ -11,6 +11,9 @@ from pandas.api.types import infer_dtype, is_numeric_dtype
 
 from premeta.errors import NotComputable
 
+#: Columns of every fit's coefficient table (:func:`coef_table`).
+COEF_COLUMNS = ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
+
 
 def check(yi, vi, rows=None) -> tuple[np.ndarray, np.ndarray]:
     """``yi`` and ``vi`` as float arrays, or :class:`NotComputable` naming the rows (``rows``: their
@@ -81,3 +84,11 @@ def design_terms(mods: pd.DataFrame):
                           levels[0] if levels else None))
     X = np.column_stack(blocks) if blocks else np.empty((len(mods), 0))
     return X, names, terms
+
+
+def coef_table(fit) -> pd.DataFrame:
+    """One row per coefficient of a fit (``MultilevelFit``, ``RobustTest``, ``RVEFit``): :data:`COEF_COLUMNS`,
+    from the attributes every fit has (``terms``, ``beta``, ``se``, ``stat``, ``df``, ``p``, ``ci_low``,
+    ``ci_high``)."""
+    return pd.DataFrame({"term": list(fit.terms), "estimate": fit.beta, "se": fit.se, "stat": fit.stat,
+                         "df": fit.df, "p": fit.p, "ci_low": fit.ci_low, "ci_high": fit.ci_high})

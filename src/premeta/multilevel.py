@@ -40,13 +40,12 @@ import pandas as pd
 from scipy import sparse
 
 from premeta import distributions as dist
-from premeta._shared import check, factor
+from premeta._shared import check, coef_table, factor
 from premeta.deprecation import deprecated_alias
 from premeta.errors import NotComputable
 from premeta.models import moderators
 
 #: Columns of :meth:`MultilevelFit.table` and :meth:`RobustTest.table`.
-COEF_COLUMNS = ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
 
 
 class _Inverse:
@@ -218,7 +217,6 @@ class MultilevelFit:
     vcov: np.ndarray
     se: np.ndarray
     stat: np.ndarray
-    df: np.ndarray
     p: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
@@ -246,6 +244,11 @@ class MultilevelFit:
 
     vb = deprecated_alias("vcov", "MultilevelFit.vb")
 
+    @property
+    def df(self) -> np.ndarray:
+        """NaN per coefficient: Wald z tests, as metafor's (:func:`robust` gives t tests and their df)."""
+        return np.full(len(self.beta), np.nan)
+
     def weights(self) -> np.ndarray:
         r"""Each effect's weight in percent, metafor's ``weights(fit)`` (``type = "diagonal"``):
         :math:`100\,w_i/\sum_j w_j` with :math:`w_i = (V^{-1})_{ii}`, the marginal covariance
@@ -256,9 +259,8 @@ class MultilevelFit:
         return 100 * w / w.sum()
 
     def table(self) -> pd.DataFrame:
-        """One row per coefficient: :data:`COEF_COLUMNS` (``df`` NaN: Wald z tests, as metafor)."""
-        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
-                             "df": np.nan, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
+        """One row per coefficient: :data:`premeta._shared.COEF_COLUMNS` (``df`` NaN: Wald z tests, as metafor)."""
+        return coef_table(self)
 
 
 def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float | None = None) -> MultilevelFit:
@@ -446,7 +448,7 @@ def rma_mv(yi, vi, cluster, inner=None, mods=None, level: float = 95, rho: float
     z = beta / se
     crit = dist.norm_isf((1 - level / 100) / 2)
     return MultilevelFit(
-        beta=beta, vcov=vb, se=se, stat=z, df=np.full(len(beta), np.nan), p=2 * dist.norm_sf(np.abs(z)),
+        beta=beta, vcov=vb, se=se, stat=z, p=2 * dist.norm_sf(np.abs(z)),
         ci_low=beta - crit * se, ci_high=beta + crit * se, sigma2=sigma2,
         s_nlevels=np.array([s.max() + 1, inner.max() + 1]), k=k,
         n_coefs=p, q=QE, q_p=float(dist.chi2_sf(QE, k - p)), i2=100 * sigma2 / (sigma2.sum() + vt),
@@ -478,9 +480,8 @@ class RobustTest:
     terms: tuple = ("intrcpt",)
 
     def table(self) -> pd.DataFrame:
-        """One row per coefficient: :data:`COEF_COLUMNS` (t tests, Satterthwaite df)."""
-        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
-                             "df": self.df, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
+        """One row per coefficient: :data:`premeta._shared.COEF_COLUMNS` (t tests, Satterthwaite df)."""
+        return coef_table(self)
 
 
 def robust(fit: MultilevelFit, cluster=None, level: float | None = None) -> RobustTest:

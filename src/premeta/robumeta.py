@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import sparse
 
 from premeta import distributions as dist
-from premeta._shared import check, factor
+from premeta._shared import check, coef_table, factor
 from premeta.errors import NotComputable
 from premeta.models import moderators
 
@@ -65,9 +65,8 @@ class RVEFit:
     terms: tuple = ("intrcpt",)
 
     def table(self) -> pd.DataFrame:
-        """One row per coefficient: ``term, estimate, se, stat, df, p, ci_low, ci_high``."""
-        return pd.DataFrame({"term": list(self.terms), "estimate": self.beta, "se": self.se, "stat": self.stat,
-                             "df": self.df, "p": self.p, "ci_low": self.ci_low, "ci_high": self.ci_high})
+        """One row per coefficient: :data:`premeta._shared.COEF_COLUMNS`."""
+        return coef_table(self)
 
 
 def _tr(A, B):
