@@ -1,6 +1,10 @@
+import fcntl
 import json
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,28 +17,51 @@ def metafor():
     return json.loads(REFERENCE.read_text())
 
 
-@pytest.fixture(scope="session")
-def bundled(tmp_path_factory):
-    """A workflow run on the bundled sheet, shared by the tests that read its outputs."""
-    work = tmp_path_factory.mktemp("bundled")
-    run(work, "--config", f"data={SHEET}")
+def once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``make`` fills, made once per test session even when pytest-xdist runs several
+    workers: the first to take the lock makes it, the others wait for it and share it. The tests
+    given such a folder only read it (a test that changes a run copies it first)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' common folder
+    work, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(work, ignore_errors=True)  # a worker's failed attempt
+            work.mkdir()
+            make(work)
+            done.touch()
     return work
 
 
-def _from_the_repository(command: list[str], work: Path) -> tuple[Path, subprocess.CompletedProcess]:
-    """``command`` run in the repository (the minocycline configs' paths are relative to it) with
-    ``workdir`` set to ``work`` and 10 permutations; (the run's results folder, its output)."""
-    out = subprocess.run([*command, "--config", f"workdir={work}", "permutations=10"],
-                         capture_output=True, text=True, check=False, cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return work / "results", out
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory):
+    """A workflow run on the bundled sheet, shared by the tests that read its outputs."""
+    return once(tmp_path_factory, "bundled", lambda work: run(work, "--config", f"data={SHEET}"))
+
+
+def _from_the_repository(tmp_path_factory, name: str, command: list[str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """``command`` run once (:func:`once`) in the repository (the minocycline configs' paths are
+    relative to it) with ``workdir`` set to its folder and 10 permutations; (the run's results
+    folder, its output)."""
+    def make(work: Path) -> None:
+        out = subprocess.run([*command, "--config", f"workdir={work}", "permutations=10"],
+                             capture_output=True, text=True, check=False, cwd=REPO)
+        assert out.returncode == 0, out.stderr[-3000:]
+        (work / "stdout.txt").write_text(out.stdout)
+        (work / "stderr.txt").write_text(out.stderr)
+
+    work = once(tmp_path_factory, name, make)
+    return work / "results", subprocess.CompletedProcess(command, 0, (work / "stdout.txt").read_text(),
+                                                         (work / "stderr.txt").read_text())
 
 
 @pytest.fixture(scope="session")
 def minocycline_a(tmp_path_factory):
     """`snakemake --configfile config/minocycline.yaml`, shared by test_minocycline.py and test_words.py."""
-    return _from_the_repository([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2",
-                                 "--configfile", "config/minocycline.yaml"], tmp_path_factory.mktemp("minocycline_a"))
+    return _from_the_repository(tmp_path_factory, "minocycline_a", [
+        *SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "config/minocycline.yaml"])
 
 
 @pytest.fixture(scope="session")
@@ -42,5 +69,5 @@ def minocycline_c(tmp_path_factory):
     """`premeta run --configfile config/minocycline_c.yaml` (Snakemake underneath), shared by
     test_minocycline.py and test_words.py."""
     premeta = str(Path(sys.executable).parent / "premeta")
-    return _from_the_repository([premeta, "run", "--configfile", "config/minocycline_c.yaml"],
-                                tmp_path_factory.mktemp("minocycline_c"))
+    return _from_the_repository(tmp_path_factory, "minocycline_c",
+                                [premeta, "run", "--configfile", "config/minocycline_c.yaml"])
