@@ -15,9 +15,12 @@ import pandas as pd
 from premeta import distributions as dist
 from premeta.errors import NotComputable
 from premeta.models import fit, moderators
+from premeta.multilevel import rma_mv, robust
 
-PREDICTORS = ("sei", "sqrtninv")
-MODELS = ("rma", "lm")
+PREDICTORS = ("sei", "sqrtninv", "msei")
+MODELS = ("rma", "lm", "rma.mv")
+#: How each predictor reads in a message.
+_PREDICTOR_TEXT = {"sei": "sqrt(vi)", "sqrtninv": "1/sqrt(n)", "msei": "sqrt(1/n1 + 1/n2)"}
 ESTIMATORS = ("L0", "R0")
 
 
@@ -45,7 +48,8 @@ def _spread(text: str, values: np.ndarray) -> str:
 
 
 def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: str = "REML",
-          test: str = "z", level: float = 95, mods=None) -> pd.DataFrame:
+          test: str = "z", level: float = 95, mods=None, n1i=None, n2i=None, cluster=None,
+          inner=None) -> pd.DataFrame:
     """Regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     The effect sizes are regressed on a measure of study precision,
@@ -55,9 +59,13 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     and :math:`H_0: \\beta_1 = 0` (no small-study effect) is tested. The predictor is
     ``"sei"``, :math:`x_i = \\sqrt{v_i}` (Egger et al. 1997, *BMJ* 315:629; Sterne and Egger
     2005), or ``"sqrtninv"``, :math:`x_i = 1/\\sqrt{n_i}` with :math:`n_i` the total sample
-    size. The latter is recommended for standardised mean differences, whose SE depends on the
-    SMD itself and so makes the SE-based test over-reject (Zwetsloot et al. 2017, *eLife*
-    6:e24260; Pustejovsky and Rodgers 2019, *Res Synth Methods* 10:57).
+    size, or ``"msei"``, the modified standard error :math:`x_i = \\sqrt{1/n_{1i} + 1/n_{2i}}`
+    (the SE of a standardised mean difference without its term in the SMD itself; Pustejovsky
+    and Rodgers 2019, *Res Synth Methods* 10:57; meta's ``metabias(method.bias =
+    "Pustejovsky")``; metafor's ``regtest`` has no such predictor: ``rma(yi, vi, mods = ~
+    sqrt(1/n1i + 1/n2i))``). The last two are recommended for standardised mean differences,
+    whose SE depends on the SMD itself and so makes the SE-based test over-reject (Zwetsloot et
+    al. 2017, *eLife* 6:e24260; Pustejovsky and Rodgers 2019).
 
     ``model="rma"`` fits the model above as a meta-regression (:func:`premeta.models.fit` with
     ``mods``, tau2 by ``method``, Wald-type ``z`` or Knapp-Hartung ``knha`` test).
@@ -65,6 +73,15 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     :math:`1/v_i` and a multiplicative dispersion (R ``lm(yi ~ sei, weights = 1/vi)``,
     statsmodels ``WLS``), whose t test of the slope on k - 2 df is Egger's test (the
     regression of :math:`y_i/\\sqrt{v_i}` on :math:`1/\\sqrt{v_i}`, intercept and slope swapped).
+    ``model="rma.mv"`` is the test for dependent effects of Rodgers and Pustejovsky (2021,
+    *Psychol Methods* 26:141): the three-level meta-regression of effects (``inner``, by
+    default each row) in studies (``cluster``), :math:`y_{ij} = \\beta_0 + \\beta_1 x_{ij} + u_j
+    + w_{ij} + e_{ij}`, by REML (:func:`premeta.multilevel.rma_mv`), its slope and intercept
+    tested by CR2 cluster-robust t tests with Satterthwaite df
+    (:func:`premeta.multilevel.robust`): metafor ``fit <- rma.mv(yi, vi, mods = ~ x, random = ~
+    1 | cluster/inner)`` followed by clubSandwich ``coef_test(fit, vcov = "CR2", cluster =
+    cluster)`` and ``conf_int``. It needs at least as many studies as coefficients plus one
+    (3 without moderators).
 
     The intercept :math:`\\beta_0` is the "limit estimate": the expected effect of a study of
     infinite precision (:math:`x_i \\to 0`), a bias-corrected estimate akin to PET (Stanley and
@@ -82,32 +99,47 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     ----------
     yi, vi : array-like of shape (k,)
         Effect sizes and sampling variances.
-    predictor : {"sei", "sqrtninv"}
+    predictor : {"sei", "sqrtninv", "msei"}
         Precision measure :math:`x_i`.
     ni : array-like of shape (k,), optional
         Total sample size of each study (e.g. n1i + n2i); needed for ``"sqrtninv"``.
-    model : {"rma", "lm"}
-        Meta-regression or weighted least squares (classical Egger).
+    model : {"rma", "lm", "rma.mv"}
+        Meta-regression, weighted least squares (classical Egger), or the three-level
+        meta-regression with CR2 tests (needs ``cluster``).
     method : str
-        tau2 estimator for ``model="rma"`` (as :func:`premeta.models.fit`).
+        tau2 estimator for ``model="rma"`` (as :func:`premeta.models.fit`); ``"REML"`` only for
+        ``"rma.mv"``.
     test : {"z", "knha", "adhoc"}
         Test for ``model="rma"``, default ``"z"`` (metafor's default) as everywhere in
-        premeta; ignored by ``"lm"``, which uses t tests on k - 2 df.
+        premeta; ignored by ``"lm"``, which uses t tests on k - 2 df, and by ``"rma.mv"``,
+        which uses CR2 t tests on Satterthwaite df.
     level : float
         Confidence level in percent of the limit estimate's interval.
     mods : pandas.DataFrame or array-like of shape (k, q), optional
         Moderators kept in the model, coded as :func:`premeta.models.moderators` (a text
         column, e.g. the group, dummy-coded as R's ``factor``).
+    n1i, n2i : array-like of shape (k,), optional
+        The two groups' sample sizes as they entered the effect size (for a shared control
+        split among m comparisons, n / m); needed for ``"msei"``.
+    cluster : array-like of shape (k,), optional
+        The study of each effect; needed for ``model="rma.mv"`` (the outer level and the
+        cluster of the CR2 tests).
+    inner : array-like of shape (k,), optional
+        The inner level of ``"rma.mv"`` (comparison within study); None: each row its own.
 
     Returns
     -------
     pandas.DataFrame
         One row (metafor ``regtest``'s names in brackets): ``model``, ``predictor``,
-        ``method`` and ``test`` (``"t"`` for ``lm``); ``stat`` (``zval``), ``df`` (``ddf``,
-        NaN for ``z``) and ``p`` (``pval``): the test of the slope; ``slope`` and
-        ``slope_se``; ``estimate`` (``est``), ``ci_low`` and ``ci_high`` (``ci.lb``,
-        ``ci.ub``): the limit estimate and its CI; ``tau2``: residual heterogeneity of the
-        meta-regression (NaN for ``lm``).
+        ``method`` and ``test`` (``"t"`` for ``lm``, ``"CR2"`` for ``rma.mv``); ``stat``
+        (``zval``; clubSandwich ``tstat``), ``df`` (``ddf``, NaN for ``z``; for ``rma.mv`` the
+        slope's Satterthwaite df, clubSandwich ``df_Satt``) and ``p`` (``pval``; ``p_Satt``):
+        the test of the slope; ``slope`` and ``slope_se`` (for ``rma.mv`` the CR2 SE);
+        ``estimate`` (``est``), ``ci_low`` and ``ci_high`` (``ci.lb``, ``ci.ub``): the limit
+        estimate and its CI (for ``rma.mv`` the CR2 interval on the intercept's own
+        Satterthwaite df, clubSandwich ``conf_int``); ``tau2``: residual heterogeneity of the
+        meta-regression (NaN for ``lm`` and for ``rma.mv``, whose two variance components
+        :func:`premeta.multilevel.rma_mv` gives).
 
     Examples
     --------
@@ -117,19 +149,32 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     >>> premeta.egger(yi, vi)[["stat", "p", "estimate", "ci_low", "ci_high"]].round(4)
          stat       p  estimate  ci_low  ci_high
     0  0.1544  0.8773    0.3114  -0.366   0.9887
+    >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    >>> premeta.egger(yi, vi, model="rma.mv", cluster=study)[["test", "stat", "df", "p"]].round(4)
+      test    stat      df       p
+    0  CR2  0.1627  1.7345  0.8881
     """
     if predictor not in PREDICTORS:
         raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    if model == "rma.mv" and cluster is None:
+        raise ValueError("model 'rma.mv' needs the study of each effect, cluster")
+    if model == "rma.mv" and method != "REML":
+        raise ValueError(f"model 'rma.mv' is fitted by REML only, got method {method!r}")
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if predictor == "sei":
         x = np.sqrt(vi)
-    elif ni is None:
-        raise ValueError("predictor 'sqrtninv' needs the total sample sizes ni")
-    else:
+    elif predictor == "sqrtninv":
+        if ni is None:
+            raise ValueError("predictor 'sqrtninv' needs the total sample sizes ni")
         ni = np.asarray(ni, dtype=float)
         x = 1 / np.sqrt(ni)
+    else:
+        if n1i is None or n2i is None:
+            raise ValueError("predictor 'msei' needs the two groups' sample sizes n1i and n2i")
+        n1i, n2i = np.asarray(n1i, dtype=float), np.asarray(n2i, dtype=float)
+        x = np.sqrt(1 / n1i + 1 / n2i)
     k = len(yi)
     Z = np.ones((k, 1)) if mods is None else np.column_stack([np.ones(k), moderators(mods, k)[0]])
     p = Z.shape[1] + 1
@@ -143,11 +188,12 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         raise NotComputable("the moderators are constant or collinear (e.g. the dummy of a group without "
                          "comparisons): Egger's test cannot be computed (metafor: model matrix not of full rank)")
     if _collinear(Z, x):
-        what = (f"the predictor 1/sqrt(n) is constant ({_spread('every comparison has n', ni)})"
-                if predictor == "sqrtninv"
-                else f"the predictor sqrt(vi) is constant ({_spread('every study has vi', vi)})")
+        what = {"sqrtninv": lambda: _spread("every comparison has n", ni),
+                "msei": lambda: _spread("every comparison has sqrt(1/n1 + 1/n2)", x),
+                "sei": lambda: _spread("every study has vi", vi)}[predictor]()
+        what = f"the predictor {_PREDICTOR_TEXT[predictor]} is constant ({what})"
         if mods is not None and not _constant(x):
-            what = (f"the predictor {'1/sqrt(n)' if predictor == 'sqrtninv' else 'sqrt(vi)'} is a linear "
+            what = (f"the predictor {_PREDICTOR_TEXT[predictor]} is a linear "
                     "combination of the moderators (e.g. constant within each group)")
         raise NotComputable(f"{what}: Egger's test cannot be computed (metafor's regtest: model "
                          "matrix not of full rank)")
@@ -161,6 +207,8 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         if test == "knha" and se[-1] == 0:
             raise NotComputable(_PERFECT)
         pval, crit, tau2 = float(f.p[0, -1]), float(f.crit()[0]), float(f.tau2[0])
+    elif model == "rma.mv":
+        return _egger_mv(yi, vi, X, predictor, level, cluster, inner, est=mods is None)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             from statsmodels.regression.linear_model import WLS  # slow to import: only when used
@@ -181,6 +229,29 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
         "stat": float(b[-1] / se[-1]), "df": ddf, "p": pval,
         "slope": float(b[-1]), "slope_se": float(se[-1]),
         "estimate": est, "ci_low": est - crit * se[0], "ci_high": est + crit * se[0], "tau2": tau2,
+    }])
+
+
+def _egger_mv(yi, vi, X, predictor: str, level: float, cluster, inner, est: bool) -> pd.DataFrame:
+    """:func:`egger`'s ``model="rma.mv"``: rma.mv by REML on the design X (predictor last), CR2 tests by cluster."""
+    studies = len(pd.unique(pd.Series(np.asarray(cluster, dtype=object))))
+    p = X.shape[1]
+    if studies <= p:
+        raise NotComputable(
+            f"the three-level Egger test with CR2 tests needs at least {p + 1} studies here, got {studies}: "
+            f"cluster-robust tests of {p} coefficients need more clusters than coefficients (clubSandwich)")
+    f = rma_mv(yi, vi, cluster, inner, mods=X[:, 1:], level=level)
+    if not f.converged:
+        raise NotComputable("the three-level model's REML did not converge: Egger's test cannot be computed")
+    r = robust(f)
+    if not (np.isfinite(r.se[-1]) and r.se[-1] > 0 and np.isfinite(r.df[-1])):
+        raise NotComputable(_PERFECT)
+    return pd.DataFrame([{
+        "model": "rma.mv", "predictor": predictor, "method": "REML", "test": "CR2",
+        "stat": float(r.stat[-1]), "df": float(r.df[-1]), "p": float(r.p[-1]),
+        "slope": float(f.beta[-1]), "slope_se": float(r.se[-1]),
+        "estimate": float(f.beta[0]) if est else np.nan, "ci_low": float(r.ci_low[0]) if est else np.nan,
+        "ci_high": float(r.ci_high[0]) if est else np.nan, "tau2": np.nan,
     }])
 
 
