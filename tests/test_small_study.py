@@ -93,7 +93,9 @@ def test_small_study_matches_metafor(sheet, test):
         for q in ["zval", "pval", "ddf", "slope", "est", "ci_lb", "ci_ub"]:
             close(r[ours(q)], c[q])
     moderated = table[table.group == label]
-    assert len(moderated) == 4  # Egger only: no trim-and-fill on the residuals
+    # Egger only (meta-regression and weighted OLS against SE and 1/sqrt(n), and the three-level test
+    # against SE and modified SE: tests/test_egger_mv.py): no trim-and-fill on the residuals
+    assert len(moderated) == 6 and not moderated.analysis.str.startswith("trim").any()
     if name == "minocycline_a":  # precomputed effects: no n
         assert moderated[moderated.precision == "1/sqrt(n)"].note.str.startswith("no group sizes").all()
     assert moderated.analysis.str.endswith("residuals of the model with mechanism as moderator").all()

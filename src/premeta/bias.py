@@ -152,7 +152,7 @@ def egger(yi, vi, predictor: str = "sei", ni=None, model: str = "rma", method: s
     >>> study = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
     >>> premeta.egger(yi, vi, model="rma.mv", cluster=study)[["test", "stat", "df", "p"]].round(4)
       test    stat      df       p
-    0  CR2  0.1627  1.7345  0.8881
+    0  CR2  0.0936  1.7131  0.9352
     """
     if predictor not in PREDICTORS:
         raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")

@@ -139,7 +139,7 @@ for (name in c("besson2016_rodents", "minocycline")) {
     fit <- rma(d$yi, d$vi, mods = ~ x, method = "REML", test = test, control = tight)
     msei[[length(msei) + 1]] <- list(
       dataset = name, model = "rma", test = test, zval = fit$zval[2], pval = fit$pval[2],
-      ddf = if (test == "z") NA else fit$ddf[2], slope = fit$beta[2], slope_se = fit$se[2], tau2 = fit$tau2,
+      ddf = if (test == "z") NA else fit$ddf[1], slope = fit$beta[2], slope_se = fit$se[2], tau2 = fit$tau2,
       est = fit$beta[1], ci_lb = fit$ci.lb[1], ci_ub = fit$ci.ub[1])
   }
   l <- lm(d$yi ~ x, weights = 1 / d$vi)

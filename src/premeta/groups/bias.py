@@ -28,7 +28,9 @@ def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     larger effects makes a funnel look asymmetric).
 
     * Each group with at least ``min_k`` comparisons: :func:`small_study_tests` (Egger against
-      the SE and 1/sqrt(n), as meta-regression and weighted OLS; trim-and-fill R0 and L0). A
+      the SE and 1/sqrt(n), as meta-regression and weighted OLS; with a ``study`` column, the
+      three-level Egger test with CR2 tests against the SE and the modified SE; trim-and-fill R0
+      and L0). A
       smaller group gets one row saying so (fewer make these tests meaningless; Sterne et al.
       2011, BMJ 343:d4002).
     * With more than one group, all comparisons together (at least ``min_k``): Egger's tests on
@@ -67,7 +69,8 @@ def _too_few(group: str, analysis: str, k: int, min_k: int) -> pd.DataFrame:
 def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z",
                       moderator: str | None = None) -> pd.DataFrame:
     """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
-    (metafor ``regtest``) and as the classical weighted regression; trim-and-fill (R0, L0).
+    (metafor ``regtest``) and as the classical weighted regression; with a ``study`` column, the
+    three-level Egger test for comparisons nested in studies; trim-and-fill (R0, L0).
 
     n is the total number of animals of a comparison (``trt_n + ctl_n``, real group sizes);
     rows without group summaries are left out of the tests against 1/sqrt(n). Every variant is
@@ -79,6 +82,16 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
     mods = ~ factor(moderator)))``, and ``lm(yi ~ factor(moderator) + sei, weights = 1/vi)``):
     the ``analysis`` says so, there is no limit estimate, and trim-and-fill is not run (it mirrors
     studies about one pooled estimate; metafor's ``trimfill`` refuses models with moderators).
+
+    With a ``study`` column, two rows "Egger regression (three-level, CR2)": the test of Rodgers
+    and Pustejovsky (2021, *Psychol Methods* 26:141) for comparisons nested in studies,
+    :func:`premeta.bias.egger` with ``model="rma.mv"`` (metafor ``rma.mv(yi, vi, mods = ~ x,
+    random = ~ 1 | study/comparison)``, clubSandwich ``coef_test(fit, vcov = "CR2", cluster =
+    study)``; ``df`` the Satterthwaite df of the slope), against the SE and against the modified
+    SE :math:`\\sqrt{1/n_1 + 1/n_2}` (``precision`` "modified SE"; n as they entered the effect
+    size: ``trt_n`` and ``ctl_n_eff``, the control split among the comparisons sharing it). Where
+    no study has more than one comparison the rows say so: the meta-regression rows above are
+    then the test. Fewer than 3 studies: not computed (CR2 needs more studies than coefficients).
     """
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
     ni = (pd.to_numeric(effects["trt_n"]) + pd.to_numeric(effects["ctl_n"])).to_numpy(float) \
@@ -100,6 +113,8 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
                 rows.append(row | {"note": why})
                 continue
             rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
+    if "study" in effects:
+        rows += _three_level_rows(effects, yi, vi, mods, on)
     for estimator in ("R0", "L0") if moderator is None else ():
         row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
         t, why = attempt(trimfill, yi, vi, estimator, method=method)
@@ -108,6 +123,32 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             continue
         rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
     return pd.DataFrame(rows)
+
+
+def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str) -> list[dict]:
+    """The rows "Egger regression (three-level, CR2)" of :func:`small_study_tests`: SE and modified SE."""
+    study = effects["study"].astype(str).to_numpy(object)
+    nested = pd.Series(study).value_counts().max() > 1 if len(study) else False
+    n1 = pd.to_numeric(effects["trt_n"]).to_numpy(float) if "trt_n" in effects else np.full(len(yi), np.nan)
+    n2 = pd.to_numeric(effects["ctl_n_eff"]).to_numpy(float) if "ctl_n_eff" in effects else np.full(len(yi), np.nan)
+    rows = []
+    for predictor, precision in (("sei", "SE"), ("msei", "modified SE")):
+        ok = np.isfinite(n1) & np.isfinite(n2) if predictor == "msei" else np.ones(len(yi), bool)
+        row = {"analysis": f"Egger regression (three-level, CR2){on}", "precision": precision, "k": int(ok.sum())}
+        if not nested:
+            rows.append(row | {"note": "each study contributes one comparison: no comparisons nested in studies, "
+                                       "so the meta-regression rows are the test"})
+            continue
+        if predictor == "msei" and not ok.any():
+            rows.append(row | {"note": "no group sizes (the sheet gives precomputed effects only)"})
+            continue
+        r, why = attempt(egger, yi[ok], vi[ok], predictor, model="rma.mv", n1i=n1[ok], n2i=n2[ok],
+                         cluster=study[ok], mods=None if mods is None else mods[ok].reset_index(drop=True))
+        if r is None:
+            rows.append(row | {"note": why})
+            continue
+        rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
+    return rows
 
 
 #: Columns of :func:`funnel_centres`.
