@@ -530,3 +530,36 @@ def test_funnel_panels_are_the_same_bytes_in_any_process(tmp_path):
         subprocess.run([sys.executable, "-c", script, str(data), str(tmp_path / seed)], check=True,
                        env={**__import__("os").environ, "PYTHONHASHSEED": seed})
     assert (tmp_path / "1.svg").read_bytes() == (tmp_path / "2.svg").read_bytes()
+
+
+@pytest.mark.parametrize("precision, se_per_y", [("se", 1.0), ("n", 2.0)])
+def test_funnel_contours_are_drawn_at_the_se_scaled_bounds(grouped, precision, se_per_y):
+    """Contour-enhanced funnel (metafor funnel(level = c(90, 95, 99), refline = 0)): each shaded region
+    lies between |x| = z_a se and z_b se about 0, z the two-sided normal quantiles of 90, 95, 99 %
+    (se = y, or 2 y for 1/sqrt(n) of an SMD); p > 0.10 white, the region beyond 99 % the axes' face,
+    and a legend naming the p ranges beside the groups'."""
+    from matplotlib.colors import to_rgba
+
+    rows, _ = grouped
+    z = [0.0, 1.6448536269514722, 1.959963984540054, 2.5758293035489004]
+    shades = ["white", "0.93", "0.86", "0.79"]
+    for ax in (plots.funnel_figure(rows, 0.5, "SMD", precision=precision).axes[0],
+               *plots.funnel_panels_figure(rows.assign(group="one"), funnel_centres(rows.assign(group="one"), "group"),
+                                           "SMD", precision).axes):
+        fills = [c for c in ax.collections if type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+        assert ax.get_facecolor() == to_rgba(shades[3])
+        for inner, outer, shade in zip(z, z[1:], shades):
+            mine = [f for f in fills if tuple(f.get_facecolor()[0]) == to_rgba(shade)]
+            assert len(mine) == (1 if inner == 0 else 2)
+            xy = np.concatenate([f.get_paths()[0].vertices for f in mine])
+            xy = xy[xy[:, 1] > 0]
+            ratio = np.abs(xy[:, 0]) / xy[:, 1] / se_per_y
+            assert np.all(np.isclose(ratio, inner) | np.isclose(ratio, outer))
+            assert np.isclose(ratio, outer).any() and (inner == 0 or np.isclose(ratio, inner).any())
+            assert ((xy[:, 0] < 0).any() and (xy[:, 0] > 0).any())  # both sides of 0
+        legends = [a for a in ax.get_children() if type(a).__name__ == "Legend"] + \
+                  ([ax.get_legend()] if ax.get_legend() else [])
+        texts = {t.get_text() for lg in legends for t in lg.get_texts()}
+        assert {"p > 0.1", "0.05 < p ≤ 0.1", "0.01 < p ≤ 0.05", "p ≤ 0.01"} <= texts
+    plain = plots.funnel_figure(rows, 0.5, "SMD", precision=precision, contours=()).axes[0]
+    assert plain.get_facecolor() == to_rgba("0.92") and len(plain.collections) == 1 + len(set(rows.group))

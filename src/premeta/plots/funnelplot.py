@@ -1,5 +1,7 @@
 """Funnel plots in the convention of metafor's ``funnel()``: one funnel about one estimate, and
-one funnel per group about its own estimate with the residuals of all groups.
+one funnel per group about its own estimate with the residuals of all groups; contour-enhanced
+(Peters et al. 2008, *J Clin Epidemiol* 61:991): shaded where a comparison's two-sided z test of 0
+is significant at the given levels.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from premeta.deprecation import renamed_arguments
@@ -20,17 +24,62 @@ from premeta.plots.axes import normal_z
 from premeta.plots.style import despine, fill, group_styles, message_figure, need, save, theme
 
 
-def _funnel(ax, x: np.ndarray, y: np.ndarray, centre: float, se_per_y: float | None, level: float) -> None:
+#: Significance contours drawn by default (metafor ``funnel(level = c(90, 95, 99))``), in percent.
+CONTOURS = (90, 95, 99)
+#: Grey of each region from the innermost (not significant) out: white, then darker as p falls;
+#: greys only, so the figure reads the same printed in greyscale, and light enough for the points.
+SHADES = ("white", "0.93", "0.86", "0.79")
+
+
+def _contour_shades(contours) -> list[tuple[float, float, str, str]]:
+    """The regions of the significance contours: (z inner, z outer, grey, p range in words), from
+    the innermost (|z| below the lowest level's quantile) out; the outermost ends at infinity."""
+    levels = sorted(float(c) for c in contours)
+    if len(levels) > len(SHADES) - 1 or not all(0 < c < 100 for c in levels) or len(set(levels)) < len(levels):
+        raise ValueError(f"contours must be at most {len(SHADES) - 1} distinct levels between 0 and 100 "
+                         f"(percent), got {contours!r}")
+    z = [0.0] + [normal_z(c) for c in levels] + [np.inf]
+    a = [f"{1 - c / 100:.3g}" for c in levels]
+    words = ([f"p > {a[0]}"] + [f"{a[i + 1]} < p ≤ {a[i]}" for i in range(len(a) - 1)] + [f"p ≤ {a[-1]}"]
+             if a else ["all p"])
+    return [(z[i], z[i + 1], SHADES[i], words[i]) for i in range(len(levels) + 1)]
+
+
+def _contour_legend(ax, contours, **where) -> None:
+    """The legend of the contour regions (their greys and p ranges) on ``ax``, beside its own legend."""
+    regions = _contour_shades(contours)
+    handles = [Patch(facecolor=shade, edgecolor="0.5", lw=0.5) for _, _, shade, _ in regions]
+    legend = Legend(ax, handles, [text for *_, text in regions], frameon=False, fontsize=8,
+                    title="two-sided p, effect = 0", title_fontsize=8.5, **where)
+    ax.add_artist(legend)
+
+
+def _funnel(ax, x: np.ndarray, y: np.ndarray, centre: float, se_per_y: float | None, level: float,
+            contours=CONTOURS) -> None:
     """One funnel on ``ax``: the pseudo-confidence region ``centre`` ± z se (se = ``se_per_y`` y;
-    none when None), white inside and light grey outside, a line at ``centre``, y inverted from 0;
-    x limits hold the points and the funnel's mouth. The points are the caller's."""
+    none when None) as dashed lines, a line at ``centre``, y inverted from 0; x limits hold the
+    points and the funnel's mouth. With ``contours`` (levels in percent), the regions of
+    significance about 0 are shaded: between the z quantiles of two levels, :math:`z_a\\,se <
+    |x| \\le z_b\\,se`, one grey (:data:`SHADES`, white where no level is reached, the axes' face
+    the region beyond the last); without, white inside the pseudo-confidence region and light grey
+    outside (metafor's plain funnel). The points are the caller's."""
     ymax = 1.08 * np.nanmax(y)
     xs = [x]
-    if se_per_y is not None and np.isfinite(centre):
+    if se_per_y is not None:
         grid = np.linspace(0, ymax, 50)
+        if contours:
+            regions = _contour_shades(contours)
+            ax.set_facecolor(regions[-1][2])
+            for inner, outer, shade, _ in regions[:-1]:
+                a, b = inner * se_per_y * grid, outer * se_per_y * grid
+                # the innermost region in one piece (-b to b: no seam at 0), the others on each side
+                for lo, hi in ([(-b, b)] if inner == 0 else [(-b, -a), (a, b)]):
+                    ax.fill_betweenx(grid, lo, hi, color=shade, lw=0, zorder=0)
+    if se_per_y is not None and np.isfinite(centre):
         half = normal_z(level) * se_per_y * grid
-        ax.set_facecolor("0.92")
-        ax.fill_betweenx(grid, centre - half, centre + half, color="white", lw=0, zorder=0)
+        if not contours:
+            ax.set_facecolor("0.92")
+            ax.fill_betweenx(grid, centre - half, centre + half, color="white", lw=0, zorder=0)
         for sign in (-1, 1):
             ax.plot(centre + sign * half, grid, color="0.3", ls="--", lw=0.9)
         xs.append(centre + np.array([-1, 1]) * half[-1])
@@ -60,7 +109,7 @@ def _points(ax, x: np.ndarray, y: np.ndarray, style: tuple[str, str], label: str
 
 
 def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: str = "se",
-                  level: float = 95) -> Figure:
+                  level: float = 95, contours=CONTOURS) -> Figure:
     """Draw one funnel plot: effects against their standard error or against 1/sqrt(n).
 
     One funnel about one estimate: for the comparisons of one group, whose true effects are
@@ -85,11 +134,20 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         with the SE of an SMD of 0 from two equal arms, :math:`2/\\sqrt{n}`.
     level : float
         Confidence level in percent of the pseudo-confidence funnel (metafor ``funnel(level=)``).
+    contours : sequence of float
+        Levels in percent of the significance contours about 0 (default 90, 95, 99): the regions
+        where a comparison's two-sided z test of effect = 0, :math:`|y_i|/se_i`, reaches p below
+        0.10, 0.05, 0.01 are shaded in darker greys, with a legend of the p ranges (the
+        contour-enhanced funnel plot, Peters et al. 2008, *J Clin Epidemiol* 61:991; metafor
+        ``funnel(res, level = c(90, 95, 99), shade = ..., refline = 0, legend = TRUE)``). With
+        ``precision="n"`` the se is that of an SMD of 0 (see ``precision``), so the contours are
+        approximate. Empty: no contours, inside the funnel white and outside light grey (metafor's
+        plain funnel).
 
     Returns
     -------
     Figure
-        y-axis inverted, 0 at the top; inside the funnel white, outside light grey (metafor).
+        y-axis inverted, 0 at the top; the pseudo-confidence funnel about ``estimate`` dashed.
     """
     y, ylabel, se_per_y = _precision(rows, measure, precision)
     x = rows["yi"].to_numpy(float)
@@ -100,12 +158,14 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         despine([ax])
-        _funnel(ax, x, y, estimate, se_per_y, level)
+        _funnel(ax, x, y, estimate, se_per_y, level, contours)
+        if contours and se_per_y is not None:
+            _contour_legend(ax, contours, loc="lower left", bbox_to_anchor=(1.02, 0))
         if coloured:
             for g, style in group_styles(groups).items():
                 m = (rows["group"] == g).to_numpy()
                 _points(ax, x[m], y[m], style, fill(g, 30))
-            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
         else:
             ax.scatter(x, y, s=22, color="0.1", linewidths=0, zorder=3)
         ax.set(xlabel=MEASURE_LABELS.get(measure, measure), ylabel=ylabel)
@@ -113,13 +173,13 @@ def funnel_figure(rows: pd.DataFrame, estimate: float, measure: str, precision: 
 
 
 def _residuals(ax, x: np.ndarray, y: np.ndarray, labels: np.ndarray, centres: pd.DataFrame, styles: dict,
-               se_per_y: float | None, level: float, group_by: str) -> None:
+               se_per_y: float | None, level: float, group_by: str, contours) -> None:
     """The residual panel of :func:`funnel_panels_figure`: each comparison minus the fitted value of
     its group (``centres.fitted``), about 0, the small groups drawn over the large."""
     fitted = dict(zip(centres["group"], centres["fitted"]))
     if np.isfinite(centres["fitted"]).all():
         r = x - np.array([fitted[g] for g in labels], dtype=float)
-        _funnel(ax, r, y, 0.0, se_per_y, level)
+        _funnel(ax, r, y, 0.0, se_per_y, level, contours)
         for g in sorted(centres["group"], key=lambda g: -(labels == g).sum()):
             m = labels == g
             _points(ax, r[m], y[m], styles[g])
@@ -133,7 +193,7 @@ def _residuals(ax, x: np.ndarray, y: np.ndarray, labels: np.ndarray, centres: pd
 
 @renamed_arguments(by="group_by")
 def funnel_panels_figure(rows: pd.DataFrame, centres: pd.DataFrame, measure: str, precision: str = "se",
-                         level: float = 95, group_by: str = "group") -> Figure:
+                         level: float = 95, group_by: str = "group", contours=CONTOURS) -> Figure:
     """Funnel plots by group: one funnel per group about its own pooled estimate, and their residuals.
 
     Small-study effects are judged among comparisons that share one true effect, never about one
@@ -157,8 +217,9 @@ def funnel_panels_figure(rows: pd.DataFrame, centres: pd.DataFrame, measure: str
         centre of its funnel), ``fitted`` (its fitted value on the model with the group as
         moderator) and ``note`` (why ``fitted`` is missing): the table of
         :func:`premeta.groups.bias.funnel_centres`.
-    measure, precision, level
-        As :func:`funnel_figure`.
+    measure, precision, level, contours
+        As :func:`funnel_figure`: every panel has the same significance contours about 0 (on the
+        residual panel, of the residual), with one legend of their p ranges.
     by : str
         Name of the grouping, in the residual panel's title.
 
@@ -181,54 +242,61 @@ def funnel_panels_figure(rows: pd.DataFrame, centres: pd.DataFrame, measure: str
     ncol, rows_of_groups = (3, -(-len(groups) // 3)) if several else (1, 1)
     xlabel = MEASURE_LABELS.get(measure, measure)
     with theme():
-        w, h = (10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5, 4.2)
+        shaded = bool(contours) and se_per_y is not None
+        w, h = (10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5 + 1.9 * shaded, 4.2)
         fig = Figure(figsize=(w, h))
         FigureCanvasAgg(fig)
         # margins fixed in inches (room for two-line titles and the axis labels), as _panels: constrained
         # layout placed these panels differently in the last bits from one process to the next
         grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups,
-                                left=0.75 / w, right=1 - 0.2 / w, bottom=0.55 / h, top=1 - 0.55 / h,
+                                left=0.75 / w, right=1 - (0.2 + 1.9 * (shaded and not several)) / w,
+                                bottom=0.55 / h, top=1 - 0.55 / h,
                                 wspace=0.7 / (w / ncol - 0.95 / ncol), hspace=0.9 / (h / (several + rows_of_groups)
                                                                                     - 1.1 / (several + rows_of_groups)))
         if several:
             res = fig.add_subplot(grid[0, :2])
-            _residuals(res, x, y, labels, centres, styles, se_per_y, level, group_by)
+            _residuals(res, x, y, labels, centres, styles, se_per_y, level, group_by, contours)
             res.set(xlabel=f"Residual ({xlabel})", ylabel=ylabel)
             legend = fig.add_subplot(grid[0, 2])
             legend.axis("off")
             legend.legend([Line2D([], [], ls="none", marker=styles[g][1], color=styles[g][0], mec="0.15", mew=0.4)
                            for g in groups], [fill(f"{g} (k = {k})", 44) for g, k in zip(groups, centres["k"])],
-                          loc="center left", frameon=False, fontsize=8, title=group_by, title_fontsize=8.5)
+                          loc="upper left" if shaded else "center left", bbox_to_anchor=(0, 1) if shaded else None,
+                          frameon=False, fontsize=8, title=group_by, title_fontsize=8.5)
+            if shaded:
+                _contour_legend(legend, contours, loc="lower left", bbox_to_anchor=(0, 0))
         axes = [fig.add_subplot(grid[several + i // ncol, i % ncol]) for i in range(len(groups))]
         for ax, g in zip(axes, groups):
             m = labels == g
-            _funnel(ax, x[m], y[m], centre[g], se_per_y, level)
+            _funnel(ax, x[m], y[m], centre[g], se_per_y, level, contours)
             _points(ax, x[m], y[m], styles[g] if several else ("0.1", "o"))
             note = "" if np.isfinite(centre[g]) else " (not fitted)"
             ax.set_title(f"{fill(g, 30)} (k = {m.sum()}){note}", fontsize=8.5)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(ylabel if ax.get_subplotspec().is_first_col() else "", fontsize=8)
+        if shaded and not several:
+            _contour_legend(axes[0], contours, loc="center left", bbox_to_anchor=(1.04, 0.5))
         despine(fig.axes)
     return fig
 
 
 def funnel(rows: pd.DataFrame, estimate: float, measure: str, path_stem: str | Path,
-           precision: str = "se", level: float = 95) -> list[Path]:
+           precision: str = "se", level: float = 95, contours=CONTOURS) -> list[Path]:
     """Draw a funnel plot (:func:`funnel_figure`) and write it as PNG and SVG (:func:`~premeta.plots.style.save`);
     with no row to show, a :func:`~premeta.plots.style.message_figure` saying so."""
     if not len(rows) or not np.isfinite(estimate):
         what = "no comparison with group sizes" if precision == "n" else "no comparison"
         return save(message_figure("Funnel plot", what), path_stem)
-    return save(funnel_figure(rows, estimate, measure, precision, level), path_stem)
+    return save(funnel_figure(rows, estimate, measure, precision, level, contours), path_stem)
 
 
 @renamed_arguments(by="group_by")
 def funnels(rows: pd.DataFrame, centres: pd.DataFrame, measure: str, path_stem: str | Path, precision: str = "se",
-            level: float = 95, group_by: str = "group") -> list[Path]:
+            level: float = 95, group_by: str = "group", contours=CONTOURS) -> list[Path]:
     """Draw the funnel plots by group (:func:`funnel_panels_figure`) and write them as PNG and SVG
     (:func:`~premeta.plots.style.save`); with no row to show, a :func:`~premeta.plots.style.message_figure`
     saying so."""
     if not len(rows):
         what = "no comparison with group sizes" if precision == "n" else "no comparison"
         return save(message_figure("Funnel plots", what), path_stem)
-    return save(funnel_panels_figure(rows, centres, measure, precision, level, group_by), path_stem)
+    return save(funnel_panels_figure(rows, centres, measure, precision, level, group_by, contours), path_stem)
