@@ -65,8 +65,13 @@ def test_bundled_run_writes_every_output(bundled):
     for name in ("funnel", "funnel_n"):  # one funnel per group, and the residuals with the group as moderator
         svg = (res / "plots" / f"{name}.svg").read_text()
         assert "residuals of the model with mechanism as moderator" in svg and svg.count("Behaviour (k = 175)") == 2
+        assert "p ≤ 0.01" in svg  # contour-enhanced, with the legend of the p ranges
     small = pd.read_csv(res / "small_study.csv")
     assert list(small.group.unique())[-1] == "all groups (mechanism as moderator)" and "overall" not in set(small.group)
+    # comparisons nested in studies: the three-level Egger test (SE, modified SE) in the 5 groups of k >= 10 and on
+    # the model with the group as moderator, each computed
+    three = small[small.analysis.str.startswith("Egger regression (three-level, CR2)")]
+    assert len(three) == 12 and three.stat.notna().all() and set(three.precision) == {"SE", "modified SE"}
     studies_svg = (res / "plots" / "studies_behaviour.svg").read_text()
     assert "Study (comparisons combined)" in studies_svg and studies_svg.count("(simulated)") == 30
     text = re.sub(r"<[^>]+>", "|", re.sub(r"data:image/png;base64,[^\"]+", "", html))

@@ -87,9 +87,10 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
     and Pustejovsky (2021, *Psychol Methods* 26:141) for comparisons nested in studies,
     :func:`premeta.bias.egger` with ``model="rma.mv"`` (metafor ``rma.mv(yi, vi, mods = ~ x,
     random = ~ 1 | study/comparison)``, clubSandwich ``coef_test(fit, vcov = "CR2", cluster =
-    study)``; ``df`` the Satterthwaite df of the slope), against the SE and against the modified
-    SE :math:`\\sqrt{1/n_1 + 1/n_2}` (``precision`` "modified SE"; n as they entered the effect
-    size: ``trt_n`` and ``ctl_n_eff``, the control split among the comparisons sharing it). Where
+    study)``; by REML whatever ``method``; ``df`` the Satterthwaite df of the slope), against the
+    SE and against the modified SE :math:`\\sqrt{1/n_1 + 1/n_2}` (``precision`` "modified SE"; n
+    as they entered the effect size: ``trt_n`` and ``ctl_n_eff``, the control split among the
+    comparisons sharing it). Where
     no study has more than one comparison the rows say so: the meta-regression rows above are
     then the test. Fewer than 3 studies: not computed (CR2 needs more studies than coefficients).
     """
