@@ -26,6 +26,7 @@ _LAZY = {
     "rve": "robumeta", "RVEFit": "robumeta",
     "metareg": "regression", "permutest": "regression",
     "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
+    "power": "significance", "tes": "significance",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
     "gosh": "sensitivity", "Gosh": "sensitivity",
     "stratified": "groups.pooling", "primary": "groups.pooling",
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from premeta.regression import metareg, permutest
     from premeta.robumeta import RVEFit, rve
     from premeta.sensitivity import Gosh, gosh, influence, leave1cluster, leave1out
+    from premeta.significance import power, tes
 
 
 def __getattr__(name: str):
