@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import close, ours  # noqa: F401 (used below)
+from helpers import close, ours
 
+from premeta.bias import fsn, pet_peese, ranktest
 from premeta.errors import NotComputable
 from premeta.significance import power, tes
 
@@ -101,3 +102,120 @@ def test_tes_bad_arguments():
         tes([0.1, 0.2], [0.1, 0.1], theta=[0.1, 0.2, 0.3])
     with pytest.raises(NotComputable, match="vi <= 0"):
         tes([0.1, 0.2], [0.1, 0.0])
+
+
+# ---- ranktest -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", REFERENCE["ranktest"], ids=lambda c: _id(c, ["dataset", "group"]))
+def test_ranktest_matches_metafor(case):
+    d = _stratum(case["dataset"], case["group"])
+    out = ranktest(d["yi"], d["vi"]).iloc[0]
+    assert out["k"] == case["k"] and out["note"] == ""
+    close(out["tau"], case["tau"])
+    close(out["p"], case["pval"])
+
+
+def test_ranktest_fixtures_have_exact_and_tied_p():
+    assert {c["ties"] for c in REFERENCE["ranktest"]} == {True, False}
+
+
+def test_ranktest_groups_and_not_computable():
+    d = DATA["rodents"]
+    out = ranktest(d["yi"], d["vi"], groups=d["species"])
+    for g in ("mice", "rats"):
+        case = next(c for c in REFERENCE["ranktest"] if c["group"] == g)
+        close(out.loc[out["group"] == g, ["tau", "p"]].to_numpy().ravel(), [case["tau"], case["pval"]])
+    with pytest.raises(NotComputable, match="at least 2 studies"):
+        ranktest([0.3], [0.1])
+    with pytest.raises(NotComputable, match="no variation"):
+        ranktest([0.1, 0.2, 0.3], [0.1, 0.1, 0.1])
+    one = ranktest([0.1, 0.2, 0.3, 0.5], [0.1, 0.2, 0.3, 0.1], groups=["a", "a", "a", "b"])
+    assert one.loc[1, "note"].startswith("the rank correlation test needs") and np.isnan(one.loc[1, "p"])
+
+
+# ---- fsn ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", REFERENCE["fsn"], ids=lambda c: _id(
+    c, ["dataset", "group", "type", "alpha", "target_given", "weighted"]))
+def test_fsn_matches_metafor(case):
+    d = _stratum(case["dataset"], case["group"])
+    out = fsn(d["yi"], d["vi"], type=case["type"], alpha=case["alpha"], target=case["target_given"],
+              weighted=case["weighted"]).iloc[0]
+    assert out["fsnum"] == case["fsnum"]
+    close(out["p"], case["pval"])
+    close(out["estimate"], case["meanes"])
+    close(out["target"], case["target"])
+
+
+def test_fsn_rosenberg_bcg_is_370_and_groups():
+    d = DATA["bcg"]
+    assert fsn(d["yi"], d["vi"], type="Rosenberg").at[0, "fsnum"] == 370
+    r = DATA["rodents"]
+    both = fsn(r["yi"], r["vi"], type="Orwin", groups=r["species"])
+    for g in ("mice", "rats"):
+        case = next(c for c in REFERENCE["fsn"] if c["group"] == g and c["type"] == "Orwin"
+                    and c["target_given"] is None and not c["weighted"])
+        assert both.loc[both["group"] == g, "fsnum"].item() == case["fsnum"]
+    assert np.isinf(fsn([0.2, -0.2], [0.1, 0.1], type="Orwin").at[0, "fsnum"])  # target 0
+    with pytest.raises(ValueError, match="type"):
+        fsn([0.2, 0.3], [0.1, 0.1], type="REM")
+
+
+# ---- PET-PEESE ----------------------------------------------------------------------------------
+
+def _pet_kwargs(d, predictor):
+    if predictor == "n1i_n2i":
+        return {"n1i": d["n1i"], "n2i": d["n2i"]}
+    return {"ni": d["n1i"] + d["n2i"]} if predictor == "ni" else {}
+
+
+@pytest.mark.parametrize("case", REFERENCE["pet_peese"], ids=lambda c: _id(
+    c, ["dataset", "group", "predictor", "method", "test", "model"]))
+def test_pet_peese_matches_metafor(case):
+    d = _stratum(case["dataset"], case["group"])
+    out = pet_peese(d["yi"], d["vi"], method=case["method"], test=case["test"],
+                    **_pet_kwargs(d, case["predictor"]))
+    row = out[out["model"] == case["model"]].iloc[0]
+    assert row["k"] == case["k"] and row["note"] == ""
+    for q in ["estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf", "slope", "slope_se", "tau2"]:
+        close(row[ours(q)], case[q])
+
+
+def test_pet_peese_conditional_rule_and_groups():
+    r = DATA["rodents"]
+    out = pet_peese(r["yi"], r["vi"], n1i=r["n1i"], n2i=r["n2i"], groups=r["species"], method="REML")
+    assert list(out["model"]) == ["PET", "PEESE", "PET-PEESE"] * 2
+    for g, rows in out.groupby("group"):
+        pet, peese, cond = (rows.iloc[i] for i in range(3))
+        which = "PEESE" if pet["p"] < 0.10 else "PET"  # one-tailed 5%: two-sided p < 2 alpha
+        assert cond["chosen"] == which
+        close(cond["estimate"], (peese if which == "PEESE" else pet)["estimate"])
+        assert cond["predictor"] == ("1/n1i+1/n2i" if which == "PEESE" else "sqrt(1/n1i+1/n2i)")
+        case = next(c for c in REFERENCE["pet_peese"] if c["dataset"] == "rodents" and c["group"] == g
+                    and c["predictor"] == "n1i_n2i" and c["method"] == "REML" and c["test"] == "z"
+                    and c["model"] == "PET")
+        close(pet["estimate"], case["estimate"])
+    strict = pet_peese(r["yi"], r["vi"], groups=r["species"], alpha=1e-12)
+    assert set(strict.loc[strict["model"] == "PET-PEESE", "chosen"]) == {"PET"}
+
+
+def test_pet_fe_knha_is_stanleys_wls():
+    for case in REFERENCE["wls"]:
+        d = DATA[case["dataset"]]
+        row = pet_peese(d["yi"], d["vi"], method="FE", test="knha").iloc[0]
+        close(row[["estimate", "se", "stat", "p"]], [case["estimate"], case["se"], case["tval"], case["pval"]])
+
+
+def test_pet_peese_not_computable():
+    with pytest.raises(NotComputable, match="at least 3 studies"):
+        pet_peese([0.1, 0.4], [0.1, 0.2])
+    with pytest.raises(NotComputable, match="constant"):
+        pet_peese([0.1, 0.4, 0.3], [0.1, 0.1, 0.1])
+    with pytest.raises(NotComputable, match="constant"):
+        pet_peese([0.1, 0.4, 0.3], [0.1, 0.2, 0.3], n1i=[5, 5, 5], n2i=[6, 6, 6])
+    out = pet_peese([0.1, 0.4, 0.3, 0.2, 0.5], [0.1, 0.2, 0.3, 0.1, 0.2], groups=list("aaabb"))
+    b = out[out["group"] == "b"]
+    assert b["estimate"].isna().all() and b["note"].str.startswith("PET-PEESE needs").all()
+    assert out.loc[out["group"] == "a", "estimate"].notna().all()
+    with pytest.raises(ValueError, match="n1i and n2i"):
+        pet_peese([0.1, 0.4, 0.3], [0.1, 0.2, 0.3], n1i=[5, 6, 7])

@@ -25,7 +25,8 @@ _LAZY = {
     "MultilevelFit": "multilevel", "RobustTest": "multilevel",
     "rve": "robumeta", "RVEFit": "robumeta",
     "metareg": "regression", "permutest": "regression",
-    "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
+    "egger": "bias", "trimfill": "bias", "egger_ols": "bias", "ranktest": "bias", "fsn": "bias",
+    "pet_peese": "bias",
     "power": "significance", "tes": "significance",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
     "gosh": "sensitivity", "Gosh": "sensitivity",
@@ -34,7 +35,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from premeta.bias import egger, egger_ols, trimfill
+    from premeta.bias import egger, egger_ols, fsn, pet_peese, ranktest, trimfill
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
