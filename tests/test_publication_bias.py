@@ -11,6 +11,7 @@ from helpers import close, ours
 
 from premeta.bias import fsn, pet_peese, ranktest
 from premeta.errors import NotComputable
+from premeta.sensitivity import cumul
 from premeta.significance import power, tes
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "metafor_publication_bias.json").read_text())
@@ -219,3 +220,50 @@ def test_pet_peese_not_computable():
     assert out.loc[out["group"] == "a", "estimate"].notna().all()
     with pytest.raises(ValueError, match="n1i and n2i"):
         pet_peese([0.1, 0.4, 0.3], [0.1, 0.2, 0.3], n1i=[5, 6, 7])
+
+
+# ---- cumul --------------------------------------------------------------------------------------
+
+CUMUL = ["estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2"]
+
+
+@pytest.mark.parametrize("case", REFERENCE["cumul"], ids=lambda c: _id(c, ["dataset", "group", "method", "test"]))
+def test_cumul_matches_metafor(case):
+    d = _stratum(case["dataset"], case["group"])
+    out = cumul(d["yi"], d["vi"], d["year"], method=case["method"], test=case["test"], slab=d["label"])
+    assert list(out["slab"]) == case["label"] and list(out["k"]) == list(range(1, len(d["yi"]) + 1))
+    close(out["order"], case["order"])
+    assert ("tau2" in out) == (case["method"] != "FE")
+    for q in CUMUL:
+        if q != "tau2" or case["method"] != "FE":
+            close(out[ours(q)], case[q])
+
+
+def test_cumul_fixtures_cover_bcg_and_rodents():
+    assert {(c["dataset"], c["method"], c["test"]) for c in REFERENCE["cumul"]} >= {
+        ("bcg", m, t) for m in ("FE", "DL", "REML") for t in ("z", "knha")} | {("rodents", "REML", "z")}
+    assert any(len(set(c["order"])) < len(c["order"]) for c in REFERENCE["cumul"])  # tied years
+
+
+def test_cumul_groups_stack_into_one_call():
+    r = DATA["rodents"]
+    out = cumul(r["yi"], r["vi"], r["year"], groups=r["species"], slab=r["label"])
+    assert list(out["group"].unique()) == ["mice", "rats"] and len(out) == len(r["yi"])
+    for g in ("mice", "rats"):
+        case = next(c for c in REFERENCE["cumul"] if c["group"] == g and c["method"] == "REML")
+        part = out[out["group"] == g]
+        assert list(part["slab"]) == case["label"]
+        close(part["estimate"], case["estimate"])
+        close(part["tau2"], case["tau2"])
+
+
+def test_cumul_text_order_and_bad_arguments():
+    out = cumul([0.1, 0.5, 0.3], [0.1, 0.2, 0.1], ["b", "a", "b"], method="FE", slab=["x", "y", "z"])
+    assert list(out["slab"]) == ["y", "x", "z"] and list(out["order"]) == ["a", "b", "b"]
+    close(out.loc[0, ["estimate", "q", "q_p", "i2", "h2"]], [0.5, 0.0, 1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="order"):
+        cumul([0.1, 0.5], [0.1, 0.2], [2001])
+    with pytest.raises(ValueError, match="order is missing"):
+        cumul([0.1, 0.5], [0.1, 0.2], [2001, None])
+    with pytest.raises(NotComputable, match="vi <= 0"):
+        cumul([0.1, 0.5], [0.1, 0.0], [2001, 2002])

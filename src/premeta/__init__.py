@@ -29,7 +29,7 @@ _LAZY = {
     "pet_peese": "bias",
     "power": "significance", "tes": "significance",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
-    "gosh": "sensitivity", "Gosh": "sensitivity",
+    "gosh": "sensitivity", "Gosh": "sensitivity", "cumul": "sensitivity",
     "stratified": "groups.pooling", "primary": "groups.pooling",
     "multiverse": "groups.multiverse_analysis", "specifications": "groups.multiverse_analysis",
 }
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.regression import metareg, permutest
     from premeta.robumeta import RVEFit, rve
-    from premeta.sensitivity import Gosh, gosh, influence, leave1cluster, leave1out
+    from premeta.sensitivity import Gosh, cumul, gosh, influence, leave1cluster, leave1out
     from premeta.significance import power, tes
 
 
