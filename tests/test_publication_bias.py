@@ -120,6 +120,20 @@ def test_ranktest_fixtures_have_exact_and_tied_p():
     assert {c["ties"] for c in REFERENCE["ranktest"]} == {True, False}
 
 
+def test_ranktest_exact_distribution_beyond_the_fixtures():
+    """The exact p of many studies without ties (where R's pkendall overflows past n = 170)."""
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(7)
+    for n in (5, 40, 250):
+        vi = rng.uniform(0.01, 0.5, n)
+        yi = rng.normal(0, np.sqrt(vi)) + 0.3 * vi
+        w = 1 / vi
+        ystar = (yi - np.sum(w * yi) / np.sum(w)) / np.sqrt(vi - 1 / np.sum(w))
+        ref = kendalltau(ystar, vi, method="exact")
+        close(ranktest(yi, vi)[["tau", "p"]].to_numpy().ravel(), [ref.statistic, ref.pvalue])
+
+
 def test_ranktest_groups_and_not_computable():
     d = DATA["rodents"]
     out = ranktest(d["yi"], d["vi"], groups=d["species"])

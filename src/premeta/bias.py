@@ -418,8 +418,10 @@ def _kendall_cdf(n: int) -> np.ndarray:
     """P(T <= q), q = 0..n(n-1)/2, T the number of concordant (or of discordant) pairs of n
     values under independence: the Mahonian distribution, as R's ``pkendall`` (C_pKendall)."""
     prob = np.ones(1)
-    for i in range(2, n + 1):  # inserting the i-th value adds 0..i-1 inversions, uniformly
-        prob = np.convolve(prob, np.full(i, 1.0 / i))
+    for i in range(2, n + 1):  # inserting the i-th value adds 0..i-1 inversions, uniformly:
+        c = np.r_[np.zeros(i), np.cumsum(prob)]
+        c = np.r_[c, np.full(i - 1, c[-1])]
+        prob = (c[i:] - c[:-i]) / i  # a moving sum of width i
     return np.cumsum(prob)
 
 
