@@ -25,21 +25,24 @@ _LAZY = {
     "MultilevelFit": "multilevel", "RobustTest": "multilevel",
     "rve": "robumeta", "RVEFit": "robumeta",
     "metareg": "regression", "permutest": "regression",
-    "egger": "bias", "trimfill": "bias", "egger_ols": "bias",
+    "egger": "bias", "trimfill": "bias", "egger_ols": "bias", "ranktest": "bias", "fsn": "bias",
+    "pet_peese": "bias",
+    "power": "significance", "tes": "significance",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
-    "gosh": "sensitivity", "Gosh": "sensitivity",
+    "gosh": "sensitivity", "Gosh": "sensitivity", "cumul": "sensitivity",
     "stratified": "groups.pooling", "primary": "groups.pooling",
     "multiverse": "groups.multiverse_analysis", "specifications": "groups.multiverse_analysis",
 }
 
 if TYPE_CHECKING:
-    from premeta.bias import egger, egger_ols, trimfill
+    from premeta.bias import egger, egger_ols, fsn, pet_peese, ranktest, trimfill
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.regression import metareg, permutest
     from premeta.robumeta import RVEFit, rve
-    from premeta.sensitivity import Gosh, gosh, influence, leave1cluster, leave1out
+    from premeta.sensitivity import Gosh, cumul, gosh, influence, leave1cluster, leave1out
+    from premeta.significance import power, tes
 
 
 def __getattr__(name: str):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from premeta import distributions as dist
 from premeta.errors import NotComputable
+from premeta._shared import check, factor
 from premeta.models import fit, moderators
 from premeta.multilevel import rma_mv, robust
 
@@ -472,3 +473,363 @@ def egger_ols(yi, sei, level: float = 95) -> pd.DataFrame:
     return pd.DataFrame({"term": ["intrcpt", "slope"], "estimate": b, "se": se, "stat": t, "df": float(df),
                          "p": p, "ci_low": b - crit * se, "ci_high": b + crit * se, "sigma": float(sigma),
                          "k": int(k)})
+
+
+def _strata(groups, n: int) -> tuple[np.ndarray, list]:
+    return (np.zeros(n, dtype=np.intp), ["overall"]) if groups is None else factor(groups)
+
+
+def _raise_alone(groups, notes) -> None:
+    """Without ``groups`` the one stratum's reason is raised; with them it is the row's note."""
+    if groups is None and notes[0]:
+        raise NotComputable(notes[0])
+
+
+def _kendall_cdf(n: int) -> np.ndarray:
+    """P(T <= q), q = 0..n(n-1)/2, T the number of concordant (or of discordant) pairs of n
+    values under independence: the Mahonian distribution, as R's ``pkendall`` (C_pKendall)."""
+    prob = np.ones(1)
+    for i in range(2, n + 1):  # inserting the i-th value adds 0..i-1 inversions, uniformly:
+        c = np.r_[np.zeros(i), np.cumsum(prob)]
+        c = np.r_[c, np.full(i - 1, c[-1])]
+        prob = (c[i:] - c[:-i]) / i  # a moving sum of width i
+    return np.cumsum(prob)
+
+
+def _kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Kendall's tau-b of x and y and its two-sided p-value, as R's ``cor.test(x, y, method =
+    "kendall", exact = TRUE)``: exact without ties, the normal approximation with its tie
+    correction with them."""
+    n = len(x)
+    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+    iu = np.triu_indices(n, 1)
+    sx, sy = sx[iu], sy[iu]
+    s = float(np.sum(sx * sy))
+    tx, ty = float(np.sum(sx != 0)), float(np.sum(sy != 0))
+    tau = s / np.sqrt(tx * ty)
+    ties = min(len(np.unique(x)), len(np.unique(y))) < n
+    if not ties:
+        q = round((tau + 1) * n * (n - 1) / 4)
+        cdf = _kendall_cdf(n)
+        p = 1 - cdf[q - 1] if q > n * (n - 1) / 4 else cdf[q]
+        return tau, float(min(2 * p, 1.0))
+    xt = np.unique(x, return_counts=True)[1]
+    yt = np.unique(y, return_counts=True)[1]
+    xt, yt = xt[xt > 1].astype(float), yt[yt > 1].astype(float)
+    v0 = n * (n - 1) * (2 * n + 5)
+    vt = np.sum(xt * (xt - 1) * (2 * xt + 5))
+    vu = np.sum(yt * (yt - 1) * (2 * yt + 5))
+    v1 = np.sum(xt * (xt - 1)) * np.sum(yt * (yt - 1))
+    v2 = np.sum(xt * (xt - 1) * (xt - 2)) * np.sum(yt * (yt - 1) * (yt - 2))
+    var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + v2 / (9 * n * (n - 1) * (n - 2))
+    z = s / np.sqrt(var_s)
+    return tau, float(2 * min(dist.norm_sf(-z), dist.norm_sf(z)))
+
+
+def ranktest(yi, vi, groups=None) -> pd.DataFrame:
+    """Begg and Mazumdar's rank correlation test for funnel-plot asymmetry, per stratum.
+
+    The effects are standardised with the common-effect estimate
+    :math:`\\hat\\theta = \\sum w_i y_i / \\sum w_i` (:math:`w_i = 1/v_i`):
+
+    .. math:: y_i^* = (y_i - \\hat\\theta)/\\sqrt{v_i^*},\\quad v_i^* = v_i - 1/\\sum_j w_j,
+
+    and Kendall's tau (tau-b) of :math:`y_i^*` and :math:`v_i` is tested (Begg and Mazumdar 1994,
+    *Biometrics* 50:1088). As metafor 3.8 ``ranktest(yi, vi)`` (and ``ranktest(rma(...))``,
+    which uses the same common-effect standardisation whatever the model's method), the p-value
+    is R's ``cor.test(method = "kendall", exact = TRUE)``: exact (the permutation
+    distribution of the number of concordant pairs) where neither variable has ties, else the
+    normal approximation with the tie-corrected variance of the score. The test has little power
+    with few studies and, for the standardised mean difference, finds the dependence of its SE
+    on the estimate itself.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances.
+    groups : array-like of shape (N,), optional
+        Stratum of each row; None: one stratum, ``overall``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stratum: ``group``, ``k``, ``tau`` (Kendall's tau), ``p`` (metafor
+        ``pval``), ``note`` (why a stratum is NaN).
+
+    Raises
+    ------
+    NotComputable
+        Without ``groups``: fewer than 2 studies, or no variation in the variances or in the
+        standardised effects (tau undefined; metafor gives NA).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.ranktest(yi, vi).round(4)
+         group  k     tau       p note
+    0  overall  8  0.3706  0.2089
+    """
+    yi, vi = check(yi, vi)
+    gid, labels = _strata(groups, len(yi))
+    rows = []
+    for g, label in enumerate(labels):
+        y, v = yi[gid == g], vi[gid == g]
+        k, note, tau, p = len(y), "", np.nan, np.nan
+        if k < 2:
+            note = f"the rank correlation test needs at least 2 studies, got k = {k}"
+        else:
+            w = 1 / v
+            ystar = (y - np.sum(w * y) / np.sum(w)) / np.sqrt(v - 1 / np.sum(w))
+            if np.ptp(v) == 0 or np.ptp(ystar) == 0:
+                note = ("no variation in the variances or the standardised effects: Kendall's tau is "
+                        "undefined (metafor gives NA)")
+            else:
+                tau, p = _kendall(ystar, v)
+        rows.append((label, k, tau, p, note))
+    out = pd.DataFrame(rows, columns=["group", "k", "tau", "p", "note"])
+    _raise_alone(groups, out["note"])
+    return out
+
+
+FSN_TYPES = ("Rosenthal", "Orwin", "Rosenberg")
+
+
+def fsn(yi, vi, type: str = "Rosenthal", alpha: float = 0.05, target=None, weighted: bool = False,
+        groups=None) -> pd.DataFrame:
+    """Fail-safe N per stratum: how many unpublished null studies would overturn the result.
+
+    As metafor 3.8 ``fsn(yi, vi, type=, alpha=, target=, weighted=)``, with k studies,
+    :math:`z_i = y_i/\\sqrt{v_i}` and :math:`w_i = 1/v_i`:
+
+    * ``"Rosenthal"`` (Rosenthal 1979, *Psychol Bull* 86:638; Stouffer's method): with
+      :math:`\\bar z = |\\sum z_i|/\\sqrt{k}`, one-sided :math:`p = 1 - \\Phi(\\bar z)` and
+      :math:`N = \\max(0, k(\\bar z/z_{1-\\alpha})^2 - k)`: the studies averaging z = 0 that
+      make the combined one-sided p reach alpha.
+    * ``"Orwin"`` (Orwin 1983, *J Educ Stat* 8:157): with :math:`\\bar y` the mean effect
+      (unweighted, or weighted by :math:`w_i` with ``weighted=True``) and a target effect
+      :math:`y_T` (by default :math:`\\bar y/2`; its sign made that of :math:`\\bar y`),
+      :math:`N = \\max(0, k(\\bar y - y_T)/y_T)`: the studies of effect 0 that bring the mean
+      down to the target; infinite for a target of 0.
+    * ``"Rosenberg"`` (Rosenberg 2005, *Evolution* 59:464): with the common-effect estimate
+      :math:`\\hat\\theta = \\sum w_iy_i/\\sum w_i`, :math:`z = \\hat\\theta\\sqrt{\\sum w_i}`,
+      two-sided :math:`p = 2(1-\\Phi(|z|))` and :math:`N = \\max(0, k[(\\sum w_iy_i /
+      z_{1-\\alpha/2})^2 - \\sum w_i]/\\sum w_i)`: the studies of effect 0 and average weight
+      that make the common-effect test reach alpha.
+
+    N is rounded up (to the nearest integer where it is one within :math:`\\sqrt{\\epsilon}`).
+    Fail-safe N assumes the missing studies average an effect of exactly zero and ignores
+    heterogeneity; it says nothing of whether studies are missing, and is not a bias
+    correction. metafor's ``type = "REM"`` (a simulation) is not offered.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances (Orwin's unweighted mean does not use vi).
+    type : {"Rosenthal", "Orwin", "Rosenberg"}
+        The method.
+    alpha : float
+        Target significance level (Rosenthal, Rosenberg).
+    target : float, optional
+        Orwin's target effect; None: half the mean effect.
+    weighted : bool
+        Orwin with the inverse-variance weighted mean.
+    groups : array-like of shape (N,), optional
+        Stratum of each row; None: one stratum, ``overall``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stratum (metafor's names in brackets): ``group``, ``k``, ``type``, ``fsnum``
+        (the fail-safe N), ``alpha``, ``p`` (``pval``: the observed significance, NaN for
+        Orwin), ``estimate`` (``meanes``: the mean effect, NaN for Rosenthal), ``target`` (Orwin's
+        target, NaN otherwise).
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.fsn(yi, vi)[["type", "fsnum", "p"]].round(6)
+            type  fsnum    p
+    0  Rosenthal  103.0  0.0
+    >>> premeta.fsn(yi, vi, type="Orwin")[["fsnum", "estimate", "target"]].round(4)
+       fsnum  estimate  target
+    0    8.0     0.375  0.1875
+    """
+    if type not in FSN_TYPES:
+        raise ValueError(f"type must be one of {', '.join(FSN_TYPES)}, got {type!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    yi, vi = check(yi, vi)
+    gid, labels = _strata(groups, len(yi))
+    G = len(labels)
+
+    def total(x):
+        return np.bincount(gid, x, minlength=G)
+
+    k = total(np.ones(len(yi)))
+    w = 1 / vi
+    sw, swy = total(w), total(w * yi)
+    p = est = tgt = np.full(G, np.nan)
+    if type == "Rosenthal":
+        zbar = np.abs(total(yi / np.sqrt(vi))) / np.sqrt(k)
+        p = dist.norm_sf(zbar)
+        n = np.maximum(0, k * (zbar / dist.norm_isf(alpha)) ** 2 - k)
+    elif type == "Rosenberg":
+        est = swy / sw
+        p = 2 * dist.norm_sf(np.abs(est * np.sqrt(sw)))
+        n = np.maximum(0, k * ((swy / dist.norm_isf(alpha / 2)) ** 2 - sw) / sw)
+    else:
+        est = swy / sw if weighted else total(yi) / k
+        tgt = est / 2 if target is None else np.full(G, float(target))
+        tgt = np.where(np.sign(tgt) != np.sign(est), -tgt, tgt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n = np.where(tgt == 0, np.inf, np.maximum(0, k * (est - tgt) / tgt))
+    with np.errstate(invalid="ignore"):
+        whole = ~np.isfinite(n) | (np.abs(n - np.round(n)) < np.finfo(float).eps ** 0.5)
+    n = np.where(whole, np.round(n), np.ceil(n))
+    return pd.DataFrame({"group": labels, "k": k.astype(int), "type": type, "fsnum": n, "alpha": alpha,
+                         "p": p, "estimate": est, "target": tgt})
+
+
+#: the predictors of PET and PEESE (metafor's ``mods``), by the sample sizes given
+_PREDICTORS = {"sei": ("sei", "vi"), "n1i_n2i": ("sqrt(1/n1i+1/n2i)", "1/n1i+1/n2i"),
+               "ni": ("1/sqrt(ni)", "1/ni")}
+PET_PEESE_COLUMNS = ["group", "model", "predictor", "k", "method", "test", "estimate", "se", "stat",
+                     "df", "p", "ci_low", "ci_high", "slope", "slope_se", "tau2", "chosen", "note"]
+
+
+def pet_peese(yi, vi, ni=None, n1i=None, n2i=None, groups=None, method: str = "FE", test: str = "z",
+              level: float = 95, alpha: float = 0.05) -> pd.DataFrame:
+    """PET, PEESE and the conditional PET-PEESE estimate in every stratum.
+
+    Stanley and Doucouliagos (2014, *Res Synth Methods* 5:60) correct the pooled effect for
+    small-study effects by meta-regressions on precision whose intercept is the effect of a study
+    of infinite precision:
+
+    .. math:: \\text{PET: } y_i = \\beta_0 + \\beta_1 s_i + e_i,\\qquad
+              \\text{PEESE: } y_i = \\gamma_0 + \\gamma_1 s_i^2 + e_i,
+
+    :math:`s_i = \\sqrt{v_i}`, fitted with weights :math:`1/v_i` (``method="FE"``; with a tau2
+    estimator, the random-effects meta-regression of that ``method``). The conditional
+    estimator is PEESE's :math:`\\hat\\gamma_0` when PET's intercept is significant,
+    :math:`\\hat\\beta_0` otherwise. The rule taken here: PET's :math:`H_0: \\beta_0 = 0` tested
+    one-tailed at ``alpha`` (default 5%) in the direction of its estimate, that is two-sided
+    :math:`p < 2\\alpha` (Stanley and Doucouliagos 2014's one-tailed 5% test; Stanley 2017, *Soc
+    Psychol Personal Sci* 8:581, and JASP state it as a two-tailed 10% test). Stanley's weighted
+    least squares (R ``lm(yi ~ sqrt(vi), weights = 1/vi)``: a multiplicative dispersion and t on
+    k - 2 df) is ``method="FE", test="knha"``.
+
+    For standardised mean differences the SE depends on the estimate itself, so PET and PEESE
+    are biased even without selection; give the group sizes ``n1i, n2i`` to use
+    :math:`\\sqrt{1/n_{1i} + 1/n_{2i}}` and its square instead (Pustejovsky and Rodgers 2019,
+    *Res Synth Methods* 10:57), or the total ``ni`` for :math:`1/\\sqrt{n_i}` and :math:`1/n_i`.
+
+    metafor: ``rma(yi, vi, mods = ~ sqrt(vi), method = method, test = test)`` (PET) and ``mods =
+    ~ vi`` (PEESE), their intercept; with ``n1i, n2i``: ``mods = ~ sqrt(1/n1i + 1/n2i)`` and
+    ``~ I(1/n1i + 1/n2i)``. Every stratum's PET is one stratum of one :func:`premeta.models.fit`
+    call, PEESE of another.
+
+    PET-PEESE assumes the small-study effect is selection acting through the SE; with
+    heterogeneity, few studies, or studies of similar size it can badly over- or under-correct
+    (Stanley 2017; Carter et al. 2019, *AMPPS* 2:115), and it tells nothing about why small
+    studies differ.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances.
+    ni : array-like of shape (N,), optional
+        Total sample sizes: predictors :math:`1/\\sqrt{n_i}` and :math:`1/n_i`.
+    n1i, n2i : array-like of shape (N,), optional
+        Group sizes: predictors :math:`\\sqrt{1/n_{1i}+1/n_{2i}}` and its square (before ``ni``).
+    groups : array-like of shape (N,), optional
+        Stratum of each row; None: one stratum, ``overall``.
+    method : str
+        ``"FE"`` (default, weighted least squares) or a tau2 estimator, as :func:`premeta.models.fit`.
+    test : {"z", "knha", "adhoc"}
+        Inference, default ``"z"`` as metafor; ``"knha"`` with ``"FE"`` is Stanley's WLS.
+    level : float
+        Confidence level in percent of the intervals.
+    alpha : float
+        One-tailed level of PET's test that chooses PEESE.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Three rows per stratum, ``model`` ``PET``, ``PEESE`` and ``PET-PEESE`` (the row of the
+        model it chose, named in ``chosen``): ``group``, ``predictor``, ``k``, ``method``,
+        ``test``, the intercept's ``estimate``, ``se``, ``stat`` (metafor ``zval``/``tval``),
+        ``df`` (NaN for z), ``p`` (``pval``), ``ci_low``, ``ci_high``; ``slope`` and
+        ``slope_se``; ``tau2`` (residual; 0 for ``FE``, as metafor); ``note`` (why a stratum
+        is NaN).
+
+    Raises
+    ------
+    NotComputable
+        Without ``groups``: fewer than 3 studies, or a constant predictor.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> premeta.pet_peese(yi, vi)[["model", "predictor", "estimate", "p", "chosen"]].round(4)
+           model predictor  estimate       p chosen
+    0        PET       sei    0.6056  0.0012
+    1      PEESE        vi    0.4493  0.0000
+    2  PET-PEESE        vi    0.4493  0.0000  PEESE
+    """
+    yi, vi = check(yi, vi)
+    if n1i is not None and n2i is not None:
+        kind, x = "n1i_n2i", np.sqrt(1 / np.asarray(n1i, dtype=float) + 1 / np.asarray(n2i, dtype=float))
+    elif n1i is not None or n2i is not None:
+        raise ValueError("give both n1i and n2i, or ni")
+    elif ni is not None:
+        kind, x = "ni", 1 / np.sqrt(np.asarray(ni, dtype=float))
+    else:
+        kind, x = "sei", np.sqrt(vi)
+    if x.shape != yi.shape or not np.all(np.isfinite(x) & (x > 0)):
+        raise ValueError("the sample sizes must be positive, one per row of yi")
+    gid, labels = _strata(groups, len(yi))
+    G = len(labels)
+    k = np.bincount(gid, minlength=G)
+    notes = np.full(G, "", dtype=object)
+    for g in range(G):
+        xg = x[gid == g]
+        if k[g] < 3:
+            notes[g] = (f"PET-PEESE needs at least 3 studies, got k = {k[g]}: the regression on an "
+                        "intercept and a slope leaves no residual degrees of freedom")
+        elif _constant(xg):
+            notes[g] = (f"the predictor {_PREDICTORS[kind][0]} is constant in this stratum: PET and "
+                        "PEESE cannot be fitted (metafor: model matrix not of full rank)")
+    _raise_alone(groups, notes)
+    parts = {}
+    for model, xx in (("PET", x), ("PEESE", x**2)):
+        f = fit(yi, vi, groups=gid, method=method, test=test, level=level, mods=xx, confint=False)
+        fnote = np.asarray(f.note, dtype=object)
+        note = np.where(notes != "", notes, fnote)
+        bad = notes != ""
+        nan = np.where(bad, np.nan, 1.0)
+        crit = f.crit()
+        parts[model] = pd.DataFrame({
+            "group": labels, "model": model,
+            "predictor": _PREDICTORS[kind][model == "PEESE"], "k": k, "method": method,
+            "test": np.where(np.isnan(f.df), "z", test), "estimate": f.beta[:, 0] * nan,
+            "se": f.se[:, 0] * nan, "stat": f.stat[:, 0] * nan, "df": f.df * nan, "p": f.p[:, 0] * nan,
+            "ci_low": (f.beta[:, 0] - crit * f.se[:, 0]) * nan,
+            "ci_high": (f.beta[:, 0] + crit * f.se[:, 0]) * nan,
+            "slope": f.beta[:, 1] * nan, "slope_se": f.se[:, 1] * nan,
+            "tau2": f.tau2 * nan, "chosen": "", "note": note})
+        _raise_alone(groups, parts[model]["note"].where(parts[model]["estimate"].isna(), ""))
+    pet, peese = parts["PET"], parts["PEESE"]
+    use_peese = (pet["p"] < 2 * alpha).to_numpy()
+    chosen = pd.DataFrame(np.where(use_peese[:, None], peese.to_numpy(), pet.to_numpy()), columns=pet.columns)
+    chosen["model"] = "PET-PEESE"
+    chosen["chosen"] = np.where(pet["p"].isna(), "", np.where(use_peese, "PEESE", "PET"))
+    out = pd.concat([pet, peese, chosen], ignore_index=True)
+    out["_g"] = np.tile(np.arange(G), 3)
+    out = out.sort_values("_g", kind="stable", ignore_index=True).drop(columns="_g")
+    return out.astype({c: float for c in PET_PEESE_COLUMNS[6:16]}).astype({"k": int})[PET_PEESE_COLUMNS]

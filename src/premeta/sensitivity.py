@@ -1,10 +1,12 @@
-"""Sensitivity analyses: leave-one-out meta-analyses, case-deletion influence diagnostics and GOSH.
+"""Sensitivity analyses: leave-one-out and cumulative meta-analyses, case-deletion influence
+diagnostics and GOSH.
 
 Both follow metafor 3.8's ``leave1out.rma.uni`` and ``influence.rma.uni`` (Viechtbauer and
 Cheung 2010, *Res Synth Methods* 1:112-125) for a random-effects (or ``FE``) model without
 moderators, and use metafor's column names. The k models that each omit one study are fitted
 in a single call of :func:`premeta.models.fit`, as k strata of k - 1 rows (k(k - 1) rows in
-all, about a million for k = 1,000), instead of metafor's loop of k calls of ``rma``.
+all, about a million for k = 1,000), instead of metafor's loop of k calls of ``rma``; so are the
+k steps of a cumulative meta-analysis (:func:`cumul`, metafor ``cumul.rma.uni``).
 
 :func:`leave1cluster` is leave-one-out for dependent effects: every row of one cluster (study)
 dropped together, with robust variance estimation (robumeta) or the three-level model with CR2
@@ -40,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta._shared import check
+from premeta._shared import check, factor
 from premeta.deprecation import deprecated_alias
 from premeta.errors import NotComputable
 from premeta.models import METHODS, T_TESTS, Fit, fit
@@ -110,6 +112,96 @@ def leave1out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     out = out.set_index(_slab(slab, len(yi)))
     if len(yi) == 2:  # one-study refits: metafor's rma at k = 1 reports no heterogeneity as these
         out[["q", "q_p", "tau2", "i2", "h2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
+    return out.drop(columns="tau2") if method == "FE" else out
+
+
+def cumul(yi, vi, order, groups=None, method: str = "REML", test: str = "z", level: float = 95,
+          slab=None) -> pd.DataFrame:
+    """Cumulative meta-analysis: the model refitted as the comparisons are added one at a time.
+
+    Within each stratum the comparisons are sorted by ``order`` (ties kept in input order, as
+    R's ``order``), and step j is the model of the first j of them (Lau et al. 1992, *N Engl J
+    Med* 327:248). With ``order`` the publication year, it shows when the evidence became
+    conclusive and whether early, small studies set an effect later ones shrink (a time-lag or
+    decline effect). It reads as a sequence of repeated tests: a step's p is not adjusted for
+    the looks before it, and a trend over the order may be confounded with anything else that
+    changed over time.
+
+    metafor: ``cumul(rma(yi, vi, method=, test=, level=), order = order)``, per stratum. Every
+    step of every stratum is one stratum of a single :func:`premeta.models.fit` call (its rows
+    repeated: k(k + 1)/2 rows for a stratum of k comparisons), instead of metafor's loop.
+
+    Parameters
+    ----------
+    yi, vi : array-like of shape (N,)
+        Effect sizes and sampling variances.
+    order : array-like of shape (N,)
+        The value the comparisons are sorted by (e.g. the year), ascending; numbers or text.
+    groups : array-like of shape (N,), optional
+        Stratum of each row; None: one stratum, ``overall``.
+    method, test, level
+        As :func:`premeta.models.fit` (metafor ``rma(method=, test=, level=)``); ``test``
+        default ``"z"`` (metafor's default, and premeta's everywhere).
+    slab : array-like of shape (N,), optional
+        Label of each comparison (default 1..N in input order, as metafor).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step, strata in sorted order, steps in ``order`` (metafor's names in
+        brackets): ``group``, ``order`` and ``slab`` of the comparison added at the step,
+        ``k`` (comparisons so far), ``estimate``, ``se``, ``stat`` (``zval``, or ``tval``),
+        ``df`` (NaN for z), ``p`` (``pvals``), ``ci_low``, ``ci_high`` (``ci.lb``, ``ci.ub``),
+        ``q``, ``q_p`` (``Q``, ``Qp``), ``tau2`` (left out for ``FE``, as metafor), ``i2``
+        (``I2``), ``h2`` (``H2``), ``note``. The first step has one comparison: its own
+        estimate with a z interval and, as metafor, q = 0, q_p = 1, tau2 = 0, i2 = 0, h2 = 1.
+
+    Examples
+    --------
+    >>> import premeta
+    >>> yi = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.2]
+    >>> vi = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.08, 0.04]
+    >>> year = [2001, 1999, 2005, 2003, 2010, 2008, 2012, 2004]
+    >>> premeta.cumul(yi, vi, year)[["order", "slab", "k", "estimate", "p", "tau2"]].round(4)
+       order  slab  k  estimate       p    tau2
+    0   1999     2  1    0.3000  0.0833  0.0000
+    1   2001     1  2    0.2000  0.1025  0.0000
+    2   2003     4  3    0.3748  0.0270  0.0639
+    3   2004     8  4    0.3428  0.0119  0.0485
+    4   2005     3  5    0.3497  0.0023  0.0365
+    5   2008     6  6    0.3131  0.0020  0.0343
+    6   2010     5  7    0.3300  0.0003  0.0292
+    7   2012     7  8    0.3633  0.0001  0.0311
+    """
+    yi, vi = check(yi, vi)
+    n = len(yi)
+    order = pd.Series(list(order) if not isinstance(order, pd.Series) else order.to_numpy())
+    if len(order) != n:
+        raise ValueError(f"order must have one value per comparison ({n}), got {len(order)}")
+    if order.isna().any():
+        raise ValueError(f"order is missing in rows {', '.join(map(str, np.flatnonzero(order.isna())))}")
+    labels_slab = np.arange(1, n + 1) if slab is None else np.asarray(list(slab), dtype=object)
+    if len(labels_slab) != n:
+        raise ValueError(f"slab must have one label per comparison ({n}), got {len(labels_slab)}")
+    gid, labels = (np.zeros(n, dtype=np.intp), ["overall"]) if groups is None else factor(groups)
+    key = pd.factorize(order, sort=True)[0]
+    s = np.lexsort((key, gid))  # by stratum, then order; ties in input order
+    g_sorted = gid[s]
+    first = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]  # where each stratum starts in s
+    start = np.repeat(first, np.diff(np.r_[first, n]))  # the stratum's start, per sorted row
+    counts = np.arange(n) - start + 1  # step i holds sorted rows start[i]..i
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = s[np.repeat(start, counts) + offsets]
+    step = np.repeat(np.arange(n), counts)
+    f = fit(yi[rows], vi[rows], groups=step, method=method, test=test, level=level, confint=False)
+    t = f.table()
+    out = pd.DataFrame({"group": [labels[g] for g in g_sorted], "order": order.to_numpy()[s],
+                        "slab": labels_slab[s], "k": t["k"].to_numpy()})
+    cols = ["estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "q", "q_p", "tau2", "i2", "h2"]
+    out[cols] = t[cols].to_numpy()
+    one = out["k"].to_numpy() == 1  # metafor's rma at k = 1 reports no heterogeneity as these
+    out.loc[one, ["q", "q_p", "tau2", "i2", "h2"]] = [0.0, 1.0, 0.0, 0.0, 1.0]
+    out["note"] = np.where(one, "", t["note"].to_numpy())
     return out.drop(columns="tau2") if method == "FE" else out
 
 
