@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from premeta.bias import egger, trimfill
+from premeta.bias import egger, fsn, pet_peese, ranktest, trimfill
 from premeta.deprecation import renamed_arguments
+from premeta.distributions import norm_isf
 from premeta.models import design, fit
+from premeta.sensitivity import cumul
+from premeta.significance import power, tes
 from premeta.vocabulary import group_labels
 from premeta.groups.common import attempt, moderator_label, with_notes
 
@@ -123,7 +126,35 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             rows.append(row | {"note": why})
             continue
         rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
+    if moderator is None:
+        rows += _pet_peese_rows(effects, yi, vi)
+        row = {"analysis": "rank correlation (Begg and Mazumdar)", "precision": "variance", "k": len(yi)}
+        r, why = attempt(ranktest, yi, vi)
+        rows.append(row | ({"note": why} if r is None else {"stat": r.tau.iloc[0], "p": r.p.iloc[0]}))
     return pd.DataFrame(rows)
+
+
+def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> list[dict]:
+    """PET, PEESE and the conditional PET-PEESE estimate as weighted least squares (Stanley and
+    Doucouliagos 2014: :func:`premeta.pet_peese` with ``method="FE", test="knha"``), against the
+    modified SE sqrt(1/n1 + 1/n2) where every comparison has group sizes (Pustejovsky and Rodgers
+    2019; n as it entered the effect size), else against the SE."""
+    n1 = pd.to_numeric(effects["trt_n"]).to_numpy(float) if "trt_n" in effects else np.full(len(yi), np.nan)
+    n2 = pd.to_numeric(effects["ctl_n_eff"]).to_numpy(float) if "ctl_n_eff" in effects else np.full(len(yi), np.nan)
+    sizes = bool(len(yi)) and bool(np.isfinite(n1).all() and np.isfinite(n2).all())
+    precision = "modified SE" if sizes else "SE"
+    names = {"PET": "PET (WLS)", "PEESE": "PEESE (WLS)", "PET-PEESE": "PET-PEESE (conditional)"}
+    r, why = attempt(pet_peese, yi, vi, n1i=n1 if sizes else None, n2i=n2 if sizes else None, method="FE",
+                     test="knha")
+    if r is None:
+        return [{"analysis": name, "precision": precision, "k": len(yi), "note": why} for name in names.values()]
+    rows = []
+    for _, t in r.iterrows():
+        chosen = f": {t.chosen}" if t.model == "PET-PEESE" and isinstance(t.chosen, str) and t.chosen else ""
+        rows.append({"analysis": names[t.model] + chosen, "precision": precision, "k": int(t.k)}
+                    | t[["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict()
+                    | {"note": t.note if isinstance(t.note, str) else ""})
+    return rows
 
 
 def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str) -> list[dict]:
@@ -181,3 +212,138 @@ def funnel_centres(effects: pd.DataFrame, group_by: str = "mechanism", method: s
         table["fitted"] = table["group"].map(dict(zip(groups, fitted)))
         table["note"] = "" if np.isfinite(model.beta[0]).all() else model.note[0]
     return table
+
+
+#: Columns of :func:`fail_safe_n`.
+FAIL_SAFE_COLUMNS = ["group", "type", "k", "fsnum", "alpha", "p", "estimate", "target", "note"]
+#: The fail-safe N computed per group (metafor ``fsn(type=)``).
+FAIL_SAFE_TYPES = ("Rosenthal", "Orwin", "Rosenberg")
+
+
+def fail_safe_n(effects: pd.DataFrame, group_by: str = "mechanism", level: float = 95) -> pd.DataFrame:
+    """Rosenthal's, Orwin's and Rosenberg's fail-safe N in each group of ``group_by``
+    (:func:`premeta.fsn`; metafor ``fsn(yi, vi, type=, alpha=)`` per group), at the significance
+    level ``1 - level/100``; Orwin's target is metafor's default (half the unweighted mean).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FAIL_SAFE_COLUMNS`, the groups in sorted order, the types in
+        :data:`FAIL_SAFE_TYPES` order within each; a group where a type cannot be computed keeps
+        its row with the reason in ``note``.
+    """
+    groups = group_labels(effects, group_by).astype(str).to_numpy(object)
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    parts = [fsn(yi, vi, type=t, alpha=1 - level / 100, groups=groups).assign(order=i)
+             for i, t in enumerate(FAIL_SAFE_TYPES)]
+    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
+    return with_notes(out.reindex(columns=FAIL_SAFE_COLUMNS).reset_index(drop=True))
+
+
+#: SMDs at which the power of every comparison is also given (Cohen's small, medium, large).
+POWER_SMDS = (0.2, 0.5, 0.8)
+#: Power a comparison needs to count as adequately powered.
+ADEQUATE_POWER = 0.8
+#: Columns of :func:`excess_significance` (then one ``median_power_<smd>`` per :data:`POWER_SMDS` for SMDs).
+EXCESS_COLUMNS = ["group", "k", "observed", "expected", "oe_ratio", "test", "stat", "df", "p", "theta",
+                  "power_min", "power_q1", "power_median", "power_q3", "power_max", "adequate", "theta_lim",
+                  "theta_lim_low", "theta_lim_high", "note"]
+
+
+def _smd_column(smd: float) -> str:
+    return f"power_smd_{smd:g}".replace(".", "_")
+
+
+def excess_significance(effects: pd.DataFrame, group_by: str = "mechanism", measure: str = "SMD",
+                        level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The power of every comparison and the test of excess significance in each group.
+
+    Each comparison's power is that of its own two-sided z test at level ``1 - level/100`` to
+    detect its group's common-effect estimate (:func:`premeta.power`; the true effect metafor's
+    ``tes`` assumes by default, Ioannidis and Trikalinos 2007, *Clin Trials* 4:245) and, for SMDs,
+    the SMDs :data:`POWER_SMDS`. Per group, :func:`premeta.tes` (metafor ``tes(yi, vi, alpha=)``):
+    the significant comparisons observed against the sum of those powers expected, its test
+    (exact binomial-sum or chi², metafor's rule), the power's quartiles and the share of
+    comparisons with power of at least :data:`ADEQUATE_POWER` (``adequate``), and the limit
+    estimate ``theta_lim``: the smallest true effect at which the excess would no longer be
+    significant (at metafor's ``tes.alpha`` 0.10).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Per group (:data:`EXCESS_COLUMNS`, then ``median_power_smd_0_2``, ... for SMDs), and per
+        comparison: ``row``, ``group``, ``study``, ``yi``, ``se``, ``significant``, ``theta``,
+        ``power``, then ``power_smd_0_2``, ... for SMDs.
+    """
+    groups = group_labels(effects, group_by).astype(str).to_numpy(object)
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    alpha = 1 - level / 100
+    t = tes(yi, vi, groups=groups, alpha=alpha)
+    theta = pd.Series(t.theta.to_numpy(float), index=t.group.to_numpy(object))
+    z = norm_isf(alpha / 2)
+    per = pd.DataFrame({"row": effects.index, "group": groups,
+                        "study": effects["study"].to_numpy(object) if "study" in effects else "",
+                        "yi": yi, "se": np.sqrt(vi), "significant": np.abs(yi) / np.sqrt(vi) > z,
+                        "theta": theta.reindex(groups).to_numpy(float), "power": t.attrs["power"]})
+    smds = POWER_SMDS if measure == "SMD" else ()
+    for smd in smds:
+        per[_smd_column(smd)] = power(vi, smd, level)
+    adequate = per.groupby("group", sort=True).power.apply(lambda p: float((p >= ADEQUATE_POWER).mean()))
+    out = t.assign(adequate=adequate.reindex(t.group).to_numpy(float)).reindex(columns=EXCESS_COLUMNS)
+    for smd in smds:
+        med = per.groupby("group", sort=True)[_smd_column(smd)].median()
+        out[f"median_{_smd_column(smd)}"] = med.reindex(t.group).to_numpy(float)
+    return with_notes(out), per
+
+
+#: Columns of :func:`cumulative`.
+CUMULATIVE_COLUMNS = ["group", "step", "year", "study", "k", "estimate", "se", "stat", "df", "p", "ci_low",
+                      "ci_high", "tau2", "i2", "note"]
+_YEAR = r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)"
+
+
+def publication_years(effects: pd.DataFrame) -> tuple[pd.Series | None, str]:
+    """The publication year of every comparison, and where it came from: a ``year`` column (whole
+    numbers), else the one year (1800-2099) in each study label when every label has exactly one
+    ("Amorim 2017 (#1)", "Smith_2019"); else ``(None, why)``."""
+    if "year" in effects:
+        year = pd.to_numeric(effects["year"], errors="coerce")
+        if year.notna().all() and (year == year.round()).all():
+            return year.astype(int), "the sheet's year column"
+        return None, "the year column is not a whole number on every row"
+    if "study" not in effects:
+        return None, "the sheet has no year column and no study labels"
+    found = effects["study"].astype(str).str.findall(_YEAR)
+    if len(found) and (found.str.len() == 1).all():
+        return found.str[0].astype(int), "the year in each study label"
+    return None, ("the sheet has no year column, and not every study label holds exactly one year: add a `year` "
+                  "column to order the comparisons by publication year")
+
+
+def cumulative(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", test: str = "z",
+               level: float = 95) -> pd.DataFrame:
+    """Cumulative meta-analysis by publication year in each group (:func:`premeta.cumul`; metafor
+    ``cumul(rma(yi, vi, method=, test=, level=), order = year)`` per group): the group's model
+    refitted as its comparisons are added in order of publication (ties in sheet order).
+
+    The years come from :func:`publication_years`; without them every group keeps one row whose
+    ``note`` says why.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CUMULATIVE_COLUMNS`, one row per step (``step`` 1, 2, ... within a group),
+        the groups in sorted order.
+    """
+    groups = group_labels(effects, group_by).astype(str)
+    years, why = publication_years(effects)
+    if years is None:
+        return pd.DataFrame({"group": sorted(groups.unique()), "note": f"not computed: {why}"}).reindex(
+            columns=CUMULATIVE_COLUMNS)
+    study = effects["study"].astype(str) if "study" in effects else pd.Series("", index=effects.index)
+    out = cumul(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float), years.to_numpy(int),
+                groups=groups.to_numpy(object), method=method, test=test, level=level,
+                slab=study.to_numpy(object))
+    out = out.rename(columns={"order": "year", "slab": "study"})
+    out["step"] = out.groupby("group", sort=False).cumcount() + 1
+    return with_notes(out.reindex(columns=CUMULATIVE_COLUMNS))

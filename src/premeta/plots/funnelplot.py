@@ -300,3 +300,4 @@ def funnels(rows: pd.DataFrame, centres: pd.DataFrame, measure: str, path_stem: 
         what = "no comparison with group sizes" if precision == "n" else "no comparison"
         return save(message_figure("Funnel plots", what), path_stem)
     return save(funnel_panels_figure(rows, centres, measure, precision, level, group_by, contours), path_stem)
+

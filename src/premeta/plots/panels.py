@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from premeta.vocabulary import MEASURE_LABELS
-from premeta.plots.axes import POINT_FENCE, interval, span
-from premeta.plots.style import despine, fill, message_figure, p_text, theme
+from premeta.plots.axes import POINT_FENCE, interval, normal_z, span
+from premeta.plots.style import despine, fill, message_figure, need, p_text, theme
 
 
 ROB_COLOURS = {"low": "#4daf4a", "unclear": "#ffd92f", "high": "#e41a1c"}
@@ -37,9 +39,10 @@ def rob_figure(summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6):
+def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6, top: float = 0.4):
     """A figure with one panel per group, three per row (unused panels hidden, top and right
-    spines hidden), the shared axis labels on its edges.
+    spines hidden), the shared axis labels on its edges; ``top`` inches above the panels (room for
+    a legend across the figure).
 
     Margins are fixed in inches (room for two-line panel titles and tick labels of up to seven
     characters) rather than left to constrained layout, which measures every tick label once more
@@ -47,11 +50,11 @@ def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: 
     """
     ncol = min(3, len(groups))
     nrow = -(-len(groups) // ncol)
-    w, h = width * ncol, height * nrow
+    w, h = width * ncol, height * nrow + top - 0.4
     fig = Figure(figsize=(w, h))
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrow, ncol, squeeze=False, gridspec_kw={
-        "left": 0.8 / w, "right": 1 - 0.25 / w, "bottom": 0.6 / h, "top": 1 - 0.4 / h,
+        "left": 0.8 / w, "right": 1 - 0.25 / w, "bottom": 0.6 / h, "top": 1 - top / h,
         "wspace": 0.75 / (w / ncol - 1.05 / ncol), "hspace": 0.75 / (h / nrow - 1.0 / nrow)})
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
@@ -167,4 +170,117 @@ def comparison_figure(estimates: pd.DataFrame, measure: str) -> Figure:
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
         despine([ax])
+    return fig
+
+
+#: Power classes of the sunset funnel's bands (upper bounds; the last band is power >= 0.8).
+POWER_BANDS = (0.1, 0.3, 0.5, 0.8)
+
+
+def sunset_figure(per: pd.DataFrame, measure: str, level: float = 95) -> Figure:
+    """Sunset funnel plots: one panel per group, each comparison's effect against its standard
+    error, on bands of the power a comparison of that SE has to detect the group's true effect
+    (Kossmeier, Tran and Voracek 2020, *Z Psychol* 228:50; metaviz ``viz_sunset``).
+
+    The power of a two-sided z test at level ``1 - level/100`` of a comparison with standard
+    error :math:`s` at a true effect :math:`\\theta` is :math:`\\Phi(\\theta/s - z) +
+    \\Phi(-\\theta/s - z)` (:func:`premeta.power`); it falls as :math:`s` grows, so the bands are
+    horizontal: lighter where power is high. Dashed lines mark where a comparison's own test of 0
+    becomes significant (:math:`|y| = z s`), the solid line :math:`\\theta`.
+
+    Parameters
+    ----------
+    per : DataFrame
+        One row per comparison: ``group``, ``yi``, ``se``, ``theta`` (the group's true effect
+        assumed: the table of :func:`premeta.groups.bias.excess_significance`) and ``power``.
+    measure : str
+        The effect measure, for the x axis title.
+    level : float
+        Confidence level in percent of the comparisons' tests.
+    """
+    from premeta.significance import power  # the curve drawn, the same function as the tables'
+
+    need(per, ["group", "yi", "se", "theta", "power"])
+    groups = list(dict.fromkeys(sorted(per["group"].astype(str))))
+    if not groups:
+        return message_figure("Sunset funnel plots", "no comparison")
+    import seaborn as sns
+
+    # light where power is high; blended with white so that the points and lines stay legible
+    colours = [tuple(0.45 + 0.55 * c for c in rgb) for rgb in sns.color_palette("flare", len(POWER_BANDS) + 1)[::-1]]
+    z = normal_z(level)
+    with theme():
+        fig, axes = _panels(groups, MEASURE_LABELS.get(measure, measure), "Standard error", width=3.4, height=3.1,
+                            top=1.0)
+        for ax, g in zip(axes, groups):
+            d = per[per["group"].astype(str) == g]
+            x, se, theta = d["yi"].to_numpy(float), d["se"].to_numpy(float), float(d["theta"].iloc[0])
+            top = 1.08 * np.nanmax(se)
+            grid = np.linspace(top / 400, top, 400)
+            band = np.searchsorted(POWER_BANDS, power(grid**2, theta, level), side="right")
+            lo, hi = min(np.nanmin(x), -z * top, theta), max(np.nanmax(x), z * top, theta)
+            pad = 0.05 * (hi - lo)
+            for b in range(len(POWER_BANDS) + 1):
+                inside = band == b
+                if inside.any():
+                    ax.axhspan(grid[inside].min() - top / 800, grid[inside].max() + top / 800, color=colours[b],
+                               lw=0, zorder=0)
+            ax.plot([-z * top, 0, z * top], [top, 0, top], color="0.25", ls="--", lw=0.8)
+            ax.axvline(theta, color="0.1", lw=1)
+            ax.scatter(x, se, s=14, facecolor="white", edgecolor="0.1", lw=0.6, zorder=3)
+            med = float(np.nanmedian(d["power"]))
+            ax.set_title(f"{fill(g, 30)}\nk = {len(d)}, median power {med:.0%}", fontsize=8.5)
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_ylim(top, 0)
+        names = [f"power < {POWER_BANDS[0]:.0%}"] + [f"{a:.0%} to < {b:.0%}" for a, b in
+                                                       zip(POWER_BANDS, POWER_BANDS[1:])] + [f"≥ {POWER_BANDS[-1]:.0%}"]
+        fig.legend([Patch(color=c) for c in colours], names, ncol=len(names), loc="upper center", frameon=False,
+                   fontsize=8, title=f"Power to detect the group's effect (two-sided, {100 - level:g} % level)",
+                   title_fontsize=8.5, bbox_to_anchor=(0.5, 1))
+    return fig
+
+
+def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> Figure:
+    """Cumulative meta-analysis by publication year, one panel per group: the pooled estimate and
+    its confidence interval (band) after each comparison is added, against the number of
+    comparisons so far, the years on the top axis (metafor ``plot(cumul(...))`` and
+    ``forest(cumul(...))`` show the same sequence). A trend from large early estimates to smaller
+    later ones is the decline effect.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The steps of :func:`premeta.groups.bias.cumulative`: ``group``, ``step``, ``year``,
+        ``estimate``, ``ci_low``, ``ci_high`` (rows without an estimate are left out).
+    measure : str
+        The effect measure, for the y axis title.
+    level : float
+        Confidence level in percent, for the legend.
+    """
+    need(table, ["group", "step", "year", "estimate", "ci_low", "ci_high"])
+    steps = table[table["estimate"].notna()]
+    groups = list(dict.fromkeys(steps["group"].astype(str)))
+    if not groups:
+        return message_figure("Cumulative meta-analysis", "no group has publication years")
+    with theme():
+        fig, axes = _panels(groups, "Comparisons included (in order of publication)",
+                            MEASURE_LABELS.get(measure, measure), width=3.4, height=2.8, top=0.8)
+        for ax, g in zip(axes, groups):
+            d = steps[steps["group"].astype(str) == g]
+            k, est = d["step"].to_numpy(float), d["estimate"].to_numpy(float)
+            lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
+            # the first steps' intervals are wide: they never set the scale unless they are all there is
+            y0, y1, _ = span(est, np.r_[lo[k >= 3], hi[k >= 3]], np.r_[lo[k < 3], hi[k < 3]])
+            extent = y1 - y0 if y1 > y0 else 1.0
+            ax.fill_between(k, np.clip(lo, y0 - extent, y1 + extent), np.clip(hi, y0 - extent, y1 + extent),
+                            color="0.82", lw=0, step=None)
+            ax.axhline(0, color="0.5", lw=0.8, ls=":")
+            ax.plot(k, est, "-", color="0.1", lw=1.2, marker="o" if len(k) <= 30 else None, ms=3)
+            ax.set_ylim(y0 - 0.1 * extent, y1 + 0.1 * extent)
+            ax.set_xlim(0.5, max(k.max(), 2) + 0.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+            years = d["year"].to_numpy(float)
+            ax.set_title(f"{fill(g, 30)}\n{years.min():.0f} to {years.max():.0f}, k = {int(k.max())}", fontsize=8.5)
+        fig.legend([Patch(color="0.82"), Line2D([], [], color="0.1", lw=1.2)], [f"{level:g} % CI", "pooled estimate"], ncol=2,
+                   loc="upper center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1))
     return fig
