@@ -99,6 +99,18 @@ rule small_study:
         ),
         png="results/plots/funnel_n.png",
         svg="results/plots/funnel_n.svg",
+        fail_safe_n="results/fail_safe_n.csv",
+        excess_significance=report(
+            "results/excess_significance.csv",
+            caption="../report/excess_significance.rst",
+            category="Small-study effects",
+        ),
+        power="results/power.csv",
+        sunset_png="results/plots/sunset.png",
+        sunset_svg="results/plots/sunset.svg",
+        cumulative="results/cumulative.csv",
+        cumulative_png="results/plots/cumulative.png",
+        cumulative_svg="results/plots/cumulative.svg",
     params:
         group_by=config["group_by"],
         measure=config["measure"],

@@ -234,7 +234,7 @@ def fail_safe_n(effects: pd.DataFrame, group_by: str = "mechanism", level: float
     """
     groups = group_labels(effects, group_by).astype(str).to_numpy(object)
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
-    parts = [fsn(yi, vi, type=t, alpha=1 - level / 100, groups=groups).assign(order=i)
+    parts = [fsn(yi, vi, type=t, alpha=(100 - level) / 100, groups=groups).assign(order=i)
              for i, t in enumerate(FAIL_SAFE_TYPES)]
     out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
     return with_notes(out.reindex(columns=FAIL_SAFE_COLUMNS).reset_index(drop=True))
@@ -277,7 +277,7 @@ def excess_significance(effects: pd.DataFrame, group_by: str = "mechanism", meas
     """
     groups = group_labels(effects, group_by).astype(str).to_numpy(object)
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
-    alpha = 1 - level / 100
+    alpha = (100 - level) / 100
     t = tes(yi, vi, groups=groups, alpha=alpha)
     theta = pd.Series(t.theta.to_numpy(float), index=t.group.to_numpy(object))
     z = norm_isf(alpha / 2)
@@ -316,7 +316,7 @@ def publication_years(effects: pd.DataFrame) -> tuple[pd.Series | None, str]:
     found = effects["study"].astype(str).str.findall(_YEAR)
     if len(found) and (found.str.len() == 1).all():
         return found.str[0].astype(int), "the year in each study label"
-    return None, ("the sheet has no year column, and not every study label holds exactly one year: add a `year` "
+    return None, ("the sheet has no year column, and not every study label holds exactly one year: add a year "
                   "column to order the comparisons by publication year")
 
 

@@ -180,7 +180,7 @@ POWER_BANDS = (0.1, 0.3, 0.5, 0.8)
 def sunset_figure(per: pd.DataFrame, measure: str, level: float = 95) -> Figure:
     """Sunset funnel plots: one panel per group, each comparison's effect against its standard
     error, on bands of the power a comparison of that SE has to detect the group's true effect
-    (Kossmeier, Tran and Voracek 2020, *Z Psychol* 228:50; metaviz ``viz_sunset``).
+    (Kossmeier, Tran and Voracek 2020, *Z Psychol* 228:43; metaviz ``viz_sunset``).
 
     The power of a two-sided z test at level ``1 - level/100`` of a comparison with standard
     error :math:`s` at a true effect :math:`\\theta` is :math:`\\Phi(\\theta/s - z) +
