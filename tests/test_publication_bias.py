@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 from helpers import close, ours
 
 from premeta.bias import fsn, pet_peese, ranktest
 from premeta.errors import NotComputable
+from premeta.groups.bias import cumulative, excess_significance, fail_safe_n, publication_years
 from premeta.sensitivity import cumul
 from premeta.significance import power, tes
 
@@ -281,3 +284,88 @@ def test_cumul_text_order_and_bad_arguments():
         cumul([0.1, 0.5], [0.1, 0.2], [2001, None])
     with pytest.raises(NotComputable, match="vi <= 0"):
         cumul([0.1, 0.5], [0.1, 0.0], [2001, 2002])
+
+
+# ---- per group (premeta.groups.bias), as the workflow writes them --------------------------------
+
+def _rodent_effects() -> pd.DataFrame:
+    """The rodents of the fixtures as an effects table: the label is the study, species the group."""
+    d = DATA["rodents"]
+    return pd.DataFrame({"yi": d["yi"], "vi": d["vi"], "study": d["label"], "year": d["year"],
+                         "species": d["species"]}, index=pd.RangeIndex(2, 2 + len(d["yi"]), name="row"))
+
+
+def test_excess_significance_per_group_is_metafors_tes_per_species():
+    excess, per = excess_significance(_rodent_effects(), "species", "SMD", 95)
+    assert list(excess.group) == ["mice", "rats"] and list(per.row) == list(_rodent_effects().index)
+    case = next(c for c in REFERENCE["tes"] if c["dataset"] == "rodents" and c["group"] == "rats"
+                and c["theta_given"] is None and c["test_given"] == "chi2" and c["tes_alternative"] == "greater")
+    rats = excess.set_index("group").loc["rats"]
+    assert rats.test == "chi2" and rats.observed == case["O"] and rats.k == case["k"]
+    for ours_, theirs in (("expected", "E"), ("oe_ratio", "OEratio"), ("stat", "X2"), ("p", "pval"),
+                          ("theta", "theta"), ("theta_lim", "theta_lim")):
+        close(rats[ours_], case[theirs])
+    close(per.loc[per.group == "rats", "power"], case["power"])
+    power_ = per.loc[per.group == "rats", "power"].to_numpy()
+    assert rats.adequate == pytest.approx(np.mean(power_ >= 0.8))
+    # power at SMD 0.5 is the closed form Phi(0.5/se - z) + Phi(-0.5/se - z)
+    se, z = per["se"].to_numpy(), stats.norm.isf(0.025)
+    close(per["power_smd_0_5"], stats.norm.cdf(0.5 / se - z) + stats.norm.cdf(-0.5 / se - z))
+    assert not {"power_smd_0_5", "median_power_smd_0_5"} & set(excess_significance(_rodent_effects(), "species",
+                                                                                      "ROM", 95)[0])
+
+
+def test_fail_safe_n_per_group_is_metafors_fsn_per_species():
+    table = fail_safe_n(_rodent_effects(), "species", 95)
+    assert list(table.group) == ["mice"] * 3 + ["rats"] * 3
+    assert list(table.type) == ["Rosenthal", "Orwin", "Rosenberg"] * 2
+    cases = [c for c in REFERENCE["fsn"] if c["dataset"] == "rodents" and c["alpha"] == 0.05
+             and c["target_given"] is None and not c["weighted"]]
+    assert len(cases) == 6
+    for c in cases:
+        row = table[(table.group == c["group"]) & (table.type == c["type"])].iloc[0]
+        assert row.fsnum == c["fsnum"] and row.alpha == 0.05
+        for ours_, theirs in (("p", "pval"), ("estimate", "meanes"), ("target", "target")):
+            close(row[ours_], c[theirs])
+
+
+def test_cumulative_per_group_is_metafors_cumul_by_year():
+    table = cumulative(_rodent_effects(), "species", "REML", "z", 95)
+    for case in (c for c in REFERENCE["cumul"] if c["dataset"] == "rodents" and c["method"] == "REML"):
+        steps = table[table.group == case["group"]]
+        assert list(steps.step) == list(range(1, len(steps) + 1))
+        assert list(steps.year) == case["order"] and list(steps.study) == case["label"]
+        for ours_, theirs in (("estimate", "estimate"), ("se", "se"), ("stat", "zval"), ("p", "pval"),
+                              ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("tau2", "tau2"), ("i2", "I2")):
+            close(steps[ours_], case[theirs])
+
+
+def test_publication_years_from_a_column_or_the_labels_else_why():
+    e = _rodent_effects()
+    years, source = publication_years(e)
+    assert list(years) == list(e.year) and source == "the sheet's year column"
+    labelled = e.drop(columns="year").assign(study=[f"Smith_{y} (#{i})" for i, y in enumerate(e.year)])
+    years, source = publication_years(labelled)
+    assert list(years) == list(e.year) and source == "the year in each study label"
+    two = labelled.assign(study=labelled.study.where(labelled.index != 3, "Smith 2001 and Jones 2003"))
+    years, why = publication_years(two)
+    assert years is None and "exactly one year" in why
+    table = cumulative(two, "species")
+    assert list(table.group) == ["mice", "rats"] and table.estimate.isna().all()
+    assert (table.note == f"not computed: {why}").all()
+
+
+def test_small_study_rows_hold_pet_peese_and_the_rank_test_of_the_library():
+    from premeta.groups.bias import small_study_tests
+    e = _rodent_effects().assign(trt_n=DATA["rodents"]["n1i"], ctl_n=DATA["rodents"]["n2i"],
+                                 ctl_n_eff=DATA["rodents"]["n2i"])
+    rows = small_study_tests(e).set_index("analysis")
+    lib = pet_peese(e.yi, e.vi, n1i=e.trt_n, n2i=e.ctl_n_eff, method="FE", test="knha").set_index("model")
+    for name, model in (("PET (WLS)", "PET"), ("PEESE (WLS)", "PEESE")):
+        assert rows.loc[name, "precision"] == "modified SE"
+        close(rows.loc[name, ["estimate", "p", "ci_low", "ci_high", "slope"]].to_numpy(float),
+              lib.loc[model, ["estimate", "p", "ci_low", "ci_high", "slope"]].to_numpy(float))
+    conditional = [a for a in rows.index if a.startswith("PET-PEESE (conditional): ")]
+    assert conditional == [f"PET-PEESE (conditional): {lib.loc['PET-PEESE', 'chosen']}"]
+    rank = ranktest(e.yi, e.vi).iloc[0]
+    close(rows.loc["rank correlation (Begg and Mazumdar)", ["stat", "p"]].to_numpy(float), [rank.tau, rank.p])

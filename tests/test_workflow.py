@@ -41,8 +41,15 @@ def test_bundled_run_writes_every_output(bundled):
                  "time_course_weeks.csv", "plots/time_course_weeks.png",
                  "plots/forest_overall.png", "plots/forest_overall.svg", "plots/funnel.png",
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
-                 "plots/studies_behaviour.png", "plots/studies_behaviour.svg"]:
+                 "plots/studies_behaviour.png", "plots/studies_behaviour.svg", "fail_safe_n.csv",
+                 "excess_significance.csv", "power.csv", "plots/sunset.png", "plots/sunset.svg", "cumulative.csv",
+                 "plots/cumulative.png"]:
         assert (res / name).stat().st_size > 0, name
+    excess = pd.read_csv(res / "excess_significance.csv")
+    assert list(excess.group) == list(groups)[:-1] and excess.p.notna().all()
+    assert len(pd.read_csv(res / "power.csv")) == len(pd.read_csv(res / "effect_sizes.csv"))
+    cumulative = pd.read_csv(res / "cumulative.csv")  # the simulated studies have no year: each group says so
+    assert cumulative.estimate.isna().all() and cumulative.note.str.contains("no year column").all()
     for log in ["effect_sizes", "pool", "figures", "risk_of_bias", "time_course", "small_study", "sensitivity",
                 "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
@@ -51,6 +58,8 @@ def test_bundled_run_writes_every_output(bundled):
     assert hashlib.sha256(SHEET.read_bytes()).hexdigest() in html
     assert "restricted maximum likelihood" in html and "Knapp-Hartung" in html
     assert "Risk of bias (SYRCLE)" in html and "Known limits" in html and "Time course" in html
+    assert 'id="fail-safe-n"' in html and 'id="power"' in html and "Sunset funnel plots" in html
+    assert "Cumulative meta-analysis" in html and "PET-PEESE (conditional)" in html
     assert 'name="viewport"' in html and '<h2 id="glance">Results at a glance</h2>' in html
     assert '<a href="#forest-9">overall</a>' in html and '<figure id="forest-9">' in html  # glance links to figures
     assert '<figure id="forest-4-studies">' in html and not (res / "plots" / "studies_microglia.png").exists()
