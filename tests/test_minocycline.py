@@ -192,3 +192,22 @@ def test_config_minocycline_c_reproduces_the_replication_from_group_data(minocyc
     assert (overall.k, overall.clusters) == (108, 60)
     assert (round(overall.estimate, 2), round(overall.ci_low, 2), round(overall.ci_high, 2)) == (1.21, 0.91, 1.51)
     assert (round(overall.df, 1), round(overall.tau2, 3), round(overall.i2, 1)) == (56.9, 0.985, 76.7)
+
+
+@pytest.mark.workflow
+def test_minocycline_c_publication_bias_and_power_answered_by_the_run(minocycline_c):
+    """The study labels (Amorim_2017, ...) give each comparison its year: the cumulative meta-analysis
+    runs, and its last step in each group is that group's model in pooled.csv; the excess
+    significance, fail-safe N and sunset funnel are written for every group."""
+    results, _ = minocycline_c
+    pooled = pd.read_csv(results / "pooled.csv").set_index("group").iloc[:-1]
+    steps = pd.read_csv(results / "cumulative.csv")
+    assert steps.year.between(2000, 2030).all() and steps.estimate.notna().all()
+    last = steps.groupby("group").last()
+    assert list(last.index) == sorted(pooled.index) and (last.k == pooled.loc[last.index, "k"]).all()
+    np.testing.assert_allclose(last.estimate, pooled.loc[last.index, "estimate"], rtol=1e-10)
+    np.testing.assert_allclose(last.ci_low, pooled.loc[last.index, "ci_low"], rtol=1e-10)
+    excess = pd.read_csv(results / "excess_significance.csv")
+    assert list(excess.group) == sorted(pooled.index)
+    assert set(pd.read_csv(results / "fail_safe_n.csv").type) == {"Rosenthal", "Orwin", "Rosenberg"}
+    assert (results / "plots" / "sunset.png").stat().st_size > 0 and (results / "plots" / "cumulative.png").exists()
