@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import brentq
 from matplotlib.patches import Polygon
 
 import premeta
@@ -563,3 +564,33 @@ def test_funnel_contours_are_drawn_at_the_se_scaled_bounds(grouped, precision, s
         assert {"p > 0.1", "0.05 < p ≤ 0.1", "0.01 < p ≤ 0.05", "p ≤ 0.01"} <= texts
     plain = plots.funnel_figure(rows, 0.5, "SMD", precision=precision, contours=()).axes[0]
     assert plain.get_facecolor() == to_rgba("0.92") and len(plain.collections) == 1 + len(set(rows.group))
+
+
+def test_sunset_bands_are_the_power_at_each_se_and_the_figures_redraw_identically(tmp_path):
+    """The sunset funnel's bands change colour where a comparison of that SE reaches 10, 30, 50 and
+    80 % power at its group's effect (premeta.power), one panel per group with its median power;
+    the cumulative figure draws one panel per group with years; both redraw to the same bytes."""
+    from premeta.plots.panels import POWER_BANDS
+    from premeta.significance import power
+
+    se = np.array([0.2, 0.3, 0.45, 1.0, 0.25, 0.5])
+    per = pd.DataFrame({"group": ["A"] * 4 + ["B"] * 2, "yi": [0.9, 0.4, 1.2, 0.1, -0.2, 0.3], "se": se,
+                        "theta": [0.6] * 4 + [0.05] * 2})
+    per["power"] = power(se**2, per["theta"].to_numpy())
+    fig = plots.sunset_figure(per, "SMD")
+    a = fig.axes[0]
+    assert a.get_title() == f"A\nk = 4, median power {np.median(per.power[:4]):.0%}"
+    spans = sorted((p.get_extents().y0, p.get_facecolor()) for p in a.patches)
+    assert len({c for _, c in spans}) == len(a.patches) == 5  # every band at theta 0.6 within SE 0..1.08
+    edges = sorted(p.get_y() for p in a.patches)[1:]  # where each band below the first begins
+    bounds = [brentq(lambda s, b=b: power(s**2, 0.6) - b, 1e-3, 5) for b in POWER_BANDS[::-1]]
+    np.testing.assert_allclose(edges, bounds, atol=1.08 / 400 * 1.5)  # the band edges, within the grid's step
+    steps = pd.DataFrame({"group": ["A"] * 3, "step": [1, 2, 3], "year": [2001, 2003, 2003],
+                          "estimate": [0.9, 0.6, 0.5], "ci_low": [-0.5, 0.1, 0.2], "ci_high": [2.3, 1.1, 0.8]})
+    assert plots.cumulative_figure(steps, "SMD").axes[0].get_title() == "A\n2001 to 2003, k = 3"
+    for name in ("a", "b"):
+        plots.save(plots.sunset_figure(per, "SMD"), tmp_path / f"sunset_{name}")
+        plots.save(plots.cumulative_figure(steps, "SMD"), tmp_path / f"cumulative_{name}")
+    for stem in ("sunset", "cumulative"):
+        assert (tmp_path / f"{stem}_a.svg").read_bytes() == (tmp_path / f"{stem}_b.svg").read_bytes()
+        assert (tmp_path / f"{stem}_a.png").read_bytes() == (tmp_path / f"{stem}_b.png").read_bytes()
