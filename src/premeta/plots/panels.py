@@ -281,6 +281,6 @@ def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> F
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
             years = d["year"].to_numpy(float)
             ax.set_title(f"{fill(g, 30)}\n{years.min():.0f} to {years.max():.0f}, k = {int(k.max())}", fontsize=8.5)
-        fig.legend([Patch(color="0.82"), Line2D([], [], color="0.1", lw=1.2)], [f"{level:g} % CI", "pooled estimate"], ncol=2,
-                   loc="upper center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1))
+        fig.legend([Patch(color="0.82"), Line2D([], [], color="0.1", lw=1.2)], [f"{level:g} % CI", "pooled estimate"],
+                   ncol=2, loc="upper center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1))
     return fig
