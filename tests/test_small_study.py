@@ -105,7 +105,11 @@ def test_one_group_has_no_moderator_block():
     d = DATA["besson2016_rodents"]
     effects = pd.DataFrame({"yi": d["yi"], "vi": d["vi"], "g": "one"})
     table = small_study(effects, "g")
-    assert set(table.group) == {"one"} and len(table) == 6
+    assert set(table.group) == {"one"} and len(table) == 6 + 4  # and PET, PEESE, PET-PEESE, the rank test
+    assert list(table.analysis[-4:]) == ["PET (WLS)", "PEESE (WLS)", "PET-PEESE (conditional): PET",
+                                         "rank correlation (Begg and Mazumdar)"] or \
+        list(table.analysis[-4:]) == ["PET (WLS)", "PEESE (WLS)", "PET-PEESE (conditional): PEESE",
+                                      "rank correlation (Begg and Mazumdar)"]
 
 
 def test_moderator_block_says_why_when_not_computable():
