@@ -1,0 +1,92 @@
+# Reference values for premeta.selmodel: metafor 3.8.1's selmodel(rma(yi, vi, method = "ML"), ...)
+# on published data. Run from the repository root:
+#   Rscript tests/reference/make_selmodel_fixtures.R   -> tests/reference/metafor_selmodel.json
+#
+# metafor's optimiser stops early: optim's BFGS with its default reltol (1e-8) and finite-difference
+# gradients (ndeps 1e-3) leaves the multi-step and beta fits 1e-4 to 1e-3 (relative) away from the
+# optimum, and integrate()'s default rel.tol (1.2e-4) moves the log-likelihood of the continuous types
+# in its 5th digit. So every fit is polished: it is restarted from its own solution (control beta.init,
+# tau2.init, delta.init) with control = list(reltol = 1e-15, ndeps = 1e-6) until the log-likelihood
+# stops rising, and the continuous types integrate with intCtrl = list(lower = -20, upper = 20,
+# rel.tol = 1e-10, subdivisions = 10000) (the studies' densities have no mass beyond +-20; a tighter
+# rel.tol over (-Inf, Inf) makes integrate() stop with a roundoff error). The standard errors are
+# metafor's own (numDeriv::hessian at the polished optimum).
+suppressMessages({library(metafor); library(jsonlite)})
+
+INT <- list(lower = -20, upper = 20, rel.tol = 1e-10, subdivisions = 10000L)
+
+polished <- function(res, type, steps, alternative) {
+  args <- list(res, type = type, alternative = alternative)
+  if (!is.null(steps)) args$steps <- steps
+  ctrl <- if (type == "stepfun") list() else list(intCtrl = INT)
+  s <- try(do.call(selmodel, c(args, list(control = ctrl))), silent = TRUE)
+  if (inherits(s, "try-error")) s <- do.call(selmodel, args)   # start from metafor's defaults
+  lo <- s$delta.min + 1e-8; hi <- s$delta.max - 1e-8
+  for (i in 1:20) {
+    c2 <- c(list(intCtrl = INT)[type != "stepfun"],
+            list(beta.init = c(s$beta), tau2.init = max(s$tau2, 1e-8),
+                 delta.init = pmin(pmax(s$delta, lo), hi), reltol = 1e-15,
+                 ndeps = rep(1e-6, 2 + length(s$delta))))
+    s2 <- try(do.call(selmodel, c(args, list(control = c2))), silent = TRUE)
+    if (inherits(s2, "try-error") || s2$ll <= s$ll) break
+    s <- s2
+  }
+  s
+}
+
+one <- function(yi, vi, type, steps, alternative) {
+  res <- rma(yi, vi, method = "ML")
+  s <- polished(res, type, steps, alternative)
+  list(k = s$k, estimate = c(s$beta), se = s$se, stat = s$zval, p = s$pval,
+       ci_low = s$ci.lb, ci_high = s$ci.ub, tau2 = s$tau2, tau2_se = s$se.tau2,
+       delta = s$delta, delta_se = s$se.delta, lrt = s$LRT, lrt_df = s$LRTdf, lrt_p = s$LRTp,
+       loglik = s$ll, steps = s$steps,
+       ptable = if (is.data.frame(s$ptable)) s$ptable$k else NULL)
+}
+
+case <- function(name, data, yi, vi, type, steps = NULL, alternative = "greater", groups = NULL) {
+  cat(name, "\n")
+  strata <- if (is.null(groups)) list(overall = seq_along(yi)) else split(seq_along(yi), groups)
+  list(name = name, data = data, type = type, steps = steps, alternative = alternative,
+       yi = yi, vi = vi, groups = groups,
+       results = lapply(strata, function(i) one(yi[i], vi[i], type, steps, alternative)))
+}
+
+h <- dat.hackshaw1998
+l <- dat.lehmann2018
+b <- dat.baskerville2012
+# Besson et al. 2016 (metadat dat.besson2016) as the corpus sheet holds it: Hedges' g from the means and
+# SEMs (SD = SEM * sqrt(n)), oriented so that a positive g is the benefit; one model per species.
+r <- read.csv("tests/data/besson2016_rodents.csv")
+r <- escalc("SMD", m1i = trt_mean, sd1i = trt_sem * sqrt(trt_n), n1i = trt_n,
+            m2i = ctl_mean, sd2i = ctl_sem * sqrt(ctl_n), n2i = ctl_n, data = r, vtype = "LS")
+r$yi <- ifelse(r$better == "lower", -1, 1) * r$yi
+r <- r[r$vi > 0, ]
+
+cases <- list(
+  case("hackshaw_step", "dat.hackshaw1998", h$yi, h$vi, "stepfun", 0.025),
+  case("hackshaw_steps4", "dat.hackshaw1998", h$yi, h$vi, "stepfun", c(0.025, 0.10, 0.50, 1)),
+  case("hackshaw_step_less", "dat.hackshaw1998", h$yi, h$vi, "stepfun", c(0.05, 0.5), "less"),
+  case("hackshaw_step_two_sided", "dat.hackshaw1998", h$yi, h$vi, "stepfun", 0.05, "two.sided"),
+  case("lehmann_step", "dat.lehmann2018", l$yi, l$vi, "stepfun", 0.025),
+  case("lehmann_beta", "dat.lehmann2018", l$yi, l$vi, "beta"),
+  case("baskerville_beta", "dat.baskerville2012", b$smd, b$se^2, "beta"),
+  case("baskerville_halfnorm", "dat.baskerville2012", b$smd, b$se^2, "halfnorm"),
+  case("baskerville_negexp", "dat.baskerville2012", b$smd, b$se^2, "negexp"),
+  case("baskerville_logistic", "dat.baskerville2012", b$smd, b$se^2, "logistic"),
+  case("baskerville_power", "dat.baskerville2012", b$smd, b$se^2, "power"),
+  case("baskerville_negexp_step", "dat.baskerville2012", b$smd, b$se^2, "negexp", 0.05),
+  case("besson_step", "besson2016_rodents.csv", c(r$yi), r$vi, "stepfun", c(0.025, 0.5), groups = r$species),
+  case("besson_beta", "besson2016_rodents.csv", c(r$yi), r$vi, "beta", groups = r$species)
+)
+
+# An interval without p-values: metafor stops ("One or more intervals do not contain any observed
+# p-values"); premeta raises NotComputable.
+empty <- tryCatch(selmodel(rma(h$yi, h$vi, method = "ML"), type = "stepfun", steps = c(0.001, 0.002)),
+                  error = function(e) conditionMessage(e))
+
+out <- list(metafor = as.character(packageVersion("metafor")), R = R.version.string,
+            cases = setNames(cases, vapply(cases, `[[`, "", "name")),
+            empty_interval = list(yi = h$yi, vi = h$vi, steps = c(0.001, 0.002), error = empty))
+write_json(out, "tests/reference/metafor_selmodel.json", digits = NA, auto_unbox = TRUE, null = "null",
+           na = "null", pretty = TRUE)
