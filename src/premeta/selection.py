@@ -172,7 +172,8 @@ class _Problem:
         return theta[:, 0], np.exp(theta[:, 1]), self.delta(free)
 
     def nll_theta(self, theta):
-        return -self.loglik(*self.from_theta(theta))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # trial steps far out
+            return -self.loglik(*self.from_theta(theta))
 
     def nll_raw(self, phi):
         """-loglik on the untransformed scale (mu, tau2, free deltas), whose Hessian metafor inverts."""
@@ -211,45 +212,36 @@ def _richardson_hessian(f, x):
     return (16 * R2 - R1) / 15
 
 
-def _optimise(prob: _Problem, theta: np.ndarray, active: np.ndarray):
+def _optimise(prob: _Problem, theta: np.ndarray):
     """Levenberg-Marquardt-damped Newton steps on every stratum at once (finite-difference gradient
-    and Hessian of the stacked log-likelihoods); a stratum stops when its gradient is below 1e-9."""
+    and Hessian of the stacked log-likelihoods); a stratum stops when its gradient is below 1e-9 or
+    no step lowers its -loglik. Returns theta and whether each stratum's gradient is below 1e-6."""
     S, P = theta.shape
     lam = np.full(S, 1e-3)
-    done = ~active
+    done = np.zeros(S, dtype=bool)
     f = prob.nll_theta(theta)
     for _ in range(_MAXITER):
-        if done.all():
-            break
-        h = np.full_like(theta, 1e-5)
-        g = _gradient(prob.nll_theta, theta, h)
-        g[done] = 0
-        small = np.max(np.abs(g), axis=1) < _GTOL
-        done |= small
+        g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
+        done |= np.max(np.abs(g), axis=1) < _GTOL
         if done.all():
             break
         H = _hessian(prob.nll_theta, theta, np.full_like(theta, 1e-4))
         H[done] = np.eye(P)
+        pending = ~done
         for _ in range(40):
-            A = H + lam[:, None, None] * (np.abs(np.diagonal(H, axis1=1, axis2=2))[:, :, None] * np.eye(P) + np.eye(P))
-            step = np.linalg.solve(A, g[:, :, None])[:, :, 0]
-            step[done] = 0
-            new = theta - step
+            damp = lam[:, None, None] * (np.abs(np.diagonal(H, axis1=1, axis2=2))[:, :, None] + 1) * np.eye(P)
+            step = np.linalg.solve(H + damp, g[:, :, None])[:, :, 0]
+            new = theta - np.where(pending[:, None], step, 0)
             fn = prob.nll_theta(new)
-            better = (fn <= f) & np.isfinite(fn) & ~done
+            better = pending & np.isfinite(fn) & (fn <= f)
             theta[better], f[better] = new[better], fn[better]
-            lam = np.where(better, np.maximum(lam / 10, 1e-12), np.where(done, lam, lam * 10))
-            if (better | done).all():
+            lam = np.where(better, np.maximum(lam / 10, 1e-12), np.where(pending, lam * 10, lam))
+            pending &= ~better
+            if not pending.any():
                 break
-            stuck = (lam > 1e12) & ~better & ~done
-            if stuck.any():  # no step lowers -loglik: at the optimum to rounding
-                done |= stuck & (np.max(np.abs(g), axis=1) < 1e-6)
-            if not (~better & ~done).any():
-                break
-    h = np.full_like(theta, 1e-5)
-    g = _gradient(prob.nll_theta, theta, h)
-    converged = np.max(np.abs(g), axis=1) < 1e-6
-    return theta, converged
+        done |= pending  # no step lowers -loglik: at the optimum to rounding, or stuck
+    g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
+    return theta, np.max(np.abs(g), axis=1) < 1e-6
 
 
 def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "greater", groups=None,
@@ -399,7 +391,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     theta = np.column_stack([np.where(active, mu0, 0.0), np.log(np.where(active, tau20, 0.0) + 0.001),
                              np.full((S, n_free), x0)])
     if active.any():
-        theta[active], conv = _optimise_subset(prob, theta, active)
+        conv = np.zeros(S, dtype=bool)
+        theta[active], conv[active] = _optimise_subset(prob, theta, active)
         failed = active & ~conv
         notes[failed] = "the selection model did not converge (gradient of the log-likelihood not below 1e-6)"
         active &= conv
@@ -415,7 +408,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
         H = _richardson_hessian(sub.nll_raw, phi[active])
         cov[active] = _inverse(H)
     bad_h = active & np.isnan(cov[:, 0, 0])
-    notes[bad_h] = "the Hessian is not positive definite: no standard errors (metafor: 'Error when trying to invert Hessian')"
+    notes[bad_h] = ("the Hessian is not positive definite: no standard errors (metafor: 'Error when trying to "
+                    "invert Hessian')")
     at_bound = active & ((delta[:, prob.free] <= prob.lo + np.finfo(float).eps ** 0.25)
                          | (delta[:, prob.free] >= prob.hi - 100 * np.finfo(float).eps ** 0.25)).any(axis=1)
     notes[at_bound] = [(n + "; " if n else "") + "a delta is (almost) at its bound: treat with caution "
@@ -448,8 +442,18 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
             out[f"ptable_{j + 1}"] = ptable[:, j]
     out["note"] = notes
     if not active.any():
-        raise NotComputable("; ".join(f"{g}: {n}" if groups is not None else n for g, n in zip(labels, notes)))
+        raise NotComputable(notes[0] if groups is None else "no stratum can be analysed: " + _reasons(labels, notes))
     return pd.DataFrame(out)
+
+
+def _reasons(labels, notes) -> str:
+    """Each distinct reason once, with the strata it applies to (the first 5 named)."""
+    out = []
+    for reason in dict.fromkeys(notes):
+        strata = [str(g) for g, n in zip(labels, notes) if n == reason]
+        more = f" and {len(strata) - 5} more" if len(strata) > 5 else ""
+        out.append(f"{', '.join(strata[:5])}{more}: {reason}")
+    return "; ".join(out)
 
 
 def _interval(steps, j):
@@ -486,8 +490,7 @@ def _subset(prob: _Problem, keep: np.ndarray) -> _Problem:
 
 
 def _optimise_subset(prob, theta, active):
-    sub = _subset(prob, active)
-    return _optimise(sub, theta[active].copy(), np.ones(active.sum(), dtype=bool))
+    return _optimise(_subset(prob, active), theta[active].copy())
 
 
 def _inverse(H: np.ndarray) -> np.ndarray:
