@@ -9,7 +9,7 @@ effects then have the weighted density
 
 and :math:`\\mu`, :math:`\\tau^2` and the parameters :math:`\\delta` of :math:`w` are estimated by
 maximum likelihood (Vevea and Hedges 1995, *Psychometrika* 60:419; Citkowicz and Vevea 2017,
-*Psychol Methods* 22:28; Preston, Ashby and Smyth 2004, *Biometrics* 60:793; metafor's
+*Psychol Methods* 22:28; Preston, Ashby and Smyth 2004, *J Eval Clin Pract* 10:313; metafor's
 ``help(selmodel)``).
 """
 
@@ -265,7 +265,7 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     * ``"beta"`` (Citkowicz and Vevea 2017, *Psychol Methods* 22:28):
       :math:`w(p) = p^{\\delta_1 - 1}(1 - p)^{\\delta_2 - 1}`, p clamped to [1e-5, 1 - 1e-5].
     * ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"`` (Preston, Ashby and Smyth 2004,
-      *Biometrics* 60:793): :math:`e^{-\\delta p^2}`, :math:`e^{-\\delta p}`,
+      *J Eval Clin Pract* 10:313): :math:`e^{-\\delta p^2}`, :math:`e^{-\\delta p}`,
       :math:`2e^{-\\delta p}/(1 + e^{-\\delta p})`, :math:`(1 - p)^{\\delta}` (p clamped to
       [1e-5, 1 - 1e-5]), each divided by its value at the threshold ``steps`` (if given; 1 below
       it), as metafor.
