@@ -133,7 +133,7 @@ class _Problem:
             logw = np.log(np.take_along_axis(delta, self.interval, axis=1))
         else:
             a = self._integral(mu, s, delta)
-            logw = np.log(_weight(self.p, delta[:, None, :], self.type, self.step))
+            logw = np.log(_weight(self.p, delta, self.type, self.step))
         dens = -0.5 * np.log(2 * np.pi) - np.log(s) - 0.5 * ((self.y - mu) / s) ** 2
         return np.where(self.mask, logw + dens - np.log(a), 0.0).sum(axis=1)
 
@@ -319,11 +319,11 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     Examples
     --------
     >>> import premeta
-    >>> yi = [0.45, 0.62, 0.1, 0.33, 0.9, 0.05, 0.51, 0.28, 0.74, -0.12]
-    >>> vi = [0.04, 0.09, 0.02, 0.05, 0.12, 0.03, 0.06, 0.02, 0.10, 0.04]
+    >>> yi = [0.9, 0.62, 0.1, 0.33, 1.3, 0.05, 0.51, -0.2, 0.74, -0.12, 0.4, 1.1]
+    >>> vi = [0.04, 0.09, 0.02, 0.05, 0.12, 0.03, 0.06, 0.02, 0.10, 0.04, 0.08, 0.05]
     >>> premeta.selmodel(yi, vi, type="stepfun", steps=0.05)[["k", "estimate", "tau2", "delta_2", "lrt_p"]].round(4)
         k  estimate    tau2  delta_2   lrt_p
-    0  10    0.2581  0.0111   0.6711  0.6646
+    0  12    0.5292  0.1575   1.7137  0.5721
 
     Notes
     -----
@@ -398,18 +398,28 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
         active &= conv
 
     mu, tau2, delta = prob.from_theta(theta)
-    tau2 = np.where(tau2 < np.finfo(float).eps * 10, 0.0, tau2)
+    # tau2 at its bound 0: the optimum in log tau2 lies at -inf, where the search stops with tau2
+    # below 1e-8 of the typical vi; it is 0, as metafor sets a tau2 below 10 * eps
+    typical = np.exp(np.sum(np.where(mask, np.log(v), 0), axis=1) / np.maximum(k, 1))
+    zero = active & (tau2 < 1e-8 * typical)
+    tau2 = np.where(zero | (tau2 < np.finfo(float).eps * 10), 0.0, tau2)
     ll = prob.loglik(mu, tau2, delta)
     phi = np.column_stack([mu, tau2, delta[:, prob.free]])
     P = phi.shape[1]
     cov = np.full((S, P, P), np.nan)
-    if active.any():
-        sub = _subset(prob, active)
-        H = _richardson_hessian(sub.nll_raw, phi[active])
-        cov[active] = _inverse(H)
+    inner = active & ~zero
+    if inner.any():
+        cov[inner] = _inverse(_richardson_hessian(_subset(prob, inner).nll_raw, phi[inner]))
+    if zero.any():  # the Hessian of (mu, delta) with tau2 fixed at 0; no SE of tau2
+        sub = _subset(prob, zero)
+        keep = np.r_[0, 2:P]
+        H = _richardson_hessian(lambda x: sub.nll_raw(np.insert(x, 1, 0.0, axis=1)), phi[zero][:, keep])
+        cov[np.ix_(np.flatnonzero(zero), keep, keep)] = _inverse(H)
+    notes[zero] = ("tau2 = 0, at its bound: no SE of tau2, and the SEs of mu and delta are those with tau2 fixed "
+                   "at 0 (metafor stops short of 0 and differentiates across the bound; its SEs differ)")
     bad_h = active & np.isnan(cov[:, 0, 0])
-    notes[bad_h] = ("the Hessian is not positive definite: no standard errors (metafor: 'Error when trying to "
-                    "invert Hessian')")
+    notes[bad_h] = [(n + "; " if n else "") + "the Hessian is not positive definite: no standard errors "
+                    "(metafor: 'Error when trying to invert Hessian')" for n in notes[bad_h]]
     at_bound = active & ((delta[:, prob.free] <= prob.lo + np.finfo(float).eps ** 0.25)
                          | (delta[:, prob.free] >= prob.hi - 100 * np.finfo(float).eps ** 0.25)).any(axis=1)
     notes[at_bound] = [(n + "; " if n else "") + "a delta is (almost) at its bound: treat with caution "
