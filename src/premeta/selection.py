@@ -214,15 +214,17 @@ def _richardson_hessian(f, x):
 
 def _optimise(prob: _Problem, theta: np.ndarray):
     """Levenberg-Marquardt-damped Newton steps on every stratum at once (finite-difference gradient
-    and Hessian of the stacked log-likelihoods); a stratum stops when its gradient is below 1e-9 or
-    no step lowers its -loglik. Returns theta and whether each stratum's gradient is below 1e-6."""
+    and Hessian of the stacked log-likelihoods). A stratum stops when its gradient is below
+    1e-9 (1e-9 of -loglik where that is larger than 1: the rounding of the differences), when its last
+    Newton step moved no parameter by more than 1e-10, or when no step lowers its -loglik. Returns
+    theta and whether each stratum's gradient is below 1e-6 (of -loglik, if larger than 1)."""
     S, P = theta.shape
     lam = np.full(S, 1e-3)
     done = np.zeros(S, dtype=bool)
     f = prob.nll_theta(theta)
     for _ in range(_MAXITER):
         g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
-        done |= np.max(np.abs(g), axis=1) < _GTOL
+        done |= np.max(np.abs(g), axis=1) < _GTOL * np.maximum(1, np.abs(f))
         if done.all():
             break
         H = _hessian(prob.nll_theta, theta, np.full_like(theta, 1e-4))
@@ -235,13 +237,14 @@ def _optimise(prob: _Problem, theta: np.ndarray):
             fn = prob.nll_theta(new)
             better = pending & np.isfinite(fn) & (fn <= f)
             theta[better], f[better] = new[better], fn[better]
+            done |= better & (lam < 1e-6) & (np.max(np.abs(step), axis=1) < 1e-10)
             lam = np.where(better, np.maximum(lam / 10, 1e-12), np.where(pending, lam * 10, lam))
             pending &= ~better
             if not pending.any():
                 break
         done |= pending  # no step lowers -loglik: at the optimum to rounding, or stuck
     g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
-    return theta, np.max(np.abs(g), axis=1) < 1e-6
+    return theta, np.max(np.abs(g), axis=1) < 1e-6 * np.maximum(1, np.abs(f))
 
 
 def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "greater", groups=None,

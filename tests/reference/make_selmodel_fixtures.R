@@ -9,14 +9,24 @@
 # tau2.init, delta.init) with control = list(reltol = 1e-15, ndeps = 1e-6) until the log-likelihood
 # stops rising, and the continuous types integrate with intCtrl = list(lower = -20, upper = 20,
 # rel.tol = 1e-10, subdivisions = 10000) (the studies' densities have no mass beyond +-20; a tighter
-# rel.tol over (-Inf, Inf) makes integrate() stop with a roundoff error). The standard errors are
-# metafor's own (numDeriv::hessian at the polished optimum).
+# rel.tol over (-Inf, Inf) makes integrate() stop with a roundoff error).
+# The standard errors are metafor's own (numDeriv::hessian), computed once more at the polished optimum
+# (control maxit = 0: optim returns the start) with hessianCtrl = list(r = 4, d = 0.05) instead of
+# numDeriv's default r = 6, d = 0.1, whose last Richardson steps are so small that rounding moves the
+# SEs by up to 1e-6 (relative) even for the closed-form step function; for the continuous types with
+# integrate()'s rel.tol = 1e-12 over the tightest range (+-20, else +-10) at which it does not stop,
+# else 1e-11, else 1e-10 (recorded as int_rel_tol), as the Hessian's finite differences magnify the
+# integration error.
+# Where tau2's optimum is its bound 0 (metafor's optimiser stops near it, at about 1e-6, and its
+# numDeriv steps cross the bound), the reference is selmodel(..., tau2 = 0): tau2 fixed at 0, no SE of
+# tau2, the SEs of mu and delta with tau2 fixed, as premeta reports that case; the free fit's tau2 and
+# log-likelihood are kept beside it (tau2_free, loglik_free).
 suppressMessages({library(metafor); library(jsonlite)})
 
 INT <- list(lower = -20, upper = 20, rel.tol = 1e-10, subdivisions = 10000L)
 
 polished <- function(res, type, steps, alternative) {
-  args <- list(res, type = type, alternative = alternative)
+  args <- list(res, type = type, alternative = alternative, skiphes = TRUE, skiphet = TRUE)
   if (!is.null(steps)) args$steps <- steps
   ctrl <- if (type == "stepfun") list() else list(intCtrl = INT)
   s <- try(do.call(selmodel, c(args, list(control = ctrl))), silent = TRUE)
@@ -29,19 +39,49 @@ polished <- function(res, type, steps, alternative) {
                  ndeps = rep(1e-6, 2 + length(s$delta))))
     s2 <- try(do.call(selmodel, c(args, list(control = c2))), silent = TRUE)
     if (inherits(s2, "try-error") || s2$ll <= s$ll) break
+    moved <- max(abs(c(s2$beta - s$beta, s2$tau2 - s$tau2, s2$delta - s$delta)) /
+                 pmax(abs(c(s$beta, s$tau2, s$delta)), 1e-6))
     s <- s2
+    if (moved < 1e-10) break
   }
   s
+}
+
+# metafor's SEs (and every other output) at the optimum s, without moving from it
+at_optimum <- function(res, type, steps, alternative, s, tau2 = NULL) {
+  args <- list(res, type = type, alternative = alternative)
+  if (!is.null(steps)) args$steps <- steps
+  if (!is.null(tau2)) args$tau2 <- tau2
+  ctrl <- list(beta.init = c(s$beta), tau2.init = max(s$tau2, 1e-8), delta.init = s$delta, maxit = 0,
+               hessianCtrl = list(r = 4, d = 0.05))
+  if (type == "stepfun") return(c(do.call(selmodel, c(args, list(control = ctrl))), int_rel_tol = NA))
+  for (rt in c(1e-12, 1e-11, 1e-10)) for (L in c(20, 10)) {
+    ctrl$intCtrl <- list(lower = -L, upper = L, rel.tol = rt, subdivisions = 10000L)
+    f <- tryCatch(do.call(selmodel, c(args, list(control = ctrl))), warning = function(w) NULL,
+                  error = function(e) NULL)
+    if (!is.null(f) && !anyNA(f$se)) return(c(f, int_rel_tol = rt))
+  }
+  stop("no integration setting gave a Hessian")
 }
 
 one <- function(yi, vi, type, steps, alternative) {
   res <- rma(yi, vi, method = "ML")
   s <- polished(res, type, steps, alternative)
+  free <- list(tau2 = NA, ll = NA)
+  if (s$tau2 < 1e-4 * mean(vi)) {   # is the optimum at tau2 = 0?
+    args <- list(res, type = type, alternative = alternative, tau2 = 0, skiphes = TRUE,
+                 control = c(list(intCtrl = INT)[type != "stepfun"], list(reltol = 1e-15)))
+    if (!is.null(steps)) args$steps <- steps
+    s0 <- do.call(selmodel, args)
+    if (s0$ll >= s$ll - 1e-12) { free <- list(tau2 = s$tau2, ll = s$ll); s <- s0 }
+  }
+  s <- at_optimum(res, type, steps, alternative, s, tau2 = if (is.na(free$tau2)) NULL else 0)
   list(k = s$k, estimate = c(s$beta), se = s$se, stat = s$zval, p = s$pval,
        ci_low = s$ci.lb, ci_high = s$ci.ub, tau2 = s$tau2, tau2_se = s$se.tau2,
        delta = s$delta, delta_se = s$se.delta, lrt = s$LRT, lrt_df = s$LRTdf, lrt_p = s$LRTp,
        loglik = s$ll, steps = s$steps,
-       ptable = if (is.data.frame(s$ptable)) s$ptable$k else NULL)
+       ptable = if (is.data.frame(s$ptable)) s$ptable$k else NULL,
+       int_rel_tol = s$int_rel_tol, tau2_free = free$tau2, loglik_free = free$ll)
 }
 
 case <- function(name, data, yi, vi, type, steps = NULL, alternative = "greater", groups = NULL) {
