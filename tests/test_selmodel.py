@@ -15,6 +15,17 @@ REFERENCE = json.loads((Path(__file__).parent / "reference" / "metafor_selmodel.
 CASES = REFERENCE["cases"]
 SCALARS = ["estimate", "se", "stat", "p", "ci_low", "ci_high", "tau2", "tau2_se", "lrt", "lrt_df", "lrt_p",
            "loglik", "k"]
+#: Quantities from the Hessian. metafor differentiates its likelihood numerically (numDeriv), each value
+#: of which integrates every study by integrate(); on Lehmann 2018 (81 studies) integrate() stops with a
+#: roundoff error below rel.tol = 1e-10, and the finite differences magnify that error to 4e-4 of the SEs
+#: and 1e-3 of the lower CI bound (-0.306): numDeriv's r = 6 and r = 4 give SEs of mu 0.424593 and
+#: 0.424426; premeta's, from a quadrature within 1e-13 of the integral, 0.424583. Where integrate()
+#: reaches 1e-11 or 1e-12 (Baskerville 2012, Besson 2016) they agree at 1e-6, as every other quantity does.
+FROM_HESSIAN = {"se", "stat", "p", "ci_low", "ci_high", "tau2_se", "delta_se"}
+
+
+def _rtol(ref, q):
+    return 2e-3 if q in FROM_HESSIAN and (ref["int_rel_tol"] or 0) >= 1e-10 else 1e-6
 
 
 def _run(case):
@@ -35,10 +46,10 @@ def test_selmodel_matches_metafor(name):
             assert row["note"].startswith("tau2 = 0, at its bound")
             assert 0 < ref["tau2_free"] < 1e-5 and row["loglik"] >= ref["loglik_free"] - 1e-9
         for q in SCALARS:
-            close(row[q], ref[q])
+            close(row[q], ref[q], rtol=_rtol(ref, q))
         delta = np.atleast_1d(ref["delta"])
         close([row[f"delta_{j + 1}"] for j in range(len(delta))], delta)
-        close([row[f"delta_se_{j + 1}"] for j in range(len(delta))], ref["delta_se"])
+        close([row[f"delta_se_{j + 1}"] for j in range(len(delta))], ref["delta_se"], rtol=_rtol(ref, "delta_se"))
         if ref["ptable"] is not None:
             ptable = np.atleast_1d(ref["ptable"])
             assert [row[f"ptable_{j + 1}"] for j in range(len(ptable))] == list(ptable)
