@@ -11,7 +11,7 @@ CORES ?= 2
 # cluster-test: 1 also starts slurmdbd (a cluster with accounting)
 ACCOUNTING ?= 0
 
-.PHONY: run test test-fast fixtures lint docs cluster-test bench bench-pipeline bench-gosh bench-multiverse lock clean
+.PHONY: run test test-fast fixtures lint docs cluster-test bench bench-pipeline bench-gosh bench-multiverse bench-selmodel lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-gosh: $(BIN)/.installed  ## GOSH, all 2^k - 1 subsets at k = 15 and 20, be
 
 bench-multiverse: $(BIN)/.installed  ## the default multiverse on the bundled sheet and 100 groups, beside metafor (sample, if Rscript exists)
 	$(BIN)/python benchmarks/bench_multiverse.py
+
+bench-selmodel: $(BIN)/.installed  ## selection models on 200 strata: stacked, a loop, and metafor selmodel() (if Rscript exists)
+	$(BIN)/python benchmarks/bench_selmodel.py
 
 # matplotlib 3.11 lays text out with libraqm: three times slower per label, and forest plots are
 # mostly labels (benchmarks/README.md); the lock keeps 3.10 until that is faster

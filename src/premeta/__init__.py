@@ -4,7 +4,7 @@ Everything a notebook needs is importable from here (``premeta.rma``, ``premeta.
 ``premeta.egger``...). Results use one vocabulary, the columns of ``pooled.csv``
 (``estimate, se, stat, df, p, ci_low, ci_high, tau2, i2, q, q_p``...); each docstring
 gives metafor's (or robumeta's, clubSandwich's) name of every column. ``test`` defaults to
-``"z"`` (metafor's default) everywhere. The modules behind ``rma_mv``, ``egger``, ``leave1out``,
+``"z"`` (metafor's default) everywhere. The modules behind ``rma_mv``, ``egger``, ``selmodel``, ``leave1out``,
 ``primary`` and ``multiverse`` are imported on first use, so ``import premeta`` stays light.
 No module of the package is named like a public function, so importing a module never hides one.
 """
@@ -28,6 +28,7 @@ _LAZY = {
     "egger": "bias", "trimfill": "bias", "egger_ols": "bias", "ranktest": "bias", "fsn": "bias",
     "pet_peese": "bias",
     "power": "significance", "tes": "significance",
+    "selmodel": "selection",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
     "gosh": "sensitivity", "Gosh": "sensitivity", "cumul": "sensitivity",
     "stratified": "groups.pooling", "primary": "groups.pooling",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.regression import metareg, permutest
     from premeta.robumeta import RVEFit, rve
+    from premeta.selection import selmodel
     from premeta.sensitivity import Gosh, cumul, gosh, influence, leave1cluster, leave1out
     from premeta.significance import power, tes
 
