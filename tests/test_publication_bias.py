@@ -369,3 +369,28 @@ def test_small_study_rows_hold_pet_peese_and_the_rank_test_of_the_library():
     assert conditional == [f"PET-PEESE (conditional): {lib.loc['PET-PEESE', 'chosen']}"]
     rank = ranktest(e.yi, e.vi).iloc[0]
     close(rows.loc["rank correlation (Begg and Mazumdar)", ["stat", "p"]].to_numpy(float), [rank.tau, rank.p])
+
+
+def test_selection_models_per_group_are_selmodel_in_the_direction_of_each_groups_effect():
+    """Per species: metafor's selmodel(rma(yi, vi, method = "ML"), type = "stepfun", steps = 0.025,
+    alternative = the side of the species' common-effect estimate), as premeta.selmodel (held to R in
+    test_selmodel.py) fitted one species at a time, beside the ML estimate without selection."""
+    from premeta.groups.bias import selection_models
+    from premeta.models import fit
+    from premeta.selection import selmodel
+
+    e = _rodent_effects()
+    table = selection_models(e, "species", 95).set_index("group")
+    assert list(table.index) == ["mice", "rats"] and (table.type == "stepfun").all()
+    for g in ("mice", "rats"):
+        s = e[e.species == g]
+        side = "greater" if fit(s.yi, s.vi, method="FE").beta[0, 0] >= 0 else "less"
+        one = selmodel(s.yi, s.vi, type="stepfun", steps=(0.025, 1), alternative=side).iloc[0]
+        assert table.loc[g, "alternative"] == side and table.loc[g, "k"] == len(s)
+        close(table.loc[g, ["estimate", "se", "p", "ci_low", "ci_high", "tau2", "lrt", "lrt_p", "delta_2"]]
+              .to_numpy(float), one[["estimate", "se", "p", "ci_low", "ci_high", "tau2", "lrt", "lrt_p", "delta_2"]]
+              .to_numpy(float), rtol=1e-9)
+        close(table.loc[g, "unadjusted"], fit(s.yi, s.vi, method="ML").beta[0, 0], rtol=1e-12)
+    flipped = e.assign(yi=e.yi.where(e.species == "mice", -e.yi))  # the rats' effects point the other way
+    sides = selection_models(flipped, "species", 95).set_index("group").alternative
+    assert sides["rats"] != sides["mice"] and sides["mice"] == table.loc["mice", "alternative"]

@@ -99,6 +99,11 @@ rule small_study:
         ),
         png="results/plots/funnel_n.png",
         svg="results/plots/funnel_n.svg",
+        selection_models=report(
+            "results/selection_models.csv",
+            caption="../report/selection_models.rst",
+            category="Small-study effects",
+        ),
         fail_safe_n="results/fail_safe_n.csv",
         excess_significance=report(
             "results/excess_significance.csv",

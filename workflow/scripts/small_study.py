@@ -3,7 +3,8 @@ from _job import start
 with start(snakemake):  # the log; the imports uncollected (_job.py)
     import numpy as np
 
-    from premeta.groups.bias import cumulative, excess_significance, fail_safe_n, funnel_centres, small_study
+    from premeta.groups.bias import (cumulative, excess_significance, fail_safe_n, funnel_centres, selection_models,
+                                     small_study)
     from premeta.groups.common import read_effects
     from premeta.vocabulary import group_labels
     from premeta.plots import cumulative_figure, funnels, save, sunset_figure
@@ -12,6 +13,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 p, out = snakemake.params, snakemake.output
 effects = read_effects(snakemake.input[0])
 write_csv(small_study(effects, p.group_by, p.method, p.test), out.table)
+write_csv(selection_models(effects, p.group_by, p.level), out.selection_models)
 write_csv(fail_safe_n(effects, p.group_by, p.level), out.fail_safe_n)
 excess, power = excess_significance(effects, p.group_by, p.measure, p.level)
 write_csv(excess, out.excess_significance)

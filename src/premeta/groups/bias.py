@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.bias import egger, fsn, pet_peese, ranktest, trimfill
+from premeta.selection import selmodel
 from premeta.deprecation import renamed_arguments
 from premeta.distributions import norm_isf
 from premeta.models import design, fit
@@ -347,3 +348,58 @@ def cumulative(effects: pd.DataFrame, group_by: str = "mechanism", method: str =
     out = out.rename(columns={"order": "year", "slab": "study"})
     out["step"] = out.groupby("group", sort=False).cumcount() + 1
     return with_notes(out.reindex(columns=CUMULATIVE_COLUMNS))
+
+
+#: The selection models fitted per group (metafor ``selmodel(type=, steps=)``): the three-parameter
+#: step function at a one-sided p of 0.025 (Vevea and Hedges 1995; the usual "3PSM"). The other
+#: types of :func:`premeta.selmodel` (beta, half-normal, ...) are one call away in the library; the
+#: workflow leaves them out because their fits need a quadrature per study and take tens of
+#: seconds on a sheet of a few hundred comparisons.
+SELECTION_MODELS = (("stepfun", (0.025, 1)),)
+#: Columns of :func:`selection_models` (then ``delta_1``, ``delta_se_1``, ... as the types have).
+SELECTION_COLUMNS = ["group", "type", "steps", "alternative", "k", "estimate", "se", "stat", "p", "ci_low",
+                     "ci_high", "tau2", "lrt", "lrt_df", "lrt_p", "unadjusted", "note"]
+
+
+def selection_models(effects: pd.DataFrame, group_by: str = "mechanism", level: float = 95) -> pd.DataFrame:
+    """Selection models in each group of ``group_by`` (:func:`premeta.selmodel`; metafor
+    ``selmodel(rma(yi, vi, method = "ML"), type = , steps = , alternative = )`` per group), every
+    group of one type stacked in one call: :data:`SELECTION_MODELS`.
+
+    The p-values are one-sided in the direction of the group's own common-effect estimate
+    (``alternative`` ``"greater"`` when it is at least 0, else ``"less"``): the model assumes
+    that results significant in that direction were the more likely to be published. Beside the
+    adjusted estimate, ``unadjusted`` is the group's ML estimate without selection (metafor's
+    ``rma(yi, vi, method = "ML")``, the model the likelihood-ratio test compares with).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SELECTION_COLUMNS` and the selection parameters, one row per group and
+        type (groups sorted, types in :data:`SELECTION_MODELS` order); a group that cannot be
+        analysed (too few comparisons, an interval of p-values without any) keeps its row with
+        the reason in ``note``.
+    """
+    groups = group_labels(effects, group_by).astype(str).to_numpy(object)
+    yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+    ml = fit(yi, vi, groups, method="ML", confint=False)
+    unadjusted = pd.Series(ml.beta[:, 0], index=ml.groups)
+    common = fit(yi, vi, groups, method="FE", confint=False)
+    side = pd.Series(np.where(common.beta[:, 0] >= 0, "greater", "less"), index=common.groups)
+    parts = []
+    for order, (type_, steps) in enumerate(SELECTION_MODELS):
+        for alternative in ("greater", "less"):
+            rows = np.isin(groups, side.index[side == alternative])
+            if not rows.any():
+                continue
+            r, why = attempt(selmodel, yi[rows], vi[rows], type=type_, steps=steps, alternative=alternative,
+                             groups=groups[rows], level=level)
+            if r is None:
+                named = sorted(set(groups[rows]))
+                r = pd.DataFrame({"group": named, "type": type_, "k": [int((groups == g).sum()) for g in named],
+                                  "note": why})
+            parts.append(r.assign(order=order, alternative=alternative))
+    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
+    out["unadjusted"] = unadjusted.reindex(out["group"]).to_numpy(float)
+    extra = [c for c in out if c.startswith(("delta", "ptable"))]
+    return with_notes(out.reindex(columns=SELECTION_COLUMNS + extra).reset_index(drop=True))
