@@ -395,7 +395,9 @@ def selection_models(effects: pd.DataFrame, group_by: str = "mechanism", level: 
             r, why = attempt(selmodel, yi[rows], vi[rows], type=type_, steps=steps, alternative=alternative,
                              groups=groups[rows], level=level)
             if r is None:
-                named = sorted(set(groups[rows]))
+                named = sorted(set(groups[rows]))  # one group: the reason without "no stratum ...: <group>: "
+                if len(named) == 1 and f"{named[0]}: " in why:
+                    why = "not computed: " + why.partition(f"{named[0]}: ")[2]
                 r = pd.DataFrame({"group": named, "type": type_, "k": [int((groups == g).sum()) for g in named],
                                   "note": why})
             parts.append(r.assign(order=order, alternative=alternative))
