@@ -349,19 +349,35 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     Notes
     -----
     Equals metafor 3.8.1's ``selmodel(rma(yi, vi, method = "ML"), type = type, steps = steps,
-    alternative = alternative)``, per stratum. The parameters are metafor's: mu, log tau2 and
-    each free delta mapped onto metafor's bounds [``delta.min``, ``delta.max``] (0 to 100, beta
-    1e-5 to 100) by a logistic function; metafor's start (the ML estimates, tau2 + 0.001, delta =
-    1). The log-likelihoods of all strata are maximised together: damped Newton steps on the
-    stacked parameters (finite-difference derivatives of the stacked log-likelihood, one vectorised
-    evaluation for all strata), until each stratum's gradient is below 1e-9 (metafor's ``optim``
-    BFGS stops earlier). The standard errors are the square roots of the diagonal of the inverse
-    Hessian of -loglik in (mu, tau2, delta), by finite differences with Richardson extrapolation
-    (metafor: ``numDeriv::hessian``). For the continuous types :math:`A_i` is computed by
-    Gauss-Legendre quadrature (16 nodes per unit of :math:`y/\\sqrt{v_i}` over \\|z\\| <= 10, cut at
-    each kink of w) plus the normal tails, on which w is constant: within 1e-12 of metafor's
-    ``integrate()`` at ``rel.tol = 1e-10``. A delta at its bound gets a note, as metafor's warning.
-    The interval test of ``steps`` (``ptable``) and the LRT are metafor's.
+    alternative = alternative)``, per stratum (held at 1e-6 by ``tests/test_selmodel.py``).
+    The parameters are metafor's: mu, log tau2 and each free delta mapped onto metafor's bounds
+    [``delta.min``, ``delta.max``] (0 to 100, beta 1e-5 to 100) by a logistic function; metafor's
+    start (the ML estimates, log(tau2 + 0.001), delta = 1).
+
+    The log-likelihoods of all strata are maximised together, not by one optimiser call per
+    stratum: Levenberg-Marquardt-damped Newton steps on the stacked parameters, the gradient and
+    Hessian by finite differences of one vectorised evaluation of every stratum's log-likelihood
+    (arrays of shape (strata, k), padded; only the strata still moving are evaluated), until each
+    stratum's gradient is at the rounding of its differences (1e-9, or 1e-9 of -loglik) or its
+    Newton step below 1e-10. metafor's ``optim`` BFGS stops earlier (up to 1e-3 relative from the
+    optimum on the fixtures; their R script polishes it). A parameter heading for its bound is
+    tried at the bound at once. The standard errors are the square roots of the diagonal of the
+    inverse Hessian of -loglik in (mu, tau2, delta), by central differences with Richardson
+    extrapolation (metafor: ``numDeriv::hessian``).
+
+    Where the optimum of tau2 is its bound 0 (tau2 below 1e-8 of the typical vi), tau2 is 0 and
+    the SEs of mu and delta are those of the Hessian with tau2 fixed at 0, with no SE of tau2 and a
+    note. metafor's optimiser stops near 0 (e.g. tau2 = 2e-6) and differentiates across the bound,
+    so there its SEs (and, by 1e-5, its estimates) differ; ``selmodel(..., tau2 = 0)`` gives these.
+
+    For the continuous types :math:`A_i` is computed by Gauss-Legendre quadrature (16 nodes per
+    unit of :math:`z = y/\\sqrt{v_i}` over :math:`|z| \\le 10`, cut at each kink of w), the same nodes
+    for every study, plus the two normal tails, on which w is constant: within 1e-12 of an
+    adaptive quadrature at 1e-13, and of metafor's ``integrate()`` at ``rel.tol = 1e-12``. A
+    delta at its bound gets a note, as metafor's warning. The interval check of ``steps``
+    (``ptable``) and the LRT are metafor's. ``steps=None`` means (0.025, 1) for the step function
+    and no threshold for the Preston types (metafor requires ``steps`` for ``"stepfun"`` and
+    defaults the others to none).
     """
     if type not in TYPES:
         raise ValueError(f"type must be one of {', '.join(TYPES)}, got {type!r}")
