@@ -145,3 +145,14 @@ def test_quadrature_reaches_1e_12(type, delta, alternative, steps):
             points = sorted({0.0, mu, *(sd * np.linspace(-10, 10, 41))})
             ref = integrate.quad(f, -60, 60, points=points, limit=2000, epsabs=0, epsrel=1e-13)[0]
             assert abs(a[i] / ref - 1) < 1e-12
+
+
+def test_no_stratum_analysable_is_not_computable():
+    with pytest.raises(NotComputable, match="no stratum can be analysed: a, b: k = 2: too few studies"):
+        premeta.selmodel([0.1, 0.5, 0.2, 0.3], [0.01, 0.02, 0.03, 0.01], groups=["a", "a", "b", "b"])
+
+
+def test_an_empty_interval_of_a_preston_threshold_is_not_computable():
+    e = REFERENCE["empty_interval"]
+    with pytest.raises(NotComputable, match="no p-value in the interval 0 < p <= 1e-06"):
+        premeta.selmodel(e["yi"], e["vi"], type="negexp", steps=1e-6)
