@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import close
+from scipy import integrate
 
 import premeta
 from premeta import selection
@@ -116,3 +117,42 @@ def test_wrong_arguments(kwargs, message):
     case = CASES["hackshaw_step"]
     with pytest.raises(ValueError, match=message):
         premeta.selmodel(case["yi"], case["vi"], **kwargs)
+
+
+@pytest.mark.parametrize("type, delta, alternative, steps", [
+    ("beta", [0.5, 1.5], "greater", None), ("beta", [0.2, 3.0], "two.sided", None),
+    ("halfnorm", [30.0], "greater", None), ("negexp", [5.0], "less", None),
+    ("logistic", [80.0], "greater", None), ("power", [3.0], "two.sided", None),
+    ("negexp", [4.0], "greater", [0.05, 1.0]),
+])
+def test_quadrature_reaches_1e_12(type, delta, alternative, steps):
+    """A_i of the continuous types against scipy's adaptive quadrature at 1e-13 (cut at every kink)."""
+    case = CASES["hackshaw_step"]
+    y, v = np.array([case["yi"]]), np.array([case["vi"]])
+    prob = selection._Problem(y, v, np.ones_like(y, dtype=bool), type, None if steps is None else np.array(steps),
+                              alternative)
+    d = np.array([delta])
+    for mu, tau2 in [(0.2, 0.02), (1.5, 0.001), (-0.5, 0.5)]:
+        a = prob._integral(np.array([[mu]]), np.sqrt(v + tau2), d)[0]
+        for i in (0, 20, 36):
+            sd, s = np.sqrt(v[0, i]), np.sqrt(v[0, i] + tau2)
+
+            def f(t, sd=sd, s=s, mu=mu):
+                p = np.clip(selection._pvalues(np.array([t / sd]), alternative), prob.pval_min, 1 - prob.pval_min)
+                return selection._weight(p, d[0], type, prob.step)[0] * np.exp(-0.5 * ((t - mu) / s) ** 2) / (
+                    s * np.sqrt(2 * np.pi))
+
+            points = sorted({0.0, mu, *(sd * np.linspace(-10, 10, 41))})
+            ref = integrate.quad(f, -60, 60, points=points, limit=2000, epsabs=0, epsrel=1e-13)[0]
+            assert abs(a[i] / ref - 1) < 1e-12
+
+
+def test_no_stratum_analysable_is_not_computable():
+    with pytest.raises(NotComputable, match="no stratum can be analysed: a, b: k = 2: too few studies"):
+        premeta.selmodel([0.1, 0.5, 0.2, 0.3], [0.01, 0.02, 0.03, 0.01], groups=["a", "a", "b", "b"])
+
+
+def test_an_empty_interval_of_a_preston_threshold_is_not_computable():
+    e = REFERENCE["empty_interval"]
+    with pytest.raises(NotComputable, match="no p-value in the interval 0 < p <= 1e-06"):
+        premeta.selmodel(e["yi"], e["vi"], type="negexp", steps=1e-6)

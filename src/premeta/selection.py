@@ -105,6 +105,7 @@ class _Problem:
         self.m = len(steps) if type == "stepfun" else (2 if type == "beta" else 1)
         self.free = np.arange(1, self.m) if type == "stepfun" else np.arange(self.m)
         self.sd = np.sqrt(v)
+        self.typical = np.exp(np.sum(np.where(mask, np.log(v), 0), axis=1) / np.maximum(mask.sum(axis=1), 1))
         p = np.clip(_pvalues(y / self.sd, alternative), self.pval_min, 1 - self.pval_min)
         self.p = p
         if type == "stepfun":
@@ -168,7 +169,8 @@ class _Problem:
     # parameters theta = (mu, log tau2, logit of the free deltas on [lo, hi]), metafor's scale
     def from_theta(self, theta):
         x = theta[:, 2:]
-        free = self.lo + (self.hi - self.lo) / (1 + np.exp(-x))
+        with np.errstate(over="ignore"):  # a delta at its lower bound: exp(-x) = inf, delta = lo
+            free = self.lo + (self.hi - self.lo) / (1 + np.exp(-x))
         return theta[:, 0], np.exp(theta[:, 1]), self.delta(free)
 
     def nll_theta(self, theta):
@@ -223,26 +225,42 @@ def _optimise(prob: _Problem, theta: np.ndarray):
     done = np.zeros(S, dtype=bool)
     f = prob.nll_theta(theta)
     for _ in range(_MAXITER):
-        g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
-        done |= np.max(np.abs(g), axis=1) < _GTOL * np.maximum(1, np.abs(f))
-        if done.all():
+        idx = np.flatnonzero(~done)  # only the strata still moving are evaluated
+        if not len(idx):
             break
-        H = _hessian(prob.nll_theta, theta, np.full_like(theta, 1e-4))
-        H[done] = np.eye(P)
-        pending = ~done
+        sub, th, fs, lm = _subset(prob, ~done), theta[idx], f[idx], lam[idx]
+        g = _gradient(sub.nll_theta, th, np.full_like(th, 1e-5))
+        small = np.max(np.abs(g), axis=1) < _GTOL * np.maximum(1, np.abs(fs))
+        # a parameter heading for its bound (tau2 to 0, a delta to its bound) moves only about one unit of
+        # log tau2 or logit delta per Newton step: try it at the bound at once
+        jump = th.copy()
+        jump[:, 1] = np.where((np.exp(th[:, 1]) < 1e-6 * sub.typical) & (g[:, 1] > 0),
+                              np.log(1e-12 * sub.typical), th[:, 1])
+        jump[:, 2:] = np.where((th[:, 2:] < -14) & (g[:, 2:] > 0), -35.0,
+                               np.where((th[:, 2:] > 14) & (g[:, 2:] < 0), 35.0, th[:, 2:]))
+        fj = sub.nll_theta(jump)
+        take = ~small & (jump != th).any(axis=1) & (fj <= fs)
+        th[take], fs[take] = jump[take], fj[take]
+        if take.any():
+            g[take] = _gradient(_subset(sub, take).nll_theta, th[take], np.full_like(th[take], 1e-5))
+        H = _hessian(sub.nll_theta, th, np.full_like(th, 1e-4))
+        H[small] = np.eye(P)
+        pending, stop = ~small, small.copy()
         for _ in range(40):
-            damp = lam[:, None, None] * (np.abs(np.diagonal(H, axis1=1, axis2=2))[:, :, None] + 1) * np.eye(P)
+            damp = lm[:, None, None] * (np.abs(np.diagonal(H, axis1=1, axis2=2))[:, :, None] + 1) * np.eye(P)
             step = np.linalg.solve(H + damp, g[:, :, None])[:, :, 0]
-            new = theta - np.where(pending[:, None], step, 0)
-            fn = prob.nll_theta(new)
-            better = pending & np.isfinite(fn) & (fn <= f)
-            theta[better], f[better] = new[better], fn[better]
-            done |= better & (lam < 1e-6) & (np.max(np.abs(step), axis=1) < 1e-10)
-            lam = np.where(better, np.maximum(lam / 10, 1e-12), np.where(pending, lam * 10, lam))
+            new = th - np.where(pending[:, None], step, 0)
+            fn = sub.nll_theta(new)
+            better = pending & np.isfinite(fn) & (fn <= fs)
+            th[better], fs[better] = new[better], fn[better]
+            stop |= better & (lm < 1e-6) & (np.max(np.abs(step), axis=1) < 1e-10)
+            lm = np.where(better, np.maximum(lm / 10, 1e-12), np.where(pending, lm * 10, lm))
             pending &= ~better
             if not pending.any():
                 break
-        done |= pending  # no step lowers -loglik: at the optimum to rounding, or stuck
+        stop |= pending  # no step lowers -loglik: at the optimum to rounding, or stuck
+        theta[idx], f[idx], lam[idx] = th, fs, lm
+        done[idx] = stop
     g = _gradient(prob.nll_theta, theta, np.full_like(theta, 1e-5))
     return theta, np.max(np.abs(g), axis=1) < 1e-6 * np.maximum(1, np.abs(f))
 
@@ -331,19 +349,35 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     Notes
     -----
     Equals metafor 3.8.1's ``selmodel(rma(yi, vi, method = "ML"), type = type, steps = steps,
-    alternative = alternative)``, per stratum. The parameters are metafor's: mu, log tau2 and
-    each free delta mapped onto metafor's bounds [``delta.min``, ``delta.max``] (0 to 100, beta
-    1e-5 to 100) by a logistic function; metafor's start (the ML estimates, tau2 + 0.001, delta =
-    1). The log-likelihoods of all strata are maximised together: damped Newton steps on the
-    stacked parameters (finite-difference derivatives of the stacked log-likelihood, one vectorised
-    evaluation for all strata), until each stratum's gradient is below 1e-9 (metafor's ``optim``
-    BFGS stops earlier). The standard errors are the square roots of the diagonal of the inverse
-    Hessian of -loglik in (mu, tau2, delta), by finite differences with Richardson extrapolation
-    (metafor: ``numDeriv::hessian``). For the continuous types :math:`A_i` is computed by
-    Gauss-Legendre quadrature (16 nodes per unit of :math:`y/\\sqrt{v_i}` over \\|z\\| <= 10, cut at
-    each kink of w) plus the normal tails, on which w is constant: within 1e-12 of metafor's
-    ``integrate()`` at ``rel.tol = 1e-10``. A delta at its bound gets a note, as metafor's warning.
-    The interval test of ``steps`` (``ptable``) and the LRT are metafor's.
+    alternative = alternative)``, per stratum (held at 1e-6 by ``tests/test_selmodel.py``).
+    The parameters are metafor's: mu, log tau2 and each free delta mapped onto metafor's bounds
+    [``delta.min``, ``delta.max``] (0 to 100, beta 1e-5 to 100) by a logistic function; metafor's
+    start (the ML estimates, log(tau2 + 0.001), delta = 1).
+
+    The log-likelihoods of all strata are maximised together, not by one optimiser call per
+    stratum: Levenberg-Marquardt-damped Newton steps on the stacked parameters, the gradient and
+    Hessian by finite differences of one vectorised evaluation of every stratum's log-likelihood
+    (arrays of shape (strata, k), padded; only the strata still moving are evaluated), until each
+    stratum's gradient is at the rounding of its differences (1e-9, or 1e-9 of -loglik) or its
+    Newton step below 1e-10. metafor's ``optim`` BFGS stops earlier (up to 1e-3 relative from the
+    optimum on the fixtures; their R script polishes it). A parameter heading for its bound is
+    tried at the bound at once. The standard errors are the square roots of the diagonal of the
+    inverse Hessian of -loglik in (mu, tau2, delta), by central differences with Richardson
+    extrapolation (metafor: ``numDeriv::hessian``).
+
+    Where the optimum of tau2 is its bound 0 (tau2 below 1e-8 of the typical vi), tau2 is 0 and
+    the SEs of mu and delta are those of the Hessian with tau2 fixed at 0, with no SE of tau2 and a
+    note. metafor's optimiser stops near 0 (e.g. tau2 = 2e-6) and differentiates across the bound,
+    so there its SEs (and, by 1e-5, its estimates) differ; ``selmodel(..., tau2 = 0)`` gives these.
+
+    For the continuous types :math:`A_i` is computed by Gauss-Legendre quadrature (16 nodes per
+    unit of :math:`z = y/\\sqrt{v_i}` over :math:`|z| \\le 10`, cut at each kink of w), the same nodes
+    for every study, plus the two normal tails, on which w is constant: within 1e-12 of an
+    adaptive quadrature at 1e-13, and of metafor's ``integrate()`` at ``rel.tol = 1e-12``. A
+    delta at its bound gets a note, as metafor's warning. The interval check of ``steps``
+    (``ptable``) and the LRT are metafor's. ``steps=None`` means (0.025, 1) for the step function
+    and no threshold for the Preston types (metafor requires ``steps`` for ``"stepfun"`` and
+    defaults the others to none).
     """
     if type not in TYPES:
         raise ValueError(f"type must be one of {', '.join(TYPES)}, got {type!r}")
@@ -403,8 +437,7 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     mu, tau2, delta = prob.from_theta(theta)
     # tau2 at its bound 0: the optimum in log tau2 lies at -inf, where the search stops with tau2
     # below 1e-8 of the typical vi; it is 0, as metafor sets a tau2 below 10 * eps
-    typical = np.exp(np.sum(np.where(mask, np.log(v), 0), axis=1) / np.maximum(k, 1))
-    zero = active & (tau2 < 1e-8 * typical)
+    zero = active & (tau2 < 1e-8 * prob.typical)
     tau2 = np.where(zero | (tau2 < np.finfo(float).eps * 10), 0.0, tau2)
     ll = prob.loglik(mu, tau2, delta)
     phi = np.column_stack([mu, tau2, delta[:, prob.free]])
@@ -496,7 +529,7 @@ def _subset(prob: _Problem, keep: np.ndarray) -> _Problem:
     """The problem restricted to the strata ``keep``."""
     sub = object.__new__(_Problem)
     sub.__dict__ |= prob.__dict__
-    for name in ("y", "v", "mask", "sd", "p", "interval"):
+    for name in ("y", "v", "mask", "sd", "typical", "p", "interval"):
         if name in prob.__dict__:
             setattr(sub, name, getattr(prob, name)[keep])
     return sub
@@ -507,7 +540,7 @@ def _optimise_subset(prob, theta, active):
 
 
 def _inverse(H: np.ndarray) -> np.ndarray:
-    """Inverse of each Hessian by Cholesky (metafor ``chol2inv(chol(H))``), NaN if not positive definite."""
+    """Inverse of each Hessian (metafor ``chol2inv(chol(H))``), NaN where it is not positive definite."""
     H = (H + np.swapaxes(H, 1, 2)) / 2
     pd_ = np.linalg.eigvalsh(H)[:, 0] > 0
     out = np.full_like(H, np.nan)
