@@ -412,35 +412,59 @@ def _plain(y: np.ndarray, v: np.ndarray) -> bool:
                 and (y.max() - y.min()) ** 2 <= 1e80)
 
 
-def _reml(y: np.ndarray, v: np.ndarray, m: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
-    """REML fits of the subsets of one chunk (rows of the boolean ``m``), columns as GOSH_FIT_COLUMNS.
+def _reml(y: np.ndarray, v: np.ndarray, incl: np.ndarray, tol: float, maxiter: int, chunk: int) -> np.ndarray:
+    """REML fits of the subsets (rows of the boolean ``incl``), columns as GOSH_FIT_COLUMNS.
 
-    The subsets of each size are fitted together as dense (subsets x size) arrays of their
-    studies' yi and vi, with :func:`_reml_rows`; each row's arithmetic depends on that row alone,
-    so a subset gets the same bits in a chunk of any size. A subset of one study is its own yi,
-    QE = 0, I2 = 0, H2 = 1 and tau2 = 0, as metafor.
+    The subsets of each size are fitted together, at most ``chunk`` cells at a time, as dense
+    (subsets x size) arrays of their studies' yi and vi (:func:`_reml_rows`); each row's arithmetic
+    depends on that row alone, so a subset gets the same bits in a chunk of any size. A subset of
+    one study is its own yi, QE = 0, I2 = 0, H2 = 1 and tau2 = 0, as metafor.
     """
-    size = m.sum(axis=1)
-    out = np.empty((len(m), len(GOSH_FIT_COLUMNS)))
+    k = incl.shape[1]
+    size = np.count_nonzero(incl, axis=1)
+    out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
     for kk in np.unique(size):
         rows = np.flatnonzero(size == kk)
-        cols = np.nonzero(m[rows])[1].reshape(rows.size, kk)
-        if kk == 1:
-            out[rows] = np.column_stack([np.ones(rows.size), np.zeros((rows.size, 2)), np.ones(rows.size),
-                                         np.zeros(rows.size), y[cols[:, 0]]])
-        else:
-            out[rows] = _reml_rows(y[cols], v[cols], tol, maxiter)
+        step = max(1, chunk // kk)
+        for a in range(0, rows.size, step):
+            r = rows[a:a + step]
+            cols = (np.flatnonzero(incl[r]) % k).reshape(r.size, kk)
+            if kk == 1:
+                out[r] = np.column_stack([np.ones(r.size), np.zeros((r.size, 2)), np.ones(r.size),
+                                          np.zeros(r.size), y[cols[:, 0]]])
+            else:
+                out[r] = _reml_rows(y[cols], v[cols], tol, maxiter)
     return out
 
 
-def _sums(Y: np.ndarray, V: np.ndarray, t: np.ndarray):
-    """Row weights :math:`w = 1/(v + \\tau^2)`, their sum, the weighted mean, residuals r and u = w r."""
-    W = V + t[:, None]
-    np.reciprocal(W, out=W)
-    sw = W.sum(axis=1)
-    beta = np.vecdot(W, Y) / sw
-    R = Y - beta[:, None]
-    return W, sw, beta, R, W * R
+class _Rows:
+    """Work arrays of :func:`_reml_rows`, reused by every evaluation: the weights
+    :math:`w = 1/(v + \\tau^2)`, their sum, the weighted mean, residuals r, u = w r and a spare."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.W, self.R, self.U, self.T = (np.empty(shape) for _ in range(4))
+
+    def at(self, Y: np.ndarray, V: np.ndarray, t: np.ndarray):
+        n = len(Y)
+        W, R, U = self.W[:n], self.R[:n], self.U[:n]
+        np.add(V, t[:, None], out=W)
+        np.reciprocal(W, out=W)
+        sw = W.sum(axis=1)
+        beta = np.vecdot(W, Y) / sw
+        np.subtract(Y, beta[:, None], out=R)
+        np.multiply(W, R, out=U)
+        return W, sw, beta, R, U
+
+
+def _log_sum(X: np.ndarray) -> np.ndarray:
+    """Row sums of log(X), as the logs of products of at most 15 values (a log is costlier than a product).
+
+    Every value lies in [2^-64, 2^65] here (:func:`_plain`, tau2 below 2^64), so no product of 15
+    leaves the normal range of doubles; rounding adds about 1e-14 to the sum.
+    """
+    starts = np.arange(0, X.shape[1], 15)
+    prod = np.multiply.reduceat(X, starts, axis=1) if starts.size > 1 else np.prod(X, axis=1, keepdims=True)
+    return np.log(prod).sum(axis=1)
 
 
 def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
@@ -457,8 +481,9 @@ def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.nda
     ``reduceat`` over stacked rows, which is what makes GOSH's million REML fits fast.
     """
     n, k = Y.shape
+    work = _Rows(Y.shape)
     # Hedges (HE) start: OLS residuals, tr(P V) = sum v - sum v / k
-    R0 = Y - (Y.sum(axis=1) / k)[:, None]
+    R0 = np.subtract(Y, (Y.sum(axis=1) / k)[:, None], out=work.R)
     sv = V.sum(axis=1)
     tau2 = np.maximum((np.vecdot(R0, R0) - (sv - sv / k)) / (k - 1), 0)
     lo, hi = np.zeros(n), np.full(n, np.inf)
@@ -472,13 +497,13 @@ def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.nda
             keep = active[idx]
             idx, Ys, Vs = idx[keep], Ys[keep], Vs[keep]
         t = tau2[idx]
-        W, sw, _, _, U = _sums(Ys, Vs, t)
-        W2 = W * W
+        W, sw, _, _, U = work.at(Ys, Vs, t)
+        T = work.T[:len(idx)]
         sw2 = np.vecdot(W, W)
-        info = sw2 - 2 * np.vecdot(W2, W) / sw + (sw2 / sw) ** 2
+        info = sw2 - 2 * np.vecdot(np.multiply(W, W, out=T), W) / sw + (sw2 / sw) ** 2
         score = np.vecdot(U, U) - (sw - sw2 / sw)
         xu = np.vecdot(W, U)
-        slope = info - 2 * (np.vecdot(W, U * U) - xu * xu / sw)
+        slope = info - 2 * (np.vecdot(W, np.multiply(U, U, out=T)) - xu * xu / sw)
         act, up = active[idx], score > 0
         l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
         p0 = pos0[idx] | (up & (t == 0))
@@ -496,14 +521,16 @@ def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.nda
     pos = np.flatnonzero(tau2 > tol)
     if pos.size:
         Yp, Vp, t = Y[pos], V[pos], tau2[pos]
+        blocked = bool(np.all(t < 2.0**64))
         ll = []
         for tt in (np.zeros(pos.size), t):
-            _, sw, _, R, U = _sums(Yp, Vp, tt)
-            ll.append(-0.5 * np.log(Vp + tt[:, None]).sum(axis=1) - 0.5 * np.vecdot(U, R)
-                      - 0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * np.log(sw))
+            _, sw, _, R, U = work.at(Yp, Vp, tt)
+            X = np.add(Vp, tt[:, None], out=work.T[:pos.size])
+            logs = _log_sum(X) if blocked else np.log(X).sum(axis=1)
+            ll.append(-0.5 * logs - 0.5 * np.vecdot(U, R) - 0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * np.log(sw))
         tau2[pos] = np.where(ll[0] - ll[1] > 1e-10, 0.0, t)
-    beta = _sums(Y, V, tau2)[2]
-    W, sw, _, R, U = _sums(Y, V, np.zeros(n))  # the common-effect fit: QE and the typical vi
+    beta = work.at(Y, V, tau2)[2]
+    W, sw, _, R, U = work.at(Y, V, np.zeros(n))  # the common-effect fit: QE and the typical vi
     q = np.maximum(np.vecdot(U, R), 0)
     vt = (k - 1) / (sw - np.vecdot(W, W) / sw)
     return np.column_stack([np.full(n, float(k)), q, 100 * tau2 / (vt + tau2), tau2 / vt + 1, tau2, beta])
@@ -576,12 +603,14 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
         if subsets < 2:
             raise ValueError(f"subsets must be >= 2 (as metafor), got {subsets}")
         incl, kind = _membership(k, subsets, seed)
-    step = max(1, chunk // k)
-    out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
-    dense = method == "REML" and _plain(y, v)
-    for a in range(0, len(incl), step):
-        m = incl[a:a + step]
-        out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
-                           else _reml(y, v, m, tol, maxiter) if dense else _stacked(y, v, m, method, tol, maxiter))
+    if method == "REML" and _plain(y, v):
+        out = _reml(y, v, incl, tol, maxiter, chunk)
+    else:
+        step = max(1, chunk // k)
+        out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
+        for a in range(0, len(incl), step):
+            m = incl[a:a + step]
+            out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
+                               else _stacked(y, v, m, method, tol, maxiter))
     res = pd.DataFrame(out, columns=GOSH_FIT_COLUMNS).astype({"k": int})
     return Gosh(res=res, incl=incl, method=method, sampling=kind)
