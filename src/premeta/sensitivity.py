@@ -28,8 +28,11 @@ membership matrix ``incl`` (subsets by studies), processed in chunks of bounded 
   :math:`m_i` the membership of study i, :math:`Q = \\sum_i m_i w_i (y_i - \\hat\\mu_{FE})^2`,
   :math:`\\hat\\tau^2_{DL} = \\max\\{0, (Q - (k-1)) / (\\sum m w - \\sum m w^2 / \\sum m w)\\}`
   and the DL estimate with weights :math:`1/(v_i + \\hat\\tau^2)`.
-* ``REML`` (and the other iterative estimators) as one stacked call of
-  :func:`premeta.models.fit` per chunk, every subset a stratum.
+* ``REML``: the subsets of each size together, as dense (subsets x size) arrays of their
+  studies' yi and vi, every sum of the REML iteration a row sum (:func:`_reml_rows`: the start,
+  steps and ``ll0check`` of :func:`premeta.models.fit`, to 1e-15 the same numbers); data that
+  ``fit`` would rescale (a vi outside [2^-64, 2^64]) and the other iterative estimators as one
+  stacked call of :func:`premeta.models.fit` per chunk, every subset a stratum.
 """
 
 from __future__ import annotations
@@ -558,7 +561,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     tol, maxiter
         Convergence of the iterative estimators, as :func:`premeta.models.fit`.
     chunk : int
-        Membership cells (subsets x k) fitted at a time; bounds the memory.
+        Cells fitted at a time: subsets x k (for REML, subsets x their size); bounds the memory.
 
     Returns
     -------
