@@ -56,7 +56,7 @@ cluster-test: $(BIN)/.slurm-installed  ## the workflow on a single-node SLURM st
 bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
 	$(BIN)/python benchmarks/bench.py
 
-bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the workflow (bundled, no-op, 10,000 rows; BENCH_ARGS)
+bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the workflow (bundled, no-op, all analyses, 10,000 rows; BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
 
 bench-gosh: $(BIN)/.installed  ## GOSH, all 2^k - 1 subsets at k = 15 and 20, beside metafor gosh() (if Rscript exists)

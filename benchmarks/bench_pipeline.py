@@ -4,7 +4,10 @@
     .venv/bin/python benchmarks/bench_pipeline.py --rows 10000 100000  # and a 100,000-row sheet
     .venv/bin/python benchmarks/bench_pipeline.py --before 27ba993     # also that commit, same run
 
-Each run is a fresh Snakemake process in a temporary folder (``--cores 2``). A large sheet is the
+Each run is a fresh Snakemake process in a temporary folder (``--cores 2``). "all analyses, cold"
+is the bundled sheet with every analysis of config ``analyses`` switched on (``gosh`` and
+``multiverse`` too: GOSH fits a million random subsets of each of the three groups of more than
+19 comparisons), in a fresh folder. A large sheet is the
 bundled (simulated) sheet repeated with renamed studies. CPU time and peak memory are those of
 Snakemake and all its jobs (``os.wait4`` on each run; peak memory is the largest single
 process). ``--before REV`` checks that commit out in a temporary git worktree and times its
@@ -27,19 +30,23 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
+#: every analysis the config offers (workflow/schemas/config.schema.yaml, ``analyses``)
+ALL_ANALYSES = "analyses=[dependence,moderators,risk_of_bias,time_course,small_study,sensitivity,gosh,multiverse]"
 TARGETS = {"cold, bundled sheet": "<= 10 s wall, <= 20 CPU-s", "no-op rerun": "<= 1.5 s wall",
+           "all analyses, cold": "<= 30 s wall",
            "10,000 rows": "<= 120 s wall", "100,000 rows": "linear in rows (time and memory)"}
 
 
-def snakemake(work: Path, sheet: Path, repo: Path = REPO) -> dict:
-    """One workflow run of ``repo``: wall seconds, CPU seconds, peak resident memory (MB), jobs run."""
+def snakemake(work: Path, sheet: Path, repo: Path = REPO, config: tuple[str, ...] = ()) -> dict:
+    """One workflow run of ``repo`` (``config``: more ``--config`` settings): wall seconds, CPU seconds,
+    peak resident memory (MB), jobs run."""
     env = dict(os.environ, PYTHONPATH=str(repo / "src"))
     env.pop("PREMETA_RUN_DIR", None)
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
                                  str(work), "--configfile", str(repo / "config" / "config.yaml"), "--cores", "2",
-                                 "--config", f"data={sheet}"], stdout=subprocess.DEVNULL, stderr=err, env=env)
+                                 "--config", f"data={sheet}", *config], stdout=subprocess.DEVNULL, stderr=err, env=env)
         # the rusage of this run alone: its CPU time and largest process, Snakemake's jobs included
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -78,16 +85,19 @@ def main() -> None:
             try:
                 results[f"cold, bundled sheet ({args.before})"] = snakemake(tmp / "old", SHEET, old)
                 results[f"no-op rerun ({args.before})"] = snakemake(tmp / "old", SHEET, old)
+                results[f"all analyses, cold ({args.before})"] = snakemake(tmp / "old_all", SHEET, old,
+                                                                           (ALL_ANALYSES,))
             finally:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=True)
         work = tmp / "bundled"
         results["cold, bundled sheet"] = snakemake(work, SHEET)
         results["no-op rerun"] = snakemake(work, SHEET)
+        results["all analyses, cold"] = snakemake(tmp / "all", SHEET, config=(ALL_ANALYSES,))
         for n in args.rows:
             results[f"{n:,} rows"] = snakemake(tmp / f"rows{n}", repeated(n, tmp))
-    print(f"{'run':<32} {'jobs':>5} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}  target")
+    print(f"{'run':<40} {'jobs':>5} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}  target")
     for name, r in results.items():
-        print(f"{name:<32} {r['jobs']:>5} {r['wall_s']:>8} {r['cpu_s']:>8} {r['peak_mb']:>8}  {TARGETS.get(name, '')}")
+        print(f"{name:<40} {r['jobs']:>5} {r['wall_s']:>8} {r['cpu_s']:>8} {r['peak_mb']:>8}  {TARGETS.get(name, '')}")
 
 
 if __name__ == "__main__":

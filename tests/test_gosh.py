@@ -127,3 +127,42 @@ def test_gosh_groups_keep_a_group_of_one_comparison():
     est = fa.res["estimate"]
     close([a["share_positive"], a["estimate_min"], a["estimate_max"]], [np.mean(est > 0), est.min(), est.max()])
     assert fb is None and b["k"] == 1 and np.isnan(b["estimate"]) and "at least 2" in b["note"]
+
+
+@pytest.mark.parametrize("dataset", ["bcg_RR", "normand1999_SMD"])
+def test_reml_subsets_equal_their_stacked_fits(dataset):
+    """The dense REML path (the subsets of each size as rows) gives premeta.fit's numbers for every subset."""
+    d = REF["data"][dataset]
+    yi, vi = np.array(d["yi"]), np.array(d["vi"])
+    g = gosh(yi, vi, method="REML", subsets=300, seed=5)
+    s, i = np.nonzero(g.incl)
+    f = premeta.fit(yi[i], vi[i], groups=s, method="REML", confint=False)
+    many = g.res["k"].to_numpy() > 1
+    np.testing.assert_allclose(g.res["estimate"], f.beta[:, 0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(g.res["tau2"][many], f.tau2[many], rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(g.res["q"][many], f.q[many], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(g.res["i2"][many], f.i2[many], rtol=1e-9, atol=1e-12)
+
+
+def test_reml_subsets_of_extreme_scale_are_fitted_as_fit_rescales_them():
+    """vi outside [2^-64, 2^64] (which premeta.fit rescales) take the stacked fits: scale-free numbers unchanged."""
+    d = REF["data"]["bcg_RR"]
+    yi, vi = np.array(d["yi"]), np.array(d["vi"])
+    g = gosh(yi, vi, method="REML", subsets=200, seed=2)
+    tiny = gosh(yi * 1e-15, vi * 1e-30, method="REML", subsets=200, seed=2)
+    np.testing.assert_allclose(tiny.res["estimate"] * 1e15, g.res["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(tiny.res["i2"], g.res["i2"], rtol=1e-7, atol=1e-9)
+
+
+def test_gosh_figure_quantiles_are_numpys():
+    """The influence view's quantiles, read off the estimates sorted once, are numpy.quantile's, ties included."""
+    from premeta.plots.robustness import GOSH_QUANTILES, _split_quantiles
+
+    rng = np.random.default_rng(7)
+    for n, k in [(1, 2), (3, 2), (7, 3), (100, 5), (5000, 7), (12289, 4)]:
+        incl = rng.integers(0, 2, size=(n, k), dtype=bool)
+        incl[:, 0] = True  # a study in every subset: no subset without it
+        est = rng.normal(size=n).round(1)  # ties
+        expected = [[np.quantile(est[m], GOSH_QUANTILES) if m.any() else [np.nan] * 5 for m in (c, ~c)]
+                    for c in incl.T]
+        np.testing.assert_array_equal(_split_quantiles(est, incl, GOSH_QUANTILES), np.array(expected))

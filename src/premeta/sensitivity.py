@@ -30,8 +30,11 @@ membership matrix ``incl`` (subsets by studies), processed in chunks of bounded 
   :math:`m_i` the membership of study i, :math:`Q = \\sum_i m_i w_i (y_i - \\hat\\mu_{FE})^2`,
   :math:`\\hat\\tau^2_{DL} = \\max\\{0, (Q - (k-1)) / (\\sum m w - \\sum m w^2 / \\sum m w)\\}`
   and the DL estimate with weights :math:`1/(v_i + \\hat\\tau^2)`.
-* ``REML`` (and the other iterative estimators) as one stacked call of
-  :func:`premeta.models.fit` per chunk, every subset a stratum.
+* ``REML``: the subsets of each size together, as dense (subsets x size) arrays of their
+  studies' yi and vi, every sum of the REML iteration a row sum (:func:`_reml_rows`: the start,
+  steps and ``ll0check`` of :func:`premeta.models.fit`, to 1e-15 the same numbers); data that
+  ``fit`` would rescale (a vi outside [2^-64, 2^64]) and the other iterative estimators as one
+  stacked call of :func:`premeta.models.fit` per chunk, every subset a stratum.
 """
 
 from __future__ import annotations
@@ -494,6 +497,140 @@ def _stacked(y: np.ndarray, v: np.ndarray, m: np.ndarray, method: str, tol: floa
     return out
 
 
+def _plain(y: np.ndarray, v: np.ndarray) -> bool:
+    """Whether no subset of these studies needs :func:`premeta.models.fit`'s rescaling or refusal.
+
+    With every vi in [2^-64, 2^64] the typical vi of any subset is too, so ``fit`` fits it as it
+    is (no power-of-two rescaling), and no vi nor squared deviation of yi is beyond 1e80.
+    """
+    return bool(np.all((v >= 2.0**-64) & (v <= 2.0**64)) and np.isfinite(y).all()
+                and (y.max() - y.min()) ** 2 <= 1e80)
+
+
+def _reml(y: np.ndarray, v: np.ndarray, incl: np.ndarray, tol: float, maxiter: int, chunk: int) -> np.ndarray:
+    """REML fits of the subsets (rows of the boolean ``incl``), columns as GOSH_FIT_COLUMNS.
+
+    The subsets of each size are fitted together, at most ``chunk`` cells at a time, as dense
+    (subsets x size) arrays of their studies' yi and vi (:func:`_reml_rows`); each row's arithmetic
+    depends on that row alone, so a subset gets the same bits in a chunk of any size. A subset of
+    one study is its own yi, QE = 0, I2 = 0, H2 = 1 and tau2 = 0, as metafor.
+    """
+    k = incl.shape[1]
+    size = np.count_nonzero(incl, axis=1)
+    out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
+    for kk in np.unique(size):
+        rows = np.flatnonzero(size == kk)
+        step = max(1, chunk // kk)
+        for a in range(0, rows.size, step):
+            r = rows[a:a + step]
+            cols = (np.flatnonzero(incl[r]) % k).reshape(r.size, kk)
+            if kk == 1:
+                out[r] = np.column_stack([np.ones(r.size), np.zeros((r.size, 2)), np.ones(r.size),
+                                          np.zeros(r.size), y[cols[:, 0]]])
+            else:
+                out[r] = _reml_rows(y[cols], v[cols], tol, maxiter)
+    return out
+
+
+class _Rows:
+    """Work arrays of :func:`_reml_rows`, reused by every evaluation: the weights
+    :math:`w = 1/(v + \\tau^2)`, their sum, the weighted mean, residuals r, u = w r and a spare."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.W, self.R, self.U, self.T = (np.empty(shape) for _ in range(4))
+
+    def at(self, Y: np.ndarray, V: np.ndarray, t: np.ndarray):
+        n = len(Y)
+        W, R, U = self.W[:n], self.R[:n], self.U[:n]
+        np.add(V, t[:, None], out=W)
+        np.reciprocal(W, out=W)
+        sw = W.sum(axis=1)
+        beta = np.vecdot(W, Y) / sw
+        np.subtract(Y, beta[:, None], out=R)
+        np.multiply(W, R, out=U)
+        return W, sw, beta, R, U
+
+
+def _log_sum(X: np.ndarray) -> np.ndarray:
+    """Row sums of log(X), as the logs of products of at most 15 values (a log is costlier than a product).
+
+    Every value lies in [2^-64, 2^65] here (:func:`_plain`, tau2 below 2^64), so no product of 15
+    leaves the normal range of doubles; rounding adds about 1e-14 to the sum.
+    """
+    starts = np.arange(0, X.shape[1], 15)
+    prod = np.multiply.reduceat(X, starts, axis=1) if starts.size > 1 else np.prod(X, axis=1, keepdims=True)
+    return np.log(prod).sum(axis=1)
+
+
+def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
+    """REML fits of subsets of k >= 2 studies each, one per row of Y and V (shape (n, k)).
+
+    The same estimator, start and steps as :func:`premeta.models.fit` (``method="REML"``,
+    intercept only): from the Hedges estimate, the safeguarded Newton / Fisher scoring / bisection
+    iteration on the REML score :math:`y'PPy - \\mathrm{tr}(P)`, then metafor's ``ll0check``.
+    With p = 1 every term is a row sum: :math:`P = W - ww'/\\sum w`, so
+    :math:`\\mathrm{tr}(P) = \\sum w - \\sum w^2/\\sum w`,
+    :math:`\\mathrm{tr}(PP) = \\sum w^2 - 2\\sum w^3/\\sum w + (\\sum w^2/\\sum w)^2`,
+    :math:`y'PPy = \\sum w^2 r^2` and :math:`y'PPPy = \\sum w^3 r^2 - (\\sum w^2 r)^2/\\sum w`
+    with r the residuals from the weighted mean: vectorised over rows instead of per-stratum
+    ``reduceat`` over stacked rows, which is what makes GOSH's million REML fits fast.
+    """
+    n, k = Y.shape
+    work = _Rows(Y.shape)
+    # Hedges (HE) start: OLS residuals, tr(P V) = sum v - sum v / k
+    R0 = np.subtract(Y, (Y.sum(axis=1) / k)[:, None], out=work.R)
+    sv = V.sum(axis=1)
+    tau2 = np.maximum((np.vecdot(R0, R0) - (sv - sv / k)) / (k - 1), 0)
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    pos0 = np.zeros(n, dtype=bool)  # the score at 0 is known to be positive
+    active = np.ones(n, dtype=bool)
+    idx, Ys, Vs = np.arange(n), Y, V  # the rows still iterating
+    for _ in range(maxiter):
+        if not active.any():
+            break
+        if active.sum() < idx.size / 2:  # drop converged rows from the arithmetic
+            keep = active[idx]
+            idx, Ys, Vs = idx[keep], Ys[keep], Vs[keep]
+        t = tau2[idx]
+        W, sw, _, _, U = work.at(Ys, Vs, t)
+        T = work.T[:len(idx)]
+        sw2 = np.vecdot(W, W)
+        info = sw2 - 2 * np.vecdot(np.multiply(W, W, out=T), W) / sw + (sw2 / sw) ** 2
+        score = np.vecdot(U, U) - (sw - sw2 / sw)
+        xu = np.vecdot(W, U)
+        slope = info - 2 * (np.vecdot(W, np.multiply(U, U, out=T)) - xu * xu / sw)
+        act, up = active[idx], score > 0
+        l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
+        p0 = pos0[idx] | (up & (t == 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = np.where(slope < 0, t - score / slope, np.nan)
+            fisher = t + np.nan_to_num(score / info)
+        new = np.where((newton > l_) & (newton < h_), newton, fisher)
+        new = np.where(new < l_, np.where((l_ == 0) & ~p0, 0.0, (l_ + h_) / 2), new)
+        new = np.where(new > h_, (l_ + h_) / 2, new)
+        new = np.where(act, new, t)
+        lo[idx], hi[idx], pos0[idx] = np.where(act, l_, lo[idx]), np.where(act, h_, hi[idx]), p0
+        active[idx] = act & (np.abs(new - t) > tol * np.maximum(1.0, t)) & ~((t == 0) & ~up)
+        tau2[idx] = new
+    # metafor's ll0check: a fit whose restricted likelihood is below that at tau2 = 0 is moved to 0
+    pos = np.flatnonzero(tau2 > tol)
+    if pos.size:
+        Yp, Vp, t = Y[pos], V[pos], tau2[pos]
+        blocked = bool(np.all(t < 2.0**64))
+        ll = []
+        for tt in (np.zeros(pos.size), t):
+            _, sw, _, R, U = work.at(Yp, Vp, tt)
+            X = np.add(Vp, tt[:, None], out=work.T[:pos.size])
+            logs = _log_sum(X) if blocked else np.log(X).sum(axis=1)
+            ll.append(-0.5 * logs - 0.5 * np.vecdot(U, R) - 0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * np.log(sw))
+        tau2[pos] = np.where(ll[0] - ll[1] > 1e-10, 0.0, t)
+    beta = work.at(Y, V, tau2)[2]
+    W, sw, _, R, U = work.at(Y, V, np.zeros(n))  # the common-effect fit: QE and the typical vi
+    q = np.maximum(np.vecdot(U, R), 0)
+    vt = (k - 1) / (sw - np.vecdot(W, W) / sw)
+    return np.column_stack([np.full(n, float(k)), q, 100 * tau2 / (vt + tau2), tau2 / vt + 1, tau2, beta])
+
+
 def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, incl=None,
          tol: float = 1e-10, maxiter: int = 1000, chunk: int = CHUNK_CELLS) -> Gosh:
     """Fit the meta-analysis to subsets of the studies: metafor's ``gosh(rma(yi, vi, method=))``.
@@ -516,7 +653,7 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
     tol, maxiter
         Convergence of the iterative estimators, as :func:`premeta.models.fit`.
     chunk : int
-        Membership cells (subsets x k) fitted at a time; bounds the memory.
+        Cells fitted at a time: subsets x k (for REML, subsets x their size); bounds the memory.
 
     Returns
     -------
@@ -561,11 +698,14 @@ def gosh(yi, vi, method: str = "REML", subsets: int | None = None, seed=None, in
         if subsets < 2:
             raise ValueError(f"subsets must be >= 2 (as metafor), got {subsets}")
         incl, kind = _membership(k, subsets, seed)
-    step = max(1, chunk // k)
-    out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
-    for a in range(0, len(incl), step):
-        m = incl[a:a + step]
-        out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
-                           else _stacked(y, v, m, method, tol, maxiter))
+    if method == "REML" and _plain(y, v):
+        out = _reml(y, v, incl, tol, maxiter, chunk)
+    else:
+        step = max(1, chunk // k)
+        out = np.empty((len(incl), len(GOSH_FIT_COLUMNS)))
+        for a in range(0, len(incl), step):
+            m = incl[a:a + step]
+            out[a:a + step] = (_closed_form(y, v, m.astype(float), method) if method in ("FE", "DL")
+                               else _stacked(y, v, m, method, tol, maxiter))
     res = pd.DataFrame(out, columns=GOSH_FIT_COLUMNS).astype({"k": int})
     return Gosh(res=res, incl=incl, method=method, sampling=kind)

@@ -206,6 +206,9 @@ rule gosh:
         method=config["method"],
         subsets=config["gosh_subsets"],
         seed=config["seed"],
+    # with moderators the longest job (10^5 REML fits per large group, a figure per group): started
+    # first, not left to run alone at the end
+    priority: 10
     log:
         "logs/gosh.log",
     conda:

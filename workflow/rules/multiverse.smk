@@ -30,6 +30,9 @@ rule multiverse_chunk:
         level=config["level"],
         rho=config["rho"],
         rve_model=config["rve_model"],
+    # the chunks and then the gathering job (a specification curve per group) are a chain: started
+    # first, so that the gathering job does not run alone at the end
+    priority: 10
     log:
         "logs/multiverse_chunk_{i}.log",
     conda:
@@ -54,6 +57,7 @@ rule multiverse:
         groups=GROUPS,
         primary=MULTIVERSE_PRIMARY,
         level=config["level"],
+    priority: 10
     log:
         "logs/multiverse.log",
     conda:

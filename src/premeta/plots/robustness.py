@@ -19,6 +19,64 @@ from premeta.plots.style import despine, fill, message_figure, theme
 GOSH_ROWS = 40
 
 
+#: The quantiles of the estimates that the influence view draws per study: 5-95%, 25-75% and the median.
+GOSH_QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+#: Subsets (in the order of their estimates) counted at a time by :func:`_split_quantiles`.
+_BLOCK = 4096
+
+
+def _quantiles(n: int, probs: np.ndarray, at) -> np.ndarray:
+    """``numpy.quantile`` (its default, linear method) of n values, ``at(ranks)`` giving the sorted values.
+
+    The same order statistics and arithmetic as numpy's: at the virtual index :math:`h = (n-1)p`,
+    :math:`a + (b-a)g` with a, b the values of ranks :math:`\\lfloor h\\rfloor` and the next and
+    :math:`g = h - \\lfloor h\\rfloor`, written :math:`b - (b-a)(1-g)` where g >= 0.5. NaN for n = 0.
+    """
+    if n == 0:
+        return np.full(probs.shape, np.nan)
+    h = (n - 1) * probs
+    below = np.floor(h).astype(np.intp)
+    a, b = at(below), at(np.minimum(below + 1, n - 1))
+    g = h - below
+    d = b - a
+    return np.where(g >= 0.5, b - d * (1 - g), a + d * g)
+
+
+def _split_quantiles(est: np.ndarray, incl: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of ``est`` over the subsets with each study and without it, shape (k, 2, len(probs)).
+
+    Equal to ``numpy.quantile(est[incl[:, j]], probs)`` and ``numpy.quantile(est[~incl[:, j]], probs)``
+    for every study j, without a copy and a partition of a million estimates per study: the
+    estimates are sorted once, the members of each study counted per block of :data:`_BLOCK`
+    subsets in that order, and each order statistic read from the one block that holds it.
+    """
+    order = np.argsort(est, kind="stable")
+    ranked = est[order]
+    n, k = incl.shape
+    starts = np.arange(0, n, _BLOCK)
+    # members of each study among the subsets before each block (the last row: all of them)
+    before = np.zeros((starts.size + 1, k), dtype=np.int64)
+    for i, a in enumerate(starts):
+        before[i + 1] = before[i] + np.count_nonzero(incl[order[a:a + _BLOCK]], axis=0)
+    bounds = np.append(starts, n)
+
+    def at(j: int, member: bool):
+        counts = before[:, j] if member else bounds - before[:, j]
+
+        def values(ranks: np.ndarray) -> np.ndarray:
+            out = np.empty(ranks.shape)
+            for r_i, r in enumerate(ranks):
+                blk = np.searchsorted(counts, r, side="right") - 1
+                rows = order[bounds[blk]:bounds[blk + 1]]
+                hits = np.flatnonzero(incl[rows, j] == member)
+                out[r_i] = ranked[bounds[blk] + hits[r - counts[blk]]]
+            return out
+        return values
+
+    return np.array([[_quantiles(int(before[-1, j]) if member else n - int(before[-1, j]), probs, at(j, member))
+                      for member in (True, False)] for j in range(k)])
+
+
 def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[float, float] | None = None,
                 labels=None, title: str = "", unit: str = "study") -> Figure:
     """GOSH plot (Olkin, Dahabreh & Trikalinos 2012), as metafor's ``plot.gosh.rma``.
@@ -44,8 +102,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
     xlim = (min(lo, full[0]) - pad, max(hi, full[0]) + pad) if np.isfinite(full[0]) else (lo - pad, hi + pad)
     xlabel = MEASURE_LABELS.get(measure, measure)
     # per study: 5, 25, 50, 75, 95% of the estimates of the subsets with it (0) and without it (1)
-    q = np.array([[np.quantile(est[m], [0.05, 0.25, 0.5, 0.75, 0.95]) if m.any() else [np.nan] * 5
-                   for m in (column, ~column)] for column in incl.T])
+    q = _split_quantiles(est, incl, GOSH_QUANTILES)
     shown = np.arange(k)
     heading = f"Subsets with and without each {unit}"
     if k > GOSH_ROWS:
