@@ -7,7 +7,7 @@ import jinja2
 import pandas as pd
 
 from premeta import rob
-from premeta.report import _fmt, _pfmt
+from premeta.report import _count, _fmt, _pfmt
 
 TEMPLATE = (Path(__file__).resolve().parents[1] / "src" / "premeta" / "templates" / "report.html.j2").read_text()
 
@@ -15,7 +15,7 @@ TEMPLATE = (Path(__file__).resolve().parents[1] / "src" / "premeta" / "templates
 def _section(start: str, end: str) -> jinja2.Template:
     """The template from ``start`` up to (not including) ``end``, with the report's filters."""
     env = jinja2.Environment(autoescape=True)
-    env.filters["num"], env.filters["p"] = _fmt, _pfmt
+    env.filters["num"], env.filters["p"], env.filters["n"] = _fmt, _pfmt, _count
     return env.from_string(TEMPLATE[TEMPLATE.index(start):TEMPLATE.index(end)])
 
 
