@@ -53,8 +53,9 @@ $(BIN)/.slurm-installed: $(BIN)/.installed requirements-slurm.lock
 cluster-test: $(BIN)/.slurm-installed  ## the workflow on a single-node SLURM started here (root, Debian 12; ACCOUNTING=1: with slurmdbd)
 	ACCOUNTING=$(ACCOUNTING) tests/cluster/slurm.sh $(BIN)
 
-bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists)
+bench: $(BIN)/.installed  ## premeta beside PyMARE, statsmodels and metafor (if Rscript exists); then the selection models (bench-selmodel)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_selmodel.py
 
 bench-pipeline: $(BIN)/.installed  ## wall time, CPU time and peak memory of the workflow (bundled, no-op, all analyses, 10,000 rows; BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
