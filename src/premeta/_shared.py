@@ -92,3 +92,25 @@ def coef_table(fit) -> pd.DataFrame:
     ``ci_high``)."""
     return pd.DataFrame({"term": list(fit.terms), "estimate": fit.beta, "se": fit.se, "stat": fit.stat,
                          "df": fit.df, "p": fit.p, "ci_low": fit.ci_low, "ci_high": fit.ci_high})
+
+
+def tau2_step(t, score, info, slope, idx, lo, hi, pos0, active, tol):
+    """One safeguarded step of the tau2 iteration of the strata ``idx`` (:func:`premeta.models.fit`
+    and GOSH's dense REML rows share it): Newton on the score where it stays inside the bracket
+    [lo, hi] that the score's sign has narrowed, else Fisher scoring, else bisection; a step below
+    0 lands on 0 once (``pos0``: the stratum has been pushed to 0 before). ``lo``, ``hi``, ``pos0``
+    and ``active`` are updated in place at ``idx``; a stratum stays active while its tau2 moves by
+    more than ``tol`` (relative above 1). Returns the new tau2 at ``idx`` and which were active."""
+    act, up = active[idx], score > 0
+    l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
+    p0 = pos0[idx] | (up & (t == 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        newton = np.where(slope < 0, t - score / slope, np.nan)
+        fisher = t + np.nan_to_num(score / info)
+    new = np.where((newton > l_) & (newton < h_), newton, fisher)
+    new = np.where(new < l_, np.where((l_ == 0) & ~p0, 0.0, (l_ + h_) / 2), new)
+    new = np.where(new > h_, (l_ + h_) / 2, new)
+    new = np.where(act, new, t)
+    lo[idx], hi[idx], pos0[idx] = np.where(act, l_, lo[idx]), np.where(act, h_, hi[idx]), p0
+    active[idx] = act & (np.abs(new - t) > tol * np.maximum(1.0, t)) & ~((t == 0) & ~up)
+    return new, act

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta._shared import check, design_terms, factor
+from premeta._shared import check, design_terms, factor, tau2_step
 from premeta.deprecation import deprecated_alias, warn_renamed
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
@@ -310,19 +310,8 @@ def _estimate_tau2(d: _Data, method: str, tol: float, maxiter: int, rescaled=Fal
             else:
                 score, info = g.rss() * kk / (kk - p) - kk, sub.seg(g.w)
                 slope = -g.ypPPy() * kk / (kk - p)
-            act, up = active[idx], score > 0
-            l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
-            p0 = pos0[idx] | (up & (t == 0))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = np.where(slope < 0, t - score / slope, np.nan)
-                fisher = t + np.nan_to_num(score / info)
-            new = np.where((newton > l_) & (newton < h_), newton, fisher)
-            new = np.where(new < l_, np.where((l_ == 0) & ~p0, 0.0, (l_ + h_) / 2), new)
-            new = np.where(new > h_, (l_ + h_) / 2, new)
-            new = np.where(act, new, t)
-            lo[idx], hi[idx], pos0[idx] = np.where(act, l_, lo[idx]), np.where(act, h_, hi[idx]), p0
+            new, act = tau2_step(t, score, info, slope, idx, lo, hi, pos0, active, tol)
             iters[idx] += act
-            active[idx] = act & (np.abs(new - t) > tol * np.maximum(1.0, t)) & ~((t == 0) & ~up)
             tau2[idx] = new
         conv = ~active
         if method in ("ML", "REML"):

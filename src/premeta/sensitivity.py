@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from premeta import distributions as dist
-from premeta._shared import check, factor
+from premeta._shared import check, factor, tau2_step
 from premeta.deprecation import deprecated_alias
 from premeta.errors import NotComputable
 from premeta.models import METHODS, T_TESTS, Fit, fit
@@ -599,18 +599,7 @@ def _reml_rows(Y: np.ndarray, V: np.ndarray, tol: float, maxiter: int) -> np.nda
         score = np.vecdot(U, U) - (sw - sw2 / sw)
         xu = np.vecdot(W, U)
         slope = info - 2 * (np.vecdot(W, np.multiply(U, U, out=T)) - xu * xu / sw)
-        act, up = active[idx], score > 0
-        l_, h_ = np.where(up, t, lo[idx]), np.where(up, hi[idx], t)
-        p0 = pos0[idx] | (up & (t == 0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = np.where(slope < 0, t - score / slope, np.nan)
-            fisher = t + np.nan_to_num(score / info)
-        new = np.where((newton > l_) & (newton < h_), newton, fisher)
-        new = np.where(new < l_, np.where((l_ == 0) & ~p0, 0.0, (l_ + h_) / 2), new)
-        new = np.where(new > h_, (l_ + h_) / 2, new)
-        new = np.where(act, new, t)
-        lo[idx], hi[idx], pos0[idx] = np.where(act, l_, lo[idx]), np.where(act, h_, hi[idx]), p0
-        active[idx] = act & (np.abs(new - t) > tol * np.maximum(1.0, t)) & ~((t == 0) & ~up)
+        new, _ = tau2_step(t, score, info, slope, idx, lo, hi, pos0, active, tol)
         tau2[idx] = new
     # metafor's ll0check: a fit whose restricted likelihood is below that at tau2 = 0 is moved to 0
     pos = np.flatnonzero(tau2 > tol)
