@@ -43,3 +43,11 @@ FROM_METAFOR = {"zval": "stat", "tval": "stat", "pval": "p", "ci.lb": "ci_low", 
 def ours(name: str) -> str:
     """premeta's name of a quantity that a metafor fixture calls ``name``."""
     return FROM_METAFOR.get(name, name)
+
+
+def sheet_effects(path: Path, orient: str = "benefit", group_by: str = "mechanism"):
+    """premeta's own effect sizes of a sheet, as the workflow reads them (checked, escalc, written)."""
+    from premeta.effects import checked, escalc
+    from premeta.groups.common import effects_as_written
+
+    return effects_as_written(escalc(checked(path, orient=orient, group_by=group_by)[0], orient=orient))

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import close, ours
+from helpers import close, ours, sheet_effects
 
-import premeta
 from premeta.bias import egger
-from premeta.effects import checked
 from premeta.errors import NotComputable
 from premeta.groups.bias import small_study
-from premeta.groups.common import effects_as_written, moderator_label
+from premeta.groups.common import moderator_label
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_egger_mv.json").read_text())
@@ -76,9 +74,7 @@ def test_modified_se_in_rma_and_lm(case):
 def sheet(request):
     """premeta's own effect sizes of a sheet, as the workflow reads them."""
     path, orient = SHEETS[request.param]
-    effects = effects_as_written(premeta.escalc(checked(ROOT / path, orient=orient, group_by="mechanism")[0],
-                                                orient=orient))
-    return request.param, effects
+    return request.param, sheet_effects(ROOT / path, orient)
 
 
 def test_the_effect_sizes_are_premeta_s(sheet):

@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import close, ours
+from helpers import close, ours, sheet_effects
 
-import premeta
 from premeta.groups.bias import SMALL_STUDY_COLUMNS, small_study
-from premeta.groups.common import effects_as_written, moderator_label
+from premeta.groups.common import moderator_label
 from premeta.bias import egger
-from premeta.effects import checked
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_small_study.json").read_text())
@@ -35,9 +33,7 @@ def _id(c):
 def sheet(request):
     """premeta's own effect sizes of a sheet (as the workflow reads them) and its fixture data."""
     path, orient = SHEETS[request.param]
-    effects = effects_as_written(premeta.escalc(checked(ROOT / path, orient=orient, group_by="mechanism")[0],
-                                                orient=orient))
-    return request.param, effects
+    return request.param, sheet_effects(ROOT / path, orient)
 
 
 @pytest.mark.parametrize("case", MODERATED, ids=_id)
