@@ -140,8 +140,7 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
     Doucouliagos 2014: :func:`premeta.pet_peese` with ``method="FE", test="knha"``), against the
     modified SE sqrt(1/n1 + 1/n2) where every comparison has group sizes (Pustejovsky and Rodgers
     2019; n as it entered the effect size), else against the SE."""
-    n1 = pd.to_numeric(effects["trt_n"]).to_numpy(float) if "trt_n" in effects else np.full(len(yi), np.nan)
-    n2 = pd.to_numeric(effects["ctl_n_eff"]).to_numpy(float) if "ctl_n_eff" in effects else np.full(len(yi), np.nan)
+    n1, n2 = _arm_sizes(effects)
     sizes = bool(len(yi)) and bool(np.isfinite(n1).all() and np.isfinite(n2).all())
     precision = "modified SE" if sizes else "SE"
     names = {"PET": "PET (WLS)", "PEESE": "PEESE (WLS)", "PET-PEESE": "PET-PEESE (conditional)"}
@@ -158,12 +157,18 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
     return rows
 
 
+def _arm_sizes(effects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The group sizes each comparison's effect size was computed with: ``trt_n`` and ``ctl_n_eff``
+    (a shared control split), NaN where the sheet gives none (precomputed effects)."""
+    return tuple(pd.to_numeric(effects[c]).to_numpy(float) if c in effects else np.full(len(effects), np.nan)
+                 for c in ("trt_n", "ctl_n_eff"))
+
+
 def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str) -> list[dict]:
     """The rows "Egger regression (three-level, CR2)" of :func:`small_study_tests`: SE and modified SE."""
     study = effects["study"].astype(str).to_numpy(object)
     nested = pd.Series(study).value_counts().max() > 1 if len(study) else False
-    n1 = pd.to_numeric(effects["trt_n"]).to_numpy(float) if "trt_n" in effects else np.full(len(yi), np.nan)
-    n2 = pd.to_numeric(effects["ctl_n_eff"]).to_numpy(float) if "ctl_n_eff" in effects else np.full(len(yi), np.nan)
+    n1, n2 = _arm_sizes(effects)
     rows = []
     for predictor, precision in (("sei", "SE"), ("msei", "modified SE")):
         ok = np.isfinite(n1) & np.isfinite(n2) if predictor == "msei" else np.ones(len(yi), bool)
