@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from premeta import distributions as dist
 from premeta._shared import check, factor
@@ -166,6 +166,8 @@ def _limit(f, theta1: float, tes_alternative: str) -> float:
         return np.nan
     if f_lo == 0 or f_up == 0:
         return lower if f_lo == 0 else upper
+    from scipy import optimize  # 0.4 s to import: only when a limit estimate is searched for
+
     return float(optimize.brentq(f, lower, upper, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=1000))
 
 
