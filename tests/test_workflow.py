@@ -18,7 +18,7 @@ import premeta
 from premeta.groups.pooling import stratified
 from premeta.sheet import read_sheet, validate
 
-from helpers import REPO, SHEET, SNAKEMAKE, run
+from helpers import EVERY_ANALYSIS, REPO, SHEET, SNAKEMAKE, run
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -116,10 +116,23 @@ def test_pooled_csv_equals_the_library(bundled):
 
 
 @pytest.mark.workflow
-def test_rerun_is_byte_identical(bundled, tmp_path):
-    """The same run again, in another folder (the shared run stays as it is): the same bytes."""
-    run(tmp_path, "--config", f"data={SHEET}")
-    assert digests(tmp_path / "results") == digests(bundled / "results")
+def test_rerun_is_byte_identical(every_analysis, tmp_path):
+    """The same sheet again with every analysis, in another folder (the shared run stays as it is) and
+    with the multiverse in one chunk instead of three: the same bytes, every table, figure and report
+    (the seeded GOSH subsets, the permutations and the gathered multiverse included)."""
+    run(tmp_path, "--config", f"data={every_analysis / 'small.csv'}", EVERY_ANALYSIS, "gosh_subsets=300",
+        "multiverse_chunks=1")
+    first, again = digests(every_analysis / "results"), digests(tmp_path / "results")
+    assert [p for p in first if p.startswith("multiverse/")] == [f"multiverse/chunk_{i}.csv" for i in range(3)]
+    assert [p for p in again if p.startswith("multiverse/")] == ["multiverse/chunk_0.csv"]
+    files = {p for p in first if not p.startswith("multiverse/") and p != "report.html"}
+    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) == 50
+    assert {p: first[p] for p in files} == {p: again[p] for p in files}
+    # the report differs in one cell: the settings table's number of chunks
+    chunks = '<td>config: multiverse_chunks</td><td class="mono">{}</td>'
+    reports = [(root / "results" / "report.html").read_text() for root in (every_analysis, tmp_path)]
+    assert reports[0].count(chunks.format(3)) == reports[1].count(chunks.format(1)) == 1
+    assert reports[0].replace(chunks.format(3), chunks.format(1)) == reports[1]
 
 
 @pytest.mark.workflow
@@ -205,18 +218,12 @@ def test_dependence_rve_in_the_workflow(tmp_path):
 
 
 @pytest.mark.workflow
-def test_gosh_in_the_workflow(tmp_path):
-    args = ["--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL"]
-    run(tmp_path, *args)
-    res = tmp_path / "results"
-    first = {p: p.read_bytes() for p in res.rglob("gosh*.*") if p.suffix in (".csv", ".svg")}
-    run(tmp_path, *args, "--forcerun", "gosh")  # seeded random subsets: the table and 8 SVGs, same bytes
-    assert len(first) == 1 + 8 and all(p.read_bytes() == b for p, b in first.items())
+def test_gosh_in_the_workflow(every_analysis):
+    res = every_analysis / "results"
     gosh = pd.read_csv(res / "gosh.csv")
     pooled = pd.read_csv(res / "pooled.csv").iloc[:-1]
-    assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k)
-    assert list(gosh.sampling) == ["all" if 2**k - 1 <= 300 else "random" for k in gosh.k]
-    assert list(gosh.fitted) == [min(2**k - 1, 300) for k in gosh.k]
+    assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k) == [9, 8, 7]
+    assert list(gosh.sampling) == ["random", "all", "all"] and list(gosh.fitted) == [300, 255, 127]
     np.testing.assert_allclose(gosh.estimate, pooled.estimate, rtol=1e-12)
     assert ((gosh.estimate_min <= gosh.estimate) & (gosh.estimate <= gosh.estimate_max)).all()
     for f in gosh.figure:
