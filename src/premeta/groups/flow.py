@@ -29,18 +29,19 @@ FLOW_COLUMNS = ["stage", "step", "label", "count", "unit", "reason", "group"]
 STAGES = ("identification", "screening", "included", "sheet", "analysis")
 
 #: The ``data`` names of the PRISMA2020 package's template (``inst/extdata/PRISMA.csv``, read by its
-#: ``PRISMA_data``): each one's stage, unit and default box text (the template's ``boxtext``).
+#: ``PRISMA_data``): each one's stage, unit and default box text (the template's ``boxtext``; the
+#: sources of records are listed under "Records identified from:", as in its diagram).
 PRISMA_DATA = {
     "previous_studies": ("identification", "studies", "Studies included in previous version of review"),
     "previous_reports": ("identification", "reports", "Reports of studies included in previous version of review"),
-    "database_results": ("identification", "records", "Records identified from databases"),
-    "database_specific_results": ("identification", "records", "Records identified from databases"),
-    "register_results": ("identification", "records", "Records identified from registers"),
-    "register_specific_results": ("identification", "records", "Records identified from registers"),
-    "website_results": ("identification", "records", "Records identified from websites"),
-    "organisation_results": ("identification", "records", "Records identified from organisations"),
-    "citations_results": ("identification", "records", "Records identified from citation searching"),
-    "duplicates": ("identification", "records", "Duplicate records removed"),
+    "database_results": ("identification", "records", "Databases"),
+    "database_specific_results": ("identification", "records", "Databases"),
+    "register_results": ("identification", "records", "Registers"),
+    "register_specific_results": ("identification", "records", "Registers"),
+    "website_results": ("identification", "records", "Websites"),
+    "organisation_results": ("identification", "records", "Organisations"),
+    "citations_results": ("identification", "records", "Citation searching"),
+    "duplicates": ("identification", "records", "Duplicate records"),
     "excluded_automatic": ("identification", "records", "Records marked as ineligible by automation tools"),
     "excluded_other": ("identification", "records", "Records removed for other reasons"),
     "records_screened": ("screening", "records", "Records screened"),
@@ -62,8 +63,8 @@ PRISMA_DATA = {
 }
 #: The counts given as "reason, n; reason, n" (or one number) in the template's ``n`` column.
 PRISMA_REASONS = ("database_specific_results", "register_specific_results", "dbr_excluded", "other_excluded")
-#: The template's title boxes: ``data`` empty (``NA``), named by ``box``; they hold no count.
-PRISMA_TITLES = ("prevstud", "newstud", "othstud", "identification", "screening", "included")
+#: The ``data`` of the template's stage titles (the other title boxes have ``data`` empty, ``NA``): no count.
+PRISMA_TITLES = ("identification", "screening", "included")
 COUNT_COLUMNS = ["data", "label", "reason", "n"]
 _NUMBER = re.compile(r"\d{1,3}(,\d{3})+|\d+")
 
@@ -107,8 +108,8 @@ def read_prisma_counts(path) -> pd.DataFrame:
         ``new_studies``...); ``n`` a whole number (``1,234`` allowed), empty or ``NA`` for a box
         not drawn. ``dbr_excluded``, ``other_excluded``, ``database_specific_results`` and
         ``register_specific_results`` take ``reason, n; reason, n`` (or one number), as
-        ``PRISMA_data`` reads them. The template's title rows (``data`` empty or ``NA``) are
-        skipped.
+        ``PRISMA_data`` reads them. The template's title rows (``data`` empty, ``NA`` or
+        :data:`PRISMA_TITLES`) are skipped.
 
     Returns
     -------
@@ -132,10 +133,10 @@ def read_prisma_counts(path) -> pd.DataFrame:
     ...                     "dbr_excluded,\\"Not in rodents, 40; No control group, 12\\"\\n")
     >>> read_prisma_counts(path)
                    data                              label            reason     n
-    0  database_results  Records identified from databases                    1204
-    1        duplicates          Duplicate records removed                     310
-    2      dbr_excluded                   Reports excluded    Not in rodents    40
-    3      dbr_excluded                   Reports excluded  No control group    12
+    0  database_results          Databases                    1204
+    1        duplicates  Duplicate records                     310
+    2      dbr_excluded   Reports excluded    Not in rodents    40
+    3      dbr_excluded   Reports excluded  No control group    12
 
     Notes
     -----
@@ -153,7 +154,7 @@ def read_prisma_counts(path) -> pd.DataFrame:
     problems, out, seen = [], [], {}
     for r, cells in enumerate(rows, start=2):
         data = _cell(cells[at["data"]])
-        if data is None:
+        if data is None or data in PRISMA_TITLES:
             continue  # a title box of the template
         n = _cell(cells[at["n"]])
         text = _cell(cells[at["boxtext"]]) if "boxtext" in at else None
@@ -316,7 +317,7 @@ def flow_table(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str, pair
     if dict(zip(groups["group"].astype(str), k)) != {str(g): int(n) for g, n in have.items()}:
         raise ValueError("the comparisons per group of primary.csv are not those of effect_sizes.csv: not one run")
     overall = primary.iloc[-1]
-    add("analysis", "comparisons_analysed", "Comparisons analysed", len(analysed), "comparisons")
+    add("analysis", "comparisons_analysed", f"Comparisons analysed, by {group_by}", len(analysed), "comparisons")
     add("analysis", "studies_analysed", "Studies analysed", overall["studies"], "studies")
     notes = groups["note"].fillna("").astype(str) if "note" in groups else pd.Series("", groups.index)
     pooled = pd.to_numeric(groups["estimate"]).notna()
