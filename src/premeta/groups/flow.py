@@ -84,9 +84,10 @@ SET_ASIDE = (
                                                                   "and time"),
 )
 #: The rows :func:`premeta.pairing.pair` used: status -> (step, label).
-USED = {"paired": ("rows_treated", "Treated cohorts, each paired with its control"),
-        "control": ("rows_control", "Control cohorts (a shared control counted once)"),
-        "sham": ("rows_sham", "Sham cohorts (the sham arm of the normalised mean difference)")}
+#: A control shared by several treated cohorts is one row (one cohort); a sham gives the sham arm (``sham_*``).
+USED = {"paired": ("rows_treated", "Treated cohorts, each paired with a control"),
+        "control": ("rows_control", "Control cohorts"),
+        "sham": ("rows_sham", "Sham cohorts")}
 #: What a row of the sheet is, by format.
 ROWS = {"wide": "Rows of the sheet (one comparison each)",
         "long": "Rows of the sheet (one group of animals each)",
