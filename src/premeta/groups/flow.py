@@ -291,7 +291,7 @@ def flow_table(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str, pair
         stage, unit, _ = PRISMA_DATA[c.data]
         add(stage, c.data, c.label, c.n, unit, c.reason)
 
-    omitted = effects["omitted"].fillna("").astype(str) if "omitted" in effects else pd.Series("", effects.index)
+    omitted = effects["omitted"].astype("string").fillna("") if "omitted" in effects else pd.Series("", effects.index)
     if pairing is None:
         add("sheet", "sheet_rows", ROWS[format], len(effects), "rows")
         add("sheet", "sheet_studies", "Studies in the sheet", effects["study"].nunique(), "studies")
@@ -320,7 +320,7 @@ def flow_table(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str, pair
     overall = primary.iloc[-1]
     add("analysis", "comparisons_analysed", f"Comparisons analysed, by {group_by}", len(analysed), "comparisons")
     add("analysis", "studies_analysed", "Studies analysed", overall["studies"], "studies")
-    notes = groups["note"].fillna("").astype(str) if "note" in groups else pd.Series("", groups.index)
+    notes = groups["note"].astype("string").fillna("") if "note" in groups else pd.Series("", groups.index)
     pooled = pd.to_numeric(groups["estimate"]).notna()
     for g, kg, studies, note, ok in zip(groups["group"], k, groups["studies"], notes, pooled):
         add("analysis", "group_comparisons", str(g), kg, "comparisons", "" if ok else _not_pooled(note), str(g))

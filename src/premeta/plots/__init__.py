@@ -9,10 +9,12 @@ and the other figures of the report. Each draws the numbers it is given; none fi
 - :mod:`premeta.plots.panels`: risk of bias, time course, bubble plots, analyses side by side,
   sunset funnels (power), cumulative meta-analysis
 - :mod:`premeta.plots.robustness`: GOSH plot, specification curve
+- :mod:`premeta.plots.flowchart`: the flow of records, a PRISMA 2020 flow diagram (:func:`flow_figure`)
 
 Every figure function is importable from here: ``from premeta.plots import forest, save``.
 """
 
+from premeta.plots.flowchart import flow_figure
 from premeta.plots.forestplot import forest, forest_figure, summary_forest, summary_forest_figure
 from premeta.plots.funnelplot import funnel, funnel_figure, funnel_panels_figure, funnels
 from premeta.plots.panels import (bubble_figure, comparison_figure, cumulative_figure, rob_figure, sunset_figure,
@@ -20,7 +22,7 @@ from premeta.plots.panels import (bubble_figure, comparison_figure, cumulative_f
 from premeta.plots.robustness import gosh_figure, spec_curve_figure
 from premeta.plots.style import message_figure, save
 
-__all__ = ["bubble_figure", "comparison_figure", "cumulative_figure", "forest", "forest_figure", "funnel",
+__all__ = ["bubble_figure", "comparison_figure", "cumulative_figure", "flow_figure", "forest", "forest_figure", "funnel",
            "funnel_figure", "funnel_panels_figure", "funnels", "gosh_figure", "message_figure", "rob_figure", "save",
            "spec_curve_figure", "summary_forest", "summary_forest_figure", "sunset_figure",
            "time_course_figure"]
