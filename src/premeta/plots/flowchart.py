@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from premeta.vocabulary import plural
 from premeta.plots.style import FONT, group_styles, need, text_width, theme, wrap
 
 #: Inches: the figure's width, the stage bars', the main column's and the side column's, the gaps.
@@ -89,7 +90,7 @@ def _boxes(flow: pd.DataFrame) -> list[tuple[str, list, list]]:
 
     sheet, studies = one("sheet_rows"), one("sheet_studies")
     paired = not flow[flow["step"].isin(["rows_treated", "rows_control", "rows_sham", "rows_set_aside"])].empty
-    main = [(sheet.label, "bold"), (f"{sheet['count']:,} rows from {studies['count']:,} studies", "normal")]
+    main = [(sheet.label, "bold"), (f"{plural(sheet['count'], 'row')} from {plural(studies['count'], 'study')}", "normal")]
     comparisons = one("comparisons")
     if paired:
         rows.append(("sheet", main, aside("rows_set_aside", "Rows set aside")))
@@ -103,8 +104,8 @@ def _boxes(flow: pd.DataFrame) -> list[tuple[str, list, list]]:
     analysed, studied = one("comparisons_analysed"), one("studies_analysed")
     groups = flow[flow["step"] == "group_comparisons"]
     rows.append(("analysis", [(analysed.label, "bold"),
-                              (f"{analysed['count']:,} comparisons from {studied['count']:,} studies, "
-                               f"in {len(groups)} group{'s' if len(groups) != 1 else ''}", "normal")], []))
+                              (f"{plural(analysed['count'], 'comparison')} from {plural(studied['count'], 'study')}, "
+                               f"in {plural(len(groups), 'group')}", "normal")], []))
     return rows
 
 
@@ -167,9 +168,9 @@ def flow_figure(flow: pd.DataFrame) -> Figure:
     groups = flow[flow["step"] == "group_comparisons"]
     studies = flow[flow["step"] == "group_studies"].set_index("group")["count"]
     ncol = max(1, min(4, len(groups)))
-    tile_w = (MAIN_W + GAP + SIDE_W - (ncol - 1) * 0.15) / ncol
-    tiles = [_wrapped([(g.label, "bold"), (f"{g.count:,} comparison{'s' if g.count != 1 else ''}", "normal"),
-                       (f"{studies[g.group]:,} stud{'ies' if studies[g.group] != 1 else 'y'}", "normal")]
+    tile_w = MAIN_W if ncol == 1 else (MAIN_W + GAP + SIDE_W - (ncol - 1) * 0.15) / ncol  # one: under the rest
+    tiles = [_wrapped([(g.label, "bold"), (plural(g.count, "comparison"), "normal"),
+                       (plural(studies[g.group], "study"), "normal")]
                       + ([(f"not pooled: {g.reason}", "italic")] if g.reason else []), tile_w - 0.22)
              for g in groups.itertuples()]
     tile_rows = [tiles[i:i + ncol] for i in range(0, len(tiles), ncol)]
