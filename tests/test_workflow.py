@@ -43,15 +43,15 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
                  "plots/studies_behaviour.png", "plots/studies_behaviour.svg", "fail_safe_n.csv",
                  "excess_significance.csv", "power.csv", "plots/sunset.png", "plots/sunset.svg", "cumulative.csv",
-                 "plots/cumulative.png"]:
+                 "plots/cumulative.png", "flow.csv", "plots/flow.png", "plots/flow.svg"]:
         assert (res / name).stat().st_size > 0, name
     excess = pd.read_csv(res / "excess_significance.csv")
     assert list(excess.group) == list(groups)[:-1] and excess.p.notna().all()
     assert len(pd.read_csv(res / "power.csv")) == len(pd.read_csv(res / "effect_sizes.csv"))
     cumulative = pd.read_csv(res / "cumulative.csv")  # the simulated studies have no year: each group says so
     assert cumulative.estimate.isna().all() and cumulative.note.str.contains("no year column").all()
-    for log in ["effect_sizes", "pool", "figures", "risk_of_bias", "time_course", "small_study", "sensitivity",
-                "report"]:
+    for log in ["effect_sizes", "pool", "flow", "figures", "risk_of_bias", "time_course", "small_study",
+                "sensitivity", "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
     html = (res / "report.html").read_text()
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html

@@ -22,7 +22,7 @@ from premeta.plots.panels import (bubble_figure, comparison_figure, cumulative_f
 from premeta.plots.robustness import gosh_figure, spec_curve_figure
 from premeta.plots.style import message_figure, save
 
-__all__ = ["bubble_figure", "comparison_figure", "cumulative_figure", "flow_figure", "forest", "forest_figure", "funnel",
-           "funnel_figure", "funnel_panels_figure", "funnels", "gosh_figure", "message_figure", "rob_figure", "save",
-           "spec_curve_figure", "summary_forest", "summary_forest_figure", "sunset_figure",
+__all__ = ["bubble_figure", "comparison_figure", "cumulative_figure", "flow_figure", "forest", "forest_figure",
+           "funnel", "funnel_figure", "funnel_panels_figure", "funnels", "gosh_figure", "message_figure", "rob_figure",
+           "save", "spec_curve_figure", "summary_forest", "summary_forest_figure", "sunset_figure",
            "time_course_figure"]

@@ -90,7 +90,8 @@ def _boxes(flow: pd.DataFrame) -> list[tuple[str, list, list]]:
 
     sheet, studies = one("sheet_rows"), one("sheet_studies")
     paired = not flow[flow["step"].isin(["rows_treated", "rows_control", "rows_sham", "rows_set_aside"])].empty
-    main = [(sheet.label, "bold"), (f"{plural(sheet['count'], 'row')} from {plural(studies['count'], 'study')}", "normal")]
+    main = [(sheet.label, "bold"),
+            (f"{plural(sheet['count'], 'row')} from {plural(studies['count'], 'study')}", "normal")]
     comparisons = one("comparisons")
     if paired:
         rows.append(("sheet", main, aside("rows_set_aside", "Rows set aside")))
@@ -206,7 +207,7 @@ def flow_figure(flow: pd.DataFrame) -> Figure:
             y += h + VGAP
         # the groups, under the comparisons analysed
         styles = group_styles(list(groups["group"]))
-        x0, width = x_main, MAIN_W + GAP + SIDE_W
+        x0 = x_main
         ax.add_line(_line((x_main + MAIN_W / 2, prev), (x_main + MAIN_W / 2, y - 0.12)))
         if len(tiles) > 1:
             centres = [x0 + i * (tile_w + 0.15) + tile_w / 2 for i in range(len(tile_rows[0]))]
