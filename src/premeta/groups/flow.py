@@ -143,6 +143,7 @@ def read_prisma_counts(path) -> pd.DataFrame:
     -----
     The format is that of Haddaway et al. (2022), *Campbell Systematic Reviews* 18:e1230, whose
     R package draws PRISMA 2020 diagrams (``PRISMA_flowdiagram(PRISMA_data(read.csv(path)))``).
+    Counts, not estimates: metafor has no equivalent.
     """
     header, rows, _ = read_table(path, known={"data", "n", "boxtext"})
     names = [header_key(h) for h in header]
