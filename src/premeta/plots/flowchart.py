@@ -151,7 +151,8 @@ def flow_figure(flow: pd.DataFrame) -> Figure:
     reasons and counts; on the left the stages (identification, screening, included, sheet,
     analysis). Below the comparisons analysed, one box per group of the primary analysis (its
     comparisons and studies, its marker and colour as in the forest plots, and why its model was
-    not computed where it was not), four to a row.
+    not computed where it was not), four to a row (three or two where a word of a label would be
+    broken).
 
     Parameters
     ----------
@@ -168,8 +169,12 @@ def flow_figure(flow: pd.DataFrame) -> Figure:
     rows = [(stage, _wrapped(main, MAIN_W), _wrapped(side, SIDE_W)) for stage, main, side in _boxes(flow)]
     groups = flow[flow["step"] == "group_comparisons"]
     studies = flow[flow["step"] == "group_studies"].set_index("group")["count"]
-    ncol = max(1, min(4, len(groups)))
-    tile_w = MAIN_W if ncol == 1 else (MAIN_W + GAP + SIDE_W - (ncol - 1) * 0.15) / ncol  # one: under the rest
+    # four boxes to a row, fewer where a word of a group's label would not fit in one line
+    words = [w for label in groups["label"] for w in label.split()] or [""]
+    widest = max(text_width(w, FONT - 0.5, True) for w in words)
+    ncol = next((n for n in (4, 3, 2) if n <= len(groups) and _tile_width(n) - 0.22 - 2 * PAD
+                 - text_width("  ", FONT - 0.5) >= widest), 1)
+    tile_w = _tile_width(ncol)
     tiles = [_wrapped([(g.label, "bold"), (plural(g.count, "comparison"), "normal"),
                        (plural(studies[g.group], "study"), "normal")]
                       + ([(f"not pooled: {g.reason}", "italic")] if g.reason else []), tile_w - 0.22)
@@ -234,6 +239,11 @@ def flow_figure(flow: pd.DataFrame) -> Figure:
             ax.text(0.12 + STAGE_W / 2, (top + bottom) / 2, STAGE_NAMES[stage], rotation=90, ha="center",
                     va="center", fontsize=FONT, fontweight="bold")
     return fig
+
+
+def _tile_width(ncol: int) -> float:
+    """The width of a group's box, ``ncol`` to a row across both columns (one: under the boxes above it)."""
+    return MAIN_W if ncol == 1 else (MAIN_W + GAP + SIDE_W - (ncol - 1) * 0.15) / ncol
 
 
 def _line(start, end) -> Line2D:
