@@ -122,8 +122,9 @@ def domain_headers(n: int) -> list[str]:
 
 
 def key_text(tool: Tool, columns: list[str], styles: dict[str, tuple[str, str]], rated_all: bool = True) -> str:
-    """One line for under a figure: what D1..Dn are and what each symbol means."""
-    domains = "; ".join(f"{h} {tool.labels[c]}" for h, c in zip(domain_headers(len(columns)), columns))
+    """One line for under a figure: what D1..Dn are and what each symbol means (a header and its
+    item's first word joined by a no-break space, so that wrapping never parts them)."""
+    domains = "; ".join(f"{h}\u00a0{tool.labels[c]}" for h, c in zip(domain_headers(len(columns)), columns))
     judgements = ", ".join(f"{symbol} {value}" for value, (_, symbol) in styles.items())
     return f"{tool.label}: {domains}. Judgements: {judgements}" + ("" if rated_all else ", empty circle not rated")
 
@@ -186,7 +187,9 @@ def rob_traffic_light(studies: pd.DataFrame, tool: Tool = SYRCLE, overall: pd.Se
         overall = overall.reindex(studies.index)
     labels = [str(s) for s in studies.index]
     heads = domain_headers(len(columns)) + (["Overall"] if overall is not None else [])
-    label_w = max(text_width(s) for s in labels + [str(studies.index.name or "Study")])
+    name = str(studies.index.name or "study")
+    name = name[:1].upper() + name[1:]
+    label_w = max(text_width(s) for s in labels + [name])
     x0 = MARGIN + label_w + 0.2  # left edge of the first column
     xs = x0 + CELL * (np.arange(len(columns)) + 0.5)
     if overall is not None:
@@ -197,11 +200,14 @@ def rob_traffic_light(studies: pd.DataFrame, tool: Tool = SYRCLE, overall: pd.Se
                 + sum(0.51 + text_width(str(v)) for v in styles) + (0.51 + text_width("not rated") if missing else 0))
     width = max(grid_right + MARGIN, MARGIN + legend_w + MARGIN, 4.0)
     key = [f"{h}  {tool.labels[c]}" for h, c in zip(heads, columns)]
-    key_lines = [ln for k in key for ln in wrap(k, width - 2 * MARGIN)]
+    half = (width - 2 * MARGIN) / 2  # the key in two columns where every entry fits half the width
+    two = len(key) > 3 and max(text_width(k, 8.5) for k in key) < half - 0.15
+    per = -(-len(key) // 2) if two else len(key)
+    key_lines = [ln for k in key for ln in wrap(k, width - 2 * MARGIN, 8.5)]
     rule_lines = wrap(f"Overall: {rule}", width - 2 * MARGIN) if overall is not None and rule else []
     top = 0.25 + 0.3 + LINE  # title line, then the headers
     body = len(labels) * LINE
-    bottom = 0.25 + 0.2 * len(key_lines) + 0.1 + 0.2 * len(rule_lines) + 0.2 + LINE + MARGIN
+    bottom = 0.25 + 0.2 * (per if two else len(key_lines)) + 0.1 + 0.2 * len(rule_lines) + 0.2 + LINE + MARGIN
     height = top + body + bottom
     with theme():
         fig = Figure(figsize=(width, height))
@@ -213,7 +219,7 @@ def rob_traffic_light(studies: pd.DataFrame, tool: Tool = SYRCLE, overall: pd.Se
         y_head = top - LINE / 2
         for x, h in zip(xs, heads):
             ax.text(x, y_head, h, ha="center", va="center_baseline", fontweight="bold")
-        ax.text(MARGIN, y_head, str(studies.index.name or "Study"), ha="left", va="center_baseline",
+        ax.text(MARGIN, y_head, name, ha="left", va="center_baseline",
                 fontweight="bold")
         ys = top + LINE * (np.arange(len(labels)) + 0.5)
         for i, (y, s) in enumerate(zip(ys, labels)):
@@ -230,9 +236,15 @@ def rob_traffic_light(studies: pd.DataFrame, tool: Tool = SYRCLE, overall: pd.Se
         x, y, v = zip(*cells)
         judgement_cells(ax, x, y, v, styles)
         y = top + body + 0.3
-        for ln in key_lines:
-            ax.text(MARGIN, y, ln, ha="left", va="center_baseline", fontsize=8.5)
-            y += 0.2
+        if two:
+            for i, k in enumerate(key):
+                ax.text(MARGIN + half * (i // per), y + 0.2 * (i % per), k, ha="left", va="center_baseline",
+                        fontsize=8.5)
+            y += 0.2 * per
+        else:
+            for ln in key_lines:
+                ax.text(MARGIN, y, ln, ha="left", va="center_baseline", fontsize=8.5)
+                y += 0.2
         y += 0.1
         for ln in rule_lines:
             ax.text(MARGIN, y, ln, ha="left", va="center_baseline", fontsize=8.5)
@@ -317,13 +329,13 @@ def rob_figure(summary: pd.DataFrame, weighted: pd.DataFrame | None = None, tool
     label_w = max(text_width(str(s)) for s in summary.index)
     panel_w, gap = 3.2, 0.35
     width = MARGIN + label_w + 0.15 + len(panels) * panel_w + (len(panels) - 1) * gap + 0.3
-    height = 0.35 * len(summary) + 1.35
+    height = 0.35 * len(summary) + 1.15
     with theme():
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
         for j, (shares_j, xlabel) in enumerate(panels):
             left = MARGIN + label_w + 0.15 + j * (panel_w + gap)
-            ax = fig.add_axes((left / width, 0.5 / height, panel_w / width, (height - 1.35) / height))
+            ax = fig.add_axes((left / width, 0.5 / height, panel_w / width, (height - 1.15) / height))
             _bars(ax, shares_j, styles, xlabel)
             if j == 0:
                 ax.set_yticks(np.arange(len(summary))[::-1], [str(s) for s in summary.index])
