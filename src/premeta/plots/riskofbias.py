@@ -55,10 +55,8 @@ def scale_styles(n: int) -> list[tuple[str, str]]:
     1..n beyond four).
     """
     green, yellow, red = _anchors()
-    if n == 1:
-        colours = [green]
-    elif n == 2:
-        colours = [green, red]
+    if n <= 3:
+        colours = {1: [green], 2: [green, red], 3: [green, yellow, red]}[n]
     else:
         ramp = LinearSegmentedColormap.from_list("judgement", [green, yellow, red])
         colours = [to_hex(ramp(i / (n - 1))) for i in range(n)]
