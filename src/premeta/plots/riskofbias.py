@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap, to_hex
+from matplotlib.colors import LinearSegmentedColormap, to_hex, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.markers import MarkerStyle
@@ -90,9 +90,17 @@ def _glyph(symbol: str) -> MarkerStyle:
                             np.r_[[Path.MOVETO, Path.MOVETO], path.codes]))
 
 
+def _ink(colour: str) -> str:
+    """The symbol's colour on a circle of ``colour``: white on a dark or middle colour (its grey,
+    0.299 R + 0.587 G + 0.114 B, below 0.6), else near black; so that the symbol stands out in
+    colour and printed in greyscale, where green and red become the same middle grey."""
+    r, g, b, _ = to_rgba(colour)
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.6 else "0.1"
+
+
 def judgement_cells(ax, x, y, values, styles: dict[str, tuple[str, str]], size: float = DOT, **kw) -> None:
     """Draw a circle for each judgement at ``(x, y)``: its colour and its symbol (``styles``, from
-    :func:`judgement_styles`); a missing judgement an empty grey circle. One marker collection per
+    :func:`judgement_styles`; white on a dark circle, :func:`_ink`); a missing judgement an empty grey circle. One marker collection per
     judgement, labelled ``judgement: <value>`` (``judgement: not rated``); ``kw`` (e.g.
     ``transform``) go to every collection."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -110,7 +118,7 @@ def judgement_cells(ax, x, y, values, styles: dict[str, tuple[str, str]], size: 
         if at.any():
             ax.scatter(x[at], y[at], s=size**2, facecolor=colour, edgecolor="0.25", linewidths=0.5,
                        label=f"judgement: {value}", clip_on=False, zorder=3, **kw)
-            ax.scatter(x[at], y[at], s=(0.62 * size) ** 2, marker=_glyph(symbol), color="0.1", linewidths=0,
+            ax.scatter(x[at], y[at], s=(0.62 * size) ** 2, marker=_glyph(symbol), color=_ink(colour), linewidths=0,
                        label=f"symbol: {value}", clip_on=False, zorder=4, **kw)
 
 
@@ -262,7 +270,7 @@ def _wide(weighted: pd.DataFrame, tool: Tool, items: list[str], values: list[str
 
 def _bars(ax, shares: pd.DataFrame, styles: dict[str, tuple[str, str]], xlabel: str) -> None:
     """Stacked horizontal bars, one per item (top to bottom), a segment per judgement with its
-    symbol where it is wide enough (at least 5 %)."""
+    symbol where it is wide enough (at least 5 %), white on a dark colour (:func:`_ink`)."""
     y = np.arange(len(shares))[::-1]
     left = np.zeros(len(shares))
     for value in shares.columns:
@@ -271,8 +279,8 @@ def _bars(ax, shares: pd.DataFrame, styles: dict[str, tuple[str, str]], xlabel: 
         ax.barh(y, width, left=left, color=colour, edgecolor="white", lw=0.8, height=0.7)
         for yi, x, w in zip(y, left, width):
             if w >= 5:
-                ax.text(x + w / 2, yi, symbol, ha="center", va="center_baseline", fontweight="bold", fontsize=8.5,
-                        color="0.1")
+                ax.text(x + w / 2, yi, symbol, ha="center", va="center_baseline", fontweight="bold", fontsize=9,
+                        color=_ink(colour))
         left += width
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.6, len(shares) - 0.4)
