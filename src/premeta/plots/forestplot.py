@@ -376,7 +376,7 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
             if kind == "study":
                 _study(page, ln["row"], y, xl, z, weights)
                 squares.append((ln["row"]["yi"], y))
-                cells += [(x / width, y, v) for x, v in zip(cols.rob, ln["rob"])]
+                cells += [(x / width, y, v) for x, v in zip(cols.rob, ln.get("rob", []))]
             elif kind == "summary":
                 _summary(page, ln["pool"], y, xl, ln["bold"], style)
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
