@@ -100,8 +100,9 @@ def _ink(colour: str) -> str:
 
 def judgement_cells(ax, x, y, values, styles: dict[str, tuple[str, str]], size: float = DOT, **kw) -> None:
     """Draw a circle for each judgement at ``(x, y)``: its colour and its symbol (``styles``, from
-    :func:`judgement_styles`; white on a dark circle, :func:`_ink`); a missing judgement an empty grey circle. One marker collection per
-    judgement, labelled ``judgement: <value>`` (``judgement: not rated``); ``kw`` (e.g.
+    :func:`judgement_styles`; white on a dark circle, :func:`_ink`); a missing judgement an empty
+    grey circle. One marker collection per judgement, labelled ``judgement: <value>``
+    (``judgement: not rated``), and one of its symbols (``symbol: <value>``); ``kw`` (e.g.
     ``transform``) go to every collection."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     values = pd.Series(list(values), dtype=object)
