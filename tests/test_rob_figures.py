@@ -134,6 +134,17 @@ def test_summary_of_a_checklist():
     assert [t.get_text() for t in fig.axes[0].texts] == ["✓", "✗", "✗"]  # a symbol on every segment of 5 % or more
 
 
+def test_summary_shows_the_studies_not_rated_as_an_empty_bar():
+    studies = rob.per_study(pd.DataFrame({"study": list("ABCD"), "rob_sequence": ["low", "high", "low", "low"],
+                                          "rob_housing": ["low", None, None, "unclear"]}))
+    fig = rob_figure(rob.summary(studies))
+    rest = [c for c in fig.axes[0].containers if c.get_label() == "not rated"]
+    assert [b.get_width() for c in rest for b in c.patches] == [50.0]  # housing: 2 of 4 studies not rated
+    assert [t.get_text() for t in fig.legends[0].get_texts()][-1] == "not rated"
+    assert "not rated" not in [t.get_text() for t in rob_figure(rob.summary(studies[["rob_sequence"]]))
+                               .legends[0].get_texts()]
+
+
 def _forest_rows(n=6):
     rng = np.random.default_rng(3)
     yi, vi = rng.normal(0.5, 0.3, n), rng.uniform(0.05, 0.2, n)

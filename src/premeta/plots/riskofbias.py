@@ -271,7 +271,8 @@ def _wide(weighted: pd.DataFrame, tool: Tool, items: list[str], values: list[str
 
 def _bars(ax, shares: pd.DataFrame, styles: dict[str, tuple[str, str]], xlabel: str) -> None:
     """Stacked horizontal bars, one per item (top to bottom), a segment per judgement with its
-    symbol where it is wide enough (at least 5 %), white on a dark colour (:func:`_ink`)."""
+    symbol where it is wide enough (at least 5 %), white on a dark colour (:func:`_ink`); what
+    is left of 100 % (not rated) an empty bar, labelled ``not rated``."""
     y = np.arange(len(shares))[::-1]
     left = np.zeros(len(shares))
     for value in shares.columns:
@@ -283,6 +284,10 @@ def _bars(ax, shares: pd.DataFrame, styles: dict[str, tuple[str, str]], xlabel: 
                 ax.text(x + w / 2, yi, symbol, ha="center", va="center_baseline", fontweight="bold", fontsize=9,
                         color=_ink(colour))
         left += width
+    rest = 100 - left  # studies (weight) not rated on the item
+    shown = ~np.isclose(rest, 0)
+    ax.barh(y[shown], rest[shown], left=left[shown], color="white", edgecolor=NOT_RATED, lw=0.8,
+            height=0.7, label="not rated")
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.6, len(shares) - 0.4)
     ax.set_xticks([0, 25, 50, 75, 100])
@@ -310,8 +315,8 @@ def rob_figure(summary: pd.DataFrame, weighted: pd.DataFrame | None = None, tool
     -------
     Figure
         One stacked bar per item and panel, the best judgement on the left; each segment of 5 %
-        or more carries its judgement's symbol; the legend (colour, symbol and name of each
-        judgement) above.
+        or more carries its judgement's symbol; the share not rated an empty bar at the right;
+        the legend (colour, symbol and name of each judgement) above.
 
     Examples
     --------
@@ -335,7 +340,10 @@ def rob_figure(summary: pd.DataFrame, weighted: pd.DataFrame | None = None, tool
         panels.append((_wide(weighted, tool, list(summary.index), values), "Meta-analytic weight (%)"))
     label_w = max(text_width(str(s)) for s in summary.index)
     panel_w, gap = 3.2, 0.35
-    width = MARGIN + label_w + 0.15 + len(panels) * panel_w + (len(panels) - 1) * gap + 0.3
+    rated = all(np.allclose(p.sum(axis=1), 100) for p, _ in panels)
+    names = [f"{s}  {v}" for v, (_, s) in styles.items()] + ([] if rated else ["not rated"])
+    legend_w = sum(text_width(n) + 0.6 for n in names)  # a patch, the gaps (matplotlib's defaults)
+    width = MARGIN + label_w + 0.15 + max(len(panels) * panel_w + (len(panels) - 1) * gap + 0.3, legend_w)
     height = 0.35 * len(summary) + 1.15
     with theme():
         fig = Figure(figsize=(width, height))
@@ -350,7 +358,8 @@ def rob_figure(summary: pd.DataFrame, weighted: pd.DataFrame | None = None, tool
                 ax.set_yticks([])
         despine(fig.axes, left=True)
         handles = [Patch(facecolor=c, edgecolor="0.25", lw=0.5) for c, _ in styles.values()]
-        fig.legend(handles, [f"{s}  {v}" for v, (_, s) in styles.items()], ncols=len(styles), loc="upper left",
+        handles += [] if rated else [Patch(facecolor="white", edgecolor=NOT_RATED, lw=0.8)]
+        fig.legend(handles, names, ncols=len(names), loc="upper left",
                    bbox_to_anchor=((MARGIN + label_w + 0.15) / width, 1 - 0.08 / height), frameon=False,
                    title=tool.label, alignment="left", fontsize=FONT, title_fontsize=FONT)
     return fig
