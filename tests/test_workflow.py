@@ -33,6 +33,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert list(groups)[-1] == "overall" and len(groups) == 9
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
+                 "plots/rob_traffic_light.png", "plots/rob_traffic_light.svg",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv",
                  "influence.csv",
@@ -47,6 +48,10 @@ def test_bundled_run_writes_every_output(bundled):
         assert (res / name).stat().st_size > 0, name
     excess = pd.read_csv(res / "excess_significance.csv")
     assert list(excess.group) == list(groups)[:-1] and excess.p.notna().all()
+    for forest in ("forest_behaviour", "studies_behaviour"):  # the sheet rates SYRCLE's items: RoB beside the forest
+        svg = (res / "plots" / f"{forest}.svg").read_text()
+        assert ">D10<" in svg and "Judgements: + low, ? unclear, − high" in svg, forest
+    assert ">D1<" not in (res / "plots" / "forest_overall.svg").read_text()
     assert len(pd.read_csv(res / "power.csv")) == len(pd.read_csv(res / "effect_sizes.csv"))
     cumulative = pd.read_csv(res / "cumulative.csv")  # the simulated studies have no year: each group says so
     assert cumulative.estimate.isna().all() and cumulative.note.str.contains("no year column").all()
