@@ -391,3 +391,42 @@ def weighted_summary(studies: pd.DataFrame, weights: pd.Series, tool: Tool = SYR
                          "share_studies": 100 * at.sum() / rated.sum() if rated.any() else np.nan,
                          "share_weight": 100 * w[at].sum() / total if total > 0 else np.nan})
     return pd.DataFrame(rows, columns=["item", "judgement", "studies", "share_studies", "share_weight"])
+
+
+#: The pseudo-moderator of the config's ``moderators``: each study's :func:`quality_score`.
+QUALITY_SCORE = "quality_score"
+
+
+def quality_score_column(effects: pd.DataFrame, tool: Tool = SYRCLE, moderators=(QUALITY_SCORE,)) -> pd.DataFrame:
+    """``effects`` with a ``quality_score`` column, each comparison its study's :func:`quality_score`
+    (from the tool's columns present), when ``moderators`` names it; else ``effects`` as it is. A
+    sheet with a ``quality_score`` column of its own keeps it; a sheet without any of the tool's
+    columns gets none.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        One row per comparison, with ``study`` and the tool's columns.
+    tool : Tool
+        The tool (:func:`tool`).
+    moderators : sequence of str
+        The config's ``moderators``.
+
+    Returns
+    -------
+    DataFrame
+        A copy with the column, or ``effects``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from premeta import rob
+    >>> effects = pd.DataFrame({"study": ["a", "a", "b"], "rob_sequence": ["low", "low", "high"],
+    ...                         "rob_other": ["low", "unclear", "low"]})
+    >>> rob.quality_score_column(effects)["quality_score"].tolist()
+    [0.5, 0.5, 0.5]
+    """
+    if QUALITY_SCORE not in moderators or QUALITY_SCORE in effects or not any(c in effects for c in tool.columns):
+        return effects
+    score = quality_score(per_study(effects, tool), tool)[QUALITY_SCORE]
+    return effects.assign(**{QUALITY_SCORE: effects["study"].map(score).astype(float)})
