@@ -25,8 +25,11 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, group_by: str = "me
         e = effects[effects[item].notna()]
         analysis = f"by {tool.labels[item]}"
         if e[item].nunique() < 2:
-            same = (f"has {e[item].iloc[0]!r} on" if tool.checklist else f"is at {e[item].iloc[0]!r} risk on") if len(e) else ""
-            why = f"every rated study {same} this item: nothing to compare" if len(e) else "no study is rated on this item"
+            if not len(e):
+                why = "no study is rated on this item"
+            else:
+                same = f"has {e[item].iloc[0]!r} on" if tool.checklist else f"is at {e[item].iloc[0]!r} risk on"
+                why = f"every rated study {same} this item: nothing to compare"
             parts.append(pd.DataFrame({"analysis": [analysis], "k": len(e), "note": why}))
             continue
         out, why = attempt(stratified, e, item, method, test, level)
