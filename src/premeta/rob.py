@@ -336,7 +336,8 @@ def study_weights(effects: pd.DataFrame, weights: pd.DataFrame) -> pd.Series:
     Series
         Named ``weight``, indexed by study (sorted).
     """
-    w = effects[["row", "study"]].merge(weights[["row", "weight_overall"]], on="row", how="left")
+    w = effects[["row", "study"]].reset_index(drop=True).merge(
+        weights[["row", "weight_overall"]].reset_index(drop=True), on="row", how="left")
     return w.groupby("study", sort=True)["weight_overall"].sum(min_count=1).rename("weight")
 
 
