@@ -327,7 +327,8 @@ def study_weights(effects: pd.DataFrame, weights: pd.DataFrame) -> pd.Series:
     Parameters
     ----------
     effects : DataFrame
-        ``row`` and ``study`` of every comparison (``effect_sizes.csv``).
+        ``study`` of every comparison and its ``row`` (a column, else the index, as
+        :func:`premeta.groups.common.read_effects` reads ``effect_sizes.csv``).
     weights : DataFrame
         ``row`` and ``weight_overall`` (``weights.csv``, :func:`premeta.primary`'s ``weights``).
 
@@ -336,7 +337,8 @@ def study_weights(effects: pd.DataFrame, weights: pd.DataFrame) -> pd.Series:
     Series
         Named ``weight``, indexed by study (sorted).
     """
-    w = effects[["row", "study"]].reset_index(drop=True).merge(
+    rows = effects["row"].to_numpy() if "row" in effects.columns else effects.index.to_numpy()
+    w = pd.DataFrame({"row": rows, "study": effects["study"].to_numpy()}).merge(
         weights[["row", "weight_overall"]].reset_index(drop=True), on="row", how="left")
     return w.groupby("study", sort=True)["weight_overall"].sum(min_count=1).rename("weight")
 

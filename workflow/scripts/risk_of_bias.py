@@ -4,7 +4,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
     from premeta import rob
     from premeta.groups.common import read_effects
     from premeta.groups.rob import rob_strata
-    from premeta.plots import rob_figure, save
+    from premeta.plots import message_figure, rob_figure, save
     from premeta.tables import read_csv, write_csv
 
 p, out = snakemake.params, snakemake.output
@@ -17,4 +17,8 @@ write_csv(studies.assign(overall=rob.overall(studies, tool)), out.studies, index
 write_csv(summary, out.summary, index=True)
 write_csv(rob.weighted_summary(studies, rob.study_weights(effects, weights), tool), out.weighted)
 write_csv(rob_strata(effects, studies, p.group_by, method=p.method, test=p.test, level=p.level, tool=tool), out.strata)
-save(rob_figure(summary), out.png.removesuffix(".png"))
+# rob_figure draws the low/unclear/high judgements of a risk-of-bias tool such as SYRCLE
+drawable = set(rob.LEVELS) <= set(summary)
+save(rob_figure(summary) if drawable else message_figure(
+    f"{tool.label}: summary", f"the summary bars are drawn for judgements low, unclear and high; {tool.label} uses {', '.join(dict.fromkeys(v for i in tool.items for v in i.values))} (see rob_summary.csv)"),
+     out.png.removesuffix(".png"))
