@@ -18,7 +18,7 @@ write_csv(summary, out.summary, index=True)
 write_csv(rob.weighted_summary(studies, rob.study_weights(effects, weights), tool), out.weighted)
 write_csv(rob_strata(effects, studies, p.group_by, method=p.method, test=p.test, level=p.level, tool=tool), out.strata)
 # rob_figure draws the low/unclear/high judgements of a risk-of-bias tool such as SYRCLE
-drawable = set(rob.LEVELS) <= set(summary)
-save(rob_figure(summary) if drawable else message_figure(
-    f"{tool.label}: summary", f"the summary bars are drawn for judgements low, unclear and high; {tool.label} uses {', '.join(dict.fromkeys(v for i in tool.items for v in i.values))} (see rob_summary.csv)"),
-     out.png.removesuffix(".png"))
+values = ", ".join(dict.fromkeys(v for i in tool.items for v in i.values))
+save(rob_figure(summary) if set(rob.LEVELS) <= set(summary) else message_figure(
+    f"{tool.label}: summary", f"the summary bars are drawn for the judgements low, unclear and high; {tool.label} "
+    f"judges {values} (rob_summary.csv and rob_weighted.csv give the shares)"), out.png.removesuffix(".png"))
