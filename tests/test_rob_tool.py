@@ -213,3 +213,26 @@ def test_workflow_on_a_camarades_sheet(tmp_path):
     assert "quality_score" in set(models["moderator"])
     assert (tmp_path / "results/plots/bubble_quality_score.png").exists()
     assert "Weighted summary" in (tmp_path / "results/report.html").read_text()
+
+
+@pytest.mark.workflow
+def test_a_bad_tool_in_the_config_stops_the_run_with_the_other_problems(tmp_path):
+    out = run(tmp_path, "--config", f"data={CAMARADES_SHEET}", "risk_of_bias=cochrane", "seed=-1", "-n", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == "premeta: 2 problem(s) in the settings (config/README.md describes every key):"
+    assert lines[1].startswith("  key 'seed', value -1 (from --config): must be at least 0")
+    assert lines[2] == ("  key 'risk_of_bias', value 'cochrane': must be one of syrcle, camarades or a list of items "
+                        "(column, label, values)")
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_a_checklist_value_refused_by_the_workflow_names_its_row(tmp_path):
+    sheet = pd.read_csv(CAMARADES_SHEET, dtype=str, keep_default_na=False)
+    sheet.loc[4, "quality_temperature"] = "partly"
+    sheet.to_csv(tmp_path / "sheet.csv", index=False)
+    out = run(tmp_path, "--config", f"data={tmp_path / 'sheet.csv'}", "risk_of_bias=camarades", "-n", check=False)
+    assert out.returncode == 1
+    assert ("row 6, column 'quality_temperature', value 'partly': must be 'yes' or 'no' (CAMARADES study quality "
+            "checklist, risk_of_bias: camarades)") in out.stderr
