@@ -12,8 +12,8 @@ SRC = Path(premeta.__file__).parent
 #: Layer of each module (a package's modules are in their package's layer), bottom first.
 LAYERS = {
     "core": ["errors", "deprecation", "distributions", "vocabulary", "_shared", "models", "tables", "settings"],
-    "input": ["files", "convert", "sheet", "pairing", "effects", "flags", "syrf"],
-    "methods": ["multilevel", "robumeta", "regression", "bias", "selection", "significance", "sensitivity", "rob"],
+    "input": ["files", "convert", "rob", "sheet", "pairing", "effects", "flags", "syrf"],
+    "methods": ["multilevel", "robumeta", "regression", "bias", "selection", "significance", "sensitivity"],
     "per-group tables": ["groups"],
     "figures": ["plots"],
     "report": ["report"],

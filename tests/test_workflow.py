@@ -32,7 +32,7 @@ def test_bundled_run_writes_every_output(bundled):
     groups = pd.read_csv(res / "pooled.csv").group
     assert list(groups)[-1] == "overall" and len(groups) == 9
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
-                 "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
+                 "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "rob_weighted.csv", "plots/rob_summary.png",
                  "plots/rob_traffic_light.png", "plots/rob_traffic_light.svg",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv",

@@ -14,6 +14,7 @@ import yaml
 from premeta.effects import checked
 from premeta.errors import SettingsError, SheetError
 from premeta.pairing import FORMATS, LONG
+from premeta.rob import TOOLS
 from premeta.settings import read_config_file
 from premeta.sheet import COLUMNS, DICTIONARY, RULES
 from premeta.tables import write_csv
@@ -23,6 +24,7 @@ VALIDATE_EXAMPLES = """examples:
   premeta validate my_sheet.csv
   premeta validate extraction.xlsx --worksheet Data --measure NMD
   premeta validate my_sheet.csv --group-by tissue --orient raw
+  premeta validate my_sheet.csv --risk-of-bias camarades   # the quality_* columns of the checklist
   premeta validate --rules        # every rule checked, and every column
 
 Exit code 0: the sheet can be analysed (what was read is printed); 1: every problem is printed,
@@ -204,7 +206,7 @@ def _validate(args) -> int:
     measure = next((m for m in MEASURES if m.lower() == args.measure.lower()), args.measure)
     try:
         sheet, pairing, fmt = checked(args.sheet, args.format, args.worksheet, measure, args.orient.lower(),
-                                      args.group_by, convert_medians=args.convert_medians)
+                                      args.group_by, convert_medians=args.convert_medians, tool=args.risk_of_bias)
     except (SheetError, OSError, ValueError) as error:
         return _fail(error, args.sheet)
     groups = sheet[args.group_by].nunique() if args.group_by else None
@@ -236,6 +238,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--format", default="auto", choices=FORMATS, help="sheet format (default: told from the header)")
     v.add_argument("--convert-medians", action="store_true",
                    help="accept medians with quartiles and/or range, as the config's convert_medians: true")
+    v.add_argument("--risk-of-bias", default="syrcle", metavar="NAME",
+                   help=f"the risk-of-bias or study-quality tool whose columns to check: {', '.join(TOOLS)} "
+                   "(default syrcle), as the config's risk_of_bias")
     v.set_defaults(run=_validate)
 
     t = sub.add_parser("template", help="write an empty sheet and its data dictionary",

@@ -21,6 +21,7 @@ from premeta.deprecation import renamed_arguments
 from premeta.convert import arm_sd, column
 from premeta.errors import Problem, SheetError
 from premeta.pairing import in_source, load
+from premeta.rob import tool as rob_tool
 from premeta.sheet import validate
 from premeta.vocabulary import ARMS, MEASURES, ORIENTS, SHARED_CONTROL
 
@@ -280,8 +281,9 @@ def shared_control_vcov(effects: pd.DataFrame):
 @renamed_arguments(sheet="worksheet", fmt="format")
 def checked(path, format: str = "auto", worksheet=None, measure: str = "SMD", orient: str = "benefit",
             group_by: str | None = None, shared_control: str = "split",
-            convert_medians: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """:func:`premeta.pairing.load`, then :func:`premeta.sheet.validate` (``convert_medians`` passed on) and
+            convert_medians: bool = False, tool=None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """:func:`premeta.pairing.load`, then :func:`premeta.sheet.validate` (``convert_medians`` and the
+    risk-of-bias ``tool``, a :class:`premeta.rob.Tool` or its config spec, SYRCLE when None, passed on) and
     :func:`escalc` (with ``shared_control``):
     ``(sheet, pairing, format)`` of a sheet that can be analysed, else a :class:`SheetError` whose
     problems name the input's own rows and columns (:func:`premeta.pairing.in_source` for a paired sheet)."""
@@ -289,7 +291,7 @@ def checked(path, format: str = "auto", worksheet=None, measure: str = "SMD", or
     source = out.attrs.get("source")
     try:
         where = source.where() if format == "wide" and source is not None else path  # names the worksheet read
-        checked_sheet = validate(out, where, measure, orient, group_by, convert_medians)
+        checked_sheet = validate(out, where, measure, orient, group_by, convert_medians, rob_tool(tool or "syrcle"))
         escalc(checked_sheet, measure, orient, shared_control)
     except SheetError as error:
         raise (error if format == "wide" else in_source(error, out, format, path)) from None

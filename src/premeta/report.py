@@ -18,7 +18,7 @@ from premeta.groups.common import animals_note
 from premeta.groups.pooling import dependence_mode
 from premeta.vocabulary import MEASURE_LABELS, Labels, better_of, number, plural
 from premeta.flags import RULES as FLAG_RULES
-from premeta.rob import ITEMS as ROB_ITEMS
+from premeta.rob import OVERALL_RULE, tool as rob_tool
 from premeta.pairing import load
 
 PACKAGES = ("premeta", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "snakemake")
@@ -271,7 +271,8 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         studies={g: _img(p) for g, p in (studies or {}).items()},
         funnel=_img(funnel),
         x=_extras(extra),
-        rob_items=ROB_ITEMS,
+        rob_items=rob_tool(config.get("risk_of_bias", "syrcle")).labels | {"overall": "Overall"},
+        rob_tool=rob_tool(config.get("risk_of_bias", "syrcle")), overall_rule=OVERALL_RULE,
         skipped=skipped or {},
         bubbles=bubbles or {},
     )

@@ -22,6 +22,7 @@ RULES = {
     "exclusiveMinimum": lambda v: f"must be more than {v}",
     "exclusiveMaximum": lambda v: f"must be less than {v}",
     "minLength": lambda v: "must not be empty",
+    "minItems": lambda v: "must not be empty" if v == 1 else f"must list at least {v}",
     "uniqueItems": lambda v: "must not name an item twice",
 }
 

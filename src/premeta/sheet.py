@@ -14,6 +14,7 @@ from premeta.convert import MIN_N_FIVENUM, arm_sd, fivenum, sd_from_ci, skewness
 from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
+from premeta.rob import SYRCLE, Tool
 from premeta.vocabulary import ARMS, MEASURES, ORIENTS
 
 
@@ -241,13 +242,16 @@ class RuleInput:
     ----------
     sheet : DataFrame
         As from :func:`read_sheet`.
-    measure, orient, group_by, convert_medians
+    measure, orient, group_by, convert_medians, tool
         As :func:`validate`'s.
 
     Attributes
     ----------
     required : tuple of str
         The columns no row may leave empty: :data:`REQUIRED` and ``group_by``.
+    choices : dict of str to tuple of str
+        The columns of choices and what each accepts: ``better``, and the tool's items (:data:`CHOICES`
+        for SYRCLE, the default).
     parsed : DataFrame
         Every :data:`NUMERIC` column as float, missing where not a number.
     num : DataFrame
@@ -263,9 +267,11 @@ class RuleInput:
     """
 
     def __init__(self, sheet: pd.DataFrame, measure: str, orient: str, group_by: str | None,
-                 convert_medians: bool):
+                 convert_medians: bool, tool: Tool = SYRCLE):
         self.sheet, self.measure, self.orient = sheet, measure, orient
-        self.group_by, self.convert_medians = group_by, convert_medians
+        self.group_by, self.convert_medians, self.tool = group_by, convert_medians, tool
+        self.choices = CHOICES if tool == SYRCLE else {"better": CHOICES["better"]} | {
+            i.column: i.values for i in tool.items}
         self.required = tuple(dict.fromkeys(REQUIRED + ((group_by,) if group_by else ())))
         missing = pd.Series(np.nan, index=sheet.index, dtype=object)
         parsed = {col: pd.to_numeric(sheet.get(col, missing), errors="coerce").astype(float) for col in NUMERIC}
@@ -390,16 +396,19 @@ def variance_positive(s: RuleInput) -> list[Problem]:
     return _out_of_range(s, ["vi", "sei"])
 
 
-@rule("`better` and `rob_*` from their lists, whatever the case (`better` on every row when `orient: benefit`)")
+@rule("`better` and the risk-of-bias tool's columns (`rob_*` of SYRCLE unless the config's `risk_of_bias` names "
+      "another) from their lists, whatever the case (`better` on every row when `orient: benefit`)")
 def choices(s: RuleInput) -> list[Problem]:
     problems = []
-    for col, allowed in CHOICES.items():
+    for col, allowed in s.choices.items():
         if col not in s.sheet:
             continue
         raw = s.sheet[col]
         required = col == "better" and s.orient == "benefit"
         bad = (raw.notna() | required) & ~raw.map(_lower).isin(allowed)
         rule = f"must be {' or '.join(f'{a!r}' for a in allowed)}" + (" when orient='benefit'" if required else "")
+        if col != "better" and s.tool != SYRCLE:
+            rule += f" ({s.tool.label}, risk_of_bias: {s.tool.name})"
         problems += [Problem(row, col, _value(raw[row]), rule) for row in s.sheet.index[bad]]
     return problems
 
@@ -779,7 +788,7 @@ def write_docs(folder="docs") -> None:
 
 
 def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str = "benefit",
-             group_by: str | None = None, convert_medians: bool = False) -> pd.DataFrame:
+             group_by: str | None = None, convert_medians: bool = False, tool: Tool = SYRCLE) -> pd.DataFrame:
     """Check an extraction sheet against every rule and report all problems at once.
 
     Parameters
@@ -803,12 +812,15 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         :func:`premeta.convert.fivenum` unless the group has fewer than 5 animals, its numbers are
         out of order or the skewness test (:func:`premeta.convert.skewness`) rejects it. Without
         it, a median is refused with a rule that says to set it.
+    tool : premeta.rob.Tool
+        The risk-of-bias or study-quality tool whose columns hold judgements from its items' values,
+        whatever the case (:func:`premeta.rob.tool`; the config's ``risk_of_bias``); SYRCLE by default.
 
     Returns
     -------
     DataFrame
         A copy, same index and row order, all columns kept: the numeric columns (:data:`NUMERIC`)
-        as float, ``better`` and ``rob_*`` in lower case; an arm given as a 95% CI has its
+        as float, ``better`` and the tool's columns in lower case; an arm given as a 95% CI has its
         ``{arm}_sd`` filled in (:func:`premeta.convert.sd_from_ci`), one given as a median its
         ``{arm}_mean`` and ``{arm}_sd``; ``converted`` names each converted arm and how
         (``trt:sem;ctl:ci``: :data:`premeta.convert.KINDS`; ``""`` when none was).
@@ -822,7 +834,7 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     if orient not in ORIENTS:
         raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
-    checked = RuleInput(sheet, measure, orient, group_by, convert_medians)
+    checked = RuleInput(sheet, measure, orient, group_by, convert_medians, tool)
     problems = [problem for rule in RULES for problem in rule.check(checked)]
     if problems:
         rows = {row: i for i, row in enumerate(sheet.index)}
@@ -833,11 +845,11 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
 
 
 def _converted(checked: RuleInput) -> pd.DataFrame:
-    """The checked sheet: numbers as float, ``better`` and ``rob_*`` in lower case, every arm's mean and
+    """The checked sheet: numbers as float, ``better`` and the tool's columns in lower case, every arm's mean and
     SD filled in from its CI or median (:mod:`premeta.convert`), and ``converted``: each converted arm
     and how (``trt:ci;ctl:median_iqr``; :data:`premeta.convert.KINDS`)."""
     out, num = checked.sheet.copy(), checked.num
-    for col in CHOICES:
+    for col in checked.choices:
         if col in out:
             out[col] = out[col].map(_lower)
     for col in NUMERIC:

@@ -31,10 +31,16 @@ rule dependence:
 
 rule risk_of_bias:
     input:
-        "results/effect_sizes.csv",
+        effects="results/effect_sizes.csv",
+        weights="results/weights.csv",
     output:
         studies="results/rob_studies.csv",
         summary="results/rob_summary.csv",
+        weighted=report(
+            "results/rob_weighted.csv",
+            caption="../report/rob_weighted.rst",
+            category="Risk of bias",
+        ),
         strata=report(
             "results/rob_strata.csv",
             caption="../report/rob_strata.rst",
@@ -53,6 +59,7 @@ rule risk_of_bias:
         ),
         traffic_light_svg="results/plots/rob_traffic_light.svg",
     params:
+        tool=config["risk_of_bias"],
         group_by=config["group_by"],
         method=config["method"],
         test=config["test"],
@@ -176,7 +183,9 @@ rule moderators:
     params:
         moderators=config["moderators"],
         numeric=list(BUBBLES),
-        columns=COLUMNS | config["columns"],
+        columns=COLUMNS | {"quality_score": f"quality score (share of the {TOOL.label} items at the best judgement)"}
+        | config["columns"],
+        tool=config["risk_of_bias"],
         group_by=config["group_by"],
         measure=config["measure"],
         method=config["method"],

@@ -6,12 +6,13 @@ from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
 from premeta.effects import checked
-from premeta.errors import ReadError, SheetError
+from premeta.errors import ReadError, SettingsError, SheetError
 from premeta.groups.flow import read_prisma_counts
 from premeta.groups.moderators import numeric_moderators
 from premeta.groups.rows import STUDY_LEVEL_K
 from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS
+from premeta.rob import quality_score_column, tool
 from premeta.settings import problems, read_config_file
 from premeta.sheet import COLUMNS
 from premeta.vocabulary import DEPENDENCE, MEASURES, ORIENTS, SHARED_CONTROL, Labels, file_names, group_labels
@@ -30,10 +31,16 @@ for key, names in {"measure": MEASURES, "method": METHODS, "test": TESTS, "orien
 for key in ("convert_medians",):
     if isinstance(config.get(key), str) and config[key].lower() in ("true", "false"):
         config[key] = config[key].lower() == "true"
-# every problem of the settings at once, each with its key, value and rule; then snakemake's
-# validate fills in the defaults
-if errors := problems(config, read_config_file(workflow.source_path("../schemas/config.schema.yaml")),
-                      workflow.config_settings.config, workflow.configfiles):
+# every problem of the settings at once, each with its key, value and rule (the risk-of-bias tool's
+# too, when its shape is right); then snakemake's validate fills in the defaults
+errors = problems(config, read_config_file(workflow.source_path("../schemas/config.schema.yaml")),
+                  workflow.config_settings.config, workflow.configfiles)
+if not any(e.startswith("key 'risk_of_bias") for e in errors):
+    try:
+        TOOL = tool(config.get("risk_of_bias", "syrcle"))
+    except SettingsError as error:
+        errors.append(str(error))
+if errors:
     sys.exit(f"premeta: {len(errors)} problem(s) in the settings (config/README.md describes every key):\n  "
              + "\n  ".join(errors))
 validate(config, schema="../schemas/config.schema.yaml")
@@ -69,7 +76,7 @@ def checked_sheet():
     try:
         sheet, _, fmt = checked(config["data"], config["format"], config.get("worksheet"), config["measure"],
                                 config["orient"], config["group_by"], config["shared_control"],
-                                config["convert_medians"])
+                                config["convert_medians"], TOOL)
     except SheetError as error:
         sys.exit(f"premeta: {error if error.file else SheetError(error.problems, config['data'])}")
     except (OSError, ValueError) as error:
@@ -95,7 +102,7 @@ FOREST_STEMS = sorted(GROUPS) + ["overall"]
 # file-name stems of the groups large enough for a study-level forest plot as well
 STUDY_LEVEL = sorted(s for s, n in group_labels(SHEET, config["group_by"]).map(
     {label: stem for stem, label in GROUPS.items()}).value_counts().items() if n > STUDY_LEVEL_K)
-NUMERIC_MODERATORS = numeric_moderators(SHEET, config["moderators"])
+NUMERIC_MODERATORS = numeric_moderators(quality_score_column(SHEET, TOOL, config["moderators"]), config["moderators"])
 # moderator -> file-name stem of its bubble plot
 BUBBLES = file_names(NUMERIC_MODERATORS, reserved=())
 WEEKS_OUTPUTS = (
@@ -113,9 +120,10 @@ def missing_columns(analysis):
     """Why an analysis switched on cannot run on this sheet ('' when it can)."""
     if analysis == "time_course" and "time" not in SHEET:
         return "the sheet has no time column"
-    if analysis == "risk_of_bias" and not any(c.startswith("rob_") for c in SHEET):
-        return "the sheet has no rob_* (SYRCLE) columns"
-    if analysis == "moderators" and not any(m in SHEET for m in config["moderators"]):
+    if analysis == "risk_of_bias" and not any(c in SHEET for c in TOOL.columns):
+        return f"the sheet has none of the columns of {TOOL.label} ({', '.join(TOOL.columns)})"
+    if analysis == "moderators" and not any(m in quality_score_column(SHEET, TOOL, config["moderators"])
+                                            for m in config["moderators"]):
         return "none of the moderators of the config is a column of the sheet"
     return ""
 

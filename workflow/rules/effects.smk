@@ -39,6 +39,7 @@ rule effect_sizes:
         shared_control=config["shared_control"],
         group_by=config["group_by"],
         convert_medians=config["convert_medians"],
+        risk_of_bias=config["risk_of_bias"],
         worksheet=config.get("worksheet"),
         format=FORMAT,
     log:

@@ -23,6 +23,7 @@ rule pool:
         orient=config["orient"],
         group_by=config["group_by"],
         convert_medians=config["convert_medians"],
+        risk_of_bias=config["risk_of_bias"],
         dependence=config["dependence"],
         shared_control=config["shared_control"],
         rho=config["rho"],

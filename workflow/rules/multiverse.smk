@@ -25,6 +25,7 @@ rule multiverse_chunk:
         worksheet=config.get("worksheet"),
         group_by=config["group_by"],
         convert_medians=config["convert_medians"],
+        risk_of_bias=config["risk_of_bias"],
         measure=config["measure"],
         orient=config["orient"],
         level=config["level"],

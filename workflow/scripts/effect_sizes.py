@@ -9,7 +9,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 p = snakemake.params
 # the same derivation as the pool job's (workflow/scripts/pool.py), which does not wait for this one
 sheet = checked(snakemake.input.sheet, p.format, p.worksheet, p.measure, p.orient, p.group_by, p.shared_control,
-                p.convert_medians)[0]
+                p.convert_medians, p.risk_of_bias)[0]
 print(f"read {snakemake.input.sheet} ({p.format}): {sheet.attrs['source'].describe()}")
 effects = escalc(sheet, p.measure, p.orient, p.shared_control)
 # suspicious values: listed, never refused (premeta.flags)

@@ -1,6 +1,7 @@
 from _job import start
 
 with start(snakemake):  # the log; the imports uncollected (_job.py)
+    from premeta import rob
     from premeta.groups.moderators import moderator_analysis
     from premeta.groups.pooling import multiple_testing
     from premeta.groups.common import read_effects
@@ -9,7 +10,8 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 
 p = snakemake.params
 out = snakemake.output
-effects = read_effects(snakemake.input.effects)
+# the pseudo-moderator quality_score: each study's share of the tool's items at the best judgement
+effects = rob.quality_score_column(read_effects(snakemake.input.effects), rob.tool(p.tool), p.moderators)
 primary = read_csv(snakemake.input.primary, dtype={"group": str}, keep_default_na=False, na_values=[""])
 res = moderator_analysis(effects, p.moderators, p.group_by, p.method, p.test, p.level, p.permutations, p.seed)
 write_csv(res["coefs"], out.coefs)

@@ -10,7 +10,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 p = snakemake.params
 # the effect sizes computed here, as effect_sizes.csv holds them: this job need not wait for that one
 sheet = checked(snakemake.input.sheet, p.format, p.worksheet, p.measure, p.orient, p.group_by, p.shared_control,
-                p.convert_medians)[0]
+                p.convert_medians, p.risk_of_bias)[0]
 effects = effects_as_written(escalc(sheet, p.measure, p.orient, p.shared_control))
 model = dict(method=p.method, test=p.test, level=p.level)
 main = primary(effects, p.group_by, p.dependence, p.rho, rve_model=p.rve_model, shared_control=p.shared_control,

@@ -13,18 +13,23 @@ from premeta.groups.pooling import stratified
 
 @renamed_arguments(by="group_by")
 def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, group_by: str = "mechanism", method: str = "REML",
-               test: str = "z", level: float = 95) -> pd.DataFrame:
-    """Sensitivity to risk of bias: the overall effect stratified by each SYRCLE item (with its
-    Q-between and QM tests), and every group re-fitted on the studies at low risk on the key items
-    (:data:`premeta.rob.KEY_ITEMS`). An item on which every study has the same judgement, or no
-    study at low risk, keeps its row with the reason in ``note``."""
+               test: str = "z", level: float = 95, tool: rob.Tool = rob.SYRCLE) -> pd.DataFrame:
+    """Sensitivity to risk of bias: the overall effect stratified by each item of ``tool`` (SYRCLE's
+    by default; :func:`premeta.rob.tool`) with its Q-between and QM tests, and every group re-fitted
+    on the studies at low risk on SYRCLE's key items (:data:`premeta.rob.KEY_ITEMS`, random sequence
+    generation and blinded outcome assessment), when the sheet has them. An item on which every
+    study has the same judgement, no study at low risk, or a tool without those items, keeps its row
+    with the reason in ``note``."""
     parts = []
-    for item in studies:
+    for item in (c for c in tool.columns if c in studies):
         e = effects[effects[item].notna()]
-        analysis = f"by {rob.ITEMS[item]}"
+        analysis = f"by {tool.labels[item]}"
         if e[item].nunique() < 2:
-            why = (f"every rated study is at {e[item].iloc[0]!r} risk on this item: nothing to compare" if len(e)
-                   else "no study is rated on this item")
+            if not len(e):
+                why = "no study is rated on this item"
+            else:
+                same = f"has {e[item].iloc[0]!r} on" if tool.checklist else f"is at {e[item].iloc[0]!r} risk on"
+                why = f"every rated study {same} this item: nothing to compare"
             parts.append(pd.DataFrame({"analysis": [analysis], "k": len(e), "note": why}))
             continue
         out, why = attempt(stratified, e, item, method, test, level)
@@ -34,9 +39,14 @@ def rob_strata(effects: pd.DataFrame, studies: pd.DataFrame, group_by: str = "me
         pooled = out["pooled"].iloc[:-1]
         tests = out["subgroup_tests"]["p"]
         parts.append(pooled.assign(analysis=analysis, q_between_p=tests.iloc[0], qm_p=tests.iloc[1]))
-    low = rob.low_risk(effects, studies)
     label = "low risk on " + " and ".join(rob.ITEMS[c] for c in rob.KEY_ITEMS)
-    if not len(low):
+    keys = [c for c in rob.KEY_ITEMS if c in studies]
+    low = rob.low_risk(effects, studies) if keys else effects.iloc[:0]
+    if not keys:
+        parts.append(pd.DataFrame({"analysis": [label], "k": 0, "note": (
+            f"{tool.label} has neither of SYRCLE's items {' and '.join(rob.KEY_ITEMS)} (random sequence generation, "
+            "blinded outcome assessment) that this subset needs")}))
+    elif not len(low):
         parts.append(pd.DataFrame({"analysis": [label], "k": 0, "note": "no study is at low risk on these items"}))
     else:
         out, why = attempt(stratified, low, group_by, method, test, level)
