@@ -26,7 +26,8 @@ def test_risk_of_bias_legend_is_numbered_as_the_columns():
                           "rob_blinding_assessor": ["low", "low", "high"]})
     studies = rob.per_study(sheet)
     html = _section('<h2 id="risk-of-bias">', "<h3>Sensitivity to risk of bias</h3>").render(
-        x={"rob_studies": studies.reset_index().to_dict("records"), "rob_summary_png": ""}, rob_items=rob.ITEMS)
+        x={"rob_studies": studies.reset_index().to_dict("records"), "rob_summary_png": ""}, rob_items=rob.ITEMS,
+        rob_tool=rob.SYRCLE, overall_rule=rob.OVERALL_RULE)
     headers = re.findall(r'<th title="([^"]+)">(\d+)</th>', html)
     assert headers == [("Sequence generation", "1"), ("Blinding (outcome assessor)", "2")]
     legend = "Items rated in the sheet, numbered as the columns: 1 Sequence generation; 2 Blinding (outcome assessor)."

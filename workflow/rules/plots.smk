@@ -41,7 +41,8 @@ rule figures:
         method=config["method"],
         level=config["level"],
         rho=config["rho"],
-        rob_forest=config.get("rob_forest", True),
+        rob_forest=config["rob_forest"],
+        tool=config["risk_of_bias"],
     priority: 5  # the second longest job, after the moderators
     log:
         "logs/figures.log",

@@ -38,7 +38,7 @@ def draw(png: str, title: str, how) -> None:
 
 rows = forest_rows(effects, weights, p.group_by)
 # risk of bias beside every forest plot (config rob_forest), on the items the sheet rates
-tool = rob.SYRCLE
+tool = rob.tool(p.tool)
 rated = [c for c in tool.columns if c in effects and effects[c].notna().any()] if p.rob_forest else []
 judged = rob.per_study(effects[["study", *rated]], tool) if rated else None
 judgements = judged.reindex(effects["study"]).set_axis(effects.index) if rated else None
