@@ -335,7 +335,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
         "Number of studies (k=...) is too small"), an interval of ``steps`` without any p-value
         (metafor stops: "One or more intervals do not contain any observed p-values"; premeta
         refuses such a stratum too, because its delta is not identified), or no convergence.
-        With several strata, a stratum that cannot be analysed gets NaN and the reason in ``note``.
+        With several strata, a stratum that cannot be analysed gets NaN and the reason in ``note``;
+        where none can, the error's ``notes`` give each stratum's reason.
 
     Examples
     --------
@@ -488,7 +489,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
             out[f"ptable_{j + 1}"] = ptable[:, j]
     out["note"] = notes
     if not active.any():
-        raise NotComputable(notes[0] if groups is None else "no stratum can be analysed: " + _reasons(labels, notes))
+        raise NotComputable(notes[0] if groups is None else "no stratum can be analysed: " + _reasons(labels, notes),
+                            notes=None if groups is None else dict(zip(labels, notes)))
     return pd.DataFrame(out)
 
 
