@@ -35,15 +35,17 @@ def attempt(fn, *args, **kwargs) -> tuple[object, str]:
 def attempt_strata(fn, *args, groups, **kwargs) -> pd.DataFrame:
     """``fn(*args, groups=groups, **kwargs)``, a method's table with one row per stratum (``group``);
     where it refuses every stratum (an error of :data:`NOT_COMPUTABLE`), one row per stratum, in
-    sorted order, with that stratum's own reason in ``note`` ("not computed: ...", from the error's
-    ``notes``; without them, the error's message) and every other column missing."""
+    sorted order, with every column missing but ``note``: the stratum's own reason as the method
+    writes it in a stratum's note when another stratum can be analysed (the error's ``notes``), so
+    that a stratum's note does not depend on the strata fitted with it; without them, "not computed: "
+    and the error's message."""
     try:
         with np.errstate(all="ignore"):
             return fn(*args, groups=groups, **kwargs)
     except NOT_COMPUTABLE as err:
         notes = getattr(err, "notes", None) or {}
         labels = sorted(set(np.asarray(groups).tolist()))
-        return pd.DataFrame({"group": labels, "note": [f"not computed: {notes.get(g, err)}" for g in labels]})
+        return pd.DataFrame({"group": labels, "note": [notes.get(g, f"not computed: {err}") for g in labels]})
 
 
 def with_notes(table: pd.DataFrame) -> pd.DataFrame:

@@ -134,6 +134,12 @@ def specifications(choices: dict | None = None) -> pd.DataFrame:
         method, test)`` (or ``rma.mv``, robumeta ``robu``, ``selmodel``, the PET-PEESE
         meta-regression) on the effect sizes and comparisons its choices give.
 
+    Raises
+    ------
+    ValueError
+        An unknown choice or value, a choice without values, or no specification left (adjustments
+        other than ``none`` with dependence values other than ``none`` only).
+
     Examples
     --------
     >>> import premeta
@@ -160,6 +166,9 @@ def specifications(choices: dict | None = None) -> pd.DataFrame:
                  [OWN_MODEL[dependence]] if dependence in OWN_MODEL else product(c["method"], c["test"]))
         for (method, test), inclusion in product(pairs, c["inclusion"]):
             rows.append((measure, method, test, dependence, adjustment, inclusion))
+    if not rows:
+        raise ValueError("no specification: an adjustment other than none is combined with dependence none only, "
+                         f"and dependence is {', '.join(c['dependence'])}")
     out = pd.DataFrame(rows, columns=CHOICE_COLUMNS)
     out.insert(0, "specification", np.arange(1, len(out) + 1))
     return out
