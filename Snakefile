@@ -31,6 +31,8 @@ if not workflow.overwrite_configfiles:
 # `workdir` in the config: this run writes its results/ and logs/ there (e.g. config/minocycline.yaml)
 if isinstance(config.get("workdir"), str) and isinstance(config.get("data"), str):  # else the schema says why
     config["data"] = os.path.join(RUN_DIR, config["data"])
+    if isinstance(config.get("prisma_counts"), str) and config["prisma_counts"]:
+        config["prisma_counts"] = os.path.join(RUN_DIR, config["prisma_counts"])
 
     workdir: os.path.join(RUN_DIR, config["workdir"])
 
@@ -41,6 +43,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/effects.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/flow.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/analyses.smk"
 include: "workflow/rules/multiverse.smk"

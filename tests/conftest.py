@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from helpers import REFERENCE, REPO, SHEET, SNAKEMAKE, run
+from helpers import EVERY_ANALYSIS, REFERENCE, REPO, SHEET, SMALL_GROUPS, SNAKEMAKE, run
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,19 @@ def once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
 def bundled(tmp_path_factory):
     """A workflow run on the bundled sheet, shared by the tests that read its outputs."""
     return once(tmp_path_factory, "bundled", lambda work: run(work, "--config", f"data={SHEET}"))
+
+
+@pytest.fixture(scope="session")
+def every_analysis(tmp_path_factory):
+    """A workflow run with every analysis switched on (:data:`EVERY_ANALYSIS`; 300 GOSH subsets, the
+    multiverse in 3 chunks) on three groups of the bundled sheet (``small.csv`` in its folder),
+    shared by the tests of GOSH, of the multiverse and of a rerun's bytes."""
+    def make(work: Path) -> None:
+        sheet = pd.read_csv(SHEET)
+        sheet[sheet["mechanism"].isin(SMALL_GROUPS)].to_csv(work / "small.csv", index=False)
+        run(work, "--config", f"data={work / 'small.csv'}", EVERY_ANALYSIS, "gosh_subsets=300", "multiverse_chunks=3")
+
+    return once(tmp_path_factory, "every_analysis", make)
 
 
 def _from_the_repository(tmp_path_factory, name: str, command: list[str]) -> tuple[Path, subprocess.CompletedProcess]:

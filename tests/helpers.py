@@ -11,6 +11,10 @@ REFERENCE = Path(__file__).parent / "reference" / "metafor.json"
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
+#: Every analysis the workflow has, GOSH and the multiverse included.
+EVERY_ANALYSIS = "analyses=[dependence,moderators,risk_of_bias,time_course,small_study,sensitivity,gosh,multiverse]"
+#: Three groups of the bundled sheet: of 7 and 8 comparisons (GOSH fits every subset) and of 9 (300 random ones).
+SMALL_GROUPS = ["GABA", "Mu-opioid receptor (RVM)", "Anti-inflammatory cytokines"]
 
 
 def close(actual, expected, rtol=1e-6, atol=1e-9):

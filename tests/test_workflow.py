@@ -18,7 +18,7 @@ import premeta
 from premeta.groups.pooling import stratified
 from premeta.sheet import read_sheet, validate
 
-from helpers import REPO, SHEET, SNAKEMAKE, run
+from helpers import EVERY_ANALYSIS, REPO, SHEET, SNAKEMAKE, run
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -33,6 +33,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert list(groups)[-1] == "overall" and len(groups) == 9
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "plots/rob_summary.png",
+                 "plots/rob_traffic_light.png", "plots/rob_traffic_light.svg",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv",
                  "influence.csv",
@@ -43,15 +44,19 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
                  "plots/studies_behaviour.png", "plots/studies_behaviour.svg", "fail_safe_n.csv",
                  "excess_significance.csv", "power.csv", "plots/sunset.png", "plots/sunset.svg", "cumulative.csv",
-                 "plots/cumulative.png"]:
+                 "plots/cumulative.png", "flow.csv", "plots/flow.png", "plots/flow.svg"]:
         assert (res / name).stat().st_size > 0, name
     excess = pd.read_csv(res / "excess_significance.csv")
     assert list(excess.group) == list(groups)[:-1] and excess.p.notna().all()
+    for forest in ("forest_behaviour", "studies_behaviour"):  # the sheet rates SYRCLE's items: RoB beside the forest
+        svg = (res / "plots" / f"{forest}.svg").read_text()
+        assert ">D10<" in svg and "Judgements: + low, ? unclear, − high" in svg, forest
+    assert ">D1<" not in (res / "plots" / "forest_overall.svg").read_text()
     assert len(pd.read_csv(res / "power.csv")) == len(pd.read_csv(res / "effect_sizes.csv"))
     cumulative = pd.read_csv(res / "cumulative.csv")  # the simulated studies have no year: each group says so
     assert cumulative.estimate.isna().all() and cumulative.note.str.contains("no year column").all()
-    for log in ["effect_sizes", "pool", "figures", "risk_of_bias", "time_course", "small_study", "sensitivity",
-                "report"]:
+    for log in ["effect_sizes", "pool", "flow", "figures", "risk_of_bias", "time_course", "small_study",
+                "sensitivity", "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
     html = (res / "report.html").read_text()
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html
@@ -116,10 +121,23 @@ def test_pooled_csv_equals_the_library(bundled):
 
 
 @pytest.mark.workflow
-def test_rerun_is_byte_identical(bundled, tmp_path):
-    """The same run again, in another folder (the shared run stays as it is): the same bytes."""
-    run(tmp_path, "--config", f"data={SHEET}")
-    assert digests(tmp_path / "results") == digests(bundled / "results")
+def test_rerun_is_byte_identical(every_analysis, tmp_path):
+    """The same sheet again with every analysis, in another folder (the shared run stays as it is) and
+    with the multiverse in one chunk instead of three: the same bytes, every table, figure and report
+    (the seeded GOSH subsets, the permutations and the gathered multiverse included)."""
+    run(tmp_path, "--config", f"data={every_analysis / 'small.csv'}", EVERY_ANALYSIS, "gosh_subsets=300",
+        "multiverse_chunks=1")
+    first, again = digests(every_analysis / "results"), digests(tmp_path / "results")
+    assert [p for p in first if p.startswith("multiverse/")] == [f"multiverse/chunk_{i}.csv" for i in range(3)]
+    assert [p for p in again if p.startswith("multiverse/")] == ["multiverse/chunk_0.csv"]
+    files = {p for p in first if not p.startswith("multiverse/") and p != "report.html"}
+    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) == 50
+    assert {p: first[p] for p in files} == {p: again[p] for p in files}
+    # the report differs in one cell: the settings table's number of chunks
+    chunks = '<td>config: multiverse_chunks</td><td class="mono">{}</td>'
+    reports = [(root / "results" / "report.html").read_text() for root in (every_analysis, tmp_path)]
+    assert reports[0].count(chunks.format(3)) == reports[1].count(chunks.format(1)) == 1
+    assert reports[0].replace(chunks.format(3), chunks.format(1)) == reports[1]
 
 
 @pytest.mark.workflow
@@ -205,18 +223,12 @@ def test_dependence_rve_in_the_workflow(tmp_path):
 
 
 @pytest.mark.workflow
-def test_gosh_in_the_workflow(tmp_path):
-    args = ["--config", f"data={SHEET}", "analyses=[gosh]", "gosh_subsets=300", "method=DL"]
-    run(tmp_path, *args)
-    res = tmp_path / "results"
-    first = {p: p.read_bytes() for p in res.rglob("gosh*.*") if p.suffix in (".csv", ".svg")}
-    run(tmp_path, *args, "--forcerun", "gosh")  # seeded random subsets: the table and 8 SVGs, same bytes
-    assert len(first) == 1 + 8 and all(p.read_bytes() == b for p, b in first.items())
+def test_gosh_in_the_workflow(every_analysis):
+    res = every_analysis / "results"
     gosh = pd.read_csv(res / "gosh.csv")
     pooled = pd.read_csv(res / "pooled.csv").iloc[:-1]
-    assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k)
-    assert list(gosh.sampling) == ["all" if 2**k - 1 <= 300 else "random" for k in gosh.k]
-    assert list(gosh.fitted) == [min(2**k - 1, 300) for k in gosh.k]
+    assert list(gosh.group) == list(pooled.group) and list(gosh.k) == list(pooled.k) == [9, 8, 7]
+    assert list(gosh.sampling) == ["random", "all", "all"] and list(gosh.fitted) == [300, 255, 127]
     np.testing.assert_allclose(gosh.estimate, pooled.estimate, rtol=1e-12)
     assert ((gosh.estimate_min <= gosh.estimate) & (gosh.estimate <= gosh.estimate_max)).all()
     for f in gosh.figure:

@@ -33,10 +33,12 @@ _LAZY = {
     "gosh": "sensitivity", "Gosh": "sensitivity", "cumul": "sensitivity",
     "stratified": "groups.pooling", "primary": "groups.pooling",
     "multiverse": "groups.multiverse_analysis", "specifications": "groups.multiverse_analysis",
+    "flow_table": "groups.flow", "read_prisma_counts": "groups.flow",
 }
 
 if TYPE_CHECKING:
     from premeta.bias import egger, egger_ols, fsn, pet_peese, ranktest, trimfill
+    from premeta.groups.flow import flow_table, read_prisma_counts
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust

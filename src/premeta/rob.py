@@ -1,10 +1,63 @@
-"""SYRCLE risk of bias (Hooijmans et al. 2014, BMC Med Res Methodol 14:43): tables and subsets."""
+"""Risk of bias and study quality: the tools (items, their columns and judgements), tables and subsets.
+
+A *tool* is a list of *items*; each item is a column of the sheet (one judgement per row, the
+study's judgement the worst of its rows) with its label and its allowed judgements ordered from
+the best to the worst. The default is SYRCLE's risk of bias tool (Hooijmans et al. 2014, BMC Med
+Res Methodol 14:43): ten items judged ``low``, ``unclear`` or ``high`` risk.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-ITEMS = {
+
+@dataclass(frozen=True)
+class Item:
+    """One item of a tool.
+
+    Attributes
+    ----------
+    column : str
+        The sheet's column of the judgements.
+    label : str
+        The item's name in tables, figures and the report.
+    values : tuple of str
+        The allowed judgements, from the best (e.g. ``"low"`` risk, ``"yes"``: reported) to the worst.
+    """
+
+    column: str
+    label: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A risk-of-bias or study-quality tool: its name, label and items (:class:`Item`)."""
+
+    name: str
+    label: str
+    items: tuple[Item, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        """The items' columns, in the tool's order."""
+        return [i.column for i in self.items]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Column -> label of every item."""
+        return {i.column: i.label for i in self.items}
+
+    def item(self, column: str) -> Item:
+        """The item of ``column``."""
+        return next(i for i in self.items if i.column == column)
+
+
+LEVELS = ("low", "unclear", "high")
+#: SYRCLE's risk of bias tool, its ten items in the paper's order (Table 2).
+SYRCLE = Tool("syrcle", "SYRCLE risk of bias", tuple(Item(c, label, LEVELS) for c, label in {
     "rob_sequence": "Sequence generation",
     "rob_baseline": "Baseline characteristics",
     "rob_allocation": "Allocation concealment",
@@ -15,32 +68,39 @@ ITEMS = {
     "rob_incomplete_data": "Incomplete outcome data",
     "rob_selective_reporting": "Selective outcome reporting",
     "rob_other": "Other sources of bias",
-}
-LEVELS = ("low", "unclear", "high")
+}.items()))
+#: SYRCLE's items, column -> label.
+ITEMS = SYRCLE.labels
 #: Items a study must be at low risk on to enter the "low risk of bias" sensitivity analysis:
 #: random allocation and blinded outcome assessment, the two CAMARADES reviews rely on most.
 KEY_ITEMS = ("rob_sequence", "rob_blinding_assessor")
 
 
-def per_study(sheet: pd.DataFrame) -> pd.DataFrame:
-    """One row per study with its judgement on each item present in the sheet.
+def per_study(sheet: pd.DataFrame, tool: Tool = SYRCLE) -> pd.DataFrame:
+    """One row per study with its judgement on each item of ``tool`` present in the sheet.
 
-    A study whose rows disagree on an item gets the worst judgement of its rows (high over
-    unclear over low), so a reviewer's inconsistency never makes a study look better.
+    A study whose rows disagree on an item gets the worst judgement of its rows (the item's last
+    value first: high over unclear over low), so a reviewer's inconsistency never makes a study
+    look better.
     """
-    items = [c for c in ITEMS if c in sheet]
-    rank = {level: i for i, level in enumerate(LEVELS)}
-    worst = lambda s: max(s.dropna(), key=rank.get, default=pd.NA)  # noqa: E731
-    return sheet.groupby("study", sort=True)[items].agg(worst)
+    items = [i for i in tool.items if i.column in sheet]
+
+    def worst(values: pd.Series, item: Item):
+        rank = {v: j for j, v in enumerate(item.values)}
+        return max(values.dropna(), key=rank.get, default=pd.NA)
+
+    grouped = sheet.groupby("study", sort=True)
+    return pd.DataFrame({i.column: grouped[i.column].agg(worst, item=i) for i in items},
+                        index=grouped.size().index)
 
 
-def summary(studies: pd.DataFrame) -> pd.DataFrame:
-    """Share (percent) of studies judged low, unclear and high on each item (rows in SYRCLE order)."""
-    out = pd.DataFrame(
-        {level: [100 * (studies[c] == level).mean() for c in studies] for level in LEVELS},
-        index=pd.Index([ITEMS[c] for c in studies], name="item"),
-    )
-    out["studies"] = [int(studies[c].notna().sum()) for c in studies]
+def summary(studies: pd.DataFrame, tool: Tool = SYRCLE) -> pd.DataFrame:
+    """Share (percent) of studies at each judgement of each item (rows in the tool's order)."""
+    items = [tool.item(c) for c in studies]
+    values = list(dict.fromkeys(v for i in items or tool.items for v in i.values))
+    out = pd.DataFrame({v: [100 * (studies[i.column] == v).mean() for i in items] for v in values},
+                       index=pd.Index([i.label for i in items], name="item"))
+    out["studies"] = [int(studies[i.column].notna().sum()) for i in items]
     return out
 
 

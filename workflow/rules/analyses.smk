@@ -46,6 +46,12 @@ rule risk_of_bias:
             category="Risk of bias",
         ),
         svg="results/plots/rob_summary.svg",
+        traffic_light=report(
+            "results/plots/rob_traffic_light.png",
+            caption="../report/rob_traffic_light.rst",
+            category="Risk of bias",
+        ),
+        traffic_light_svg="results/plots/rob_traffic_light.svg",
     params:
         group_by=config["group_by"],
         method=config["method"],

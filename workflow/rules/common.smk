@@ -6,7 +6,8 @@ from snakemake.io import WILDCARD_REGEX
 from snakemake.utils import validate
 
 from premeta.effects import checked
-from premeta.errors import SheetError
+from premeta.errors import ReadError, SheetError
+from premeta.groups.flow import read_prisma_counts
 from premeta.groups.moderators import numeric_moderators
 from premeta.groups.rows import STUDY_LEVEL_K
 from premeta.models import METHODS, TESTS
@@ -77,6 +78,12 @@ def checked_sheet():
 
 
 SHEET, FORMAT = checked_sheet()
+# the search and screening counts of the flow of records, read before any job: a bad file stops the run here
+if config["prisma_counts"]:
+    try:
+        read_prisma_counts(config["prisma_counts"])
+    except (ReadError, OSError) as error:
+        sys.exit(f"premeta: prisma_counts: {error}")
 # the names of the arms in every figure and text: the config's, else (SyRF export, long sheet) what the groups were given
 config["labels"] = vars(Labels.from_sheet(config, SHEET))
 # the comparison sheet the analysis reads: the data itself, or its pairing (SyRF export, long sheet)
@@ -125,7 +132,7 @@ def analysis_outputs(wildcards):
 
 def this_run():
     """Every file this run writes under results/."""
-    own = {str(f) for name in ("effect_sizes", "pool", "figures", "report") for f in getattr(rules, name).output}
+    own = {str(f) for name in ("effect_sizes", "pool", "flow", "figures", "report") for f in getattr(rules, name).output}
     chunks = MULTIVERSE_CHUNKS if "multiverse" in RUN_ANALYSES else []  # the multiverse's intermediate files
     return own | set(analysis_outputs(None)) | set(PAIRED) | set(chunks)
 

@@ -41,6 +41,7 @@ rule figures:
         method=config["method"],
         level=config["level"],
         rho=config["rho"],
+        rob_forest=config.get("rob_forest", True),
     priority: 5  # the second longest job, after the moderators
     log:
         "logs/figures.log",

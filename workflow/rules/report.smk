@@ -9,6 +9,8 @@ rule report:
         forest=rules.figures.output.forest,
         studies=rules.figures.output.studies,
         funnel=rules.figures.output.funnel,
+        flow=rules.flow.output.table,
+        flow_png=rules.flow.output.png,
         extra=analysis_outputs,
         paired=PAIRED,
     output:

@@ -5,6 +5,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 
     import pandas as pd
 
+    from premeta import rob
     from premeta.groups.bias import funnel_centres
     from premeta.groups.common import NOT_COMPUTABLE, read_effects
     from premeta.groups.rows import forest_rows, study_rows
@@ -36,6 +37,11 @@ def draw(png: str, title: str, how) -> None:
         save(message_figure(title, str(error)), png.removesuffix(".png"))
 
 rows = forest_rows(effects, weights, p.group_by)
+# risk of bias beside every forest plot (config rob_forest), on the items the sheet rates
+tool = rob.SYRCLE
+rated = [c for c in tool.columns if c in effects and effects[c].notna().any()] if p.rob_forest else []
+judged = rob.per_study(effects[["study", *rated]], tool) if rated else None
+judgements = judged.reindex(effects["study"]).set_axis(effects.index) if rated else None
 # the n of each arm, where the sheet gives any (not for precomputed effects)
 arms = {f"{labels.treatment[:1].upper()}{labels.treatment[1:]} n": "n_trt",
         f"{labels.control[:1].upper()}{labels.control[1:]} n": "n_ctl"} if rows.n_trt.notna().any() else {}
@@ -49,15 +55,18 @@ for png in o.forest:
         label = p.groups[stem]
         draw(png, label, lambda out: forest(
             rows[rows.group == label], groups[groups.group == label], p.measure, out, title=label,
-            sides=sides(group_of == label), level=p.level, ilab=arms))
+            sides=sides(group_of == label), level=p.level, ilab=arms, rob=judgements, tool=tool))
 if o.studies:  # large groups: the comparisons of each study combined
     studies = study_rows(effects, weights, p.group_by, p.rho)
+    by_study = judged.set_axis(judged.index.astype(str)).reindex(studies["label"]).set_axis(studies.index) \
+        if rated else None
 for png in o.studies:
     label = p.groups[Path(png).stem.removeprefix("studies_")]
     draw(png, label, lambda out: forest(
         studies[studies.group == label], groups[groups.group == label], p.measure, out, level=p.level,
         title=f"{label}: each study's comparisons combined (rho = {p.rho:g})", sides=sides(group_of == label),
-        ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)"))
+        ilab={"Comparisons": "comparisons", "Animals": "animals"}, header="Study (comparisons combined)",
+        rob=by_study, tool=tool))
 draw(o.funnel, "Funnel plots", lambda out: funnels(
     effects.assign(group=group_of), funnel_centres(effects, p.group_by, p.method), p.measure, out, level=p.level,
     group_by=p.group_by))

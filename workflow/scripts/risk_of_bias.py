@@ -4,7 +4,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
     from premeta import rob
     from premeta.groups.common import read_effects
     from premeta.groups.rob import rob_strata
-    from premeta.plots import rob_figure, save
+    from premeta.plots import rob_figure, rob_traffic_light, save
     from premeta.tables import write_csv
 
 p, out = snakemake.params, snakemake.output
@@ -15,3 +15,4 @@ write_csv(studies, out.studies, index=True)
 write_csv(summary, out.summary, index=True)
 write_csv(rob_strata(effects, studies, p.group_by, method=p.method, test=p.test, level=p.level), out.strata)
 save(rob_figure(summary), out.png.removesuffix(".png"))
+save(rob_traffic_light(studies), out.traffic_light.removesuffix(".png"))

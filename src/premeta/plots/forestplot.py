@@ -24,8 +24,10 @@ from matplotlib.transforms import blended_transform_factory
 
 from premeta.deprecation import renamed_arguments
 from premeta.plots.axes import interval, normal_z, span
+from premeta.plots.riskofbias import domain_headers, judgement_cells, judgement_styles, key_text
 from premeta.plots.style import (FONT, ci_text, message_figure, need, number, p_text, save, text_width, theme,
                                  wrap)
+from premeta.rob import SYRCLE, Tool
 from premeta.vocabulary import MEASURE_LABELS, Labels, overall_label
 
 
@@ -37,6 +39,7 @@ ILAB_W = 0.85  # width of each extra column (per-arm n, k, studies), inches
 PLOT_W = 3.3  # width of the plot area, inches
 GAP = 0.3  # space between the columns, inches
 WEIGHT_W, EST_W = 0.7, 1.75  # width of the weight and the "estimate [CI]" columns, inches
+ROB_W = 0.28  # width of each risk-of-bias column, inches
 TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
 FOOTER_TOP = 0.8  # from the plot area down to the first footer line (under the axis label), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
@@ -112,11 +115,13 @@ def _ilab_text(x) -> str:
     return "" if x is None or not np.isfinite(x) else f"{x:g}"
 
 
-def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> tuple[list[dict], list[int]]:
+def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str],
+            rob: pd.DataFrame | None = None) -> tuple[list[dict], list[int]]:
     """The lines of a forest plot, top to bottom, and the lines that carry a rule.
 
     Each entry is a dict with ``kind`` (``study``, ``group``, ``summary``, ``het``, ``note``,
-    ``gap``) and what it draws; its label is wrapped later, when the column widths are known.
+    ``gap``) and what it draws; its label is wrapped later, when the column widths are known. A
+    study line carries its judgements (``rob``, a row of ``rob`` by position) when ``rob`` is given.
     """
     pools = {str(g): r for g, r in pooled.set_index(pooled["group"].astype(str)).iterrows()}
     groups = list(pd.unique(rows["group"]))
@@ -131,7 +136,8 @@ def _layout(rows: pd.DataFrame, pooled: pd.DataFrame, ilab: dict[str, str]) -> t
 
     def block(sub: pd.DataFrame, pool: pd.Series | None, indent: int) -> None:
         lines.extend({"kind": "study", "row": r, "label": r["label"], "indent": indent,
-                      "ilab": [_ilab_text(r[c]) for c in ilab.values()]} for _, r in sub.iterrows())
+                      "ilab": [_ilab_text(r[c]) for c in ilab.values()],
+                      "rob": [] if rob is None else list(rob.iloc[i])} for i, r in sub.iterrows())
         if pool is not None and pool["k"] > 1:
             if not indent:  # a single stratum: rule between the studies and the model, as metafor
                 lines.append({"kind": "gap"})
@@ -203,10 +209,16 @@ class _Columns:
     plot: tuple[float, float]  # left and right edge of the plot area
     weight: float  # right edge of the weights (the plot area's without them)
     est: float  # right edge of "estimate [CI]"
+    rob: list[float]  # centre of each risk-of-bias column
+
+    @property
+    def right(self) -> float:
+        """Right edge of the last column."""
+        return self.rob[-1] + ROB_W / 2 if self.rob else self.est
 
     @property
     def width(self) -> float:
-        return self.est + MARGIN
+        return self.right + MARGIN
 
     @property
     def text(self) -> float:
@@ -214,9 +226,10 @@ class _Columns:
         return self.plot[1] - MARGIN
 
 
-def _columns(lines: list[dict], header: str, ilab: list[str], weights: bool) -> _Columns:
+def _columns(lines: list[dict], header: str, ilab: list[str], weights: bool, rob: int = 0) -> _Columns:
     """The label column as wide as its widest line needs, between :data:`LABEL_MIN` and
-    :data:`LABEL_MAX` inches; each ``ilab`` column as wide as its header, at least :data:`ILAB_W`."""
+    :data:`LABEL_MAX` inches; each ``ilab`` column as wide as its header, at least :data:`ILAB_W`;
+    ``rob`` risk-of-bias columns of :data:`ROB_W` inches after "estimate [CI]"."""
     labelled = [ln for ln in lines if ln["kind"] in ("study", "summary", "group")]
     widest = max([text_width(str(ln["label"]), bold=ln.get("bold", ln["kind"] == "group"))
                   + INDENT * ln.get("indent", 0) for ln in labelled] + [text_width(header, bold=True)])
@@ -224,8 +237,9 @@ def _columns(lines: list[dict], header: str, ilab: list[str], weights: bool) -> 
     ilab_w = [max(ILAB_W, text_width(h, bold=True) + 0.15) for h in ilab]
     plot0 = MARGIN + label_w + GAP + sum(ilab_w) + GAP
     weight = plot0 + PLOT_W + GAP + WEIGHT_W if weights else plot0 + PLOT_W
+    est = weight + GAP + EST_W
     return _Columns(label_w, list(MARGIN + label_w + GAP + np.cumsum(ilab_w)), (plot0, plot0 + PLOT_W), weight,
-                    weight + GAP + EST_W)
+                    est, list(est + GAP + ROB_W * (np.arange(rob) + 0.5)))
 
 
 def _wrap_lines(lines: list[dict], cols: _Columns) -> list[int]:
@@ -254,7 +268,7 @@ class _Page:
         self.ax.text(x / self.cols.width, y, s, transform=self.rows, ha=ha, va="center_baseline", clip_on=False, **kw)
 
     def rule(self, y: float) -> None:
-        self.ax.plot([MARGIN / self.cols.width, self.cols.est / self.cols.width], [y, y], transform=self.rows,
+        self.ax.plot([MARGIN / self.cols.width, self.cols.right / self.cols.width], [y, y], transform=self.rows,
                      clip_on=False, color="0.15", lw=0.8)
 
 
@@ -302,14 +316,16 @@ def _squares(lines: list[dict], weights: bool) -> np.ndarray:
 
 def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, title: str,
           sides: tuple[str, str], level: float, header: str, ilab: list[str], weights: bool,
-          footer: list[str] = ()) -> Figure:
+          footer: list[str] = (), rob: dict[str, tuple[str, str]] | None = None, rob_n: int = 0) -> Figure:
     """Lay out and draw the lines of :func:`_layout` in the columns of metafor's ``forest()`` (:func:`_columns`).
 
     Longer labels wrap onto further lines (never cut). The x axis sits directly under the last
     line; ``footer`` lines are printed below it (under its label and the "Favours ..." texts), the
-    first :data:`FOOTER_TOP` inches under the plot area.
+    first :data:`FOOTER_TOP` inches under the plot area. With ``rob`` (the judgements' styles,
+    :func:`~premeta.plots.riskofbias.judgement_styles`), ``rob_n`` columns headed D1..Dn hold each
+    study line's judgements.
     """
-    cols = _columns(lines, header, ilab, weights)
+    cols = _columns(lines, header, ilab, weights, rob_n)
     slots = _wrap_lines(lines, cols)
     footer = [w for f in footer for w in wrap(f, cols.text, size=8)]
     start = np.r_[0, np.cumsum(slots)[:-1]]
@@ -337,13 +353,15 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
         if weights:
             page.text(cols.weight, -1.1, "Weight", ha="right", fontweight="bold")
         page.text(cols.est, -1.1, f"Estimate [{level:g}% CI]", ha="right", fontweight="bold")
+        for x, h in zip(cols.rob, domain_headers(rob_n)):
+            page.text(x, -1.1, h, ha="center", fontweight="bold", fontsize=8)
         page.rule(-0.5)
         for i in rules:
             page.rule(start[i] + (slots[i] - 1) / 2)
         if xl[0] <= 0 <= xl[1]:  # the line of no effect, down to the axis
             ax.plot([0, 0], [-0.5, n - 0.5], color="0.3", ls=":", lw=0.9, zorder=0)
 
-        z, squares = normal_z(level), []
+        z, squares, cells = normal_z(level), [], []
         for ln, y0, h in zip(lines, start, slots):
             y = y0 + (h - 1) / 2
             kind = ln["kind"]
@@ -358,6 +376,7 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
             if kind == "study":
                 _study(page, ln["row"], y, xl, z, weights)
                 squares.append((ln["row"]["yi"], y))
+                cells += [(x / width, y, v) for x, v in zip(cols.rob, ln.get("rob", []))]
             elif kind == "summary":
                 _summary(page, ln["pool"], y, xl, ln["bold"], style)
             elif kind == "het" and ln.get("pi") is not None and np.isfinite(ln["pi"]["pi_low"]):
@@ -370,6 +389,9 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
         if squares:
             x, y = zip(*squares)
             ax.scatter(x, y, s=_squares(lines, weights), marker="s", color="0.15", linewidths=0, zorder=3)
+        if cells:
+            x, y, v = zip(*cells)
+            judgement_cells(ax, x, y, v, rob, size=0.62 * ROW * 72, transform=page.rows)
 
         zero_tf = blended_transform_factory(ax.transData, ax.transAxes)
         if xl[0] <= 0 <= xl[1]:
@@ -383,7 +405,8 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
 def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title: str = "",
                   sides: tuple[str, str] = SIDES,
                   xlim: tuple[float, float] | None = None, level: float = 95,
-                  ilab: dict[str, str] | None = None, header: str = "Study") -> Figure:
+                  ilab: dict[str, str] | None = None, header: str = "Study", rob: pd.DataFrame | None = None,
+                  tool: Tool = SYRCLE) -> Figure:
     """Draw a forest plot, one block per stratum, in the layout of metafor's ``forest()``.
 
     Parameters
@@ -415,6 +438,14 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
         as its header.
     header : str
         Heading of the label column.
+    rob : DataFrame, optional
+        The risk-of-bias judgements of each row's study (meta ``forest(rob = )``, robvis
+        ``rob_append_to_forest``): the index of ``rows``, a column per item of ``tool`` (others
+        are ignored), missing where not rated. Drawn as columns D1..Dn of coloured circles with
+        their symbols right of "estimate [CI]" (:func:`~premeta.plots.riskofbias.judgement_cells`),
+        the key (items and judgements) under the figure.
+    tool : Tool
+        The tool of ``rob``: its items' order, labels and judgements (best to worst).
 
     Returns
     -------
@@ -431,10 +462,19 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, title:
     if len(rows) > FOREST_MAX_ROWS:
         return message_figure(title or "Forest plot", f"{len(rows)} rows are more than a legible forest plot holds "
                               f"({FOREST_MAX_ROWS}); see the study-level figure, pooled.csv and effect_sizes.csv")
+    judgements, styles, footer = None, None, []
+    if rob is not None:
+        columns = [c for c in tool.columns if c in rob]
+        if not columns:
+            raise ValueError(f"rob has none of the columns of {tool.label} ({', '.join(tool.columns)})")
+        judgements = rob.loc[rows.index, columns].reset_index(drop=True)  # a row without its judgements: KeyError
+        styles = judgement_styles(tool, columns)
+        footer = [key_text(tool, columns, styles, rated_all=bool(judgements.notna().all(axis=None)))]
     rows = rows.reset_index(drop=True)
-    lines, rules = _layout(rows, pooled, ilab)
+    lines, rules = _layout(rows, pooled, ilab, judgements)
     ticks = _limits(rows, [ln["pool"] for ln in lines if ln["kind"] == "summary"], xlim, normal_z(level))
-    return _draw(lines, rules, ticks, measure, title, sides, level, header, list(ilab), weights=True)
+    return _draw(lines, rules, ticks, measure, title, sides, level, header, list(ilab), weights=True,
+                 footer=footer, rob=styles, rob_n=0 if judgements is None else judgements.shape[1])
 
 
 @renamed_arguments(by="group_by")
@@ -501,9 +541,11 @@ def summary_forest_figure(pooled: pd.DataFrame, tests: pd.DataFrame, measure: st
 def forest(rows: pd.DataFrame, pooled: pd.DataFrame, measure: str, path_stem: str | Path, title: str = "",
            sides: tuple[str, str] = SIDES,
            xlim: tuple[float, float] | None = None, level: float = 95,
-           ilab: dict[str, str] | None = None, header: str = "Study") -> list[Path]:
-    """Draw a forest plot (:func:`forest_figure`) and write it as PNG and SVG (:func:`~premeta.plots.style.save`)."""
-    return save(forest_figure(rows, pooled, measure, title, sides, xlim, level, ilab, header), path_stem)
+           ilab: dict[str, str] | None = None, header: str = "Study", rob: pd.DataFrame | None = None,
+           tool: Tool = SYRCLE) -> list[Path]:
+    """Draw a forest plot (:func:`forest_figure`, with risk-of-bias columns when given ``rob``) and
+    write it as PNG and SVG (:func:`~premeta.plots.style.save`)."""
+    return save(forest_figure(rows, pooled, measure, title, sides, xlim, level, ilab, header, rob, tool), path_stem)
 
 
 @renamed_arguments(by="group_by")

@@ -1,4 +1,4 @@
-"""The smaller figures: risk of bias, and one panel per group of the time course and the
+"""The smaller figures: one panel per group of the time course and the
 meta-regressions (bubble plots); the pooled estimates of several analyses side by side.
 """
 
@@ -15,28 +15,6 @@ from matplotlib.ticker import MaxNLocator
 from premeta.vocabulary import MEASURE_LABELS
 from premeta.plots.axes import POINT_FENCE, interval, normal_z, span
 from premeta.plots.style import despine, fill, message_figure, need, p_text, theme
-
-
-ROB_COLOURS = {"low": "#4daf4a", "unclear": "#ffd92f", "high": "#e41a1c"}
-
-
-def rob_figure(summary: pd.DataFrame) -> Figure:
-    """SYRCLE summary: for each item the share of studies at low, unclear and high risk."""
-    with theme():
-        fig = Figure(figsize=(8, 0.35 * len(summary) + 1.4), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        y = np.arange(len(summary))[::-1]
-        left = np.zeros(len(summary))
-        for level, colour in ROB_COLOURS.items():
-            ax.barh(y, summary[level], left=left, color=colour, edgecolor="white", label=level, height=0.7)
-            left += summary[level].to_numpy()
-        ax.set_yticks(y, summary.index)
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("Studies (%)")
-        ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, title="Risk of bias")
-        despine(fig.axes, left=True)
-    return fig
 
 
 def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6, top: float = 0.4):
