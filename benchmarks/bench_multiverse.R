@@ -1,8 +1,10 @@
 # Called by bench_multiverse.py: times metafor (with clubSandwich and robumeta) on a sample of the
 # multiverse's specifications, each computed from the sheet as premeta does: escalc (NMD by its
 # formula, which metafor lacks), the inclusion rule (risk of bias, influence(), single-comparison
-# studies), then rma(), aggregate() + rma(), rma.mv() + robust(), or robu(). Reading the sheet and
-# R's start-up are excluded. Prints one JSON object {specifications, seconds, failed}.
+# studies), then rma(), aggregate() + rma(), rma.mv() + robust(), robu(), or for the adjusted
+# estimates PET-PEESE (rma(mods =, method = "FE", test = "knha"), PEESE where PET's p < 0.10) or
+# selmodel(rma(method = "ML"), type = "stepfun", steps = 0.025) in the direction of the FE estimate.
+# Reading the sheet and R's start-up are excluded. Prints one JSON object {specifications, seconds, failed}.
 #
 #   Rscript benchmarks/bench_multiverse.R specs.json
 suppressPackageStartupMessages({
@@ -42,12 +44,22 @@ effects <- function(d, measure) {
 
 specification <- function(s) {
   e <- effects(sheet[sheet$mechanism == s$group, ], s$measure)
-  own <- s$dependence %in% c("multilevel", "rve")
+  own <- s$dependence %in% c("multilevel", "rve") || s$adjustment != "none"
   method <- if (own) "REML" else s$method
   test <- if (own) "z" else s$test
   if (s$inclusion == "low_rob") e <- e[e$study %in% low_studies, ]
   if (s$inclusion == "no_single") e <- e[e$study %in% names(which(table(e$study) > 1)), ]
   if (s$inclusion == "no_influential") e <- e[!influence(rma(yi, vi, data = e, method = method, test = test))$is.infl, ]
+  if (s$adjustment == "pet_peese") {
+    x <- if (s$measure == "SMD") sqrt(1 / e$trt_n + 1 / e$n_c) else sqrt(e$vi)
+    pet <- suppressWarnings(rma(e$yi, e$vi, mods = ~ x, method = "FE", test = "knha"))
+    return(if (pet$pval[1] < 0.10) suppressWarnings(rma(e$yi, e$vi, mods = ~ I(x^2), method = "FE", test = "knha"))
+           else pet)
+  }
+  if (s$adjustment == "selmodel") {
+    side <- if (rma(yi, vi, data = e, method = "FE")$beta[1] >= 0) "greater" else "less"
+    return(selmodel(rma(yi, vi, data = e, method = "ML"), type = "stepfun", steps = 0.025, alternative = side))
+  }
   switch(s$dependence,
     none = rma(yi, vi, data = e, method = method, test = test),
     aggregate = rma(yi, vi, data = aggregate(e, cluster = cohort_key, rho = args$rho, struct = "CS"),

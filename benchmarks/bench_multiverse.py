@@ -6,11 +6,12 @@
 Two sheets: the bundled one (data/simulated_treadmill_neuropathic_pain.csv, 8 groups of 7 to 175
 comparisons) and a 100-group sheet, its rows repeated 13 times with the groups and studies renamed
 (``Behaviour #3``, ``Sim01 (simulated) #3``) and the first 100 groups kept. premeta computes the
-default specifications of every group (``premeta.specifications()``: 210) in a fresh process that
+default specifications of every group (``premeta.specifications()``: 240) in a fresh process that
 reports its wall time, CPU time and peak resident memory (and the memory after importing premeta).
 metafor is timed inside R (bench_multiverse.R; start-up and reading excluded) on a seeded random
 sample of the fitted specifications, each computed from the sheet as premeta does (escalc, the
-inclusion rule with influence(), then rma, aggregate + rma, rma.mv + robust or robu); its time for
+inclusion rule with influence(), then rma, aggregate + rma, rma.mv + robust, robu, the PET-PEESE
+meta-regressions or selmodel); its time for
 all of them is the sample's mean times their number, printed as "extrapolated from N of M".
 Nothing is asserted.
 """
@@ -68,7 +69,7 @@ def metafor_run(sheet: Path, table: pd.DataFrame, work: Path) -> dict:
     fitted = table[table["estimate"].notna()]
     sample = fitted.sample(min(SAMPLE, len(fitted)), random_state=2024)
     args = work / "specs.json"
-    cols = ["group", "measure", "method", "test", "dependence", "inclusion"]
+    cols = ["group", "measure", "method", "test", "dependence", "adjustment", "inclusion"]
     args.write_text(json.dumps({"sheet": str(sheet), "rho": 0.5, "specs": sample[cols].to_dict("records")}))
     out = subprocess.run(["Rscript", str(R_SCRIPT), str(args)], capture_output=True, text=True)
     if out.returncode != 0:

@@ -138,7 +138,7 @@ def test_the_multiverse_without_flagged_rows():
                        trt_mean=[12.0, 13, 12.5, 11, 12, 12.8], trt_sd=[3.0, 3, 3, 3, 0.96, 3], trt_n=8,
                        ctl_mean=10.0, ctl_sd=[2.5, 2.5, 2.5, 2.5, 0.8, 2.5], ctl_n=8))
     assert flagged(s).tolist() == ["", "", "", "", "sd_maybe_sem", ""]
-    choices = {"measure": ["SMD"], "method": ["REML"], "test": ["z"], "dependence": ["none"],
+    choices = {"measure": ["SMD"], "method": ["REML"], "test": ["z"], "dependence": ["none"], "adjustment": ["none"],
                "inclusion": ["all", "no_flagged"]}
     t = premeta.multiverse(s, choices).set_index("inclusion")
     assert t.at["all", "k"] == 6 and t.at["no_flagged", "k"] == 5 and not t.at["no_flagged", "duplicate"]
@@ -148,7 +148,7 @@ def test_the_multiverse_without_flagged_rows():
     clean = premeta.multiverse(s.drop(index=6), choices).set_index("inclusion")
     assert clean.at["no_flagged", "duplicate"] and clean.at["no_flagged", "note"] == (
         "no_flagged excludes nothing here: the same comparisons as inclusion all")
-    assert len(premeta.specifications()) == 3 * 14 * 5
+    assert len(premeta.specifications()) == 3 * 16 * 5
 
 
 @pytest.mark.workflow
@@ -172,6 +172,7 @@ def test_flags_through_the_workflow_and_the_report(tmp_path):
         assert f"(<code>{rule}</code>)</td><td>{1 if rule == 'sd_maybe_sem' else 0}</td>" in block
     assert "<td class=\"l\">14</td><td class=\"l\">Probe M (simulated)</td>" in block
     mv = pd.read_csv(work / "results" / "multiverse.csv")
-    smd = mv[(mv.measure == "SMD") & (mv.group == "Behaviour")].set_index(["method", "test", "dependence", "inclusion"])
+    smd = mv[(mv.measure == "SMD") & (mv.group == "Behaviour")].set_index(["method", "test", "dependence",
+                                                                          "adjustment", "inclusion"])
     assert set(smd.xs("all", level="inclusion").k) == {3} and set(smd.xs("no_flagged", level="inclusion").k) == {2}
     assert mv[(mv.group != "Behaviour") & (mv.measure == "SMD") & (mv.inclusion == "no_flagged")].duplicate.all()

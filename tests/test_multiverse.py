@@ -2,7 +2,8 @@
 
 Reference: tests/reference/metafor_multiverse.json, written by make_multiverse_fixtures.R on the
 group-level sheet of the open replication of Reis et al. (2019), data/minocycline/minocycline_sheet.csv
-(CC BY 4.0), each experiment (exp_id) a cohort.
+(CC BY 4.0), each experiment (exp_id) a cohort; the estimates adjusted for publication bias by metafor's
+PET-PEESE meta-regressions and selmodel.
 """
 
 import json
@@ -21,7 +22,7 @@ from premeta.sheet import read_sheet, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_multiverse.json").read_text())
-KEYS = ["group", "measure", "method", "test", "dependence", "inclusion"]
+KEYS = ["group", "measure", "method", "test", "dependence", "adjustment", "inclusion"]
 NUMBERS = ["k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "tau2", "i2", "q", "q_p"]
 CHOICES = {"measure": ["SMD", "MD"], "method": ["REML", "DL", "PM"], "test": ["z", "knha"],
            "dependence": ["none", "aggregate", "multilevel", "rve"],
@@ -49,9 +50,10 @@ def bundled():
 
 
 def test_matches_metafor(table):
-    """Every specification metafor computed: rma, aggregate and robu to 1e-9; the three-level model,
-    whose flat REML surface metafor's optimisers leave about 1e-7 from the maximum, to 1e-6."""
-    ref = pd.DataFrame(REF["specifications"]).set_index(KEYS)
+    """Every unadjusted specification metafor computed: rma, aggregate and robu to 1e-9; the three-level
+    model, whose flat REML surface metafor's optimisers leave about 1e-7 from the maximum, to 1e-6."""
+    ref = pd.DataFrame(REF["specifications"])
+    ref = ref[ref.adjustment == "none"].set_index(KEYS)
     ours = table.set_index(KEYS).loc[ref.index]
     agg = ours.index.get_level_values("dependence") == "aggregate"
     ours["k"] = ours["k"].where(~agg, ours["clusters"])  # metafor's k of the aggregated data: the cohorts
@@ -62,10 +64,72 @@ def test_matches_metafor(table):
         close(ours[col][~multilevel], ref[col][~multilevel].to_numpy(), rtol=1e-9)
 
 
+def test_adjusted_estimates_match_metafor(table):
+    """PET-PEESE (Stanley's WLS, the modified SE for SMD, the SE for MD) and the step-function selection
+    model in the direction of the common-effect estimate, as metafor computes them (the selection model
+    polished to its optimum as in make_selmodel_fixtures.R), at 1e-6: every group, measure and inclusion."""
+    ref = pd.DataFrame(REF["specifications"])
+    ref = ref[ref.adjustment != "none"].set_index(KEYS)
+    ours = table.set_index(KEYS).loc[ref.index]
+    assert len(ref) == 24 and "error" not in ref  # metafor fitted every one
+    for col in ("k", "estimate", "se", "stat", "p", "ci_low", "ci_high", "tau2"):
+        close(ours[col], ref[col].to_numpy(float), rtol=1e-6)
+    pet = ours.index.get_level_values("adjustment") == "pet_peese"
+    close(ours["df"][pet], ref["df"][pet].to_numpy(float))
+    assert ours["df"][~pet].isna().all() and ours["i2"].isna().all() and ours["q"].isna().all()
+    assert (ours["clusters"] == ours["k"]).all() and ours["converged"].astype(bool).all()
+    chosen = ours["note"][pet].str.extract(r"PET-PEESE chose (PEESE|PET), precision (.*)$")
+    assert (chosen[0] == ref["chosen"][pet]).all() and "PEESE" in set(chosen[0])
+    smd = ours.index.get_level_values("measure")[pet] == "SMD"
+    assert (chosen[1][smd] == "modified SE sqrt(1/n1 + 1/n2)").all() and (chosen[1][~smd] == "SE").all()
+    side = ours["note"][~pet].str.extract(r"selection model: alternative (\w+)")[0]
+    assert (side == ref["alternative"][~pet]).all()
+
+
+def test_adjusted_estimates_are_one_specification_per_measure_and_inclusion():
+    specs = premeta.specifications()
+    assert len(specs) == 240 and len(premeta.specifications(CHOICES)) == 96
+    adjusted = specs[specs.adjustment != "none"]
+    assert (adjusted.dependence == "none").all() and len(adjusted) == 3 * 2 * 5
+    assert set(map(tuple, adjusted[["adjustment", "method", "test"]].to_numpy())) == {
+        ("pet_peese", "FE", "knha"), ("selmodel", "ML", "z")}
+    assert list(specs.columns[1:]) == ["measure", "method", "test", "dependence", "adjustment", "inclusion"]
+    only = premeta.specifications({"adjustment": ["selmodel"]})
+    assert len(only) == 3 * 5 and set(only.dependence) == {"none"}
+    with pytest.raises(ValueError, match="no specification: an adjustment other than none is combined with "
+                                         "dependence none only, and dependence is multilevel"):
+        premeta.specifications({"dependence": ["multilevel"], "adjustment": ["pet_peese"]})
+
+
+def test_adjusted_estimates_of_too_few_comparisons_say_why(table):
+    """A group of 2 comparisons (Splash test) keeps its adjusted rows with the reason; a group
+    with several strata refused in one stacked call gets each stratum's own reason."""
+    splash = table[(table.group == "Splash test") & (table.measure == "SMD") & (table.inclusion == "all")
+                   & (table.dependence == "none")].set_index("adjustment")
+    assert splash.at["pet_peese", "note"].startswith("PET-PEESE needs at least 3 studies, got k = 2")
+    assert splash.at["selmodel", "note"].startswith("k = 2: too few studies for the selection model's 3 parameters")
+    assert splash.loc[["pet_peese", "selmodel"], "estimate"].isna().all()
+    assert splash.loc["none", "estimate"].notna().all()  # 2 comparisons: rma pools them
+    # x: 2 comparisons; y: 3, every one significant (no p-value above the step at 0.025): both refused
+    sheet = pd.DataFrame({"study": ["a", "b", "c", "d", "e"], "outcome": "latency (s)",
+                          "mechanism": ["x", "x", "y", "y", "y"], "better": "higher",
+                          "trt_mean": [5.0, 6.1, 8.0, 9.0, 8.5], "trt_sd": 1.0, "trt_n": [8, 9, 10, 8, 12],
+                          "ctl_mean": 4.0, "ctl_sd": 1.2, "ctl_n": 8})
+    t = premeta.multiverse(validate(sheet), {"measure": ["SMD"], "dependence": ["none"],
+                                             "adjustment": ["selmodel", "pet_peese"], "inclusion": ["all"]})
+    t = t.set_index(["group", "adjustment"])
+    assert t.at[("x", "selmodel"), "note"] == (
+        "k = 2: too few studies for the selection model's 3 parameters (metafor: 'Number of studies (k=2) is too "
+        "small to fit the selection model')")
+    assert t.at[("y", "selmodel"), "note"].startswith("no p-value in the interval 0.025 < p <= 1")
+    assert t.at[("x", "pet_peese"), "note"].startswith("PET-PEESE needs at least 3 studies, got k = 2")
+    assert np.isfinite(t.at[("y", "pet_peese"), "estimate"])
+
+
 def test_every_specification_is_one_row(table):
     assert list(table.columns) == MULTIVERSE_COLUMNS
     specs = premeta.specifications(CHOICES)
-    assert len(specs) == 2 * (2 * 6 + 2) * 3 == len(table) / table["group"].nunique()
+    assert len(specs) == 2 * (2 * 6 + 2 + 2) * 3 == len(table) / table["group"].nunique()
     assert table["group"].tolist() == sorted(table["group"])  # groups sorted, then specifications
     assert not table.duplicated(["group", "specification"]).any()
     # multilevel and RVE fix their own estimator and test: no duplicated specification
@@ -74,9 +138,10 @@ def test_every_specification_is_one_row(table):
 
 def test_groups_that_cannot_be_fitted_say_why(table):
     by = table.set_index(KEYS)["note"]
-    assert by["Forced swim", "MD", "REML", "z", "none", "all"] == (
+    assert by["Forced swim", "MD", "REML", "z", "none", "none", "all"] == (
         "outcomes in different units: 2 outcomes and no unit column to tell they share one")
-    assert by["Social interaction", "SMD", "REML", "z", "none", "all"] == "1 comparison in the group: nothing to pool"
+    assert by["Social interaction", "SMD", "REML", "z", "none", "none", "all"] == (
+        "1 comparison in the group: nothing to pool")
     one = table[table.group == "Social interaction"]
     assert one["estimate"].isna().all() and (one["note"] != "").all()
     splash = table[(table.group == "Splash test") & (table.dependence == "rve") & (table.inclusion == "all")]
@@ -84,7 +149,8 @@ def test_groups_that_cannot_be_fitted_say_why(table):
 
 
 def test_rules_without_effect_are_marked_duplicate(table):
-    t = table[(table.group == "Tail suspension") & (table.measure == "SMD") & (table.dependence == "none")]
+    t = table[(table.group == "Tail suspension") & (table.measure == "SMD") & (table.dependence == "none")
+              & (table.adjustment == "none")]
     dup = t[t.duplicate]
     assert (dup.inclusion != "all").all()
     base = t[t.inclusion == "all"].set_index(["method", "test"])
@@ -104,13 +170,14 @@ def test_low_risk_of_bias_and_nmd_on_the_bundled_sheet(bundled):
     e = premeta.escalc(sheet, "SMD")
     low = rob.low_risk(e, rob.per_study(sheet))
     low = low[low["mechanism"] == "Microglia"]
-    row = t.set_index(KEYS).loc["Microglia", "SMD", "REML", "knha", "none", "low_rob"]
+    row = t.set_index(KEYS).loc["Microglia", "SMD", "REML", "knha", "none", "none", "low_rob"]
     expected = premeta.rma(low["yi"], low["vi"], method="REML", test="knha").iloc[0]
     assert row["k"] == len(low) == 3
     close(row[["estimate", "se", "p", "tau2"]], expected[["estimate", "se", "p", "tau2"]], rtol=1e-12)
-    nmd = t[(t.measure == "NMD") & (t.inclusion == "all") & (t.dependence == "none")]
+    nmd = t[(t.measure == "NMD") & (t.inclusion == "all") & (t.dependence == "none") & (t.adjustment == "none")]
     assert nmd["estimate"].notna().all()  # every bundled group has sham data
-    md = t[(t.measure == "MD") & (t.inclusion == "all") & (t.dependence == "none")].set_index("group")
+    md = t[(t.measure == "MD") & (t.inclusion == "all") & (t.dependence == "none")
+           & (t.adjustment == "none")].set_index("group")
     assert md.at["Behaviour", "note"].startswith("outcomes in different units")
     assert np.isfinite(md.at["Microglia", "estimate"])
 
@@ -128,13 +195,28 @@ def test_summary_verdicts(table):
     assert list(s.columns) == SUMMARY_COLUMNS
     s = s.set_index("group")
     assert s.at["Social interaction", "verdict"] == "not assessable"
-    assert s.at["Social interaction", "note"].startswith("the primary specification (SMD, REML, CR2, multilevel, all)")
+    assert s.at["Social interaction", "note"].startswith(
+        "the primary specification (SMD, REML, CR2, multilevel, none, all)")
     fs = table[(table.group == "Forced swim") & ~table.duplicate & table.estimate.notna()]
     assert s.at["Forced swim", "fitted"] == len(fs)
     assert s.at["Forced swim", "same_sign"] == (fs.estimate > 0).mean()
     assert s.at["Forced swim", "significant"] == (fs.p < 0.05).mean()
     assert s.at["Forced swim", "estimate_min"] == fs[fs.measure == "SMD"].estimate.min()
-    assert s.at["Forced swim", "verdict"] == "holds"
+    assert s.at["Forced swim", "verdict"] == "does not hold"  # PET-PEESE reverses the sign (and the selection model)
+    assert (fs[fs.adjustment == "pet_peese"].estimate < 0).all() and (fs[fs.adjustment == "none"].estimate > 0).all()
+
+
+def test_the_primary_is_unadjusted(table):
+    """With dependence none, the primary specification is the unadjusted rma, not PET-PEESE or the
+    selection model of the same measure and inclusion."""
+    primary = {"measure": "SMD", "method": "REML", "test": "knha", "dependence": "none"}
+    s = summary(table, primary).set_index("group")
+    assert s.at["Forced swim", "primary"] == "SMD, REML, knha, none, none, all"
+    row = table[(table.group == "Forced swim") & (table.measure == "SMD") & (table.method == "REML")
+                & (table.test == "knha") & (table.dependence == "none") & (table.adjustment == "none")
+                & (table.inclusion == "all")]
+    assert len(row) == 1
+    assert s.at["Forced swim", "estimate"] == row.estimate.iloc[0] and s.at["Forced swim", "p"] == row.p.iloc[0]
 
 
 def test_unknown_choices_are_refused():

@@ -594,3 +594,38 @@ def test_sunset_bands_are_the_power_at_each_se_and_the_figures_redraw_identicall
     for stem in ("sunset", "cumulative"):
         assert (tmp_path / f"{stem}_a.svg").read_bytes() == (tmp_path / f"{stem}_b.svg").read_bytes()
         assert (tmp_path / f"{stem}_a.png").read_bytes() == (tmp_path / f"{stem}_b.png").read_bytes()
+
+
+def _group_multiverse():
+    """One group's multiverse: 12 unadjusted specifications, PET-PEESE on few studies (a CI 20 times as
+    wide as the others) and the selection model."""
+    n = 14
+    return pd.DataFrame({
+        "group": "a", "specification": np.arange(1, n + 1), "measure": "SMD",
+        "method": ["REML", "DL", "PM"] * 4 + ["FE", "ML"], "test": (["z"] * 3 + ["knha"] * 3) * 2 + ["knha", "z"],
+        "dependence": "none", "adjustment": ["none"] * 12 + ["pet_peese", "selmodel"],
+        "inclusion": ["all"] * 6 + ["no_single"] * 6 + ["all", "all"],
+        "estimate": np.r_[np.linspace(0.6, 0.9, 12), -0.8, 0.4], "duplicate": False, "note": "",
+        "p": np.r_[np.full(12, 0.001), 0.7, 0.04]}).assign(
+        ci_low=lambda t: t.estimate - np.r_[np.full(12, 0.3), 8.0, 0.38],
+        ci_high=lambda t: t.estimate + np.r_[np.full(12, 0.3), 8.0, 0.38])
+
+
+def test_spec_curve_names_the_adjustments_and_cuts_an_extreme_interval(tmp_path):
+    rows = _group_multiverse()
+    primary = {"measure": "SMD", "method": "REML", "test": "z", "dependence": "none"}
+    fig = plots.spec_curve_figure(rows, primary, title="Multiverse: a")
+    top, matrix = fig.axes[0], fig.axes[1]
+    labels = [t.get_text() for t in matrix.get_yticklabels()]
+    assert ["adjustment: none", "adjustment: PET-PEESE", "adjustment: selection model (step at p = .025)"] == [
+        x for x in labels if x.startswith("adjustment")]
+    order = [labels.index(x) for x in ("dependence: none", "adjustment: none", "inclusion: all comparisons")]
+    assert order == sorted(order)
+    assert "estimator: FE" in labels and "estimator: ML" in labels
+    y0, y1 = top.get_ylim()
+    assert -1 < y0 < -0.8 and 1.1 < y1 < 2  # every estimate shown; PET-PEESE's CI [-8.8, 7.2] cut at both ends
+    assert sorted(_clip_marks(top)) == ["^", "v"]
+    plots.save(fig, tmp_path / "a")
+    plots.save(plots.spec_curve_figure(rows, primary, title="Multiverse: a"), tmp_path / "b")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

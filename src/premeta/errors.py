@@ -54,4 +54,11 @@ class NotComputable(ValueError):
     2 studies"); the per-group tables write the text as the row's ``note``.
 
     A subclass of :class:`ValueError`, so that code catching ``ValueError`` keeps working.
+    ``notes``, where a method fitted to several strata refuses every one of them, maps each
+    stratum to its own reason (:func:`premeta.groups.common.attempt_strata` writes them into
+    the strata's rows); None otherwise.
     """
+
+    def __init__(self, message: str, notes: dict | None = None):
+        super().__init__(message)
+        self.notes = notes

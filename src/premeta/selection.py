@@ -105,7 +105,7 @@ class _Problem:
         self.m = len(steps) if type == "stepfun" else (2 if type == "beta" else 1)
         self.free = np.arange(1, self.m) if type == "stepfun" else np.arange(self.m)
         self.sd = np.sqrt(v)
-        self.typical = np.exp(np.sum(np.where(mask, np.log(v), 0), axis=1) / np.maximum(mask.sum(axis=1), 1))
+        self.typical = np.exp(_study_sum(np.where(mask, np.log(v), 0)) / np.maximum(mask.sum(axis=1), 1))
         p = np.clip(_pvalues(y / self.sd, alternative), self.pval_min, 1 - self.pval_min)
         self.p = p
         if type == "stepfun":
@@ -136,7 +136,7 @@ class _Problem:
             a = self._integral(mu, s, delta)
             logw = np.log(_weight(self.p, delta, self.type, self.step))
         dens = -0.5 * np.log(2 * np.pi) - np.log(s) - 0.5 * ((self.y - mu) / s) ** 2
-        return np.where(self.mask, logw + dens - np.log(a), 0.0).sum(axis=1)
+        return _study_sum(np.where(self.mask, logw + dens - np.log(a), 0.0))
 
     def _intervals(self, mu, s):
         """P(p_i in interval j) under y ~ N(mu, vi + tau2), as metafor writes it (upper tails)."""
@@ -182,6 +182,13 @@ class _Problem:
         return -self.loglik(phi[:, 0], phi[:, 1], self.delta(phi[:, 2:]))
 
 
+def _study_sum(x: np.ndarray) -> np.ndarray:
+    """Each stratum's sum over its studies (axis 1 of the padded (S, K) arrays), added in order: the
+    same bits whatever K, i.e. whichever strata it is stacked with (numpy's pairwise sum regroups
+    the terms as K changes), so that a stratum's fit does not depend on the others in the call."""
+    return np.cumsum(x, axis=1)[:, -1] if x.shape[1] else np.zeros(x.shape[0])
+
+
 def _gradient(f, x, h):
     """Central differences of the per-stratum function f at x (S, P), steps h (S, P)."""
     g = np.empty_like(x)
@@ -217,7 +224,8 @@ def _richardson_hessian(f, x):
 def _optimise(prob: _Problem, theta: np.ndarray):
     """Levenberg-Marquardt-damped Newton steps on every stratum at once (finite-difference gradient
     and Hessian of the stacked log-likelihoods). A stratum stops when its gradient is below
-    1e-9 (1e-9 of -loglik where that is larger than 1: the rounding of the differences), when its last
+    1e-9 (1e-9 of -loglik where that is larger than 1: the rounding of the differences; mu's
+    gradient per SD of an effect about mu, sqrt(typical vi + tau2), where that SD is above 1), when its last
     Newton step moved no parameter by more than 1e-10, or when no step lowers its -loglik. Returns
     theta and whether each stratum's gradient is below 1e-6 (of -loglik, if larger than 1)."""
     S, P = theta.shape
@@ -230,7 +238,11 @@ def _optimise(prob: _Problem, theta: np.ndarray):
             break
         sub, th, fs, lm = _subset(prob, ~done), theta[idx], f[idx], lam[idx]
         g = _gradient(sub.nll_theta, th, np.full_like(th, 1e-5))
-        small = np.max(np.abs(g), axis=1) < _GTOL * np.maximum(1, np.abs(fs))
+        # mu in units of the SD of an effect about it where that is above 1 (an MD, an NMD in percent): its
+        # curvature is then small, and a gradient below 1e-9 alone leaves mu 1e-7 (relative) short
+        scaled = g.copy()
+        scaled[:, 0] *= np.maximum(1, np.sqrt(sub.typical + np.exp(th[:, 1])))
+        small = np.max(np.abs(scaled), axis=1) < _GTOL * np.maximum(1, np.abs(fs))
         # a parameter heading for its bound (tau2 to 0, a delta to its bound) moves only about one unit of
         # log tau2 or logit delta per Newton step: try it at the bound at once
         jump = th.copy()
@@ -335,7 +347,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
         "Number of studies (k=...) is too small"), an interval of ``steps`` without any p-value
         (metafor stops: "One or more intervals do not contain any observed p-values"; premeta
         refuses such a stratum too, because its delta is not identified), or no convergence.
-        With several strata, a stratum that cannot be analysed gets NaN and the reason in ``note``.
+        With several strata, a stratum that cannot be analysed gets NaN and the reason in ``note``;
+        where none can, the error's ``notes`` give each stratum's reason.
 
     Examples
     --------
@@ -358,12 +371,15 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     stratum: Levenberg-Marquardt-damped Newton steps on the stacked parameters, the gradient and
     Hessian by finite differences of one vectorised evaluation of every stratum's log-likelihood
     (arrays of shape (strata, k), padded; only the strata still moving are evaluated), until each
-    stratum's gradient is at the rounding of its differences (1e-9, or 1e-9 of -loglik) or its
-    Newton step below 1e-10. metafor's ``optim`` BFGS stops earlier (up to 1e-3 relative from the
-    optimum on the fixtures; their R script polishes it). A parameter heading for its bound is
-    tried at the bound at once. The standard errors are the square roots of the diagonal of the
-    inverse Hessian of -loglik in (mu, tau2, delta), by central differences with Richardson
-    extrapolation (metafor: ``numDeriv::hessian``).
+    stratum's gradient is at the rounding of its differences (1e-9, or 1e-9 of -loglik; mu's per
+    SD of an effect about mu where that exceeds 1, so that an MD or an NMD in percent stops as
+    close to its optimum as an SMD) or its Newton step below 1e-10. metafor's ``optim`` BFGS
+    stops earlier (up to 1e-3 relative from the optimum on the fixtures; their R script polishes
+    it). A parameter heading for its bound is tried at the bound at once. Each stratum's sums over
+    its studies are added in order, so its numbers do not depend on the strata stacked with it.
+    The standard errors are the square roots of the diagonal of the inverse Hessian of -loglik in
+    (mu, tau2, delta), by central differences with Richardson extrapolation (metafor:
+    ``numDeriv::hessian``).
 
     Where the optimum of tau2 is its bound 0 (tau2 below 1e-8 of the typical vi), tau2 is 0 and
     the SEs of mu and delta are those of the Hessian with tau2 fixed at 0, with no SE of tau2 and a
@@ -421,7 +437,7 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
     ml = fit(yi, vi, groups=gid, method="ML")
     mu0, tau20 = ml.beta[:, 0], ml.tau2
     s0 = np.sqrt(v + tau20[:, None])
-    ll0 = np.where(mask, -0.5 * np.log(2 * np.pi) - np.log(s0) - 0.5 * ((y - mu0[:, None]) / s0) ** 2, 0).sum(1)
+    ll0 = _study_sum(np.where(mask, -0.5 * np.log(2 * np.pi) - np.log(s0) - 0.5 * ((y - mu0[:, None]) / s0) ** 2, 0))
 
     spec = _SPEC[type]
     x0 = np.log((spec["init"] - prob.lo) / (prob.hi - spec["init"]))
@@ -488,7 +504,8 @@ def selmodel(yi, vi, type: str = "stepfun", steps=None, alternative: str = "grea
             out[f"ptable_{j + 1}"] = ptable[:, j]
     out["note"] = notes
     if not active.any():
-        raise NotComputable(notes[0] if groups is None else "no stratum can be analysed: " + _reasons(labels, notes))
+        raise NotComputable(notes[0] if groups is None else "no stratum can be analysed: " + _reasons(labels, notes),
+                            notes=None if groups is None else dict(zip(labels, notes)))
     return pd.DataFrame(out)
 
 

@@ -15,7 +15,7 @@ from premeta.models import design, fit
 from premeta.sensitivity import cumul
 from premeta.significance import power, tes
 from premeta.vocabulary import group_labels
-from premeta.groups.common import attempt, moderator_label, with_notes
+from premeta.groups.common import attempt, attempt_strata, moderator_label, with_notes
 
 SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p", "slope", "estimate", "ci_low",
                        "ci_high", "k0", "side", "note"]
@@ -140,12 +140,10 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
     Doucouliagos 2014: :func:`premeta.pet_peese` with ``method="FE", test="knha"``), against the
     modified SE sqrt(1/n1 + 1/n2) where every comparison has group sizes (Pustejovsky and Rodgers
     2019; n as it entered the effect size), else against the SE."""
-    n1, n2 = _arm_sizes(effects)
-    sizes = bool(len(yi)) and bool(np.isfinite(n1).all() and np.isfinite(n2).all())
-    precision = "modified SE" if sizes else "SE"
+    n1, n2 = modified_se_sizes(effects)
+    precision = "SE" if n1 is None else "modified SE"
     names = {"PET": "PET (WLS)", "PEESE": "PEESE (WLS)", "PET-PEESE": "PET-PEESE (conditional)"}
-    r, why = attempt(pet_peese, yi, vi, n1i=n1 if sizes else None, n2i=n2 if sizes else None, method="FE",
-                     test="knha")
+    r, why = attempt(pet_peese, yi, vi, n1i=n1, n2i=n2, method="FE", test="knha")
     if r is None:
         return [{"analysis": name, "precision": precision, "k": len(yi), "note": why} for name in names.values()]
     rows = []
@@ -155,6 +153,16 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
                     | t[["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict()
                     | {"note": t.note if isinstance(t.note, str) else ""})
     return rows
+
+
+def modified_se_sizes(effects: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The group sizes ``(n1i, n2i)`` of PET-PEESE's modified SE sqrt(1/n1 + 1/n2) (Pustejovsky and
+    Rodgers 2019) where every comparison has them (:func:`_arm_sizes`), else ``(None, None)``: PET and
+    PEESE then regress on the SE (:func:`premeta.pet_peese`'s ``n1i, n2i``)."""
+    n1, n2 = _arm_sizes(effects)
+    if len(n1) and np.isfinite(n1).all() and np.isfinite(n2).all():
+        return n1, n2
+    return None, None
 
 
 def _arm_sizes(effects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -389,24 +397,38 @@ def selection_models(effects: pd.DataFrame, group_by: str = "mechanism", level: 
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
     ml = fit(yi, vi, groups, method="ML", confint=False)
     unadjusted = pd.Series(ml.beta[:, 0], index=ml.groups)
-    common = fit(yi, vi, groups, method="FE", confint=False)
-    side = pd.Series(np.where(common.beta[:, 0] >= 0, "greater", "less"), index=common.groups)
-    parts = []
-    for order, (type_, steps) in enumerate(SELECTION_MODELS):
-        for alternative in ("greater", "less"):
-            rows = np.isin(groups, side.index[side == alternative])
-            if not rows.any():
-                continue
-            r, why = attempt(selmodel, yi[rows], vi[rows], type=type_, steps=steps, alternative=alternative,
-                             groups=groups[rows], level=level)
-            if r is None:
-                named = sorted(set(groups[rows]))  # one group: the reason without "no stratum ...: <group>: "
-                if len(named) == 1 and f"{named[0]}: " in why:
-                    why = "not computed: " + why.partition(f"{named[0]}: ")[2]
-                r = pd.DataFrame({"group": named, "type": type_, "k": [int((groups == g).sum()) for g in named],
-                                  "note": why})
-            parts.append(r.assign(order=order, alternative=alternative))
+    parts = [selmodel_by_direction(yi, vi, groups, type_, steps, level).assign(order=order)
+             for order, (type_, steps) in enumerate(SELECTION_MODELS)]
     out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
     out["unadjusted"] = unadjusted.reindex(out["group"]).to_numpy(float)
     extra = [c for c in out if c.startswith(("delta", "ptable"))]
     return with_notes(out.reindex(columns=SELECTION_COLUMNS + extra).reset_index(drop=True))
+
+
+def selmodel_by_direction(yi: np.ndarray, vi: np.ndarray, groups: np.ndarray, type: str = "stepfun",
+                          steps=(0.025, 1), level: float = 95) -> pd.DataFrame:
+    """:func:`premeta.selmodel` in every stratum of ``groups``, its p-values one-sided in the direction
+    of the stratum's own common-effect estimate: ``alternative`` ``"greater"`` where
+    :func:`premeta.fit` with ``method="FE"`` gives at least 0, else ``"less"`` (metafor
+    ``selmodel(rma(yi, vi, method = "ML"), type = , steps = , alternative = )`` per stratum). The
+    strata of one direction are one stacked call.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`premeta.selmodel`'s columns, one row per stratum, sorted by ``group``; a stratum
+        that cannot be analysed (too few comparisons, an interval of p-values without any, no
+        convergence) keeps its row, its ``type``, ``alternative`` and ``k``, with the reason in
+        ``note`` (:func:`premeta.groups.common.attempt_strata` where a direction has no stratum left).
+    """
+    common = fit(yi, vi, groups, method="FE", confint=False)
+    side = pd.Series(np.where(common.beta[:, 0] >= 0, "greater", "less"), index=common.groups)
+    parts = []
+    for alternative in ("greater", "less"):
+        rows = np.isin(groups, side.index[side == alternative])
+        if rows.any():
+            parts.append(attempt_strata(selmodel, yi[rows], vi[rows], type=type, steps=steps, alternative=alternative,
+                                        groups=groups[rows], level=level).assign(type=type, alternative=alternative))
+    out = pd.concat(parts, ignore_index=True).sort_values("group", kind="stable", ignore_index=True)
+    out["k"] = out["group"].map(pd.Series(groups).value_counts()).astype(int)
+    return out

@@ -1,6 +1,6 @@
 """What every per-group table shares: the policy that turns a group that cannot be analysed into a
-note (:func:`attempt`, :func:`with_notes`), reading ``effect_sizes.csv`` back (:func:`read_effects`)
-and counting animals.
+note (:func:`attempt`, :func:`attempt_strata`, :func:`with_notes`), reading ``effect_sizes.csv``
+back (:func:`read_effects`) and counting animals.
 """
 
 from __future__ import annotations
@@ -30,6 +30,22 @@ def attempt(fn, *args, **kwargs) -> tuple[object, str]:
             return fn(*args, **kwargs), ""
     except NOT_COMPUTABLE as err:
         return None, f"not computed: {err}"
+
+
+def attempt_strata(fn, *args, groups, **kwargs) -> pd.DataFrame:
+    """``fn(*args, groups=groups, **kwargs)``, a method's table with one row per stratum (``group``);
+    where it refuses every stratum (an error of :data:`NOT_COMPUTABLE`), one row per stratum, in
+    sorted order, with every column missing but ``note``: the stratum's own reason as the method
+    writes it in a stratum's note when another stratum can be analysed (the error's ``notes``), so
+    that a stratum's note does not depend on the strata fitted with it; without them, "not computed: "
+    and the error's message."""
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*args, groups=groups, **kwargs)
+    except NOT_COMPUTABLE as err:
+        notes = getattr(err, "notes", None) or {}
+        labels = sorted(set(np.asarray(groups).tolist()))
+        return pd.DataFrame({"group": labels, "note": [notes.get(g, f"not computed: {err}") for g in labels]})
 
 
 def with_notes(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,10 +1,11 @@
 """The multiverse of analytic choices: the pooled effect of each group under every combination of them.
 
 A meta-analysis rests on choices a reviewer could reasonably have made otherwise: the effect
-measure, the tau² estimator, the test, how dependent comparisons are handled, which studies are
-included. A multiverse analysis (Steegen et al. 2016) fits every combination; its specification
-curve (Simonsohn, Simmons & Nelson 2020) shows how far the conclusion depends on them, and in a
-meta-analysis (Voracek et al. 2019) whether a pooled effect survives them.
+measure, the tau² estimator, the test, how dependent comparisons are handled, whether the pooled
+effect is adjusted for publication bias, which studies are included. A multiverse analysis
+(Steegen et al. 2016) fits every combination; its specification curve (Simonsohn, Simmons & Nelson
+2020) shows how far the conclusion depends on them, and in a meta-analysis (Voracek et al. 2019)
+whether a pooled effect survives them.
 
 Choices (column, values, default values first):
 
@@ -16,6 +17,14 @@ Choices (column, values, default values first):
   cohort combined with correlation ``rho``, metafor ``aggregate``, then ``rma``),
   ``multilevel`` (three-level model, CR2 cluster-robust t tests by study) and ``rve`` (robust
   variance estimation by study, robumeta ``robu``), as :func:`premeta.groups.pooling.dependent`.
+* ``adjustment``: ``none`` (the pooled effect as fitted), ``pet_peese`` (the conditional PET-PEESE
+  estimate of Stanley and Doucouliagos 2014, weighted least squares; for SMDs on the modified SE
+  sqrt(1/n1 + 1/n2) of Pustejovsky and Rodgers 2019: :func:`premeta.pet_peese`) and ``selmodel``
+  (the step-function selection model of Vevea and Hedges 1995 with one step at a one-sided p of
+  0.025 in the direction of the group's common-effect estimate, by ML: :func:`premeta.selmodel`),
+  as the publication-bias table of each group (:mod:`premeta.groups.bias`). Each adjusted estimate
+  fixes its own estimator and test (:data:`ADJUSTED`) and assumes independent comparisons, so it
+  exists with dependence ``none`` only.
 * ``inclusion``: ``all``; ``low_rob`` (studies at low risk of bias on random sequence generation
   and blinded outcome assessment, :data:`premeta.rob.KEY_ITEMS`); ``no_influential`` (without the
   comparisons metafor's ``influence`` flags, :func:`premeta.influence`); ``no_single`` (without the
@@ -34,10 +43,12 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta import rob
 from premeta.groups.pooling import rve_row, three_level_row, cohort_key
-from premeta.groups.common import attempt, with_notes
+from premeta.groups.bias import modified_se_sizes, selmodel_by_direction
+from premeta.groups.common import attempt, attempt_strata, with_notes
 from premeta.vocabulary import DEPENDENCE, MEASURES, group_labels
 from premeta.effects import escalc
 from premeta.flags import flagged
+from premeta.bias import pet_peese
 from premeta.models import METHODS, TESTS, fit
 from premeta.multilevel import aggregate
 from premeta.sensitivity import influence
@@ -45,21 +56,33 @@ from premeta.errors import SheetError
 
 #: Inclusion rules (module docstring).
 INCLUSION = ("all", "low_rob", "no_influential", "no_single", "no_flagged")
+#: Adjustments of the pooled effect for publication bias (module docstring).
+ADJUSTMENTS = ("none", "pet_peese", "selmodel")
 #: The default multiverse: every combination of these values.
 CHOICES = {
     "measure": ("SMD", "NMD", "MD"),
     "method": ("REML", "DL", "PM"),
     "test": ("z", "knha"),
     "dependence": DEPENDENCE,
+    "adjustment": ADJUSTMENTS,
     "inclusion": INCLUSION,
 }
 #: Allowed values of each choice.
 ALLOWED = {"measure": MEASURES, "method": METHODS, "test": TESTS, "dependence": DEPENDENCE,
-           "inclusion": INCLUSION}
+           "adjustment": ADJUSTMENTS, "inclusion": INCLUSION}
 #: The estimator and test the multilevel and RVE models always use, whatever ``method`` and ``test``
 #: say: REML with CR2 cluster-robust Satterthwaite t tests, and robumeta's method-of-moments tau² with
 #: its small-sample (CR2-type, Tipton 2015) t tests. Each is one specification, not one per method and test.
 OWN_MODEL = {"multilevel": ("REML", "CR2"), "rve": ("MoM", "CR2")}
+#: The estimator and test each adjusted estimate always uses, whatever ``method`` and ``test`` say:
+#: PET-PEESE as Stanley's weighted least squares (the common-effect meta-regression with the
+#: Knapp-Hartung dispersion, t on k - 2 df) and the selection model by ML with z tests. Each is one
+#: specification per measure and inclusion, with dependence ``none`` only.
+ADJUSTED = {"pet_peese": ("FE", "knha"), "selmodel": ("ML", "z")}
+#: The selection model of ``adjustment`` ``selmodel`` (``type``, ``steps``): metafor ``selmodel(type =
+#: "stepfun", steps = 0.025)``, the three-parameter model of the per-group table
+#: (:data:`premeta.groups.bias.SELECTION_MODELS`).
+SELMODEL = ("stepfun", (0.025, 1))
 CHOICE_COLUMNS = list(CHOICES)
 #: Columns of :func:`multiverse`.
 MULTIVERSE_COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies", "clusters", "estimate", "se",
@@ -95,38 +118,57 @@ def specifications(choices: dict | None = None) -> pd.DataFrame:
     ----------
     choices : dict, optional
         Values of each choice (keys ``measure``, ``method``, ``test``, ``dependence``,
-        ``inclusion``); a key left out takes its default from :data:`CHOICES`.
+        ``adjustment``, ``inclusion``); a key left out takes its default from :data:`CHOICES`.
 
     Returns
     -------
     pandas.DataFrame
         ``specification`` (1, 2, ...) and one column per choice; measure varies slowest, then
-        dependence, method, test and inclusion. ``multilevel`` and ``rve`` fix their own estimator
-        and test (:data:`OWN_MODEL`), so they give one specification per measure and inclusion,
-        not one per method and test. In metafor, a specification is one ``rma(yi, vi, method, test)``
-        (or ``rma.mv``, robumeta ``robu``) on the effect sizes and comparisons its choices give.
+        dependence, adjustment, method, test and inclusion. ``multilevel`` and ``rve`` fix their own
+        estimator and test (:data:`OWN_MODEL`), and so do the adjusted estimates (:data:`ADJUSTED`):
+        each gives one specification per measure and inclusion, not one per method and test. An
+        adjustment other than ``none`` assumes independent comparisons, as :func:`premeta.pet_peese`
+        and :func:`premeta.selmodel` do: it is combined with dependence ``none`` only, and the
+        other dependence values are not generated with it (with ``adjustment`` ``["selmodel"]``
+        alone, only dependence ``none`` is left). In metafor, a specification is one ``rma(yi, vi,
+        method, test)`` (or ``rma.mv``, robumeta ``robu``, ``selmodel``, the PET-PEESE
+        meta-regression) on the effect sizes and comparisons its choices give.
+
+    Raises
+    ------
+    ValueError
+        An unknown choice or value, a choice without values, or no specification left (adjustments
+        other than ``none`` with dependence values other than ``none`` only).
 
     Examples
     --------
     >>> import premeta
     >>> len(premeta.specifications())
-    210
+    240
     >>> premeta.specifications({"measure": ["SMD"], "method": ["REML", "DL"], "test": ["knha"],
     ...                         "inclusion": ["all"]})
-       specification measure method  test  dependence inclusion
-    0              1     SMD   REML  knha        none       all
-    1              2     SMD     DL  knha        none       all
-    2              3     SMD   REML  knha   aggregate       all
-    3              4     SMD     DL  knha   aggregate       all
-    4              5     SMD   REML   CR2  multilevel       all
-    5              6     SMD    MoM   CR2         rve       all
+       specification measure method  test  dependence adjustment inclusion
+    0              1     SMD   REML  knha        none       none       all
+    1              2     SMD     DL  knha        none       none       all
+    2              3     SMD     FE  knha        none  pet_peese       all
+    3              4     SMD     ML     z        none   selmodel       all
+    4              5     SMD   REML  knha   aggregate       none       all
+    5              6     SMD     DL  knha   aggregate       none       all
+    6              7     SMD   REML   CR2  multilevel       none       all
+    7              8     SMD    MoM   CR2         rve       none       all
     """
     c = _choices(choices)
     rows = []
-    for measure, dependence in product(c["measure"], c["dependence"]):
-        pairs = [OWN_MODEL[dependence]] if dependence in OWN_MODEL else product(c["method"], c["test"])
+    for measure, dependence, adjustment in product(c["measure"], c["dependence"], c["adjustment"]):
+        if adjustment != "none" and dependence != "none":
+            continue  # an adjusted estimate assumes independent comparisons
+        pairs = ([ADJUSTED[adjustment]] if adjustment in ADJUSTED else
+                 [OWN_MODEL[dependence]] if dependence in OWN_MODEL else product(c["method"], c["test"]))
         for (method, test), inclusion in product(pairs, c["inclusion"]):
-            rows.append((measure, method, test, dependence, inclusion))
+            rows.append((measure, method, test, dependence, adjustment, inclusion))
+    if not rows:
+        raise ValueError("no specification: an adjustment other than none is combined with dependence none only, "
+                         f"and dependence is {', '.join(c['dependence'])}")
     out = pd.DataFrame(rows, columns=CHOICE_COLUMNS)
     out.insert(0, "specification", np.arange(1, len(out) + 1))
     return out
@@ -244,7 +286,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
         :data:`MULTIVERSE_COLUMNS`: the choices, ``k`` (comparisons used), ``studies``, ``clusters`` (the
         units pooled: comparisons, cohorts after ``aggregate``, studies for ``multilevel`` and
         ``rve``), the pooled columns (``tau2`` of ``multilevel`` is the sum of its two variance
-        components, ``i2`` its total I²; ``q`` and ``q_p`` are NaN for ``rve``), ``duplicate``
+        components, ``i2`` its total I²; ``q`` and ``q_p`` are NaN for ``rve``; an adjusted
+        specification's columns are those of its adjusted estimate, ``tau2`` that of its model, 0
+        for PET-PEESE's WLS, and ``i2``, ``q``, ``q_p`` NaN), ``duplicate``
         (True where an inclusion rule excludes nothing, so the fit repeats inclusion ``all``:
         :func:`summary` counts it once) and ``note``, why a specification could not be fitted
         for this group (e.g. ``no sham data for NMD``) or a caveat; it never stops the others.
@@ -257,15 +301,18 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
       ``rob_sequence`` and ``rob_blinding_assessor`` (:func:`premeta.rob.low_risk`); without
       these columns it is noted as not available.
     * ``no_influential`` drops the comparisons flagged ``inf = "*"`` by
-      ``influence(rma(yi, vi, method = method, test = test))`` of the group; for ``multilevel``
-      and ``rve`` the flag comes from ``rma(yi, vi, method = "REML")`` (test ``z``).
+      ``influence(rma(yi, vi, method = method, test = test))`` of the group; for ``multilevel``,
+      ``rve`` and the adjusted estimates the flag comes from ``rma(yi, vi, method = "REML")``
+      (test ``z``).
     * ``no_single`` drops the studies with one comparison in the group.
     * ``no_flagged`` drops the rows :func:`premeta.flags.flags` names, the flags computed on the
       whole sheet (a shared control is checked across groups).
     * ``MD`` needs the group's outcomes in one unit: one value of a ``unit`` column, or without
       it one ``outcome``. ``NMD`` needs ``sham_mean`` in every row of the group.
     * ``rve`` needs at least 2 studies with more than one comparison; ``multilevel`` 2 studies;
-      every model at least 2 comparisons (2 cohorts after ``aggregate``).
+      ``pet_peese`` 3 comparisons and a precision that varies; ``selmodel`` 3 comparisons and at
+      least one p-value on each side of the step; every model at least 2 comparisons (2 cohorts
+      after ``aggregate``).
 
     Fits: for ``none`` and ``aggregate`` every (group, specification) with the same method and
     test is one stratum of one stacked call of :func:`premeta.models.fit` (metafor: one
@@ -273,6 +320,29 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     first). ``multilevel`` (``rma.mv(yi, vi, random = ~ 1 | study/comparison)`` then
     ``robust(clubSandwich = TRUE)``) and ``rve`` (robumeta ``robu``) are fitted one stratum at a
     time: their models are not stacked in premeta.
+
+    Adjusted estimates, as the group's publication-bias table (:mod:`premeta.groups.bias`), every
+    (group, specification) of one adjustment a stratum of one stacked call:
+
+    * ``pet_peese``: the conditional PET-PEESE estimate of :func:`premeta.pet_peese` with
+      ``method="FE", test="knha"`` (Stanley's weighted least squares): metafor ``rma(yi, vi, mods
+      = ~ sqrt(1/n1i + 1/n2i), method = "FE", test = "knha")`` (PET) and, where PET's intercept
+      has a two-sided p < 0.10, ``mods = ~ I(1/n1i + 1/n2i)`` (PEESE), its intercept. The
+      modified SE sqrt(1/n1 + 1/n2) (n as they entered the effect size: ``trt_n``,
+      ``ctl_n_eff``) is the precision for SMDs whose comparisons all have group sizes
+      (Pustejovsky and Rodgers 2019); otherwise, and for the other measures, ``mods = ~ sqrt(vi)``
+      and ``~ vi``. One call per precision. The ``note`` names the model chosen.
+    * ``selmodel``: ``selmodel(rma(yi, vi, method = "ML"), type = "stepfun", steps = 0.025,
+      alternative = )`` with ``alternative`` ``"greater"`` where the stratum's common-effect
+      estimate (``rma(yi, vi, method = "FE")``) is at least 0, else ``"less"``
+      (:func:`premeta.groups.bias.selmodel_by_direction`); one call of :func:`premeta.selmodel`
+      per direction.
+
+    Stanley TD, Doucouliagos H (2014). Meta-regression approximations to reduce publication
+    selection bias. *Res Synth Methods* 5:60-78. Pustejovsky JE, Rodgers MA (2019). Testing for
+    funnel plot asymmetry of standardized mean differences. *Res Synth Methods* 10:57-71. Vevea JL,
+    Hedges LV (1995). A general linear model for estimating effect size in the presence of
+    publication bias. *Psychometrika* 60:419-435.
 
     References: Steegen S, Tuerlinckx F, Gelman A, Vanpaemel W (2016). Increasing transparency
     through a multiverse analysis. *Perspect Psychol Sci* 11(5):702-712. Simonsohn U, Simmons JP,
@@ -288,7 +358,8 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     ...                       "trt_mean": [5.0, 6.1, 4.8, 6.6, 5.2], "trt_sd": 1.0, "trt_n": 8,
     ...                       "ctl_mean": [4.0, 4.4, 4.5, 4.9, 4.6], "ctl_sd": 1.2, "ctl_n": 8})
     >>> t = premeta.multiverse(sheet, {"measure": ["SMD", "NMD"], "method": ["REML"], "test": ["knha"],
-    ...                                "dependence": ["none", "rve"], "inclusion": ["all", "no_single"]})
+    ...                                "dependence": ["none", "rve"], "adjustment": ["none"],
+    ...                                "inclusion": ["all", "no_single"]})
     >>> t[["measure", "dependence", "inclusion", "k", "estimate", "p"]].round(3)
       measure dependence  inclusion  k  estimate      p
     0     SMD       none        all  5     0.862  0.023
@@ -319,7 +390,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     studies = rob.per_study(sheet) if all(c in sheet for c in rob.KEY_ITEMS) else None
     suspicious = flagged(sheet) != ""
     cache: dict = {}
-    rows, stacked = [], {}
+    rows, stacked, adjusted = [], {}, {}
     for j, (g, s) in enumerate(tasks):
         row = {"group": g, **s._asdict(), "k": 0, "duplicate": False, "note": ""}
         rows.append(row)
@@ -327,9 +398,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
         if e is None:
             row["note"] = why
             continue
-        method, test = OWN_MODEL.get(s.dependence, (s.method, s.test))
-        kept, why = _included(e, s.inclusion, studies, suspicious, *(("REML", "z") if s.dependence in OWN_MODEL
-                                                          else (method, test)), cache, (s.measure, g))
+        own = s.dependence in OWN_MODEL or s.adjustment in ADJUSTED  # influence from REML, z
+        kept, why = _included(e, s.inclusion, studies, suspicious, *(("REML", "z") if own else (s.method, s.test)),
+                              cache, (s.measure, g))
         if kept is None:
             row["note"] = why
             continue
@@ -343,14 +414,22 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
         if s.dependence in OWN_MODEL:
             row |= _own_model(kept, s.dependence, rho, level, rve_model, row["note"])
             continue
+        if s.adjustment in ADJUSTED:
+            row["clusters"] = len(kept)
+            adjusted.setdefault(s.adjustment, []).append((j, kept))
+            continue
         yi, vi, why = _pooled_units(kept, s.dependence, rho)
         if why:
             row["note"] = why
             continue
         row["clusters"] = len(yi)
-        stacked.setdefault((method, test), []).append((j, yi, vi))
+        stacked.setdefault((s.method, s.test), []).append((j, yi, vi))
     for (method, test), strata in stacked.items():
         _fit_stacked(rows, strata, method, test, level)
+    if "pet_peese" in adjusted:
+        _pet_peese_stacked(rows, adjusted["pet_peese"], level)
+    if "selmodel" in adjusted:
+        _selmodel_stacked(rows, adjusted["selmodel"], level)
     out = pd.DataFrame(rows).reindex(columns=MULTIVERSE_COLUMNS).astype({"studies": "Int64", "clusters": "Int64"})
     return with_notes(out)
 
@@ -397,6 +476,51 @@ def _fit_stacked(rows: list[dict], strata: list, method: str, test: str, level: 
         row["note"] = "; ".join(x for x in (row["note"], r["note"]) if x)
 
 
+def _fill(rows: list[dict], r: pd.DataFrame, note) -> None:
+    """The rows of the adjusted estimates from their method's table ``r`` (one row per stratum,
+    ``group`` the row's index in ``rows``), ``note(record)`` the caveat of a fitted stratum."""
+    for rec in r.to_dict("records"):
+        row = rows[rec["group"]]
+        fitted = bool(np.isfinite(rec.get("estimate", np.nan)))
+        row |= {c: rec.get(c, np.nan) for c in ("estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "tau2")}
+        if fitted:
+            row["converged"] = True
+        why = rec["note"] if isinstance(rec["note"], str) else ""
+        row["note"] = "; ".join(x for x in (row["note"], note(rec) if fitted else "", why) if x)
+
+
+def _pet_peese_stacked(rows: list[dict], strata: list, level: float) -> None:
+    """The conditional PET-PEESE estimate of every (group, specification) of adjustment ``pet_peese``:
+    :func:`premeta.pet_peese` with ``method="FE", test="knha"`` (Stanley's WLS), its ``PET-PEESE``
+    row, each stratum of one stacked call per predictor: the modified SE for SMDs whose comparisons
+    all have group sizes (:func:`premeta.groups.bias.modified_se_sizes`), else the SE."""
+    by_predictor: dict = {}
+    for j, kept in strata:
+        n1, n2 = modified_se_sizes(kept) if rows[j]["measure"] == "SMD" else (None, None)
+        by_predictor.setdefault(n1 is not None, []).append((j, kept, n1, n2))
+    for sizes, part in by_predictor.items():
+        ids = np.concatenate([np.full(len(kept), j) for j, kept, _, _ in part])
+        n1, n2 = ((np.concatenate([a for _, _, a, _ in part]), np.concatenate([b for _, _, _, b in part]))
+                  if sizes else (None, None))
+        r = attempt_strata(pet_peese, np.concatenate([kept["yi"].to_numpy(float) for _, kept, _, _ in part]),
+                           np.concatenate([kept["vi"].to_numpy(float) for _, kept, _, _ in part]), n1i=n1, n2i=n2,
+                           groups=ids, method="FE", test="knha", level=level)
+        precision = "modified SE sqrt(1/n1 + 1/n2)" if sizes else "SE"
+        _fill(rows, r[r["model"] == "PET-PEESE"] if "model" in r else r,
+              lambda rec: f"PET-PEESE chose {rec['chosen']}, precision {precision}")
+
+
+def _selmodel_stacked(rows: list[dict], strata: list, level: float) -> None:
+    """The selection model (:data:`SELMODEL`) of every (group, specification) of adjustment
+    ``selmodel``, in the direction of each one's common-effect estimate, as the per-group table
+    (:func:`premeta.groups.bias.selmodel_by_direction`): the strata of one direction in one call."""
+    ids = np.concatenate([np.full(len(kept), j) for j, kept in strata])
+    r = selmodel_by_direction(np.concatenate([kept["yi"].to_numpy(float) for _, kept in strata]),
+                              np.concatenate([kept["vi"].to_numpy(float) for _, kept in strata]), ids, *SELMODEL,
+                              level=level)
+    _fill(rows, r, lambda rec: f"selection model: alternative {rec['alternative']}")
+
+
 def read_chunk(path) -> pd.DataFrame:
     """A table of :func:`multiverse` as :func:`premeta.tables.write_csv` wrote it (a chunk of the workflow),
     every number exactly as computed."""
@@ -416,9 +540,11 @@ def combine(tables) -> pd.DataFrame:
 
 
 def primary_choices(primary: dict) -> dict:
-    """The primary specification's five choices (``measure``, ``method``, ``test``, ``dependence`` of
-    ``primary``; inclusion ``all``), with the estimator and test that multilevel and RVE fix."""
-    p = {c: primary[c] for c in ("measure", "method", "test", "dependence")} | {"inclusion": "all"}
+    """The primary specification's six choices (``measure``, ``method``, ``test``, ``dependence`` of
+    ``primary``; adjustment ``none``, inclusion ``all``), with the estimator and test that multilevel
+    and RVE fix."""
+    p = {c: primary[c] for c in ("measure", "method", "test", "dependence")} | {"adjustment": "none",
+                                                                               "inclusion": "all"}
     if p["dependence"] in OWN_MODEL:
         p["method"], p["test"] = OWN_MODEL[p["dependence"]]
     return p
@@ -433,13 +559,15 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
         Output of :func:`multiverse`.
     primary : dict
         The analysis as configured: ``measure``, ``method``, ``test``, ``dependence`` (with
-        inclusion ``all``; for ``multilevel`` and ``rve`` their own estimator and test).
+        adjustment ``none`` and inclusion ``all``; for ``multilevel`` and ``rve`` their own
+        estimator and test).
 
     Returns
     -------
     pandas.DataFrame
         :data:`SUMMARY_COLUMNS`, one row per group in the order of ``table``: ``primary`` (its
-        choices, e.g. ``SMD, REML, knha, none, all``), ``specifications``
+        choices in the order of :data:`CHOICE_COLUMNS`, e.g. ``SMD, REML, knha, none, none, all``:
+        dependence ``none``, adjustment ``none``), ``specifications``
         (distinct ones: a rule that excludes nothing is counted once, with ``all``), ``fitted``
         (those with an estimate and p), the primary's ``estimate`` and ``p``, the shares
         (0 to 1) of fitted specifications with the primary's sign (``same_sign``) and with
@@ -453,14 +581,22 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
         * ``not assessable``: the primary specification could not be fitted, or fewer than
           :data:`MIN_FITTED` specifications were (``note`` says which).
 
+        The estimates adjusted for publication bias (``adjustment`` ``pet_peese`` and
+        ``selmodel``) count like every other specification: they are choices a reviewer makes
+        (whether and how to correct for small-study effects), so a conclusion that an adjusted
+        estimate reverses or makes non-significant does not "hold". Their estimates answer a
+        different question (the effect once selection is undone) and can be imprecise with few
+        comparisons; a verdict of ``holds in direction`` or ``does not hold`` that rests on them
+        shows in the specification curve (the rows ``adjustment``).
+
     Examples
     --------
     >>> import pandas as pd
     >>> from premeta.groups.multiverse_analysis import summary
     >>> t = pd.DataFrame({"group": "a", "specification": range(1, 13), "measure": "SMD",
     ...                   "method": ["REML"] + ["DL"] * 11, "test": "knha", "dependence": "none",
-    ...                   "inclusion": "all", "estimate": [0.8] * 11 + [0.1], "p": [0.01] * 11 + [0.6],
-    ...                   "duplicate": False, "note": ""})
+    ...                   "adjustment": "none", "inclusion": "all", "estimate": [0.8] * 11 + [0.1],
+    ...                   "p": [0.01] * 11 + [0.6], "duplicate": False, "note": ""})
     >>> s = summary(t, {"measure": "SMD", "method": "REML", "test": "knha",
     ...                                    "dependence": "none"})
     >>> s[["fitted", "same_sign", "significant", "verdict"]].round(3).to_dict("records")

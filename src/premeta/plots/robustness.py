@@ -12,6 +12,7 @@ from matplotlib.ticker import FuncFormatter
 
 from premeta.groups.multiverse_analysis import CHOICES, primary_choices
 from premeta.vocabulary import MEASURE_LABELS
+from premeta.plots.axes import interval, span
 from premeta.plots.style import despine, fill, message_figure, theme
 
 
@@ -148,9 +149,14 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
 
 
 #: Row labels of the choices in the specification curve's matrix.
-CHOICE_LABELS = {"method": "estimator", "test": "test", "dependence": "dependence", "inclusion": "inclusion"}
-INCLUSION_LABELS = {"all": "all comparisons", "low_rob": "low risk of bias", "no_influential": "no influential",
-                    "no_single": "no single-comparison studies"}
+CHOICE_LABELS = {"method": "estimator", "test": "test", "dependence": "dependence", "adjustment": "adjustment",
+                 "inclusion": "inclusion"}
+#: Words for the values of a choice in those labels (a value not listed is shown as it is).
+VALUE_LABELS = {
+    "adjustment": {"none": "none", "pet_peese": "PET-PEESE", "selmodel": "selection model (step at p = .025)"},
+    "inclusion": {"all": "all comparisons", "low_rob": "low risk of bias", "no_influential": "no influential",
+                  "no_single": "no single-comparison studies", "no_flagged": "no flagged rows"},
+}
 
 
 def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, title: str = "") -> Figure:
@@ -160,8 +166,10 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
     (a rule that excludes nothing repeats inclusion ``all`` and is left out). One block per measure,
     each on its own scale: at the top the estimates with their ``level`` % CIs, sorted by estimate,
     black where p < 0.05 and grey otherwise, the primary specification (``primary``, as
-    :func:`premeta.groups.multiverse_analysis.summary`) in red, and a line at 0; beneath, the choice matrix, one
-    line per value of each choice, a dot where the specification above uses it.
+    :func:`premeta.groups.multiverse_analysis.summary`) in red, and a line at 0, the axis by the range rule
+    of :func:`premeta.plots.axes.span` (an extreme interval, e.g. a PET-PEESE estimate on few studies,
+    is cut and ends in a triangle); beneath, the choice matrix, one line per value of each choice
+    (:data:`CHOICE_LABELS`, :data:`VALUE_LABELS`), a dot where the specification above uses it.
     """
     used = rows[~rows["duplicate"].astype(bool) & rows["estimate"].notna()]
     if used.empty:
@@ -188,8 +196,14 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
             top, matrix = axes[0, j], axes[1, j]
             sig = (block["p"] < 0.05).to_numpy()
             colour = np.where(block["primary"], "#e41a1c", np.where(sig, "0.1", "0.6"))
-            top.vlines(x, block["ci_low"], block["ci_high"], colors=colour, lw=0.8, alpha=0.8)
-            top.scatter(x, block["estimate"], c=colour, s=np.where(block["primary"], 36, 9), zorder=3, lw=0)
+            est, lo, hi = (block[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+            y0, y1, _ = span(est, np.r_[lo, hi])  # a few very wide intervals (a PET-PEESE on few studies) are cut
+            extent = y1 - y0 if y1 > y0 else 1.0
+            cut = (y0 - 0.04 * extent, y1 + 0.04 * extent)
+            for xi, a, b, c in zip(x, lo, hi, colour):
+                interval(top, a, b, xi, cut, vertical=True, color=c, lw=0.8, alpha=0.8)
+            top.scatter(x, est, c=colour, s=np.where(block["primary"], 36, 9), zorder=3, lw=0)
+            top.set_ylim(y0 - 0.08 * extent, y1 + 0.08 * extent)
             top.axhline(0, color="0.3", lw=0.8, ls=":")
             top.set_ylabel(f"{MEASURE_LABELS.get(m, m)}\nestimate, {level:g}% CI", fontsize=8)
             top.set_title(f"{m}: {len(block)} specification{'s' * (len(block) != 1)}", fontsize=9)
@@ -197,7 +211,7 @@ def spec_curve_figure(rows: pd.DataFrame, primary: dict, level: float = 95, titl
                 on = (block[c] == v).to_numpy()
                 matrix.scatter(x[on], np.full(on.sum(), i), s=7, lw=0,
                                c=np.where(block["primary"].to_numpy()[on], "#e41a1c", "0.15"))
-            matrix.set_yticks(range(len(lines)), [f"{CHOICE_LABELS[c]}: {INCLUSION_LABELS.get(v, v)}"
+            matrix.set_yticks(range(len(lines)), [f"{CHOICE_LABELS[c]}: {VALUE_LABELS.get(c, {}).get(v, v)}"
                                                   for c, v in lines] if j == 0 else [], fontsize=7)
             matrix.set_ylim(len(lines) - 0.5, -0.5)
             matrix.set_xlim(-1, max(len(block), 6))
