@@ -197,13 +197,16 @@ def test_summary_verdicts(table):
     assert s.at["Social interaction", "verdict"] == "not assessable"
     assert s.at["Social interaction", "note"].startswith(
         "the primary specification (SMD, REML, CR2, multilevel, none, all)")
-    fs = table[(table.group == "Forced swim") & ~table.duplicate & table.estimate.notna()]
-    assert s.at["Forced swim", "fitted"] == len(fs)
-    assert s.at["Forced swim", "same_sign"] == (fs.estimate > 0).mean()
+    every = table[(table.group == "Forced swim") & ~table.duplicate & table.estimate.notna()]
+    fs = every[every.adjustment == "none"]  # the verdict's specifications: unadjusted
+    assert s.at["Forced swim", "fitted"] == len(fs) == 40 and len(every) == 46
+    assert s.at["Forced swim", "same_sign"] == (fs.estimate > 0).mean() == 1
     assert s.at["Forced swim", "significant"] == (fs.p < 0.05).mean()
     assert s.at["Forced swim", "estimate_min"] == fs[fs.measure == "SMD"].estimate.min()
-    assert s.at["Forced swim", "verdict"] == "does not hold"  # PET-PEESE reverses the sign (and the selection model)
-    assert (fs[fs.adjustment == "pet_peese"].estimate < 0).all() and (fs[fs.adjustment == "none"].estimate > 0).all()
+    assert s.at["Forced swim", "verdict"] == "holds" and (fs.p < 0.05).all()
+    # PET-PEESE reverses the sign: the verdict with the adjusted estimates
+    assert s.at["Forced swim", "verdict_adjusted"] == "does not hold"
+    assert (every[every.adjustment == "pet_peese"].estimate < 0).all()
 
 
 def test_the_primary_is_unadjusted(table):

@@ -131,7 +131,7 @@ def test_rerun_is_byte_identical(every_analysis, tmp_path):
     assert [p for p in first if p.startswith("multiverse/")] == [f"multiverse/chunk_{i}.csv" for i in range(3)]
     assert [p for p in again if p.startswith("multiverse/")] == ["multiverse/chunk_0.csv"]
     files = {p for p in first if not p.startswith("multiverse/") and p != "report.html"}
-    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) == 50
+    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) == 53
     assert {p: first[p] for p in files} == {p: again[p] for p in files}
     # the report differs in one cell: the settings table's number of chunks
     chunks = '<td>config: multiverse_chunks</td><td class="mono">{}</td>'

@@ -90,7 +90,7 @@ MULTIVERSE_COLUMNS = ["group", "specification", *CHOICE_COLUMNS, "k", "studies",
                       "note"]
 #: Columns of :func:`summary`.
 SUMMARY_COLUMNS = ["group", "primary", "specifications", "fitted", "estimate", "p", "same_sign", "significant",
-                   "estimate_min", "estimate_max", "verdict", "note"]
+                   "estimate_min", "estimate_max", "verdict", "verdict_adjusted", "note"]
 #: Significance level of the verdicts.
 ALPHA = 0.05
 #: A group with fewer distinct fitted specifications gets the verdict "not assessable".
@@ -581,13 +581,14 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
         * ``not assessable``: the primary specification could not be fitted, or fewer than
           :data:`MIN_FITTED` specifications were (``note`` says which).
 
-        The estimates adjusted for publication bias (``adjustment`` ``pet_peese`` and
-        ``selmodel``) count like every other specification: they are choices a reviewer makes
-        (whether and how to correct for small-study effects), so a conclusion that an adjusted
-        estimate reverses or makes non-significant does not "hold". Their estimates answer a
-        different question (the effect once selection is undone) and can be imprecise with few
-        comparisons; a verdict of ``holds in direction`` or ``does not hold`` that rests on them
-        shows in the specification curve (the rows ``adjustment``).
+        The counts, shares, range and ``verdict`` are over the unadjusted specifications
+        (``adjustment`` ``none``); ``verdict_adjusted`` is the same rule over them and the estimates
+        adjusted for publication bias (``pet_peese``, ``selmodel``) together, empty where none was
+        fitted. The two are kept apart because an adjusted estimate answers another question (the
+        effect once selection through the SE or the p-value is undone) and, with few comparisons,
+        is often so imprecise that its sign is noise (Stanley 2017; Carter et al. 2019): a reviewer
+        reads the unadjusted verdict as the robustness of the analysis to its choices, and the
+        adjusted one as whether it also survives the corrections.
 
     Examples
     --------
@@ -607,30 +608,36 @@ def summary(table: pd.DataFrame, primary: dict) -> pd.DataFrame:
     for g, rows in table.groupby("group", sort=False):
         distinct = rows[~rows["duplicate"].astype(bool)]
         used = distinct[distinct["estimate"].notna() & distinct["p"].notna()]
+        plain = used[used["adjustment"] == "none"]
         first = distinct[np.logical_and.reduce([distinct[c] == v for c, v in p.items()])]
-        row = dict.fromkeys(SUMMARY_COLUMNS, np.nan) | {"group": g, "primary": ", ".join(p.values()),
-                                                         "specifications": len(distinct), "fitted": len(used),
-                                                         "note": ""}
-        scale = used[used["measure"] == p["measure"]]["estimate"]  # estimates of other measures are on other scales
+        row = dict.fromkeys(SUMMARY_COLUMNS, np.nan) | {
+            "group": g, "primary": ", ".join(p.values()), "fitted": len(plain), "note": "",
+            "specifications": int((distinct["adjustment"] == "none").sum())}
+        scale = plain[plain["measure"] == p["measure"]]["estimate"]  # estimates of other measures: other scales
         if len(scale):
             row |= {"estimate_min": scale.min(), "estimate_max": scale.max()}
         name = row["primary"]
         if first.empty or first["estimate"].isna().all():
-            row |= {"verdict": "not assessable",
+            row |= {"verdict": "not assessable", "verdict_adjusted": "not assessable",
                     "note": f"the primary specification ({name}) is not among them" if first.empty else
                     f"the primary specification ({name}) could not be fitted: {first['note'].iloc[0]}"}
             out.append(row)
             continue
         est, pval = first["estimate"].iloc[0], first["p"].iloc[0]
-        same = np.sign(used["estimate"]) == np.sign(est)
-        sig = used["p"] < ALPHA
-        row |= {"estimate": est, "p": pval, "same_sign": same.mean(), "significant": sig.mean()}
-        if len(used) < MIN_FITTED:
-            row |= {"verdict": "not assessable",
-                    "note": f"{len(used)} specifications fitted; a verdict needs {MIN_FITTED}"}
-        elif not same.all():
-            row["verdict"] = "does not hold"
-        else:
-            row["verdict"] = "holds" if (sig == (pval < ALPHA)).all() else "holds in direction"
+        row |= {"estimate": est, "p": pval, "same_sign": (np.sign(plain["estimate"]) == np.sign(est)).mean(),
+                "significant": (plain["p"] < ALPHA).mean(), "verdict": _verdict(plain, est, pval),
+                "verdict_adjusted": _verdict(used, est, pval) if len(used) > len(plain) else ""}
+        if len(plain) < MIN_FITTED:
+            row["note"] = f"{len(plain)} unadjusted specifications fitted; a verdict needs {MIN_FITTED}"
         out.append(row)
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def _verdict(used: pd.DataFrame, estimate: float, p: float) -> str:
+    """The verdict of :func:`summary` on the fitted specifications ``used`` against the primary's
+    ``estimate`` and ``p``."""
+    if len(used) < MIN_FITTED:
+        return "not assessable"
+    if not (np.sign(used["estimate"]) == np.sign(estimate)).all():
+        return "does not hold"
+    return "holds" if ((used["p"] < ALPHA) == (p < ALPHA)).all() else "holds in direction"
