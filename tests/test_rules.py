@@ -31,7 +31,7 @@ def test_the_committed_docs_are_the_generated_ones(name):
 
 def test_every_rule_is_a_named_check_with_a_one_line_description():
     names = [r.name for r in RULES]
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 32
     assert names[:3] == ["required_columns", "required_values", "numbers"] and names[-1] == "duplicates"
     assert all(r.description and "\n" not in r.description and "|" not in r.description for r in RULES)
     assert all(getattr(premeta.sheet, r.name) is r.check for r in RULES)

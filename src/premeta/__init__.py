@@ -28,6 +28,7 @@ _LAZY = {
     "egger": "bias", "trimfill": "bias", "egger_ols": "bias", "ranktest": "bias", "fsn": "bias",
     "pet_peese": "bias",
     "power": "significance", "tes": "significance",
+    "next_experiment": "planning",
     "selmodel": "selection",
     "leave1out": "sensitivity", "influence": "sensitivity", "leave1cluster": "sensitivity",
     "gosh": "sensitivity", "Gosh": "sensitivity", "cumul": "sensitivity",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from premeta.groups.flow import flow_table, read_prisma_counts
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified
+    from premeta.planning import next_experiment
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.regression import metareg, permutest
     from premeta.robumeta import RVEFit, rve

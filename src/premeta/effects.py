@@ -23,7 +23,7 @@ from premeta.errors import Problem, SheetError
 from premeta.pairing import in_source, load
 from premeta.rob import tool as rob_tool
 from premeta.sheet import validate
-from premeta.vocabulary import ARMS, MEASURES, ORIENTS, SHARED_CONTROL
+from premeta.vocabulary import ARMS, MEASURES, ORIENTS, SHARED_CONTROL, VARIABILITY
 
 
 
@@ -70,6 +70,27 @@ def rom(m1, sd1, n1, m2, sd2, n2):
     return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
 
 
+def cvr(m1, sd1, n1, m2, sd2, n2):
+    """Log coefficient-of-variation ratio, lnCVR (Nakagawa et al. 2015, *Methods Ecol Evol* 6:143), as metafor 3.8.
+
+    :math:`y = \\ln(s_1/\\bar x_1) + 1/(2(n_1-1)) - \\ln(s_2/\\bar x_2) - 1/(2(n_2-1))` and
+    :math:`v = 1/(2(n_1-1)) + s_1^2/(n_1\\bar x_1^2) + 1/(2(n_2-1)) + s_2^2/(n_2\\bar x_2^2)`
+    (``escalc(measure="CVR")``: each log SD with its small-sample correction :math:`1/(2(n-1))`; the
+    variance without the paper's mean-SD correlation terms, as metafor 3.8 computes it).
+    """
+    return (np.log(sd1 / m1) + 1 / (2 * (n1 - 1)) - np.log(sd2 / m2) - 1 / (2 * (n2 - 1)),
+            1 / (2 * (n1 - 1)) + sd1**2 / (n1 * m1**2) + 1 / (2 * (n2 - 1)) + sd2**2 / (n2 * m2**2))
+
+
+def vr(m1, sd1, n1, m2, sd2, n2):
+    """Log variability ratio, lnVR (Nakagawa et al. 2015), as metafor 3.8 (the means are not used).
+
+    :math:`y = \\ln(s_1/s_2) + 1/(2(n_1-1)) - 1/(2(n_2-1))`, :math:`v = 1/(2(n_1-1)) + 1/(2(n_2-1))`
+    (``escalc(measure="VR")``).
+    """
+    return np.log(sd1 / sd2) + 1 / (2 * (n1 - 1)) - 1 / (2 * (n2 - 1)), 1 / (2 * (n1 - 1)) + 1 / (2 * (n2 - 1))
+
+
 def nmd(m1, sd1, n1, m2, sd2, n2, msham):
     """Normalised mean difference in percent of the injury-induced deficit (Vesterinen et al. 2014).
 
@@ -104,11 +125,17 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
         Its index names the rows in error messages (the reader uses spreadsheet row numbers).
         Group sizes may be fractional (the midpoint of a reported range, a pre-split control), as
         metafor's ``escalc`` takes any n > 0.
-    measure : {"SMD", "MD", "ROM", "NMD"}
+    measure : {"SMD", "MD", "ROM", "NMD", "CVR", "VR"}
+        ``CVR`` (lnCVR) and ``VR`` (lnVR) are the log ratios of the treatment's to the control's
+        coefficient of variation and SD (:func:`cvr`, :func:`vr`; Nakagawa et al. 2015): whether the
+        response is more variable with the treatment (positive) or less (negative).
     orient : {"benefit", "raw"}
         ``raw`` keeps treatment minus control (or its log ratio); ``benefit`` flips the sign of
         rows whose ``better`` is ``lower`` so that a positive effect always favours the treatment.
         Precomputed ``yi`` are read as treatment minus control and oriented the same way.
+        ``CVR`` and ``VR`` are never flipped (more variability is not a benefit or a harm): they
+        stay treatment over control whatever ``better`` says (with ``benefit``, ``better`` is still
+        required on every row, as for every measure; ``raw`` does not need it).
     shared_control : {"split", "full", "covariance"}
         A control group shared by m comparisons (:func:`shared_control_m`) enters each with
         n / m animals (``split``, CAMARADES; Vesterinen et al. 2014), or with its full n
@@ -143,8 +170,8 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     -----
     metafor's equivalent is ``escalc(measure = "SMD", m1i = trt_mean, sd1i = trt_sd, n1i = trt_n,
     m2i = ctl_mean, sd2i = ctl_sd, n2i = ctl_n / m)`` (``n2i = ctl_n`` for ``full`` and
-    ``covariance``; ``"MD"``, ``"ROM"`` likewise; ``"NMD"`` has none), with the sign of
-    ``better = "lower"`` rows flipped for ``orient="benefit"``.
+    ``covariance``; ``"MD"``, ``"ROM"``, ``"CVR"``, ``"VR"`` likewise; ``"NMD"`` has none), with the sign of
+    ``better = "lower"`` rows flipped for ``orient="benefit"`` (except ``CVR`` and ``VR``).
 
     Examples
     --------
@@ -173,7 +200,7 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
         if measure == "NMD":
             yi, vi = nmd(*args, column(sheet, "sham_mean"))
         else:
-            yi, vi = {"SMD": smd, "MD": md, "ROM": rom}[measure](*args)
+            yi, vi = {"SMD": smd, "MD": md, "ROM": rom, "CVR": cvr, "VR": vr}[measure](*args)
     pre = column(sheet, "yi").notna()
     pre_vi = column(sheet, "vi").fillna(column(sheet, "sei") ** 2)
     yi, vi = yi.where(~pre, column(sheet, "yi")), vi.where(~pre, pre_vi)
@@ -185,7 +212,8 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
             problems.append(
                 Problem(row, "better", better[row], "must be 'higher' or 'lower' when orient='benefit'")
             )
-        yi = yi.where(better != "lower", -yi)
+        if measure not in VARIABILITY:
+            yi = yi.where(better != "lower", -yi)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
     split_below_2 = (m > 1) & (n_c < 2) & ~pre if shared_control == "split" else pd.Series(False, index=sheet.index)
     # the CAMARADES split is the review's choice: where it leaves no SMD, the row is left out, as metafor's NA

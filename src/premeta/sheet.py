@@ -15,7 +15,7 @@ from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, decimal_commas, header_below, header_key, read_table
 from premeta.rob import SYRCLE, Tool
-from premeta.vocabulary import ARMS, MEASURES, ORIENTS
+from premeta.vocabulary import ARMS, MEASURES, ORIENTS, VARIABILITY
 
 
 COLUMNS = {
@@ -670,6 +670,29 @@ def rom_positive(s: RuleInput) -> list[Problem]:
             for arm in ("trt", "ctl") for row in s.sheet.index[s.summary & (s.num[f"{arm}_mean"] <= 0)]]
 
 
+@rule("CVR, VR: an SD (or SEM) above 0 and n above 1 in both groups; CVR: positive means")
+def variability_defined(s: RuleInput) -> list[Problem]:
+    """lnCVR and lnVR take the log of each arm's SD and correct it by 1/(2(n - 1)) (metafor's
+    ``escalc(measure="CVR")``, ``"VR"``): an SD of 0 or an n of 1 leaves them infinite."""
+    if s.measure not in VARIABILITY:
+        return []
+    problems = []
+    for arm in ("trt", "ctl"):
+        sd = arm_sd(s.num, arm)[0]
+        col = f"{arm}_sd"
+        problems += [Problem(row, col, s.sheet.at[row, col] if col in s.sheet else None,
+                             f"must be > 0 for measure={s.measure!r} (the log of the SD)")
+                     for row in s.sheet.index[s.summary & (sd == 0)]]
+        problems += [Problem(row, f"{arm}_n", s.sheet.at[row, f"{arm}_n"],
+                             f"must exceed 1 for measure={s.measure!r} (its correction 1/(2(n - 1)))")
+                     for row in s.sheet.index[s.summary & (s.num[f"{arm}_n"] <= 1)]]
+        if s.measure == "CVR":
+            problems += [Problem(row, f"{arm}_mean", s.sheet.at[row, f"{arm}_mean"],
+                                 "must be > 0 for measure='CVR' (log coefficient of variation)")
+                         for row in s.sheet.index[s.summary & (s.num[f"{arm}_mean"] <= 0)]]
+    return problems
+
+
 @rule("no duplicate rows (a row identical in every column to an earlier row)")
 def duplicates(s: RuleInput) -> list[Problem]:
     problems, first = [], {}
@@ -797,10 +820,11 @@ def validate(sheet: pd.DataFrame, file=None, measure: str = "SMD", orient: str =
         As from :func:`read_sheet`; the index names rows in messages.
     file : str or path-like, optional
         Named in the error message.
-    measure : {"SMD", "MD", "ROM", "NMD"}
+    measure : {"SMD", "MD", "ROM", "NMD", "CVR", "VR"}
         Adds the measure's own rules: every n > 0, fractional or not (metafor's ``escalc``); SMD
         needs Hedges' df ``trt_n + ctl_n - 2`` above 1 and a positive pooled variance; NMD needs ``sham_mean``
-        different from ``ctl_mean``; ROM needs positive means. For every measure an SD (or SEM) of 0 is accepted
+        different from ``ctl_mean``; ROM needs positive means; CVR and VR an SD above 0 and n above 1 in
+        both groups, CVR positive means. For the other measures an SD (or SEM) of 0 is accepted
         in one of the treatment and control groups and refused in both (the variance would be 0); negative is refused.
     orient : {"benefit", "raw"}
         ``benefit`` requires ``better`` on every row.

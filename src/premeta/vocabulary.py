@@ -32,12 +32,17 @@ ARMS = ("trt", "ctl", "sham")
 #: ``dependence`` also takes ``auto``.
 DEPENDENCE = ("none", "aggregate", "multilevel", "rve")
 #: The effect measures (:func:`premeta.escalc`).
-MEASURES = ("SMD", "MD", "ROM", "NMD")
+MEASURES = ("SMD", "MD", "ROM", "NMD", "CVR", "VR")
+#: Measures of variability (Nakagawa et al. 2015): log ratios of the treatment's to the control's
+#: coefficient of variation (``CVR``) or SD (``VR``). ``orient`` never flips them: which arm varies more
+#: is not a benefit.
+VARIABILITY = ("CVR", "VR")
 #: Handling of a control group shared by several comparisons (:func:`premeta.escalc`,
 #: :func:`premeta.effects.shared_control_vcov`).
 SHARED_CONTROL = ("split", "full", "covariance")
 #: Axis and table labels of the measures.
-MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)"}
+MEASURE_LABELS = {"SMD": "Hedges' g (SMD)", "MD": "Mean difference", "ROM": "log ratio of means", "NMD": "NMD (%)",
+                  "CVR": "lnCVR (log ratio of CVs)", "VR": "lnVR (log ratio of SDs)"}
 #: How effects are signed (:func:`premeta.escalc`): positive favours the treatment, or treatment minus control.
 ORIENTS = ("benefit", "raw")
 #: Greek letters spelt out in file names (:func:`slug`).

@@ -1,0 +1,84 @@
+"""premeta.next_experiment against R (tests/reference/make_next_experiment_fixtures.R): n and power
+against power.t.test exactly / at 1e-6, the assurance against R's integrate at 1e-6 and against a seeded
+simulation of 1e6 experiments within 4 Monte Carlo standard errors (about 0.002)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import close
+
+import premeta
+from premeta.errors import NotComputable
+
+FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor_next_experiment.json").read_text())
+GROUPS = FIXTURE["groups"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    pick = {key: [g[key] for g in GROUPS] for key in ("estimate", "se", "tau2", "group")}
+    return premeta.next_experiment(pick["estimate"], pick["se"], pick["tau2"], power=FIXTURE["target"],
+                                   alpha=FIXTURE["alpha"], groups=pick["group"])
+
+
+def expected(key):
+    return [np.inf if g[key] is None and key == "n_assurance" else g[key] for g in GROUPS]
+
+
+def test_one_row_per_group(table):
+    assert list(table["group"]) == [g["group"] for g in GROUPS]
+
+
+def test_n_power_is_power_t_test(table):
+    assert list(table["n_power"]) == [g["n_power"] for g in GROUPS]
+    close(table["power_at_n_power"], expected("power_at_n_power"))
+
+
+def test_assurance_is_the_integral(table):
+    close(table["assurance_at_n_power"], expected("assurance_at_n_power"))
+    close(table["assurance_limit"], expected("assurance_limit"))
+    close(table["assurance_at_n_assurance"], expected("assurance_at_n_assurance"))
+
+
+def test_n_assurance(table):
+    assert list(table["n_assurance"]) == expected("n_assurance")
+    assert np.isfinite(table["n_assurance"]).sum() == 3  # dat.curtis1998; dat.besson2016 never reaches 0.8
+    never = ~np.isfinite(table["n_assurance"])
+    assert table.loc[never, "note"].str.startswith("assurance never reaches 0.8").all()
+    assert (table.loc[~never, "note"] == "").all()
+
+
+def test_assurance_agrees_with_the_simulation(table):
+    sim = np.array(expected("simulated_assurance_at_n_power"))
+    mc_se = np.array(expected("simulation_se"))
+    assert np.all(np.abs(table["assurance_at_n_power"] - sim) <= 4 * mc_se)
+
+
+def test_units_of_the_outcome_give_the_smd_answer():
+    g = GROUPS[-1]
+    smd = premeta.next_experiment(g["estimate"], g["se"], g["tau2"])
+    raw = premeta.next_experiment(2.5 * g["estimate"], 2.5 * g["se"], 2.5**2 * g["tau2"], sd=2.5)
+    assert raw["n_power"].item() == smd["n_power"].item() == g["n_power"]
+    close(raw["assurance_at_n_power"], smd["assurance_at_n_power"])
+
+
+def test_an_estimate_of_zero_is_not_computable_alone_and_a_note_among_others():
+    with pytest.raises(NotComputable, match="pooled estimate 0"):
+        premeta.next_experiment(0.0, 0.1, 0.0)
+    out = premeta.next_experiment([0.0, 0.5, np.nan], [0.1, 0.1, 0.1], [0.0, 0.0, 0.0], groups=["a", "b", "c"])
+    assert np.isnan(out["n_power"][0]) and np.isnan(out["n_power"][2]) and out["n_power"][1] == 64
+    assert out["note"][0].startswith("pooled estimate 0") and out["note"][2] == "no pooled estimate, SE or tau2"
+
+
+def test_max_n_caps_the_search():
+    out = premeta.next_experiment(0.01, 0.001, 0.0, max_n=1000)
+    assert out["n_power"].item() == np.inf and "more than 1000 animals" in out["note"].item()
+
+
+@pytest.mark.parametrize("kwargs", [{"power": 1.0}, {"alpha": 0.0}, {"se": -1.0}, {"sd": 0.0}])
+def test_wrong_arguments(kwargs):
+    args = {"estimate": 0.5, "se": 0.1, "tau2": 0.0} | kwargs
+    with pytest.raises(ValueError):
+        premeta.next_experiment(**args)

@@ -1,0 +1,70 @@
+"""lnCVR and lnVR (``escalc`` measures ``CVR``, ``VR``) against metafor 3.8 on dat.besson2016
+(tests/reference/make_variability_fixtures.R)."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import close
+
+import premeta
+from premeta.errors import SheetError
+from premeta.groups.multiverse_analysis import CHOICES
+from premeta.sheet import validate
+
+FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor_variability.json").read_text())
+
+
+def besson(**better) -> pd.DataFrame:
+    sheet = pd.DataFrame(FIXTURE["data"])
+    sheet["outcome"], sheet["mechanism"] = "behaviour", sheet["species"]
+    return sheet.assign(**better)
+
+
+@pytest.mark.parametrize("measure", ["CVR", "VR"])
+def test_escalc_matches_metafor(measure):
+    out = premeta.escalc(besson(), measure, orient="raw")
+    assert len(out) == 385
+    close(out["yi"], FIXTURE[measure]["yi"])
+    close(out["vi"], FIXTURE[measure]["vi"])
+    assert set(out["measure"]) == {measure}
+
+
+@pytest.mark.parametrize("measure", ["CVR", "VR"])
+def test_orient_never_flips_variability(measure):
+    """Which arm varies more is no benefit: ``better = "lower"`` leaves lnCVR and lnVR as they are."""
+    out = premeta.escalc(besson(better="lower"), measure, orient="benefit")
+    close(out["yi"], FIXTURE[measure]["yi"])
+
+
+def test_validate_through_escalc_matches_metafor():
+    """The sheet's own path: validate (SEM to SD) then escalc."""
+    checked = validate(besson(), measure="CVR", orient="raw")
+    close(premeta.escalc(checked, "CVR", orient="raw")["yi"], FIXTURE["CVR"]["yi"])
+
+
+@pytest.mark.parametrize(("change", "measure", "column", "words"), [
+    ({"trt_sem": 0.0}, "VR", "trt_sd", "must be > 0 for measure='VR'"),
+    ({"ctl_n": 1.0}, "CVR", "ctl_n", "must exceed 1 for measure='CVR'"),
+    ({"ctl_mean": -2.0}, "CVR", "ctl_mean", "must be > 0 for measure='CVR'"),
+])
+def test_validate_refuses_undefined_rows(change, measure, column, words):
+    sheet = besson().head(3).copy()
+    for col, value in change.items():
+        sheet.loc[1, col] = value
+    with pytest.raises(SheetError) as error:
+        validate(sheet, measure=measure, orient="raw")
+    problems = error.value.problems
+    assert [(p.row, p.column) for p in problems] == [(1, column)]
+    assert words in problems[0].rule
+
+
+def test_escalc_refuses_an_infinite_log_sd():
+    sheet = besson().head(2).assign(trt_sem=[0.0, 1.0])
+    with pytest.raises(SheetError, match="no finite VR"):
+        premeta.escalc(sheet, "VR", orient="raw")
+
+
+def test_multiverse_leaves_the_variability_measures_out():
+    assert not {"CVR", "VR"} & set(CHOICES["measure"])
