@@ -82,3 +82,33 @@ def test_wrong_arguments(kwargs):
     args = {"estimate": 0.5, "se": 0.1, "tau2": 0.0} | kwargs
     with pytest.raises(ValueError):
         premeta.next_experiment(**args)
+
+
+@pytest.mark.workflow
+def test_the_next_experiment_in_the_workflow(bundled):
+    """results/next_experiment.csv is premeta.next_experiment on results/primary.csv (tau2 of the
+    three-level model: the sum of its two components), with the counts and units recomputed here."""
+    import pandas as pd
+
+    res = bundled / "results"
+    table = pd.read_csv(res / "next_experiment.csv", keep_default_na=False, na_values=[""])
+    primary = pd.read_csv(res / "primary.csv").iloc[:-1]
+    assert list(table.group) == list(primary.group) and (primary.dependence == "multilevel").all()
+    tau2 = primary.sigma2_study + primary.sigma2_within
+    expected = premeta.next_experiment(primary.estimate, primary.se, tau2, power=0.8, alpha=0.05, groups=primary.group)
+    for c in ("n_power", "power_at_n_power", "assurance_at_n_power", "assurance_limit", "n_assurance"):
+        np.testing.assert_allclose(table[c], expected[c], rtol=1e-12)
+    assert (table.n_assurance == np.inf).sum() == 2 and table.note[table.n_assurance == np.inf].str.contains(
+        "assurance never reaches 0.8").all()
+    effects = pd.read_csv(res / "effect_sizes.csv")
+    for r in table.itertuples():
+        rows = effects[effects.mechanism == r.group]
+        assert r.comparisons_at_n_power == ((rows.trt_n >= r.n_power) & (rows.ctl_n >= r.n_power)).sum()
+        if r.unit:  # one outcome: the SMD in its unit through the pooled control SD
+            sd = rows.ctl_sd.fillna(rows.ctl_sem * np.sqrt(rows.ctl_n))  # an SD given as an SEM
+            arms = rows.assign(ctl_sd=sd)[["study", "ctl_mean", "ctl_sd", "ctl_n"]].drop_duplicates()
+            sd = np.sqrt(((arms.ctl_n - 1) * arms.ctl_sd ** 2).sum() / (arms.ctl_n - 1).sum())
+            np.testing.assert_allclose([r.sd_pooled, r.effect_in_unit], [sd, r.smd * sd], rtol=1e-12)
+            assert rows.outcome.nunique() == 1 and r.unit == rows.outcome.iloc[0]
+    html = (res / "report.html").read_text()
+    assert 'id="next-experiment"' in html and "O'Hagan A, Stevens JW, Campbell MJ" in html

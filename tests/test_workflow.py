@@ -33,6 +33,7 @@ def test_bundled_run_writes_every_output(bundled):
     assert list(groups)[-1] == "overall" and len(groups) == 9
     for name in ["effect_sizes.csv", "pooled.csv", "subgroup_tests.csv", "report.html",
                  "rob_studies.csv", "rob_summary.csv", "rob_strata.csv", "rob_weighted.csv", "plots/rob_summary.png",
+                 "next_experiment.csv", "plots/next_experiment.png", "plots/next_experiment.svg",
                  "plots/rob_traffic_light.png", "plots/rob_traffic_light.svg",
                  "time_course.csv", "plots/time_course.png", "small_study.csv", "plots/funnel_n.png",
                  "primary.csv", "weights.csv", "dependence_rho.csv", "plots/dependence.png", "leave1out.csv",
@@ -204,7 +205,8 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
 
     assert rerun("permutations=50") == {"moderators", "report", "all", "total"}
     # one analysis switched off: the others' rules are untouched, only the report changes
-    assert rerun("analyses=[dependence,moderators,risk_of_bias,time_course,small_study]") == {"report", "all", "total"}
+    kept = "analyses=[dependence,moderators,risk_of_bias,time_course,small_study,next_experiment]"
+    assert rerun(kept) == {"report", "all", "total"}
 
 
 @pytest.mark.workflow

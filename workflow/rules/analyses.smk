@@ -230,3 +230,29 @@ rule gosh:
         "../../environment.yml"
     script:
         "../scripts/gosh.py"
+
+
+# The next experiment per group: animals per arm by power and by assurance (premeta.next_experiment).
+rule next_experiment:
+    input:
+        effects="results/effect_sizes.csv",
+        primary="results/primary.csv",
+    output:
+        table=report(
+            "results/next_experiment.csv",
+            caption="../report/next_experiment.rst",
+            category="The next experiment",
+        ),
+        png="results/plots/next_experiment.png",
+        svg="results/plots/next_experiment.svg",
+    params:
+        group_by=config["group_by"],
+        measure=config["measure"],
+        level=config["level"],
+        target_power=config["target_power"],
+    log:
+        "logs/next_experiment.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/next_experiment.py"

@@ -262,3 +262,39 @@ def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> F
         fig.legend([Patch(color="0.82"), Line2D([], [], color="0.1", lw=1.2)], [f"{level:g} % CI", "pooled estimate"],
                    ncol=2, loc="upper center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1))
     return fig
+
+
+def next_experiment_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Figure:
+    """Power and assurance of a new two-arm experiment against its animals per arm, one panel per
+    group (:func:`premeta.groups.planning.next_experiment_curves`): the power at the pooled effect
+    (solid), the assurance over the predictive distribution of the true effect (dashed), the target
+    (dotted) and the n each reaches it at (``n_power``, ``n_assurance`` of ``table``).
+    """
+    need(curves, ["group", "n", "power", "assurance"])
+    need(table, ["group", "target", "n_power", "n_assurance", "assurance_limit"])
+    groups = list(dict.fromkeys(curves["group"].astype(str)))
+    if not groups:
+        return message_figure("The next experiment", "no group has an effect to plan for")
+    plan = table.assign(group=table["group"].astype(str)).set_index("group")
+    with theme():
+        fig, axes = _panels(groups, "Animals per arm", "Probability of a significant result in the effect's direction",
+                            width=3.3, height=3.1, top=0.8)
+        for ax, g in zip(axes, groups):
+            d, r = curves[curves["group"].astype(str) == g], plan.loc[g]
+            ax.plot(d["n"], d["power"], "-", color="0.1", lw=1.3)
+            ax.plot(d["n"], d["assurance"], "--", color="#0072b2", lw=1.3)
+            ax.axhline(r["target"], color="0.5", lw=0.8, ls=":")
+            ax.axhline(r["assurance_limit"], color="#0072b2", lw=0.6, ls=":", alpha=0.7)
+            for n, colour in ((r["n_power"], "0.1"), (r["n_assurance"], "#0072b2")):
+                if np.isfinite(n) and n <= d["n"].max():
+                    ax.plot([n], [r["target"]], "o", color=colour, ms=4)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlim(2, d["n"].max())
+            n_a = f"{r['n_assurance']:.0f}" if np.isfinite(r["n_assurance"]) else "never"
+            ax.set_title(f"{fill(g, 30)}\nn = {r['n_power']:.0f} (power), {n_a} (assurance)", fontsize=8.5)
+        fig.legend([Line2D([], [], color="0.1", lw=1.3), Line2D([], [], color="#0072b2", lw=1.3, ls="--"),
+                    Line2D([], [], color="0.5", lw=0.8, ls=":"), Line2D([], [], color="#0072b2", lw=0.6, ls=":")],
+                   ["power at the pooled effect", "assurance (its uncertainty and heterogeneity)", "target",
+                    "the assurance's limit"], ncol=2, loc="upper center", frameon=False, fontsize=8,
+                   bbox_to_anchor=(0.5, 1))
+    return fig
