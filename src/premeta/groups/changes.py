@@ -171,8 +171,10 @@ def compare_runs(old, new, group_by: str = "mechanism", method: str = "REML", te
         without it (``estimate_without``, ``ci_low_without``, ``ci_high_without`` on ``k_without``
         comparisons) and ``shift``, the estimate with it minus without it (both fitted to NEW's effect sizes).
         ``groups`` (:data:`GROUP_COLUMNS`): one row per group of either run and the overall row:
-        ``change`` (``unchanged``, ``changed``, ``new group``, ``dropped group``) and ``what`` changed
-        (the comparisons, and each table of :data:`GROUP_TABLES` whose row of the group differs), the
+        ``change`` (``unchanged``; ``changed``: comparisons added, removed or changed; ``same comparisons``:
+        none, yet a result differs, e.g. a p-value adjusted over the groups; ``new group``, ``dropped group``)
+        and ``what`` changed (``comparisons``, and each table of :data:`GROUP_TABLES` whose rows of the group
+        differ, with the columns that differ where the comparisons are the same), the
         counts ``added``, ``removed``, ``changed``; ``k``, ``estimate``, ``ci_low``, ``ci_high``,
         ``pi_low``, ``pi_high``, ``tau2`` of the primary analysis (``primary.csv``) in each run
         (``_old``, ``_new``) and the deltas (new minus old); Egger's p (``egger_p_*``) and its verdict
@@ -194,8 +196,24 @@ def compare_runs(old, new, group_by: str = "mechanism", method: str = "REML", te
 
     Examples
     --------
-    >>> from premeta.groups.changes import compare_runs
-    >>> out = compare_runs("results", "results")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from premeta import compare_runs
+    >>> runs = Path(tempfile.mkdtemp())
+    >>> e = pd.DataFrame({"row": [2, 3, 4], "study": ["A 2015", "B 2015", "C 2016"], "outcome": "FST",
+    ...                   "mechanism": "swim", "yi": [0.9, 1.2, 0.1], "vi": [0.2, 0.25, 0.3]})
+    >>> for name, rows in (("old", e[:2]), ("new", e)):
+    ...     (runs / name).mkdir()
+    ...     rows.to_csv(runs / name / "effect_sizes.csv", index=False)
+    ...     pd.DataFrame({"group": ["swim"], "k": [len(rows)]}).to_csv(runs / name / "primary.csv", index=False)
+    >>> out = compare_runs(runs / "old", runs / "new")
+    >>> out["comparisons"][["change", "key", "estimate_without", "shift"]].round(3)
+      change                  key  estimate_without  shift
+    0  added  C 2016 · FST · swim             1.033 -0.254
+    >>> out["groups"][["group", "change", "k_old", "k_new", "influential"]]
+      group   change  k_old  k_new          influential
+    0  swim  changed    2.0    3.0  C 2016 · FST · swim
     """
     old, new = (r if isinstance(r, Run) else read_run(r) for r in (old, new))
     columns = key_columns([old.effects, new.effects], group_by)
