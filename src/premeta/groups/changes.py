@@ -157,9 +157,13 @@ def compare_runs(old, new, group_by: str = "mechanism", method: str = "REML", te
         The two results folders (:func:`read_run`): the previous run and this one.
     group_by : str
         The grouping column of both runs.
-    method, test, level
-        The model of the leave-one-out of the added comparisons (:func:`premeta.models.fit`), as the
-        runs' (``pooled.csv``'s ``method`` and ``test``).
+    method : str
+        tau2 estimator of the leave-one-out of the added comparisons (:func:`premeta.models.fit`), as
+        the runs' (``pooled.csv``'s ``method``).
+    test : {"z", "knha", "adhoc"}
+        Its inference, default ``"z"`` (metafor's); the runs' (``pooled.csv``'s ``test``).
+    level : float
+        Its confidence level, in percent.
 
     Returns
     -------
