@@ -54,7 +54,7 @@ include: "workflow/rules/report.smk"
 
 
 # seconds of work each: run beside snakemake itself, not as cluster jobs (workflow/profiles/slurm)
-localrules: all, effect_sizes, report
+localrules: all, effect_sizes, report, changes
 
 
 rule all:
