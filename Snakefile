@@ -33,6 +33,8 @@ if isinstance(config.get("workdir"), str) and isinstance(config.get("data"), str
     config["data"] = os.path.join(RUN_DIR, config["data"])
     if isinstance(config.get("prisma_counts"), str) and config["prisma_counts"]:
         config["prisma_counts"] = os.path.join(RUN_DIR, config["prisma_counts"])
+    if isinstance(config.get("previous"), str) and config["previous"]:
+        config["previous"] = os.path.join(RUN_DIR, config["previous"])
 
     workdir: os.path.join(RUN_DIR, config["workdir"])
 
@@ -47,11 +49,12 @@ include: "workflow/rules/flow.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/analyses.smk"
 include: "workflow/rules/multiverse.smk"
+include: "workflow/rules/changes.smk"
 include: "workflow/rules/report.smk"
 
 
 # seconds of work each: run beside snakemake itself, not as cluster jobs (workflow/profiles/slurm)
-localrules: all, effect_sizes, report
+localrules: all, effect_sizes, report, changes
 
 
 rule all:

@@ -35,10 +35,12 @@ _LAZY = {
     "stratified": "groups.pooling", "primary": "groups.pooling",
     "multiverse": "groups.multiverse_analysis", "specifications": "groups.multiverse_analysis",
     "flow_table": "groups.flow", "read_prisma_counts": "groups.flow",
+    "compare_runs": "groups.changes",
 }
 
 if TYPE_CHECKING:
     from premeta.bias import egger, egger_ols, fsn, pet_peese, ranktest, trimfill
+    from premeta.groups.changes import compare_runs
     from premeta.groups.flow import flow_table, read_prisma_counts
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified

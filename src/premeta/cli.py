@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from premeta.effects import checked
@@ -56,6 +57,17 @@ RUN_EXAMPLES = """examples:
 Runs the workflow of the premeta checkout in the current directory (its Snakefile) with Snakemake,
 then prints the report's path. Settings: config/README.md. Jobs an interrupted run left
 unfinished are rerun; a working directory it left locked is unlocked with --recover."""
+
+
+DIFF_EXAMPLES = """examples:
+  premeta diff old_run/results results                 # writes changes_comparisons.csv, changes_groups.csv here
+  premeta diff runs/2023/results runs/2024/results --out changes/ --group-by mechanism --method REML --test knha
+
+OLD and NEW are the results folders of two runs (effect_sizes.csv and primary.csv at least; pooled.csv,
+small_study.csv, multiverse_summary.csv, leave1out.csv are compared where both have them). To compare
+two sheets, run each first with the same config (`premeta run`, a workdir each) and compare their
+results folders. Comparisons are known by the sheet's `id` column, else by study, outcome, group,
+comparison and arm labels, cohort, control group and time; a key shared by two rows is an error."""
 
 
 def _template(args) -> int:
@@ -182,6 +194,43 @@ def _workdir(snakefile: Path, args) -> Path:
     return Path(workdir or ".")
 
 
+def _diff(args) -> int:
+    from premeta.groups.changes import compare_runs, read_run
+
+    try:
+        old, new = read_run(args.old), read_run(args.new)
+        pooled = new.tables.get("pooled")
+        method = args.method or (pooled["method"].iloc[0] if pooled is not None and len(pooled) else "REML")
+        # a group of one comparison has a z test whatever the config's: NEW's test is any other one
+        tests = set(pooled["test"]) - {"z"} if pooled is not None else set()
+        test = args.test or (tests.pop() if len(tests) == 1 else "z")
+        out = compare_runs(old, new, args.group_by, method, test, args.level)
+    except (OSError, ValueError) as error:
+        print(f"premeta: {error}", file=sys.stderr)
+        return 1
+    c, g = out["comparisons"], out["groups"]
+    counts = ", ".join(f"{(c['change'] == x).sum()} {x}" for x in ("added", "removed", "changed"))
+    print(f"{args.old} -> {args.new}: comparisons {counts}")
+    for r in g.itertuples():
+        line = f"  {r.group}: {r.change}" + (f" ({r.what})" if r.change == "same comparisons" else "")
+        if r.change == "changed" or r.change == "new group":
+            line += (f"; k {_num(r.k_old)} -> {_num(r.k_new)}, estimate {_num(r.estimate_old)} -> "
+                     f"{_num(r.estimate_new)}")
+        if r.influential:
+            line += f"; moved most by {r.influential} ({r.influential_shift:+.3g})"
+        print(line)
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(c, folder / "changes_comparisons.csv")
+    write_csv(g, folder / "changes_groups.csv")
+    print(f"wrote {folder / 'changes_comparisons.csv'} and {folder / 'changes_groups.csv'}")
+    return 0
+
+
+def _num(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:.4g}"
+
+
 def _rules() -> int:
     """Print every rule of :data:`premeta.sheet.RULES` and every column of :data:`premeta.sheet.DICTIONARY`."""
     width = max(len(r.name) for r in RULES)
@@ -274,6 +323,22 @@ def parser() -> argparse.ArgumentParser:
                    "unlock the working directory and rerun the jobs it left unfinished; only when no other "
                    "run is going on there")
     r.set_defaults(run=_run)
+
+    d = sub.add_parser("diff", help="what changed from one run to the next (two results folders)",
+                       description="Compare two runs' results folders: the comparisons added, removed and "
+                       "changed, and per group the change in k, estimate, CI, PI, tau2, Egger's test and the "
+                       "multiverse verdict, with how much each added comparison moved its group's estimate.",
+                       epilog=DIFF_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("old", help="the previous run's results folder")
+    d.add_argument("new", help="this run's results folder")
+    d.add_argument("--out", default=".", help="where to write changes_comparisons.csv and changes_groups.csv "
+                   "(default: the current folder)")
+    d.add_argument("--group-by", default="mechanism", help="the runs' grouping column (default mechanism)")
+    d.add_argument("--method", help="tau2 estimator of the added comparisons' leave-one-out (default: NEW's, "
+                   "from its pooled.csv, else REML)")
+    d.add_argument("--test", choices=("z", "knha", "adhoc"), help="its test (default: NEW's, else z)")
+    d.add_argument("--level", type=float, default=95, help="its confidence level in percent (default 95)")
+    d.set_defaults(run=_diff)
     return top
 
 

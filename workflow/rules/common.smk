@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from premeta.effects import checked
 from premeta.errors import ReadError, SettingsError, SheetError
+from premeta.groups.changes import read_run
 from premeta.groups.flow import read_prisma_counts
 from premeta.groups.moderators import numeric_moderators
 from premeta.groups.rows import STUDY_LEVEL_K
@@ -91,6 +92,15 @@ if config["prisma_counts"]:
         read_prisma_counts(config["prisma_counts"])
     except (ReadError, OSError) as error:
         sys.exit(f"premeta: prisma_counts: {error}")
+# the previous run's results folder (living reviews: what changed since then), read before any job
+if config["previous"]:
+    if Path(config["previous"]).resolve() == Path("results").resolve():
+        sys.exit(f"premeta: previous: {config['previous']} is this run's own results folder, which it rewrites; "
+                 "copy the previous run's results elsewhere and point `previous` there")
+    try:
+        read_run(config["previous"])
+    except (ReadError, OSError) as error:
+        sys.exit(f"premeta: previous: {error}")
 # the names of the arms in every figure and text: the config's, else (SyRF export, long sheet) what the groups were given
 config["labels"] = vars(Labels.from_sheet(config, SHEET))
 # the comparison sheet the analysis reads: the data itself, or its pairing (SyRF export, long sheet)
@@ -140,7 +150,8 @@ def analysis_outputs(wildcards):
 
 def this_run():
     """Every file this run writes under results/."""
-    own = {str(f) for name in ("effect_sizes", "pool", "flow", "figures", "report") for f in getattr(rules, name).output}
+    names = ("effect_sizes", "pool", "flow", "figures", "report") + (("changes",) if config["previous"] else ())
+    own = {str(f) for name in names for f in getattr(rules, name).output}
     chunks = MULTIVERSE_CHUNKS if "multiverse" in RUN_ANALYSES else []  # the multiverse's intermediate files
     return own | set(analysis_outputs(None)) | set(PAIRED) | set(chunks)
 

@@ -12,6 +12,7 @@ rule report:
         flow=rules.flow.output.table,
         flow_png=rules.flow.output.png,
         extra=analysis_outputs,
+        changes=rules.changes.output if config["previous"] else [],
         paired=PAIRED,
     output:
         "results/report.html",

@@ -18,7 +18,7 @@ forest = {g: labels[g] for g in pooled.group}  # in the order of the pooled tabl
 studies = {snakemake.params.groups[Path(p).stem.removeprefix("studies_")]: p for p in i.studies}
 html = render(sheet_path=i.sheet, effects=effects, primary=primary, pooled=pooled, tests=tests,
               config=dict(snakemake.params.config), forest=forest, studies=studies, funnel=i.funnel,
-              workflow_dir=snakemake.params.workflow_dir, extra=[*i.extra, i.flow, i.flow_png],
+              workflow_dir=snakemake.params.workflow_dir, extra=[*i.extra, i.flow, i.flow_png, *i.changes],
               skipped=snakemake.params.skipped,
               bubbles=snakemake.params.bubbles, fmt=snakemake.params.format, flags=flags,
               pairing=read_csv(i.paired[1], keep_default_na=False, na_values=[""]) if i.paired else None)
