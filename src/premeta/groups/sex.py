@@ -191,9 +191,8 @@ def sex_contrasts(effects: pd.DataFrame, group_by: str = "mechanism", match=(), 
             within.loc[g, "note"] = "; ".join(filter(None, [within.at[g, "note"], (
                 f"{plural(n, 'design')} with several comparisons of one sex not paired (the sheet does not say "
                 "which male goes with which female: name the columns that tell them apart in `sex_match`)")]))
-    within["k"] = within["k"].fillna(0) if "k" in within else 0
-    within["pairs"] = within["pairs"].fillna(0) if "pairs" in within else 0
-    within["studies"] = within["k"]
+    within["pairs"] = stacked.groupby("group").size().reindex(labels, fill_value=0)
+    within["k"] = within["studies"] = stacked.groupby("group")["study"].nunique().reindex(labels, fill_value=0)
     within = within.reset_index().assign(contrast=WITHIN)
 
     sex = sex_of(effects["sex"]).to_numpy(object)
