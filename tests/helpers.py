@@ -13,7 +13,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
 #: Every analysis the workflow has, GOSH and the multiverse included.
 EVERY_ANALYSIS = ("analyses=[dependence,moderators,risk_of_bias,time_course,small_study,sensitivity,next_experiment,"
-                  "gosh,multiverse]")
+                  "sex,gosh,multiverse]")
 #: Three groups of the bundled sheet: of 7 and 8 comparisons (GOSH fits every subset) and of 9 (300 random ones).
 SMALL_GROUPS = ["GABA", "Mu-opioid receptor (RVM)", "Anti-inflammatory cytokines"]
 

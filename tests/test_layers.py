@@ -13,7 +13,8 @@ SRC = Path(premeta.__file__).parent
 LAYERS = {
     "core": ["errors", "deprecation", "distributions", "vocabulary", "_shared", "models", "tables", "settings"],
     "input": ["files", "convert", "rob", "sheet", "pairing", "effects", "flags", "syrf"],
-    "methods": ["multilevel", "robumeta", "regression", "bias", "selection", "significance", "sensitivity", "planning"],
+    "methods": ["multilevel", "robumeta", "regression", "bias", "selection", "significance", "sensitivity", "planning",
+                "contrasts"],
     "per-group tables": ["groups"],
     "figures": ["plots"],
     "report": ["report"],

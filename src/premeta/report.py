@@ -169,6 +169,20 @@ def _extras(files) -> dict:
     return out
 
 
+def sex_summary(counts: list[dict]) -> str:
+    """The first sentence of the report's section on sex: over all groups (the last row of ``sex.csv``),
+    how many studies used males, females, mixed-sex groups, did not say, and tested both sexes separately."""
+    if not counts:
+        return ""
+    r = counts[-1]
+    parts = [f"{_count(r['studies_male'])} used males", f"{_count(r['studies_female'])} females",
+             f"{_count(r['studies_both'])} mixed-sex groups"]
+    if r["studies_not_reported"]:
+        parts.append(f"{_count(r['studies_not_reported'])} did not report the sex")
+    return (f"Of the {_count(r['studies'], 'study')}, {', '.join(parts)} (a study can count under several); "
+            f"{_count(r['studies_male_and_female'])} tested males and females separately.")
+
+
 #: How the report words each kind of conversion (:data:`premeta.convert.KINDS`) but the SEM's, in their order.
 CONVERSION_WORDS = {
     "ci": "a 95% CI of the mean for at least one group, converted to SD with that group's n and t quantile",
@@ -270,7 +284,9 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         forest={g: _img(p) for g, p in forest.items()},
         studies={g: _img(p) for g, p in (studies or {}).items()},
         funnel=_img(funnel),
-        x=_extras(extra),
+        x=(x := _extras(extra)),
+        sex_words=sex_summary(x.get("sex", [])),
+        effects_columns=list(effects.columns),
         rob_items=rob_tool(config.get("risk_of_bias", "syrcle")).labels | {"overall": "Overall"},
         rob_tool=rob_tool(config.get("risk_of_bias", "syrcle")), overall_rule=OVERALL_RULE,
         skipped=skipped or {},

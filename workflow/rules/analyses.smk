@@ -256,3 +256,34 @@ rule next_experiment:
         "../../environment.yml"
     script:
         "../scripts/next_experiment.py"
+
+
+# Sex as a biological variable: studies and animals by sex, and the male-female contrast within
+# studies that tested both sexes under one design, beside the between-study moderator estimate.
+rule sex:
+    input:
+        "results/effect_sizes.csv",
+    output:
+        table=report(
+            "results/sex.csv",
+            caption="../report/sex.rst",
+            category="Sex as a biological variable",
+        ),
+        contrasts=report(
+            "results/sex_contrasts.csv",
+            caption="../report/sex_contrasts.rst",
+            category="Sex as a biological variable",
+        ),
+    params:
+        group_by=config["group_by"],
+        match=config["sex_match"],
+        rho=config["rho"],
+        method=config["method"],
+        test=config["test"],
+        level=config["level"],
+    log:
+        "logs/sex.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/sex.py"

@@ -130,6 +130,10 @@ def missing_columns(analysis):
     """Why an analysis switched on cannot run on this sheet ('' when it can)."""
     if analysis == "time_course" and "time" not in SHEET:
         return "the sheet has no time column"
+    if analysis == "sex" and ("sex" not in SHEET or SHEET["sex"].isna().all()):
+        return "the sheet has no sex column"
+    if analysis == "sex" and (absent := [c for c in config["sex_match"] if c not in SHEET]):
+        return f"`sex_match` names columns the sheet does not have: {', '.join(absent)}"
     if analysis == "risk_of_bias" and not any(c in SHEET for c in TOOL.columns):
         return f"the sheet has none of the columns of {TOOL.label} ({', '.join(TOOL.columns)})"
     if analysis == "moderators" and not any(m in quality_score_column(SHEET, TOOL, config["moderators"])
