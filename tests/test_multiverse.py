@@ -223,7 +223,7 @@ def test_the_primary_is_unadjusted(table):
 
 
 def test_unknown_choices_are_refused():
-    with pytest.raises(ValueError, match="measure must be among SMD, MD, ROM, NMD, got 'XYZ'"):
+    with pytest.raises(ValueError, match="measure must be among SMD, MD, ROM, NMD, CVR, VR, got 'XYZ'"):
         premeta.specifications({"measure": ["XYZ"]})
     with pytest.raises(ValueError, match="unknown choice 'estimator'"):
         premeta.specifications({"estimator": ["REML"]})

@@ -104,7 +104,7 @@ def test_the_next_experiment_in_the_workflow(bundled):
     for r in table.itertuples():
         rows = effects[effects.mechanism == r.group]
         assert r.comparisons_at_n_power == ((rows.trt_n >= r.n_power) & (rows.ctl_n >= r.n_power)).sum()
-        if r.unit:  # one outcome: the SMD in its unit through the pooled control SD
+        if r.unit == r.unit:  # one outcome (not NaN): the SMD in its unit through the pooled control SD
             sd = rows.ctl_sd.fillna(rows.ctl_sem * np.sqrt(rows.ctl_n))  # an SD given as an SEM
             arms = rows.assign(ctl_sd=sd)[["study", "ctl_mean", "ctl_sd", "ctl_n"]].drop_duplicates()
             sd = np.sqrt(((arms.ctl_n - 1) * arms.ctl_sd ** 2).sum() / (arms.ctl_n - 1).sum())

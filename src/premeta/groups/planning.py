@@ -28,6 +28,8 @@ def _pooled_control_sd(rows: pd.DataFrame) -> float:
     """The pooled SD of the group's control arms, each control counted once (a shared control's
     repeated rows are one arm; an SD given as an SEM converted, :func:`premeta.convert.arm_sd`):
     :math:`\\sqrt{\\sum (n_c - 1) s_c^2 / \\sum (n_c - 1)}`."""
+    if not {"ctl_mean", "ctl_n"} <= set(rows):  # precomputed effects: no arms
+        return np.nan
     arms = rows.assign(ctl_sd=arm_sd(rows, "ctl")[0])[["study", "ctl_mean", "ctl_sd", "ctl_n"]].dropna()
     arms = arms.drop_duplicates()
     arms = arms[arms["ctl_n"] > 1]
@@ -97,8 +99,9 @@ def next_experiments(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str
     out["sd_pooled"] = np.where([bool(u) for u in units], sd, np.nan)  # a pooled SD across units means nothing
     out["effect_in_unit"] = np.where([bool(u) for u in units], out.get("smd", np.nan) * sd, np.nan)
     n_power = out.get("n_power", pd.Series(np.nan, index=out.index))
+    arms = {"trt_n", "ctl_n"} <= set(effects)  # precomputed effects give no group sizes
     out["comparisons_at_n_power"] = [
-        int(((by_group[g]["trt_n"] >= n) & (by_group[g]["ctl_n"] >= n)).sum()) if np.isfinite(n) else pd.NA
+        int(((by_group[g]["trt_n"] >= n) & (by_group[g]["ctl_n"] >= n)).sum()) if arms and np.isfinite(n) else pd.NA
         for g, n in zip(out["group"], n_power.astype(float))]
     return out.reindex(columns=NEXT_EXPERIMENT_COLUMNS).astype({"comparisons_at_n_power": "Int64"})
 
