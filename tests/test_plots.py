@@ -251,6 +251,7 @@ def test_figures_are_drawn_in_seaborns_theme_with_its_colourblind_palette():
     assert [tuple(c) for c in style.palette(12)] == [tuple(c) for c in sns.color_palette("husl", 12)]
 
 
+@pytest.mark.slow  # fresh Python processes
 def test_importing_the_figures_does_not_import_seaborn():
     """seaborn (with scipy.stats and statsmodels, half a second) comes with the first figure drawn,
     not with the import: checked in a fresh process."""
@@ -514,6 +515,7 @@ def test_ten_groups_have_distinct_colours_and_markers():
     assert len(set(eleven.values())) == 11 and eleven["g10"][1] == eleven["g5"][1]
 
 
+@pytest.mark.slow  # fresh Python processes
 def test_funnel_panels_are_the_same_bytes_in_any_process(tmp_path):
     """Drawn in two processes with different string hashing, the funnel panels are the same bytes
     (constrained layout placed them differently in the last bits, so a rerun's SVG differed)."""

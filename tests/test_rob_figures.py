@@ -183,6 +183,7 @@ def test_forest_with_a_checklist():
     assert _cells(fig) == {"yes": 2, "no": 2} and "✓ yes, ✗ no" in " ".join(_texts(fig))
 
 
+@pytest.mark.slow  # fresh Python processes
 def test_the_figures_are_the_same_bytes_in_any_process(tmp_path):
     """Drawn in two processes with different string hashing: the same PNG and SVG bytes."""
     script = ("import sys, pandas as pd; from premeta import rob; from premeta.plots import rob_traffic_light,"
