@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import close
+from helpers import REPO, close, run
 
 import premeta
 from premeta.errors import SheetError
@@ -68,3 +68,22 @@ def test_escalc_refuses_an_infinite_log_sd():
 
 def test_multiverse_leaves_the_variability_measures_out():
     assert not {"CVR", "VR"} & set(CHOICES["measure"])
+
+
+@pytest.mark.workflow
+def test_the_workflow_pools_lncvr_as_metafor(tmp_path):
+    """measure: CVR through the workflow on a corpus sheet (every comparison keeping its control's n):
+    each group's pooled lnCVR is metafor's rma(REML, knha) on escalc("CVR"); the forest plots and the
+    report say less or more variable, never "favours"."""
+    sheet = REPO / "tests" / "data" / "besson2016_mice.csv"
+    run(tmp_path, "--config", f"data={sheet}", "measure=CVR", "shared_control=full", "analyses=[]")
+    pooled = pd.read_csv(tmp_path / "results" / "pooled.csv").set_index("group")
+    expected = FIXTURE["mice_cvr"]
+    assert list(pooled.index[:-1]) == [r["group"] for r in expected]
+    for r in expected:
+        for c in ("k", "estimate", "se", "ci_low", "ci_high", "p", "tau2"):
+            close(pooled.at[r["group"], c], r[c])
+    svg = (tmp_path / "results" / "plots" / "forest_activity.svg").read_text()
+    assert "Less variable with" in svg and "More variable with" in svg and "Favours" not in svg
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "log ratios of the coefficients of variation (lnCVR" in html and "more variable with" in html

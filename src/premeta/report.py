@@ -39,6 +39,9 @@ MEASURE_WORDS = {
     "ROM": "log ratios of means",
     "NMD": "normalised mean differences (percent of the deficit of the control group relative to sham, "
            "Vesterinen et al. 2014)",
+    "CVR": "log ratios of the coefficients of variation (lnCVR, Nakagawa et al. 2015, with metafor's small-sample "
+           "corrections)",
+    "VR": "log ratios of the standard deviations (lnVR, Nakagawa et al. 2015, with metafor's small-sample corrections)",
 }
 
 
@@ -242,7 +245,8 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         mode_reason=reason,
         model_words=model_words(mode, config),
         labels=labels,
-        direction=labels.direction(config["orient"], better_of(effects["better"]) if "better" in effects else None),
+        direction=labels.direction(config["orient"], better_of(effects["better"]) if "better" in effects else None,
+                                   config["measure"]),
         simulated=is_simulated(sheet_path),
         sheet_name=Path(sheet_path).name,
         source=load(sheet_path, fmt, config.get("worksheet"))[0].attrs["source"],

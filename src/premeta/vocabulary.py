@@ -115,14 +115,17 @@ class Labels:
         """The label of an arm code of the sheet: ``trt`` or ``ctl``."""
         return {"trt": self.treatment, "ctl": self.control}[code]
 
-    def sides(self, orient: str, better: str | None = None) -> tuple[str, str]:
+    def sides(self, orient: str, better: str | None = None, measure: str = "SMD") -> tuple[str, str]:
         """The texts printed left and right of 0 under a forest plot (module docstring's rule).
 
         ``better`` is the direction of benefit shared by every row the figure shows
-        (:func:`better_of`), or None.
+        (:func:`better_of`), or None. A variability measure (:data:`VARIABILITY`: lnCVR, lnVR) has
+        no direction of benefit: its sides say less or more variable with the treatment.
         """
         if orient not in ORIENTS:
             raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+        if measure in VARIABILITY:
+            return f"Less variable with {self.treatment}", f"More variable with {self.treatment}"
         favour = (f"Favours {self.control}", f"Favours {self.treatment}")
         if orient == "benefit" or better == "higher":
             return favour
@@ -130,10 +133,14 @@ class Labels:
             return favour[::-1]
         return f"Lower with {self.treatment}", f"Higher with {self.treatment}"
 
-    def direction(self, orient: str, better: str | None = None) -> str:
+    def direction(self, orient: str, better: str | None = None, measure: str = "SMD") -> str:
         """The sentence that says what a positive effect means, as :meth:`sides` draws it."""
         if orient not in ORIENTS:
             raise ValueError(f"orient must be one of {', '.join(ORIENTS)}, got {orient!r}")
+        if measure in VARIABILITY:
+            what = "coefficients of variation" if measure == "CVR" else "standard deviations"
+            return (f"the log of the ratio of the {what} of {self.treatment} to {self.control}: positive values "
+                    f"mean more variable with {self.treatment}, whatever the direction of benefit")
         if orient == "benefit":
             return (f"positive values favour {self.treatment} over {self.control} (the sign of outcomes where "
                     "lower is better was reversed)")

@@ -40,5 +40,19 @@ out <- list(
   CVR = list(yi = as.numeric(cvr$yi), vi = as.numeric(cvr$vi)),
   VR = list(yi = as.numeric(vr$yi), vi = as.numeric(vr$vi))
 )
+# The workflow with measure: CVR on tests/data/besson2016_mice.csv (a corpus sheet written from the same
+# dataset by tests/data/make_corpus.R) and shared_control: full (every comparison keeps its control's n):
+# its pooled table's rows are rma(yi, vi, method = "REML", test = "knha") per mechanism.
+mice <- read.csv("tests/data/besson2016_mice.csv")
+mice$sd_e <- mice$trt_sem * sqrt(mice$trt_n)
+mice$sd_c <- mice$ctl_sem * sqrt(mice$ctl_n)
+mcvr <- escalc(measure = "CVR", m1i = trt_mean, sd1i = sd_e, n1i = trt_n,
+               m2i = ctl_mean, sd2i = sd_c, n2i = ctl_n, data = mice)
+out$mice_cvr <- lapply(sort(unique(mcvr$mechanism)), function(g) {
+  f <- rma(yi, vi, data = mcvr[mcvr$mechanism == g, ], method = "REML", test = "knha",
+           control = list(threshold = 1e-12, tol = 1e-12, maxiter = 1000))
+  list(group = g, k = f$k, estimate = as.numeric(f$beta), se = f$se, ci_low = f$ci.lb, ci_high = f$ci.ub,
+       p = f$pval, tau2 = f$tau2)
+})
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = FALSE),
            "tests/reference/metafor_variability.json")

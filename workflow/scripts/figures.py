@@ -26,7 +26,7 @@ better = effects.get("better", pd.Series(None, index=effects.index, dtype=object
 
 def sides(rows) -> tuple[str, str]:
     """What left and right of 0 mean for these rows (premeta.vocabulary.Labels.sides)."""
-    return labels.sides(p.orient, better_of(better[rows]))
+    return labels.sides(p.orient, better_of(better[rows]), p.measure)
 
 def draw(png: str, title: str, how) -> None:
     """One figure; one that cannot be drawn says why in its place and never stops the others."""
