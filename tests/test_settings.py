@@ -51,5 +51,5 @@ def test_problems_say_where_each_key_was_given():
         "treatment, control)",
         "key 'labels.treatment', value '' (in review.yaml): must not be empty",
         "key 'level', value 100 (in review.yaml): must be less than 100; level: confidence level in percent",
-        "key 'measure', value 'smd' (from --config): must be one of SMD, MD, ROM, NMD"]
+        "key 'measure', value 'smd' (from --config): must be one of SMD, MD, ROM, NMD, CVR, VR"]
     assert problems({}, SCHEMA, files=["review.yaml"]) == ["key 'data' is missing (in review.yaml): it is required"]
