@@ -170,3 +170,28 @@ def test_cli(runs, tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "changes_comparisons.csv")) == 16
     assert main(["diff", str(tmp_path / "none"), str(runs[0][2016])]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.workflow
+def test_the_workflow_says_what_changed_since_the_previous_run(every_analysis, tmp_path):
+    """The shared every-analysis run as the previous one (`previous`), this run without one study of
+    it: that study's comparisons are removed, their groups changed as compare_runs says, the others
+    unchanged, and the report has the section."""
+    from helpers import run
+
+    old = pd.read_csv(every_analysis / "small.csv")
+    gone = old.study.iloc[0]
+    sheet = tmp_path / "fewer.csv"
+    old[old.study != gone].to_csv(sheet, index=False)
+    run(tmp_path, "--config", f"data={sheet}", f"previous={every_analysis / 'results'}", "analyses=[]")
+    res = tmp_path / "results"
+    comparisons = pd.read_csv(res / "changes_comparisons.csv")
+    assert set(comparisons.change) == {"removed"} and len(comparisons) == (old.study == gone).sum()
+    groups = pd.read_csv(res / "changes_groups.csv").set_index("group")
+    touched = set(old.loc[old.study == gone, "mechanism"])
+    assert set(groups.index[groups.change == "changed"]) == touched | {"overall"}
+    assert (groups.loc[list(touched), "k_delta"] < 0).all()
+    expected = compare_runs(every_analysis / "results", res, "mechanism", "REML", "knha", 95)["groups"]
+    pd.testing.assert_series_equal(groups["change"], expected.set_index("group")["change"], check_names=False)
+    html = (res / "report.html").read_text()
+    assert 'id="changes"' in html and "What changed since the previous run" in html
