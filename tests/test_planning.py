@@ -112,3 +112,25 @@ def test_the_next_experiment_in_the_workflow(bundled):
             assert rows.outcome.nunique() == 1 and r.unit == rows.outcome.iloc[0]
     html = (res / "report.html").read_text()
     assert 'id="next-experiment"' in html and "O'Hagan A, Stevens JW, Campbell MJ" in html
+
+
+def test_groups_without_an_effect_to_plan_for_keep_their_rows():
+    """A group the primary model could not fit, and a run whose every estimate is 0, keep their rows
+    with the reason; nothing stops the others."""
+    import pandas as pd
+
+    from premeta.groups.planning import next_experiment_curves, next_experiments
+
+    effects = pd.DataFrame({"study": ["a", "b", "c", "d"], "mechanism": ["X", "X", "Y", "Y"], "outcome": "o",
+                            "trt_n": 8, "ctl_n": 8, "ctl_mean": [1.0, 2, 3, 4], "ctl_sd": 1.0})
+    primary = pd.DataFrame({"group": ["X", "Y", "overall"], "k": [2, 2, 4], "estimate": [0.8, np.nan, 0.5],
+                            "se": [0.3, np.nan, 0.2], "tau2": [0.0, np.nan, 0.0],
+                            "note": ["", "too few comparisons", ""]})
+    t = next_experiments(effects, primary).set_index("group")
+    assert t.at["X", "n_power"] == premeta.next_experiment(0.8, 0.3, 0.0)["n_power"].iloc[0]
+    assert np.isnan(t.at["Y", "n_power"])
+    assert t.at["Y", "note"] == "no pooled estimate to plan for (too few comparisons)"
+    assert t.at["X", "comparisons_at_n_power"] == 0 and t.at["X", "unit"] == "o" and t.at["X", "sd_pooled"] == 1
+    zero = next_experiments(effects, primary.assign(estimate=[0.0, np.nan, 0.0]))
+    assert zero["n_power"].isna().all() and zero["note"].iloc[0].startswith("not computed: ")
+    assert next_experiment_curves(zero).empty

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.convert import arm_sd
+from premeta.groups.common import attempt
 from premeta.planning import assurance, next_experiment, t_power
 from premeta.vocabulary import group_labels
 
@@ -86,15 +87,23 @@ def next_experiments(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str
         scale = np.ones(len(rows))
     bad = ~np.isfinite(scale) | (scale <= 0)
     why[bad & (why == "")] = "no control arm with an SD and n > 1 to scale the mean difference"
-    ok = (why == "") & rows["estimate"].notna().to_numpy() & rows["se"].notna().to_numpy()
+    fitted = rows["estimate"].notna().to_numpy() & rows["se"].notna().to_numpy()
+    note = rows["note"].fillna("").astype(str) if "note" in rows else pd.Series("", index=rows.index)
+    why[~fitted & (why == "")] = ["no pooled estimate to plan for" + (f" ({n})" if n else "")
+                                  for n in note[~fitted & (why == "")]]
+    ok = (why == "") & fitted
     out = pd.DataFrame({"group": rows["group"], "k": rows["k"], "estimate": rows["estimate"], "se": rows["se"],
                         "tau2": tau2, "note": why})
     if ok.any():
-        plan = next_experiment(rows["estimate"].to_numpy(float)[ok], rows["se"].to_numpy(float)[ok],
-                               np.nan_to_num(tau2[ok]), power=power, alpha=alpha, groups=rows["group"][ok],
-                               sd=scale[ok]).set_index("group")
-        out = out.join(plan.drop(columns=["estimate", "se", "tau2", "sd", "note"]), on="group")
-        out.loc[ok, "note"] = plan["note"].reindex(out.loc[ok, "group"]).to_numpy()
+        plan, refused = attempt(next_experiment, rows["estimate"].to_numpy(float)[ok], rows["se"].to_numpy(float)[ok],
+                                np.nan_to_num(tau2[ok]), power=power, alpha=alpha, groups=rows["group"][ok],
+                                sd=scale[ok])
+        if plan is None:  # no group has an effect to plan for (every estimate 0)
+            out.loc[ok, "note"] = refused
+        else:
+            plan = plan.set_index("group")
+            out = out.join(plan.drop(columns=["estimate", "se", "tau2", "sd", "note"]), on="group")
+            out.loc[ok, "note"] = plan["note"].reindex(out.loc[ok, "group"]).to_numpy()
     out["unit"] = units
     out["sd_pooled"] = np.where([bool(u) for u in units], sd, np.nan)  # a pooled SD across units means nothing
     out["effect_in_unit"] = np.where([bool(u) for u in units], out.get("smd", np.nan) * sd, np.nan)
