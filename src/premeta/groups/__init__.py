@@ -6,6 +6,7 @@ One module per family, beside the method module it applies (:mod:`premeta.groups
 :mod:`~premeta.groups.pooling`, :mod:`~premeta.groups.rows`, :mod:`~premeta.groups.moderators`,
 :mod:`~premeta.groups.bias`, :mod:`~premeta.groups.rob`, :mod:`~premeta.groups.sensitivity`,
 :mod:`~premeta.groups.multiverse_analysis`, :mod:`~premeta.groups.flow` (the flow of records),
-:mod:`~premeta.groups.changes` (what changed between two runs).
-:mod:`~premeta.groups.sex` (sex as a biological variable, beside :mod:`premeta.contrasts`).
+:mod:`~premeta.groups.changes` (what changed between two runs), :mod:`~premeta.groups.sex` (sex as
+a biological variable, beside :mod:`premeta.contrasts`), :mod:`~premeta.groups.planning` (the next
+experiment, beside :mod:`premeta.planning`).
 """
