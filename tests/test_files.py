@@ -2,6 +2,8 @@
 correctly, or refused with a message naming the file and saying what to do, through the installed
 `premeta validate` command and the real workflow."""
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +12,22 @@ import pandas as pd
 import pytest
 
 from helpers import REPO, run
+from premeta.cli import main
 
 FILES = REPO / "tests" / "sheets" / "files"
 PREMETA = str(Path(sys.executable).parent / "premeta")
 
 
 def validate(name: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([PREMETA, "validate", str(FILES / name), *args], capture_output=True, text=True,
-                          check=False)
+    """`premeta validate` on a file, run in this process (the installed command is the same
+    function, :func:`premeta.cli.main`; test_text_named_as_a_workbook_is_refused starts it)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["validate", str(FILES / name), *args])
+        except SystemExit as stop:  # argparse's refusals
+            code = stop.code
+    return subprocess.CompletedProcess(["premeta", "validate", name, *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize("name, read_as", [
