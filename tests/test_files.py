@@ -1,6 +1,6 @@
 """Files as spreadsheet programs write them (tests/sheets/files/, made by its make_files.py): read
-correctly, or refused with a message naming the file and saying what to do, through the installed
-`premeta validate` command and the real workflow."""
+correctly, or refused with a message naming the file and saying what to do, through `premeta validate`
+(its function in this process; the installed command in one test) and the real workflow."""
 
 import contextlib
 import io
