@@ -134,3 +134,23 @@ def test_groups_without_an_effect_to_plan_for_keep_their_rows():
     zero = next_experiments(effects, primary.assign(estimate=[0.0, np.nan, 0.0]))
     assert zero["n_power"].isna().all() and zero["note"].iloc[0].startswith("not computed: ")
     assert next_experiment_curves(zero).empty
+
+
+def test_one_unit_and_a_mean_difference_across_units():
+    """The group's one unit (effects.one_unit, shared with the multiverse's MD rule); a mean
+    difference over outcomes in different units has no SD to plan with and keeps its row."""
+    import pandas as pd
+
+    from premeta.effects import one_unit
+    from premeta.groups.planning import next_experiments
+
+    assert one_unit(pd.DataFrame({"outcome": ["a", "b"], "unit": ["s", "s"]})) == "s"
+    assert one_unit(pd.DataFrame({"outcome": ["a", "a"]})) == "a"
+    assert one_unit(pd.DataFrame({"outcome": ["a", "b"]})) is None
+    assert one_unit(pd.DataFrame({"outcome": ["a", "a"], "unit": ["s", None]})) is None
+    effects = pd.DataFrame({"study": ["a", "b"], "mechanism": "X", "outcome": ["o", "p"], "trt_n": 8, "ctl_n": 8,
+                            "ctl_mean": [1.0, 2], "ctl_sd": 1.0})
+    primary = pd.DataFrame({"group": ["X", "overall"], "k": 2, "estimate": 0.8, "se": 0.3, "tau2": 0.0})
+    t = next_experiments(effects, primary, measure="MD")
+    assert t["note"].iloc[0] == "outcomes in different units: no one SD" and np.isnan(t["n_power"].iloc[0])
+    assert t["unit"].iloc[0] == "" and np.isnan(t["sd_pooled"].iloc[0])

@@ -103,6 +103,14 @@ def nmd(m1, sd1, n1, m2, sd2, n2, msham):
     return 100 * (m1 - m2) / deficit, (100 * sd1 / deficit) ** 2 / n1 + (100 * sd2 / deficit) ** 2 / n2
 
 
+def one_unit(rows: pd.DataFrame) -> str | None:
+    """The one unit every row's outcome is measured in: the ``unit`` column's value where the sheet
+    has that column, else the one ``outcome`` (a single outcome is a single unit); None when the
+    rows' units differ or one is missing. A mean difference, or an SD pooled over the rows, needs it."""
+    units = rows["unit" if "unit" in rows else "outcome"].astype("string")
+    return None if units.isna().any() or units.nunique() != 1 else str(units.iloc[0])
+
+
 def shared_control_key(sheet: pd.DataFrame) -> pd.Series:
     """The control group each row is set against: its (``study``, ``control_group``, ``outcome``,
     ``time``), as text; missing (``<NA>``) where ``control_group`` is empty (a control of its own)."""

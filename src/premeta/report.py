@@ -236,6 +236,7 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
     omitted, effects = effects[left_out], effects[~left_out]
     mode, reason = dependence_mode(effects, config["dependence"], config.get("shared_control", "split"))
     labels = Labels.from_config(config)
+    tool = rob_tool(config.get("risk_of_bias", "syrcle"))
     main = primary.assign(glance_note=glance_notes(primary, pooled, config["level"]))
     return env.get_template("report.html.j2").render(
         primary=main.iloc[:-1].to_dict("records"),
@@ -291,8 +292,7 @@ def render(*, sheet_path, effects: pd.DataFrame, primary: pd.DataFrame, pooled: 
         x=(x := _extras(extra)),
         sex_words=sex_summary(x.get("sex", [])),
         effects_columns=list(effects.columns),
-        rob_items=rob_tool(config.get("risk_of_bias", "syrcle")).labels | {"overall": "Overall"},
-        rob_tool=rob_tool(config.get("risk_of_bias", "syrcle")), overall_rule=OVERALL_RULE,
+        rob_items=tool.labels | {"overall": "Overall"}, rob_tool=tool, overall_rule=OVERALL_RULE,
         skipped=skipped or {},
         bubbles=bubbles or {},
     )

@@ -46,7 +46,7 @@ from premeta.groups.pooling import rve_row, three_level_row, cohort_key
 from premeta.groups.bias import modified_se_sizes, selmodel_by_direction
 from premeta.groups.common import attempt, attempt_strata, with_notes
 from premeta.vocabulary import DEPENDENCE, MEASURES, group_labels
-from premeta.effects import escalc
+from premeta.effects import escalc, one_unit
 from premeta.flags import flagged
 from premeta.bias import pet_peese
 from premeta.models import METHODS, TESTS, fit
@@ -182,13 +182,11 @@ def _measure_note(rows: pd.DataFrame, measure: str, sheet_measure: str) -> str:
     if measure == "NMD" and (lack := int(pd.to_numeric(rows.get("sham_mean", pd.Series(np.nan, index=rows.index)),
                                                          errors="coerce").isna().sum())):
         return f"no sham data for NMD ({lack} of {len(rows)} comparisons have no sham_mean)"
-    if measure == "MD":
+    if measure == "MD" and one_unit(rows) is None:
         col = "unit" if "unit" in rows else "outcome"
-        units = rows[col].astype("string")
-        if units.isna().any() or units.nunique() > 1:
-            return (f"outcomes in different units ({units.nunique()} units)" if col == "unit" else
-                    f"outcomes in different units: {units.nunique()} outcomes and no unit column to tell they "
-                    "share one")
+        n = rows[col].astype("string").nunique()
+        return (f"outcomes in different units ({n} units)" if col == "unit" else
+                f"outcomes in different units: {n} outcomes and no unit column to tell they share one")
     return ""
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from premeta.convert import arm_sd
+from premeta.effects import one_unit
 from premeta.groups.common import attempt
 from premeta.planning import assurance, next_experiment, t_power
 from premeta.vocabulary import group_labels
@@ -16,13 +17,6 @@ NEXT_EXPERIMENT_COLUMNS = ["group", "k", "estimate", "se", "tau2", "smd", "unit"
                            "alpha", "target", "n_power", "power_at_n_power", "assurance_at_n_power",
                            "assurance_limit", "n_assurance", "assurance_at_n_assurance", "comparisons_at_n_power",
                            "note"]
-
-
-def _unit(rows: pd.DataFrame) -> str:
-    """The one unit of a group's outcomes (its ``unit`` column, else its one outcome), or ''."""
-    column = "unit" if "unit" in rows and rows["unit"].notna().all() else "outcome"
-    values = rows[column].dropna().unique() if column in rows else []
-    return str(values[0]) if len(values) == 1 and len(rows[column].dropna()) == len(rows) else ""
 
 
 def _pooled_control_sd(rows: pd.DataFrame) -> float:
@@ -79,7 +73,8 @@ def next_experiments(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str
     of = group_labels(effects, group_by)
     by_group = {g: effects[of == g] for g in rows["group"]}
     sd = np.array([_pooled_control_sd(by_group[g]) for g in rows["group"]])
-    units = [_unit(by_group[g]) for g in rows["group"]]
+    units = [one_unit(by_group[g]) or "" for g in rows["group"]]
+    one = np.array([bool(u) for u in units])
     scale = {"SMD": np.ones(len(rows)), "MD": sd}.get(measure)
     why = np.full(len(rows), "", dtype=object)
     if scale is None:
@@ -87,6 +82,8 @@ def next_experiments(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str
         scale = np.ones(len(rows))
     bad = ~np.isfinite(scale) | (scale <= 0)
     why[bad & (why == "")] = "no control arm with an SD and n > 1 to scale the mean difference"
+    if measure == "MD":  # an SD pooled over outcomes in different units scales nothing
+        why[(why == "") & ~one] = "outcomes in different units: no one SD"
     fitted = rows["estimate"].notna().to_numpy() & rows["se"].notna().to_numpy()
     note = rows["note"].fillna("").astype(str) if "note" in rows else pd.Series("", index=rows.index)
     why[~fitted & (why == "")] = ["no pooled estimate to plan for" + (f" ({n})" if n else "")
@@ -105,8 +102,8 @@ def next_experiments(effects: pd.DataFrame, primary: pd.DataFrame, group_by: str
             out = out.join(plan.drop(columns=["estimate", "se", "tau2", "sd", "note"]), on="group")
             out.loc[ok, "note"] = plan["note"].reindex(out.loc[ok, "group"]).to_numpy()
     out["unit"] = units
-    out["sd_pooled"] = np.where([bool(u) for u in units], sd, np.nan)  # a pooled SD across units means nothing
-    out["effect_in_unit"] = np.where([bool(u) for u in units], out.get("smd", np.nan) * sd, np.nan)
+    out["sd_pooled"] = np.where(one, sd, np.nan)  # a pooled SD across units means nothing
+    out["effect_in_unit"] = np.where(one, out.get("smd", np.nan) * sd, np.nan)
     n_power = out.get("n_power", pd.Series(np.nan, index=out.index))
     arms = {"trt_n", "ctl_n"} <= set(effects)  # precomputed effects give no group sizes
     out["comparisons_at_n_power"] = [
