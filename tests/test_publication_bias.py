@@ -394,3 +394,17 @@ def test_selection_models_per_group_are_selmodel_in_the_direction_of_each_groups
     flipped = e.assign(yi=e.yi.where(e.species == "mice", -e.yi))  # the rats' effects point the other way
     sides = selection_models(flipped, "species", 95).set_index("group").alternative
     assert sides["rats"] != sides["mice"] and sides["mice"] == table.loc["mice", "alternative"]
+
+
+def test_pet_peese_of_a_mean_difference_regresses_on_the_se():
+    """The modified SE is for SMDs (their SE depends on the estimate); effects of another measure,
+    with group sizes or not, regress on the SE, in the small-study table as in the multiverse."""
+    from premeta.groups.bias import modified_se_sizes, small_study_tests
+    e = _rodent_effects().assign(trt_n=DATA["rodents"]["n1i"], ctl_n=DATA["rodents"]["n2i"],
+                                 ctl_n_eff=DATA["rodents"]["n2i"])
+    assert modified_se_sizes(e.assign(measure="SMD"))[0] is not None
+    assert modified_se_sizes(e.assign(measure="MD")) == (None, None)
+    rows = small_study_tests(e.assign(measure="MD")).set_index("analysis")
+    lib = pet_peese(e.yi, e.vi, method="FE", test="knha").set_index("model")
+    assert rows.loc["PET (WLS)", "precision"] == "SE"
+    close(rows.loc["PET (WLS)", ["estimate", "p"]].to_numpy(float), lib.loc["PET", ["estimate", "p"]].to_numpy(float))

@@ -138,8 +138,8 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
 def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> list[dict]:
     """PET, PEESE and the conditional PET-PEESE estimate as weighted least squares (Stanley and
     Doucouliagos 2014: :func:`premeta.pet_peese` with ``method="FE", test="knha"``), against the
-    modified SE sqrt(1/n1 + 1/n2) where every comparison has group sizes (Pustejovsky and Rodgers
-    2019; n as it entered the effect size), else against the SE."""
+    modified SE sqrt(1/n1 + 1/n2) for SMDs whose comparisons all have group sizes (Pustejovsky and
+    Rodgers 2019; n as it entered the effect size, :func:`modified_se_sizes`), else against the SE."""
     n1, n2 = modified_se_sizes(effects)
     precision = "SE" if n1 is None else "modified SE"
     names = {"PET": "PET (WLS)", "PEESE": "PEESE (WLS)", "PET-PEESE": "PET-PEESE (conditional)"}
@@ -157,8 +157,12 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
 
 def modified_se_sizes(effects: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The group sizes ``(n1i, n2i)`` of PET-PEESE's modified SE sqrt(1/n1 + 1/n2) (Pustejovsky and
-    Rodgers 2019) where every comparison has them (:func:`_arm_sizes`), else ``(None, None)``: PET and
-    PEESE then regress on the SE (:func:`premeta.pet_peese`'s ``n1i, n2i``)."""
+    Rodgers 2019) for standardised mean differences (``measure`` SMD: their SE depends on the estimate)
+    where every comparison has them (:func:`_arm_sizes`), else ``(None, None)``: PET and PEESE then
+    regress on the SE (:func:`premeta.pet_peese`'s ``n1i, n2i``), whose SE for a mean difference or a
+    ratio does not depend on the estimate."""
+    if "measure" in effects and (effects["measure"] != "SMD").any():
+        return None, None
     n1, n2 = _arm_sizes(effects)
     if len(n1) and np.isfinite(n1).all() and np.isfinite(n2).all():
         return n1, n2

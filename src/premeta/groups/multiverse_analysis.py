@@ -494,7 +494,7 @@ def _pet_peese_stacked(rows: list[dict], strata: list, level: float) -> None:
     all have group sizes (:func:`premeta.groups.bias.modified_se_sizes`), else the SE."""
     by_predictor: dict = {}
     for j, kept in strata:
-        n1, n2 = modified_se_sizes(kept) if rows[j]["measure"] == "SMD" else (None, None)
+        n1, n2 = modified_se_sizes(kept)
         by_predictor.setdefault(n1 is not None, []).append((j, kept, n1, n2))
     for sizes, part in by_predictor.items():
         ids = np.concatenate([np.full(len(kept), j) for j, kept, _, _ in part])
