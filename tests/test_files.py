@@ -97,6 +97,25 @@ def test_refused_with_the_file_and_the_reason(name, message):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("kind", ["long", "syrf"])
+def test_a_group_sheet_without_data_rows_is_refused_as_a_comparison_sheet_is(kind, tmp_path):
+    """The long template as `premeta template --format long` writes it, and a SyRF export's header
+    alone: the message of header_only.csv, not an error of pandas'."""
+    path = tmp_path / f"{kind}.csv"
+    if kind == "long":
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["template", "--format", "long", "-o", str(path)]) == 0
+    else:
+        header = (REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv").read_text().splitlines()[0]
+        path.write_text(header + "\n")
+    for command in ("validate", "pair"):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main([command, str(path), *(["-o", str(tmp_path / "paired.csv")] if command == "pair" else [])])
+        assert code == 1 and err.getvalue() == f"premeta: {path}: has a header but no data rows\n", command
+    assert not (tmp_path / "paired.csv").exists()
+
+
 def test_text_named_as_a_workbook_is_refused(tmp_path):
     renamed = tmp_path / "extraction.xlsx"
     renamed.write_bytes((FILES / "tab_separated_named.csv").read_bytes())

@@ -408,3 +408,12 @@ def test_pet_peese_of_a_mean_difference_regresses_on_the_se():
     lib = pet_peese(e.yi, e.vi, method="FE", test="knha").set_index("model")
     assert rows.loc["PET (WLS)", "precision"] == "SE"
     close(rows.loc["PET (WLS)", ["estimate", "p"]].to_numpy(float), lib.loc["PET", ["estimate", "p"]].to_numpy(float))
+    # the three-level Egger test likewise: its row against the modified SE says why it is not computed
+    nested = small_study_tests(e.assign(measure="MD", study=[f"s{i // 2}" for i in range(len(e))]))
+    three = nested[nested.analysis == "Egger regression (three-level, CR2)"].set_index("precision")
+    assert np.isfinite(three.loc["SE", "p"]) and np.isnan(three.loc["modified SE", "p"])
+    assert three.loc["modified SE", "note"] == (
+        "the modified SE is for SMDs, whose SE depends on the estimate; the SE of an effect measured as MD does "
+        "not, so the row against the SE is the test")
+    smd = small_study_tests(e.assign(measure="SMD", study=[f"s{i // 2}" for i in range(len(e))]))
+    assert np.isfinite(smd[smd.analysis == "Egger regression (three-level, CR2)"].p).all()

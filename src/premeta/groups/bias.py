@@ -92,7 +92,7 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
     :func:`premeta.bias.egger` with ``model="rma.mv"`` (metafor ``rma.mv(yi, vi, mods = ~ x,
     random = ~ 1 | study/comparison)``, clubSandwich ``coef_test(fit, vcov = "CR2", cluster =
     study)``; by REML whatever ``method``; ``df`` the Satterthwaite df of the slope), against the
-    SE and against the modified SE :math:`\\sqrt{1/n_1 + 1/n_2}` (``precision`` "modified SE"; n
+    SE and, for SMDs, against the modified SE :math:`\\sqrt{1/n_1 + 1/n_2}` (``precision`` "modified SE"; n
     as they entered the effect size: ``trt_n`` and ``ctl_n_eff``, the control split among the
     comparisons sharing it). Where
     no study has more than one comparison the rows say so: the meta-regression rows above are
@@ -177,10 +177,14 @@ def _arm_sizes(effects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str) -> list[dict]:
-    """The rows "Egger regression (three-level, CR2)" of :func:`small_study_tests`: SE and modified SE."""
+    """The rows "Egger regression (three-level, CR2)" of :func:`small_study_tests`: SE and modified SE
+    (for SMDs only, as :func:`modified_se_sizes`: another measure's row says why it is not computed)."""
     study = effects["study"].astype(str).to_numpy(object)
     nested = pd.Series(study).value_counts().max() > 1 if len(study) else False
     n1, n2 = _arm_sizes(effects)
+    # as PET-PEESE (modified_se_sizes): the modified SE for SMDs only
+    measures = effects["measure"].dropna().unique() if "measure" in effects else []
+    other = " or ".join(str(m) for m in measures if m != "SMD")
     rows = []
     for predictor, precision in (("sei", "SE"), ("msei", "modified SE")):
         ok = np.isfinite(n1) & np.isfinite(n2) if predictor == "msei" else np.ones(len(yi), bool)
@@ -191,6 +195,10 @@ def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mod
             continue
         if predictor == "msei" and not ok.any():
             rows.append(row | {"note": "no group sizes (the sheet gives precomputed effects only)"})
+            continue
+        if predictor == "msei" and other:
+            rows.append(row | {"note": f"the modified SE is for SMDs, whose SE depends on the estimate; the SE of an "
+                                       f"effect measured as {other} does not, so the row against the SE is the test"})
             continue
         r, why = attempt(egger, yi[ok], vi[ok], predictor, model="rma.mv", n1i=n1[ok], n2i=n2[ok],
                          cluster=study[ok], mods=None if mods is None else mods[ok].reset_index(drop=True))
