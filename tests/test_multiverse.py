@@ -145,7 +145,8 @@ def test_groups_that_cannot_be_fitted_say_why(table):
     one = table[table.group == "Social interaction"]
     assert one["estimate"].isna().all() and (one["note"] != "").all()
     splash = table[(table.group == "Splash test") & (table.dependence == "rve") & (table.inclusion == "all")]
-    assert splash["note"].str.startswith("RVE needs at least 2 studies with more than one comparison").all()
+    # the primary analysis' own rule (groups.pooling.rve_row): RVE needs 2 studies, not nested comparisons
+    assert (splash["note"] == "one study: robust variance estimation needs at least 2").all()
 
 
 def test_rules_without_effect_are_marked_duplicate(table):
@@ -250,3 +251,24 @@ def test_the_workflows_multiverse(every_analysis):
     assert "Robustness: the multiverse of analytic choices" in html
     assert html.count('alt="Specification curve: ') == 3
     assert "Steegen S, Tuerlinckx F" in html and "Simonsohn U, Simmons JP, Nelson LD" in html
+
+
+def test_the_primary_rve_specification_is_the_primary_analysis():
+    """config/minocycline.yaml (Reis et al. 2019, analysis A): dependence rve (CORR, rho 0.8) on groups
+    where every study contributes one comparison. primary.csv fits robu there (robumeta does), so the
+    multiverse's primary specification is that same fit, not a note: one primary analysis per run."""
+    from premeta.effects import escalc
+    from premeta.groups.pooling import primary
+
+    sheet = checked(ROOT / "data" / "minocycline" / "analysis_a_sheet.csv", orient="raw")[0]
+    choices = {"measure": ["SMD"], "method": ["REML"], "test": ["z"], "dependence": ["rve"], "inclusion": ["all"],
+               "adjustment": ["none"]}
+    spec = premeta.multiverse(sheet, choices, orient="raw", rho=0.8, rve_model="CORR").set_index("group")
+    main = primary(escalc(sheet, orient="raw"), "mechanism", "rve", rho=0.8, rve_model="CORR")["table"]
+    main = main.iloc[:-1]  # the groups, not all of them together
+    main = main[main.k > 1].set_index("group")  # k = 1: primary.csv shows the comparison, the multiverse nothing
+    # at most one study with several comparisons in a group (the old rule wanted 2)
+    assert list(main.k) == [34, 5, 17, 14] and list(main.clusters) == [33, 5, 17, 14]
+    for col in ("k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "tau2"):
+        close(spec.loc[main.index, col], main[col].to_numpy(float), rtol=1e-12)
+    assert spec.loc["Social Interaction", "note"] == "1 comparison in the group: nothing to pool"

@@ -307,7 +307,8 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
       whole sheet (a shared control is checked across groups).
     * ``MD`` needs the group's outcomes in one unit: one value of a ``unit`` column, or without
       it one ``outcome``. ``NMD`` needs ``sham_mean`` in every row of the group.
-    * ``rve`` needs at least 2 studies with more than one comparison; ``multilevel`` 2 studies;
+    * ``rve`` and ``multilevel`` need 2 studies (``rve`` as the primary analysis,
+      :func:`premeta.groups.pooling.rve_row`);
       ``pet_peese`` 3 comparisons and a precision that varies; ``selmodel`` 3 comparisons and at
       least one p-value on each side of the step; every model at least 2 comparisons (2 cohorts
       after ``aggregate``).
@@ -435,9 +436,6 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
 def _own_model(kept: pd.DataFrame, dependence: str, rho: float, level: float, rve_model: str, note: str) -> dict:
     """The specification's numbers from the three-level model or RVE, with their own estimator and
     tests (:data:`OWN_MODEL`); a note where it cannot be fitted."""
-    several = int((kept.groupby("study").size() > 1).sum())
-    if dependence == "rve" and several < 2:
-        return {"note": f"RVE needs at least 2 studies with more than one comparison; {several} here"}
     out, why = (attempt(three_level_row, kept, level) if dependence == "multilevel"
                 else attempt(rve_row, kept, rho, level, rve_model))
     if out is None:
