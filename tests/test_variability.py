@@ -66,6 +66,22 @@ def test_escalc_refuses_an_infinite_log_sd():
         premeta.escalc(sheet, "VR", orient="raw")
 
 
+@pytest.mark.parametrize("measure", ["CVR", "VR"])
+def test_a_split_control_of_one_animal_is_left_out_with_the_variability_reason(measure):
+    """A control of 3 animals shared by 3 comparisons (shared_control: split) leaves 1 to each: its
+    log SD's correction 1/(2(n - 1)) is undefined, so the rows are left out, saying so (not Hedges' df)."""
+    sheet = pd.DataFrame({"study": ["A", "A", "A", "B"], "outcome": "o", "better": "lower", "mechanism": "g",
+                          "control_group": ["c", "c", "c", None], "trt_mean": [10.0, 11, 12, 9],
+                          "trt_sd": [2.0, 3, 2.5, 1], "trt_n": [8, 8, 8, 7], "ctl_mean": [14.0, 14, 14, 7],
+                          "ctl_sd": [1.0, 1, 1, 0.4], "ctl_n": [3, 3, 3, 7]})
+    out = premeta.escalc(validate(sheet, measure=measure, orient="raw"), measure, orient="raw")
+    assert out["yi"].isna().tolist() == [True, True, True, False]
+    assert (out["omitted"][:3] == (
+        f"{measure} undefined: the control group (n = 3) split among 3 comparisons leaves 1 animal to this one, "
+        "and the correction of its log SD, 1/(2(n - 1)), needs n above 1 (Nakagawa et al. 2015); left out of every "
+        "model (shared_control: full or covariance keeps it)")).all()
+
+
 def test_multiverse_leaves_the_variability_measures_out():
     assert not {"CVR", "VR"} & set(CHOICES["measure"])
 

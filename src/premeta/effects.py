@@ -150,8 +150,8 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
         (``full``, and ``covariance``, whose comparisons then covary: :func:`shared_control_vcov`).
         With ``split``, a row whose n / m leaves its SMD undefined (Hedges' df
         :math:`n_t + n_c/m - 2 \\le 1`, or a pooled variance :math:`\\le 0`: metafor's ``escalc``
-        gives NA) keeps NaN ``yi`` and ``vi`` and the reason in ``omitted``: it is left out of every
-        model, as metafor's ``rma`` leaves out its NA.
+        gives NA), or its lnCVR or lnVR (:math:`n_c/m \\le 1`), keeps NaN ``yi`` and ``vi`` and the
+        reason in ``omitted``: it is left out of every model, as metafor's ``rma`` leaves out its NA.
 
     Returns
     -------
@@ -227,11 +227,13 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
     # the CAMARADES split is the review's choice: where it leaves no SMD, the row is left out, as metafor's NA
     omitted = pd.Series("", index=sheet.index, dtype=object)
     for row in sheet.index[bad & split_below_2]:
+        why = ("and the correction of its log SD, 1/(2(n - 1)), needs n above 1 (Nakagawa et al. 2015)"
+               if measure in VARIABILITY else
+               f"so Hedges' df n_t + n_c/m - 2 = {n_t[row] + n_c[row] - 2:.3g} (must exceed 1) or the pooled "
+               "variance is not positive")
         omitted[row] = (f"{measure} undefined: the control group (n = {column(sheet, 'ctl_n')[row]:g}) split among "
-                        f"{m[row]} comparisons leaves {n_c[row]:.3g} animals to this one, so Hedges' df "
-                        f"n_t + n_c/m - 2 = {n_t[row] + n_c[row] - 2:.3g} (must exceed 1) or the pooled "
-                        "variance is not positive; left out of every model (shared_control: full or "
-                        "covariance keeps it)")
+                        f"{m[row]} comparisons leaves {n_c[row]:.3g} animal{'' if n_c[row] == 1 else 's'} to this one, {why}; left out of "
+                        "every model (shared_control: full or covariance keeps it)")
     for row in sheet.index[bad & ~split_below_2]:
         problems.append(
             Problem(row, "yi", yi[row], f"no finite {measure} with vi > 0 can be computed from this row")
