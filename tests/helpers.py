@@ -6,14 +6,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REFERENCE = Path(__file__).parent / "reference" / "metafor.json"
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SHEET = REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"
-#: Every analysis the workflow has, GOSH and the multiverse included.
-EVERY_ANALYSIS = ("analyses=[dependence,moderators,risk_of_bias,time_course,small_study,sensitivity,next_experiment,"
-                  "sex,gosh,multiverse]")
+#: Every analysis the workflow has, GOSH and the multiverse included (the schema's ``analyses``).
+EVERY_ANALYSIS = "analyses=[{}]".format(",".join(yaml.safe_load(
+    (REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]["analyses"]["items"]["enum"]))
 #: Three groups of the bundled sheet: of 7 and 8 comparisons (GOSH fits every subset) and of 9 (300 random ones).
 SMALL_GROUPS = ["GABA", "Mu-opioid receptor (RVM)", "Anti-inflammatory cytokines"]
 
