@@ -98,9 +98,10 @@ def test_rve_exported():
 @pytest.mark.workflow
 def test_workflow_rve_model(tmp_path):
     """`dependence: rve` with `rve_model: HIER` in the workflow: the model named in the table of
-    choice and the report, no rho (HIER has none), estimates equal to premeta.rve on the effects."""
+    choice and the report, no rho (HIER has none), estimates equal to premeta.rve on the effects.
+    Both names given in another case, as the settings accept them."""
     example = REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv"
-    run(tmp_path, "--config", f"data={example}", "dependence=rve", "rve_model=HIER", "analyses=[dependence]")
+    run(tmp_path, "--config", f"data={example}", "dependence=RVE", "rve_model=hier", "analyses=[dependence]")
     results = tmp_path / "results"
     assert pd.read_csv(results / "primary.csv").model.iloc[0].startswith("robu (HIER)")
     assert "rve_model: CORR" in pd.read_csv(results / "dependence_rho.csv").note[0]

@@ -222,12 +222,15 @@ def test_snakemake_report(bundled, tmp_path):
 
 
 @pytest.mark.workflow
-def test_dependence_rve_in_the_workflow(tmp_path):
-    run(tmp_path, "--config", f"data={SHEET}", "dependence=RVE", "rho=0.8", "analyses=[dependence]")
-    dep = pd.read_csv(tmp_path / "results" / "primary.csv")
+def test_dependence_rve_in_the_workflow(minocycline_a):
+    """`dependence: rve` (config/minocycline.yaml, the run conftest.py shares): every group and the
+    overall row by robumeta's CORR model, studies as clusters, named so in the report
+    (test_rve.py runs HIER, spelled RVE on the command line)."""
+    results, _ = minocycline_a
+    dep = pd.read_csv(results / "primary.csv")
     assert (dep.dependence == "rve").all() and dep.estimate.notna().all() and (dep.clusters == dep.studies).all()
-    html = (tmp_path / "results" / "report.html").read_text()
-    assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR"' in html
+    html = (results / "report.html").read_text()
+    assert "Handling used: <b>rve</b>" in html and 'robu(modelweights = "CORR",\nrho = 0.8, small = TRUE)' in html
 
 
 @pytest.mark.workflow
