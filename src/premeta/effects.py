@@ -231,9 +231,10 @@ def escalc(sheet: pd.DataFrame, measure: str = "SMD", orient: str = "benefit",
                if measure in VARIABILITY else
                f"so Hedges' df n_t + n_c/m - 2 = {n_t[row] + n_c[row] - 2:.3g} (must exceed 1) or the pooled "
                "variance is not positive")
+        animals = f"{n_c[row]:.3g} animal{'' if n_c[row] == 1 else 's'}"
         omitted[row] = (f"{measure} undefined: the control group (n = {column(sheet, 'ctl_n')[row]:g}) split among "
-                        f"{m[row]} comparisons leaves {n_c[row]:.3g} animal{'' if n_c[row] == 1 else 's'} to this one, {why}; left out of "
-                        "every model (shared_control: full or covariance keeps it)")
+                        f"{m[row]} comparisons leaves {animals} to this one, {why}; left out of every model "
+                        "(shared_control: full or covariance keeps it)")
     for row in sheet.index[bad & ~split_below_2]:
         problems.append(
             Problem(row, "yi", yi[row], f"no finite {measure} with vi > 0 can be computed from this row")
