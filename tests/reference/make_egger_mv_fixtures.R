@@ -59,15 +59,8 @@ a <- dat.assink2016
 assink <- list(yi = a$yi, vi = a$vi, n1i = NULL, n2i = NULL, study = as.character(a$study),
                comparison = as.character(a$esid), group = NULL)
 
-b <- read.csv("tests/data/besson2016_rodents.csv", stringsAsFactors = FALSE, na.strings = "",
-              check.names = FALSE)
-m <- ifelse(is.na(b$control_group), 1,
-            ave(rep(1, nrow(b)), b$study, b$control_group, b$outcome, FUN = length))
-es <- escalc("SMD", m1i = b$trt_mean, sd1i = b$trt_sem * sqrt(b$trt_n), n1i = b$trt_n,
-             m2i = b$ctl_mean, sd2i = b$ctl_sem * sqrt(b$ctl_n), n2i = b$ctl_n / m, vtype = "LS")
-besson <- list(yi = ifelse(b$better == "lower", -1, 1) * as.numeric(es$yi), vi = as.numeric(es$vi),
-               n1i = b$trt_n, n2i = b$ctl_n / m, study = b$study, comparison = b$comparison,
-               group = b$mechanism)
+source("tests/reference/besson2016_effects.R")
+besson <- besson_effects()[c("yi", "vi", "n1i", "n2i", "study", "comparison", "group")]
 
 c0 <- read.csv("data/minocycline/minocycline_sheet.csv", stringsAsFactors = FALSE, check.names = FALSE)
 es <- escalc("SMD", m1i = trt_mean, sd1i = trt_sd, n1i = trt_n, m2i = ctl_mean, sd2i = ctl_sd,

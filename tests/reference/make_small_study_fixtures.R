@@ -19,7 +19,8 @@
 # Effect sizes, as premeta's workflow computes them (the config of each sheet):
 #   besson2016_rodents: escalc("SMD", vtype = "LS") with SD = SEM * sqrt(n), a control shared by m
 #     rows (same study, control_group, outcome) entering each with n/m, negated where better is
-#     "lower" (orient: benefit); as tests/data/make_corpus.R;
+#     "lower" (orient: benefit); as tests/data/make_corpus.R (besson2016_effects.R, shared with
+#     make_egger_mv_fixtures.R);
 #   minocycline_c: escalc("SMD"), minocycline as group 1, negated where better is "lower";
 #   minocycline_a: yi and sei as published (orient: raw, config/minocycline.yaml), vi = sei^2.
 # ni is the total number of animals of a comparison, trt_n + ctl_n (the real arm sizes).
@@ -41,14 +42,8 @@ tight <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)
 num <- function(x) if (is.null(x) || length(x) == 0) NA_real_ else as.numeric(x)
 
 # ---- data -------------------------------------------------------------------------------------
-b <- read.csv("tests/data/besson2016_rodents.csv", stringsAsFactors = FALSE, na.strings = "",
-              check.names = FALSE)
-m <- ifelse(is.na(b$control_group), 1,
-            ave(rep(1, nrow(b)), b$study, b$control_group, b$outcome, FUN = length))
-es <- escalc("SMD", m1i = b$trt_mean, sd1i = b$trt_sem * sqrt(b$trt_n), n1i = b$trt_n,
-             m2i = b$ctl_mean, sd2i = b$ctl_sem * sqrt(b$ctl_n), n2i = b$ctl_n / m, vtype = "LS")
-besson <- list(yi = ifelse(b$better == "lower", -1, 1) * as.numeric(es$yi), vi = as.numeric(es$vi),
-               ni = b$trt_n + b$ctl_n, group = b$mechanism)
+source("tests/reference/besson2016_effects.R")
+besson <- besson_effects()[c("yi", "vi", "ni", "group")]
 
 c0 <- read.csv("data/minocycline/analysis_c_sheet.csv", stringsAsFactors = FALSE, check.names = FALSE)
 es <- escalc("SMD", m1i = trt_mean, sd1i = trt_sd, n1i = trt_n, m2i = ctl_mean, sd2i = ctl_sd,
