@@ -417,3 +417,9 @@ def test_pet_peese_of_a_mean_difference_regresses_on_the_se():
         "not, so the row against the SE is the test")
     smd = small_study_tests(e.assign(measure="SMD", study=[f"s{i // 2}" for i in range(len(e))]))
     assert np.isfinite(smd[smd.analysis == "Egger regression (three-level, CR2)"].p).all()
+    # SMDs beside precomputed effects (no n): the modified SE on the rows with group sizes
+    mixed = e.assign(measure=["precomputed"] + ["SMD"] * (len(e) - 1), study=[f"s{i // 2}" for i in range(len(e))])
+    mixed.loc[mixed.index[0], ["trt_n", "ctl_n", "ctl_n_eff"]] = np.nan
+    rows = small_study_tests(mixed)
+    three = rows[rows.analysis == "Egger regression (three-level, CR2)"].set_index("precision")
+    assert three.loc["modified SE", "k"] == len(e) - 1 and np.isfinite(three.loc["modified SE", "p"])

@@ -182,9 +182,10 @@ def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mod
     study = effects["study"].astype(str).to_numpy(object)
     nested = pd.Series(study).value_counts().max() > 1 if len(study) else False
     n1, n2 = _arm_sizes(effects)
-    # as PET-PEESE (modified_se_sizes): the modified SE for SMDs only
+    # as PET-PEESE (modified_se_sizes): the modified SE for SMDs only; precomputed rows (no n) are
+    # left out of that row whatever the measure
     measures = effects["measure"].dropna().unique() if "measure" in effects else []
-    other = " or ".join(str(m) for m in measures if m != "SMD")
+    other = " or ".join(str(m) for m in measures if m not in ("SMD", "precomputed"))
     rows = []
     for predictor, precision in (("sei", "SE"), ("msei", "modified SE")):
         ok = np.isfinite(n1) & np.isfinite(n2) if predictor == "msei" else np.ones(len(yi), bool)
