@@ -203,3 +203,11 @@ def test_formula_cells_are_named_one_by_one():
     out = validate("formula_without_cached_value.xlsx")
     assert "2 problem(s)" in out.stderr and out.stderr.count("formula without a cached value") == 2
     assert "row 4, column 'trt_n', value None: formula without a cached value" in out.stderr
+
+
+def test_counts_are_worded_in_their_number():
+    """One comparison, one study, one group: no "1 groups"."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["validate", str(REPO / "tests" / "sheets" / "simulated_one_comparison.csv")]) == 0
+    assert "1 comparison from 1 study in 1 group of mechanism; SMD can be computed for every row" in out.getvalue()

@@ -264,7 +264,7 @@ def _validate(args) -> int:
     for line in [] if pairing is None else _set_aside(pairing):
         print(line)
     print(f"{plural(len(sheet), 'comparison')} from {plural(sheet['study'].nunique(), 'study')}"
-          + (f" in {groups} groups of {args.group_by}" if groups else "")
+          + (f" in {plural(groups, 'group')} of {args.group_by}" if groups else "")
           + f"; {measure} can be computed for every row")
     return 0
 
