@@ -400,3 +400,22 @@ def test_every_row_of_every_group_sheet_is_accounted_for():
         aside = pairing[pairing.status.isin(["unpaired", "excluded", "not used"])]
         assert (aside.detail.str.len() > 10).all(), path
         assert len(treated) + len(set(used) - treated) + len(aside) == len(filled), path
+
+
+def test_a_sheet_where_nothing_pairs_names_each_rows_reason(tmp_path):
+    """No treated group with a control: every row's reason in the error (the pairing table is not
+    written, so the message cannot send the reviewer there)."""
+    from premeta.errors import SheetError
+    from premeta.pairing import read_groups
+
+    path = tmp_path / "groups.csv"
+    pd.DataFrame({"study": ["A", "A", "B"], "outcome": "o", "group": ["sham", "vehicle", "drug"],
+                  "role": ["control", "control", "treatment"], "mean": [1.0, 2.0, 3.0], "sd": 1.0, "n": 6,
+                  "better": "higher"}).to_csv(path, index=False)
+    with pytest.raises(SheetError) as error:
+        read_groups(path, "long")
+    why = "no treated group could be paired with a control; this row: "
+    assert [(p.row, p.column, p.value, p.rule) for p in error.value.problems] == [
+        (2, "group", "sham", why + "not used, no treated cohort for this outcome and time"),
+        (3, "group", "vehicle", why + "not used, no treated cohort for this outcome and time"),
+        (4, "group", "drug", why + "unpaired, no control cohort for this outcome and time")]

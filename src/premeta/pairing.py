@@ -622,7 +622,8 @@ def read_groups(path, format: str, worksheet=None) -> tuple[pd.DataFrame, pd.Dat
     groups, annotations, source = syrf_groups(path, worksheet) if format == "syrf" else long_groups(path, worksheet)
     out, pairing = pair(groups, annotations)
     out.attrs["source"] = source
-    if out.empty:
-        raise SheetError([Problem("-", "-", None, "no treated group could be paired with a control: "
-                                  "see the pairing (premeta pair) for each row's reason")], str(path))
+    if out.empty:  # every row set aside: each with its reason, as the pairing table would give it
+        column = SOURCE_COLUMNS[format]["comparison"]
+        raise SheetError([Problem(int(r.row), column, r.group, f"no treated group could be paired with a control; "
+                                  f"this row: {r.status}, {r.detail}") for r in pairing.itertuples()], str(path))
     return out, pairing
