@@ -2,7 +2,7 @@
 # benefit, shared_control: split): escalc("SMD", vtype = "LS") with SD = SEM * sqrt(n), a control
 # shared by m rows (same study, control_group, outcome) entering each with n/m, negated where
 # better is "lower"; as tests/data/make_corpus.R. Sourced, from the repository root, by
-# make_small_study_fixtures.R and make_egger_mv_fixtures.R; needs metafor.
+# make_small_study_fixtures.R, make_egger_mv_fixtures.R and make_sex_fixtures.R; needs metafor.
 besson_effects <- function() {
   b <- read.csv("tests/data/besson2016_rodents.csv", stringsAsFactors = FALSE, na.strings = "",
                 check.names = FALSE)

@@ -31,12 +31,10 @@ MATCH <- c("response_age_dPP", "diet_label", "manip_type", "manip_direction", "r
 
 d <- read.csv("tests/data/besson2016_rodents.csv", stringsAsFactors = FALSE, na.strings = "", check.names = FALSE)
 d$row <- seq_len(nrow(d)) + 1  # the spreadsheet row (the header is row 1), premeta's index
-key <- do.call(paste, c(lapply(d[c("study", "control_group", "outcome")], as.character), sep = "\002"))
-m <- ifelse(is.na(d$control_group), 1, as.numeric(ave(rep(1, nrow(d)), key, FUN = length)))
-es <- escalc("SMD", m1i = d$trt_mean, sd1i = d$trt_sem * sqrt(d$trt_n), n1i = d$trt_n,
-             m2i = d$ctl_mean, sd2i = d$ctl_sem * sqrt(d$ctl_n), n2i = d$ctl_n / m, vtype = "LS")
-d$yi <- ifelse(d$better == "lower", -1, 1) * as.numeric(es$yi)
-d$vi <- as.numeric(es$vi)
+source("tests/reference/besson2016_effects.R")
+es <- besson_effects()
+d$yi <- es$yi
+d$vi <- es$vi
 stopifnot(all(is.finite(d$yi)))
 
 # ---- within-study pairs ---------------------------------------------------------------------

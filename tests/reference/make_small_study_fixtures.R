@@ -20,7 +20,7 @@
 #   besson2016_rodents: escalc("SMD", vtype = "LS") with SD = SEM * sqrt(n), a control shared by m
 #     rows (same study, control_group, outcome) entering each with n/m, negated where better is
 #     "lower" (orient: benefit); as tests/data/make_corpus.R (besson2016_effects.R, shared with
-#     make_egger_mv_fixtures.R);
+#     make_egger_mv_fixtures.R and make_sex_fixtures.R);
 #   minocycline_c: escalc("SMD"), minocycline as group 1, negated where better is "lower";
 #   minocycline_a: yi and sei as published (orient: raw, config/minocycline.yaml), vi = sei^2.
 # ni is the total number of animals of a comparison, trt_n + ctl_n (the real arm sizes).
