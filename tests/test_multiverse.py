@@ -272,3 +272,10 @@ def test_the_primary_rve_specification_is_the_primary_analysis():
     for col in ("k", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high", "tau2"):
         close(spec.loc[main.index, col], main[col].to_numpy(float), rtol=1e-12)
     assert spec.loc["Social Interaction", "note"] == "1 comparison in the group: nothing to pool"
+    # and both are robumeta's robu(CORR, rho = 0.8, small = TRUE) per paradigm (make_minocycline_fixtures.R)
+    robu = json.loads((Path(__file__).parent / "reference" / "robumeta_minocycline.json").read_text())["A"]["groups"]
+    assert sorted(robu) == sorted(main.index)
+    for name, key in (("estimate", "b_r"), ("se", "SE"), ("stat", "t"), ("df", "dfs"), ("p", "prob_upper"),
+                       ("ci_low", "CI_L"), ("ci_high", "CI_U"), ("tau2", "tau_sq")):
+        close(spec.loc[main.index, name], [robu[g][key] for g in main.index], rtol=1e-9)
+    assert [robu[g]["N"] for g in main.index] == list(main.clusters)

@@ -13,6 +13,8 @@
 #   41598_2018_36507_MOESM2_ESM.csv, 71 rows, 39 clusters `study`):
 #   robu(hedges ~ 1, studynum = study, var.eff.size = se^2, modelweights = "CORR", rho, small),
 #   rho 0, 0.2, 0.5, 0.8 (the replication's), 1; small TRUE (the replication's) and FALSE.
+#   Also per `paradigm` (premeta's groups, `mechanism` in analysis_a_sheet.csv) at rho 0.8, small
+#   TRUE, as config/minocycline.yaml pools each group.
 # Analysis C ("direct replication"): `Complete data.csv` without study_id Wong_2016; metafor
 #   escalc(measure = "SMD", minocycline arm as group 1, control as group 2; default vtype "LS");
 #   yi negated where effect_direction is "Auto" (negative = antidepressant-like); the same robu
@@ -53,6 +55,11 @@ grid <- expand.grid(rho = c(0, 0.2, 0.5, 0.8, 1), small = c(TRUE, FALSE))
 a <- read.csv(file.path(dir, "41598_2018_36507_MOESM2_ESM.csv"), stringsAsFactors = FALSE)
 a$vi <- a$se^2
 fits_a <- lapply(seq_len(nrow(grid)), function(i) fit_robu(a, grid$rho[i], grid$small[i]))
+# per paradigm, as config/minocycline.yaml pools each group (CORR, rho 0.8, small-sample corrected):
+# in most, every study gives one comparison (clusters of one); Social Interaction has k = 1 (no fit)
+paradigms <- sort(unique(a$paradigm))
+paradigms <- paradigms[sapply(paradigms, function(p) sum(a$paradigm == p) > 1)]
+groups_a <- setNames(lapply(paradigms, function(p) fit_robu(a[a$paradigm == p, ], 0.8, TRUE)), paradigms)
 
 # Analysis C
 c0 <- read.csv(file.path(dir, "Complete data.csv"), stringsAsFactors = FALSE, check.names = TRUE)
@@ -72,7 +79,7 @@ out <- list(
   versions = list(R = R.version.string, robumeta = as.character(packageVersion("robumeta")),
                   metafor = as.character(packageVersion("metafor"))),
   A = list(file = "41598_2018_36507_MOESM2_ESM.csv", yi = a$hedges, vi = a$vi, cluster = a$study,
-           fits = fits_a),
+           fits = fits_a, groups = groups_a),
   C = list(file = "Complete data.csv", excluded_study_id = "Wong_2016", id = c0$id,
            exp_id = c0$exp_id, effect_direction = c0$effect_direction,
            escalc_yi = esc_yi, escalc_vi = as.numeric(esc$vi), flipped = flip, yi = yi,
