@@ -139,3 +139,39 @@ def test_printed_pdf_keeps_every_pooled_column(desktop):
     assert missing == []
     for group in ("Anti-inflammatory", "Mu-opioid receptor (RVM)", "overall"):
         assert group in pooled
+
+
+LONG_GROUPS = [f"{name}: expression measured after treatment, Western blot and qPCR of tissue, naïve"
+               for name in ("IL-1β", "TNF-α", "Müller glia", "GFAP", "BDNF–TrkB", "GABA", "μ-opioid receptor",
+                            "Iba1", "IL-10", "IL-6", "p38 MAPK", "Nrf2/HO-1", "CX3CL1", "ERK1/2")] + ["overall"]
+
+
+def test_contents_numbers_of_the_second_column_clear_the_first(tmp_path):
+    """Fourteen groups of 80 characters in the contents' two columns: every number of the second
+    column (its list marker, drawn left of the item) stands clear of the first column's text
+    (it was drawn in the 1em gap between the columns, over the ends of the lines before it)."""
+    from test_report_template import _section
+
+    nav = _section("<!DOCTYPE html>", '<h2 id="glance">').render(
+        sheet_name="sheet.csv", config={"group_by": "mechanism"}, versions={"premeta": "0"}, x={},
+        forest=LONG_GROUPS)
+    page = tmp_path / "contents.html"
+    page.write_text(nav + "</body></html>", encoding="utf-8")
+    d = browser(1280)
+    try:
+        d.get(page.as_uri())
+        items = d.execute_script("""
+            const probe = document.createElement('span'); probe.style.whiteSpace = 'pre';
+            return Array.from(document.querySelectorAll('nav ol ol li')).map((li, i) => {
+              probe.textContent = (i + 1) + '. '; li.appendChild(probe);
+              const marker = probe.getBoundingClientRect().width; li.removeChild(probe);
+              const lines = Array.from(li.firstChild.getClientRects());
+              return [Math.min(...lines.map(r => r.left)), Math.max(...lines.map(r => r.right)), marker];
+            });""")
+    finally:
+        d.quit()
+    lefts = sorted({round(left) for left, _, _ in items})
+    assert len(lefts) == 2  # two columns
+    first_right = max(right for left, right, _ in items if round(left) == lefts[0])
+    second = [(left, marker) for left, _, marker in items if round(left) == lefts[1]]
+    assert second and all(left - marker >= first_right for left, marker in second), (first_right, second)
