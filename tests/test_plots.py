@@ -631,3 +631,54 @@ def test_spec_curve_names_the_adjustments_and_cuts_an_extreme_interval(tmp_path)
     plots.save(plots.spec_curve_figure(rows, primary, title="Multiverse: a"), tmp_path / "b")
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+LONG = [f"{name}: expression after treatment in the spinal dorsal horn, Western blot and qPCR"
+        for name in ("IL-1β", "TNF-α", "Müller glia", "GFAP")]
+
+
+def _long_label_panels(kind):
+    """One of the figures drawn one panel per group (panels._panels), for four groups of 80-character labels."""
+    from premeta.significance import power
+
+    k = np.arange(1, 5)
+    rows = [(g, int(i)) for g in LONG for i in k]
+    g, i = [r[0] for r in rows], np.array([r[1] for r in rows], float)
+    if kind == "time_course":
+        return plots.time_course_figure(pd.DataFrame({"group": g, "time": 7 * i, "k": 3, "estimate": 0.1 * i,
+                                                      "ci_low": 0.1 * i - 0.5, "ci_high": 0.1 * i + 0.5}), "SMD")
+    if kind == "bubble":
+        points = pd.DataFrame({"group": g, "x": i, "yi": 0.2 * i, "weight": 1.0})
+        return plots.bubble_figure(points, pd.DataFrame({"group": LONG, "intercept": 0.1, "slope": 0.2, "p": 0.04}),
+                                   "weeks", "SMD")
+    if kind == "sunset":
+        se = 0.1 * i + 0.2
+        return plots.sunset_figure(pd.DataFrame({"group": g, "yi": 0.3 * i, "se": se, "theta": 0.5,
+                                                 "power": power(se**2, 0.5)}), "SMD")
+    if kind == "cumulative":
+        return plots.cumulative_figure(pd.DataFrame({"group": g, "step": i, "year": 2000 + i, "estimate": 0.5,
+                                                     "ci_low": 0.5 - 1 / i, "ci_high": 0.5 + 1 / i}), "SMD")
+    curves = pd.DataFrame({"group": g, "n": 5 * i, "power": 0.2 * i, "assurance": 0.15 * i})
+    table = pd.DataFrame({"group": LONG, "target": 0.8, "n_power": 17.0, "n_assurance": np.inf,
+                          "assurance_limit": 0.7})
+    return plots.next_experiment_figure(curves, table)
+
+
+@pytest.mark.parametrize("kind", ["time_course", "bubble", "sunset", "cumulative", "next_experiment"])
+def test_panel_titles_of_long_labels_overlap_nothing(kind):
+    """Group labels of 80 characters wrap to three lines or more: every panel's title stays inside
+    the figure, clear of the panels above (their axes and tick labels) and of the legend at the top
+    (a figure drawn with room for two-line titles put them over the tick labels of the row above,
+    and the first row's over the legend or beyond the figure's top edge)."""
+    fig = _long_label_panels(kind)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    axs = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axs) == 4 and all(ax.get_title().count("\n") >= 2 for ax in axs)
+    bodies = [ax.get_window_extent(r) for ax in axs] + [t.get_window_extent(r) for ax in axs
+                                                        for t in ax.get_xticklabels() if t.get_text()]
+    bodies += [lg.get_window_extent(r) for lg in fig.legends]
+    for ax in axs:
+        title = ax.title.get_window_extent(r)
+        assert title.y1 <= fig.bbox.y1 and title.x0 >= 0 and title.x1 <= fig.bbox.x1, (kind, ax.get_title())
+        assert not [b for b in bodies if title.overlaps(b)], (kind, ax.get_title())

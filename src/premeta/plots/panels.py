@@ -17,23 +17,40 @@ from premeta.plots.axes import POINT_FENCE, interval, normal_z, span
 from premeta.plots.style import despine, fill, message_figure, need, p_text, theme
 
 
-def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6, top: float = 0.4):
+#: Height in inches of one line of a panel title (9 pt, matplotlib's line spacing 1.2).
+TITLE_LINE = 9 * 1.2 / 72
+
+
+def _lines(titles) -> int:
+    """The most lines of any of ``titles``."""
+    return max((str(t).count("\n") + 1 for t in titles), default=1)
+
+
+def _panels(groups: list, xlabel: str, ylabel: str, width: float = 3.3, height: float = 2.6, top: float = 0.4,
+            title_lines: int = 2):
     """A figure with one panel per group, three per row (unused panels hidden, top and right
     spines hidden), the shared axis labels on its edges; ``top`` inches above the panels (room for
-    a legend across the figure).
+    a legend across the figure and a two-line panel title).
 
-    Margins are fixed in inches (room for two-line panel titles and tick labels of up to seven
-    characters) rather than left to constrained layout, which measures every tick label once more
-    and doubled the time these many-panel figures take to save.
+    Margins are fixed in inches (room for panel titles of ``title_lines`` lines, at least two, and
+    tick labels of up to seven characters) rather than left to constrained layout, which measures
+    every tick label once more and doubled the time these many-panel figures take to save. Each
+    title line beyond two adds :data:`TITLE_LINE` above every row of panels.
     """
     ncol = min(3, len(groups))
     nrow = -(-len(groups) // ncol)
     w, h = width * ncol, height * nrow + top - 0.4
+    hspace = 0.75 / (h / nrow - 1.0 / nrow)
+    # the panels' height and the space between rows, in inches, for two-line titles; each further line
+    # adds its height above every row (the top margin and each space between rows), the panels unchanged
+    panel = (h - 0.6 - top) / (nrow + (nrow - 1) * hspace)
+    extra = TITLE_LINE * max(0, title_lines - 2)
+    h, top, hspace = h + extra * nrow, top + extra, hspace + extra / panel
     fig = Figure(figsize=(w, h))
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrow, ncol, squeeze=False, gridspec_kw={
         "left": 0.8 / w, "right": 1 - 0.25 / w, "bottom": 0.6 / h, "top": 1 - top / h,
-        "wspace": 0.75 / (w / ncol - 1.05 / ncol), "hspace": 0.75 / (h / nrow - 1.0 / nrow)})
+        "wspace": 0.75 / (w / ncol - 1.05 / ncol), "hspace": hspace})
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
     despine(axes.flat[:len(groups)])
@@ -58,7 +75,8 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Ti
     if not groups:
         return message_figure(time_label, "no comparison has a time")
     with theme():
-        fig, axes = _panels(groups, time_label, MEASURE_LABELS.get(measure, measure))
+        fig, axes = _panels(groups, time_label, MEASURE_LABELS.get(measure, measure),
+                            title_lines=_lines(fill(g, 34) for g in groups))
         for ax, g in zip(axes, groups):
             d = course[course["group"] == g].sort_values(time)
             t, est = d[time].to_numpy(float), d["estimate"].to_numpy(float)
@@ -99,7 +117,8 @@ def bubble_figure(points: pd.DataFrame, lines: pd.DataFrame, xlabel: str, measur
     if not groups:
         return message_figure(f"Meta-regression on {xlabel}", why or "the moderator could be fitted in no group")
     with theme():
-        fig, axes = _panels(groups, xlabel, MEASURE_LABELS.get(measure, measure))
+        fig, axes = _panels(groups, xlabel, MEASURE_LABELS.get(measure, measure),
+                            title_lines=_lines(fill(g, 30) for g in groups))
         for ax, (_, line) in zip(axes, lines.iterrows()):
             d = points[points["group"] == line["group"]]
             grid = np.linspace(d["x"].min(), d["x"].max(), 50)
@@ -189,7 +208,7 @@ def sunset_figure(per: pd.DataFrame, measure: str, level: float = 95) -> Figure:
     z = normal_z(level)
     with theme():
         fig, axes = _panels(groups, MEASURE_LABELS.get(measure, measure), "Standard error", width=3.4, height=3.1,
-                            top=1.0)
+                            top=1.0, title_lines=_lines(fill(g, 30) for g in groups) + 1)
         for ax, g in zip(axes, groups):
             d = per[per["group"].astype(str) == g]
             x, se, theta = d["yi"].to_numpy(float), d["se"].to_numpy(float), float(d["theta"].iloc[0])
@@ -242,7 +261,8 @@ def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> F
         return message_figure("Cumulative meta-analysis", "no group has publication years")
     with theme():
         fig, axes = _panels(groups, "Comparisons included (in order of publication)",
-                            MEASURE_LABELS.get(measure, measure), width=3.4, height=2.8, top=0.8)
+                            MEASURE_LABELS.get(measure, measure), width=3.4, height=2.8, top=0.8,
+                            title_lines=_lines(fill(g, 30) for g in groups) + 1)
         for ax, g in zip(axes, groups):
             d = steps[steps["group"].astype(str) == g]
             k, est = d["step"].to_numpy(float), d["estimate"].to_numpy(float)
@@ -278,7 +298,7 @@ def next_experiment_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Figure:
     plan = table.assign(group=table["group"].astype(str)).set_index("group")
     with theme():
         fig, axes = _panels(groups, "Animals per arm", "Probability of a significant result in the effect's direction",
-                            width=3.3, height=3.1, top=0.8)
+                            width=3.3, height=3.1, top=0.8, title_lines=_lines(fill(g, 30) for g in groups) + 1)
         for ax, g in zip(axes, groups):
             d, r = curves[curves["group"].astype(str) == g], plan.loc[g]
             ax.plot(d["n"], d["power"], "-", color="0.1", lw=1.3)
