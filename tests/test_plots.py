@@ -682,3 +682,38 @@ def test_panel_titles_of_long_labels_overlap_nothing(kind):
         title = ax.title.get_window_extent(r)
         assert title.y1 <= fig.bbox.y1 and title.x0 >= 0 and title.x1 <= fig.bbox.x1, (kind, ax.get_title())
         assert not [b for b in bodies if title.overlaps(b)], (kind, ax.get_title())
+
+
+@pytest.mark.parametrize("contours", [(90, 95, 99), ()])
+def test_funnel_panels_of_many_long_labelled_groups_overlap_nothing(contours):
+    """Fourteen groups of 80-character labels: the key of the groups and the key of the contours
+    beside the residual panel stay apart, inside the figure and off the panels, and no panel's
+    title reaches the panels above (the key ran over the contours' key and down over the first two
+    rows of panels, its lines cut at the figure's right edge, and three-line titles covered the
+    axis labels above)."""
+    names = [f"{i:02d} IL-1β, TNF-α and Müller glia: expression after treatment, spinal cord, Western blot"
+             for i in range(14)]
+    rows, _ = _data(dict.fromkeys(names, 4))
+    fig = plots.funnel_panels_figure(rows, funnel_centres(rows, "group"), "SMD", group_by="mechanism",
+                                     contours=contours)
+    for dpi in (72, 150):  # the SVG's and the PNG's: lines of text are spaced by whole pixels
+        fig.set_dpi(dpi)
+        fig.canvas.draw()
+        _nothing_overlaps(fig, fig.canvas.get_renderer(), contours)
+
+
+def _nothing_overlaps(fig, r, contours):
+    residual, legend, *panels = fig.axes
+    keys = [legend.get_legend()] + [a for a in legend.artists if a is not legend.get_legend()]
+    assert len(keys) == 1 + bool(contours) and len(panels) == 14
+    boxes = [k.get_window_extent(r) for k in keys]
+    for box in boxes:
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 and box.y0 >= 0 and box.y1 <= fig.bbox.y1
+        assert not [ax for ax in [residual, *panels] if box.overlaps(ax.get_tightbbox(r))]
+    assert not (len(boxes) == 2 and boxes[0].overlaps(boxes[1]))
+    for ax in panels:
+        title = ax.title.get_window_extent(r)
+        assert title.y1 <= fig.bbox.y1
+        above = [b for b in panels + [residual] if b is not ax and b.get_window_extent(r).y0 > title.y1]
+        ticks = [t.get_window_extent(r) for b in above for t in [*b.get_xticklabels(), b.xaxis.label] if t.get_text()]
+        assert not [t for t in ticks if title.overlaps(t)], ax.get_title()

@@ -21,7 +21,8 @@ from matplotlib.ticker import MaxNLocator
 from premeta.deprecation import renamed_arguments
 from premeta.vocabulary import MEASURE_LABELS
 from premeta.plots.axes import normal_z
-from premeta.plots.style import despine, fill, group_styles, message_figure, need, save, theme
+from premeta.plots.panels import TITLE_LINE
+from premeta.plots.style import despine, fill, group_styles, message_figure, need, save, theme, wrap
 
 
 #: Significance contours drawn by default (metafor ``funnel(level = c(90, 95, 99))``), in percent.
@@ -29,6 +30,8 @@ CONTOURS = (90, 95, 99)
 #: Grey of each region from the innermost (not significant) out: white, then darker as p falls;
 #: greys only, so the figure reads the same printed in greyscale, and light enough for the points.
 SHADES = ("white", "0.93", "0.86", "0.79")
+#: Width in inches of the key of each group beside the residual panel (wrapped there, never cut).
+LEGEND_WIDTH = 2.3
 
 
 def _contour_shades(contours) -> list[tuple[float, float, str, str]]:
@@ -45,13 +48,26 @@ def _contour_shades(contours) -> list[tuple[float, float, str, str]]:
     return [(z[i], z[i + 1], SHADES[i], words[i]) for i in range(len(levels) + 1)]
 
 
-def _contour_legend(ax, contours, **where) -> None:
+def _contour_legend(ax, contours, **where) -> Legend:
     """The legend of the contour regions (their greys and p ranges) on ``ax``, beside its own legend."""
     regions = _contour_shades(contours)
     handles = [Patch(facecolor=shade, edgecolor="0.5", lw=0.5) for _, _, shade, _ in regions]
     legend = Legend(ax, handles, [text for *_, text in regions], frameon=False, fontsize=8,
                     title="two-sided p, effect = 0", title_fontsize=8.5, **where)
     ax.add_artist(legend)
+    return legend
+
+
+def _legend_height(draw) -> float:
+    """Height in inches of the legend ``draw(ax)`` returns, drawn on a scratch figure: the most of
+    its heights at the resolutions of the SVG (72 dpi) and the PNG (150), as the lines of a
+    multi-line label are spaced by whole pixels and so take more or less room at each."""
+    heights = []
+    for dpi in (72, 150):
+        scratch = Figure(dpi=dpi)
+        FigureCanvasAgg(scratch)
+        heights.append(draw(scratch.add_subplot()).get_window_extent(scratch.canvas.get_renderer()).height / dpi)
+    return max(heights)
 
 
 def _funnel(ax, x: np.ndarray, y: np.ndarray, centre: float, se_per_y: float | None, level: float,
@@ -241,37 +257,54 @@ def funnel_panels_figure(rows: pd.DataFrame, centres: pd.DataFrame, measure: str
     several = len(groups) > 1
     ncol, rows_of_groups = (3, -(-len(groups) // 3)) if several else (1, 1)
     xlabel = MEASURE_LABELS.get(measure, measure)
+    titles = [f"{fill(g, 30)} (k = {(labels == g).sum()})" for g in groups]
     with theme():
         shaded = bool(contours) and se_per_y is not None
         w, h = (10.2, 3.6 + 2.9 * rows_of_groups) if several else (5.5 + 1.9 * shaded, 4.2)
-        fig = Figure(figsize=(w, h))
-        FigureCanvasAgg(fig)
+        n = several + rows_of_groups
+        ratios = [3.6] * several + [2.9] * rows_of_groups
         # margins fixed in inches (room for two-line titles and the axis labels), as _panels: constrained
         # layout placed these panels differently in the last bits from one process to the next
-        grid = fig.add_gridspec(several + rows_of_groups, ncol, height_ratios=[3.6] * several + [2.9] * rows_of_groups,
+        hspace = 0.9 / (h / n - 1.1 / n)
+        mean = (h - 1.1) / (n + (n - 1) * hspace)  # the panels' mean height, inches
+        heights, gap = [r / np.mean(ratios) * mean for r in ratios], hspace * mean
+        # each title line beyond two adds its height above every row of panels (and above a lone funnel)
+        extra = TITLE_LINE * max(0, max(t.count("\n") + 1 for t in titles) - 2)
+        top = 0.55 + extra * (not several)
+        if several:  # the legend's column as tall as its two legends, one above the other
+            keys = ["\n".join(wrap(f"{g} (k = {k})", LEGEND_WIDTH, 8)) for g, k in zip(groups, centres["k"])]
+            marks = [Line2D([], [], ls="none", marker=styles[g][1], color=styles[g][0], mec="0.15", mew=0.4)
+                     for g in groups]
+            key = {"frameon": False, "fontsize": 8, "title": group_by, "title_fontsize": 8.5}
+            needed = _legend_height(lambda ax: ax.legend(marks, keys, **key))
+            if shaded:
+                needed += 0.15 + _legend_height(lambda ax: _contour_legend(ax, contours))
+            heights[0] = max(heights[0], needed)
+        gap += (extra + 0.1) * several  # 0.1: a two-line title touched the axis label above (72 dpi: overlapped)
+        h = top + 0.55 + sum(heights) + (n - 1) * gap
+        fig = Figure(figsize=(w, h))
+        FigureCanvasAgg(fig)
+        grid = fig.add_gridspec(n, ncol, height_ratios=heights,
                                 left=0.75 / w, right=1 - (0.2 + 1.9 * (shaded and not several)) / w,
-                                bottom=0.55 / h, top=1 - 0.55 / h,
-                                wspace=0.7 / (w / ncol - 0.95 / ncol), hspace=0.9 / (h / (several + rows_of_groups)
-                                                                                    - 1.1 / (several + rows_of_groups)))
+                                bottom=0.55 / h, top=1 - top / h,
+                                wspace=0.7 / (w / ncol - 0.95 / ncol), hspace=gap / np.mean(heights))
         if several:
             res = fig.add_subplot(grid[0, :2])
             _residuals(res, x, y, labels, centres, styles, se_per_y, level, group_by, contours)
             res.set(xlabel=f"Residual ({xlabel})", ylabel=ylabel)
             legend = fig.add_subplot(grid[0, 2])
             legend.axis("off")
-            legend.legend([Line2D([], [], ls="none", marker=styles[g][1], color=styles[g][0], mec="0.15", mew=0.4)
-                           for g in groups], [fill(f"{g} (k = {k})", 44) for g, k in zip(groups, centres["k"])],
-                          loc="upper left" if shaded else "center left", bbox_to_anchor=(0, 1) if shaded else None,
-                          frameon=False, fontsize=8, title=group_by, title_fontsize=8.5)
+            legend.legend(marks, keys, loc="upper left" if shaded else "center left",
+                          bbox_to_anchor=(0, 1) if shaded else None, **key)
             if shaded:
                 _contour_legend(legend, contours, loc="lower left", bbox_to_anchor=(0, 0))
         axes = [fig.add_subplot(grid[several + i // ncol, i % ncol]) for i in range(len(groups))]
-        for ax, g in zip(axes, groups):
+        for ax, g, title in zip(axes, groups, titles):
             m = labels == g
             _funnel(ax, x[m], y[m], centre[g], se_per_y, level, contours)
             _points(ax, x[m], y[m], styles[g] if several else ("0.1", "o"))
             note = "" if np.isfinite(centre[g]) else " (not fitted)"
-            ax.set_title(f"{fill(g, 30)} (k = {m.sum()}){note}", fontsize=8.5)
+            ax.set_title(f"{title}{note}", fontsize=8.5)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(ylabel if ax.get_subplotspec().is_first_col() else "", fontsize=8)
         if shaded and not several:
