@@ -115,6 +115,19 @@ def test_a_group_without_both_sexes_keeps_its_rows_with_the_reason():
                                         "only male comparisons: no male-female contrast"]
 
 
+def test_a_group_of_mixed_sex_comparisons_only_keeps_its_rows_with_the_reason():
+    """A group whose comparisons are all of both sexes together (Martins et al. 2025's SNRI group, 'M and
+    F') beside groups with male and female comparisons: it has no male or female study to count (the
+    table failed with a pandas IntCastingNaNError, and with it the workflow's job sex)."""
+    e = toy(["male", "female", "male", "female", "both", "both"], study=["a", "b", "c", "d", "e", "f"])
+    e["mechanism"] = ["x"] * 4 + ["y"] * 2
+    out = sex_contrasts(e)["contrasts"].set_index(["group", "contrast"])
+    row = out.loc[("y", BETWEEN)]
+    assert row["k"] == 0 and row["studies"] == 0 and np.isnan(row["estimate"])
+    assert row["note"] == "no male or female comparisons (mixed or not reported): no contrast"
+    assert out.loc[("x", BETWEEN), "studies"] == 4 and out.loc[("overall", BETWEEN), "studies"] == 4
+
+
 def test_one_study_with_both_sexes_is_not_pooled():
     with pytest.raises(NotComputable, match="fewer than 2 studies"):
         pool_contrasts([0.3], [0.2], ["a"])

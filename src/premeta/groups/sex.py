@@ -212,7 +212,7 @@ def sex_contrasts(effects: pd.DataFrame, group_by: str = "mechanism", match=(), 
             slope = coefs[coefs["term"] == "sexmale"].set_index("group")
             between = between.join(slope.drop(columns="term")).join(
                 models.set_index("group")[["k", "tau2", "i2", "q", "q_p", "note"]])
-    between["studies"] = strata.groupby("_group")["study"].nunique().reindex(between.index)
+    between["studies"] = strata.groupby("_group")["study"].nunique().reindex(between.index, fill_value=0)
     for g in labels:
         sexes = set(strata.loc[strata["_group"] == g, "_sex"])
         if len(sexes) < 2:
