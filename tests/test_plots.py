@@ -717,3 +717,18 @@ def _nothing_overlaps(fig, r, contours):
         above = [b for b in panels + [residual] if b is not ax and b.get_window_extent(r).y0 > title.y1]
         ticks = [t.get_window_extent(r) for b in above for t in [*b.get_xticklabels(), b.xaxis.label] if t.get_text()]
         assert not [t for t in ticks if title.overlaps(t)], ax.get_title()
+
+
+def test_the_next_experiment_not_drawn_says_the_groups_reason():
+    """With measure ROM no group is planned (each row's note says why): the figure gives that
+    reason, not "no group has an effect to plan for", which the report's table contradicted."""
+    from premeta.groups.planning import next_experiment_curves
+
+    why = "the next experiment is planned on an SMD or MD; ROM has no SD scale"
+    table = pd.DataFrame({"group": ["A", "B"], "target": np.nan, "n_power": np.nan, "n_assurance": np.nan,
+                          "assurance_limit": np.nan, "note": why})
+    texts = [t.get_text() for t in plots.next_experiment_figure(next_experiment_curves(table), table).texts]
+    assert texts == ["The next experiment", f"Not drawn: {why}"]
+    table.loc[1, "note"] = "another reason"
+    texts = [t.get_text() for t in plots.next_experiment_figure(next_experiment_curves(table), table).texts]
+    assert texts[1] == "Not drawn: no group has an effect to plan for"

@@ -288,13 +288,17 @@ def next_experiment_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Figure:
     """Power and assurance of a new two-arm experiment against its animals per arm, one panel per
     group (:func:`premeta.groups.planning.next_experiment_curves`): the power at the pooled effect
     (solid), the assurance over the predictive distribution of the true effect (dashed), the target
-    (dotted) and the n each reaches it at (``n_power``, ``n_assurance`` of ``table``).
+    (dotted) and the n each reaches it at (``n_power``, ``n_assurance`` of ``table``). Without a curve,
+    a :func:`~premeta.plots.style.message_figure` giving the groups' reason (``note`` of ``table``) when
+    they all have the same one.
     """
     need(curves, ["group", "n", "power", "assurance"])
     need(table, ["group", "target", "n_power", "n_assurance", "assurance_limit"])
     groups = list(dict.fromkeys(curves["group"].astype(str)))
-    if not groups:
-        return message_figure("The next experiment", "no group has an effect to plan for")
+    if not groups:  # the groups' one reason (e.g. the measure's), if they share it
+        notes = set(table["note"].fillna("")) if "note" in table else set()
+        why = notes.pop() if len(notes) == 1 and "" not in notes else "no group has an effect to plan for"
+        return message_figure("The next experiment", why)
     plan = table.assign(group=table["group"].astype(str)).set_index("group")
     with theme():
         fig, axes = _panels(groups, "Animals per arm", "Probability of a significant result in the effect's direction",
