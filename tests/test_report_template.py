@@ -52,3 +52,31 @@ def test_small_study_section_explains_the_rows_with_the_group_as_moderator():
         x={"small_study": rows[:1], "funnel_n_png": ""}, groups=[{"group": "Behaviour"}],
         config={"group_by": "mechanism", "measure": "SMD"})
     assert "as moderator" not in one
+
+
+def _block(start: str, end: str = "</table></div>\n{% endif %}") -> jinja2.Template:
+    """The template from ``start`` to the first ``end`` after it (included), with the report's filters."""
+    env = jinja2.Environment(autoescape=True)
+    env.filters["num"], env.filters["p"], env.filters["n"] = _fmt, _pfmt, _count
+    i = TEMPLATE.index(start)
+    return env.from_string(TEMPLATE[i:TEMPLATE.index(end, i) + len(end)])
+
+
+def test_a_slope_or_interval_not_estimated_is_an_empty_cell():
+    """A group whose time regression or pooled fit was not computed (k = 2, time constant) shows an
+    empty cell and its note, not "nan [nan, nan]" or "[, ]" (the time regression, the comparisons
+    treated as independent)."""
+    nan = float("nan")
+    fitted = {"group": "GABA", "per": "day", "k": 8, "estimate": 0.012, "ci_low": -0.002, "ci_high": 0.026,
+              "p": 0.09, "tau2": 0.01, "r2": 12.0, "note": ""}
+    alone = fitted | {"group": "IL-1β", "k": 2, "estimate": nan, "ci_low": nan, "ci_high": nan, "p": nan,
+                      "tau2": nan, "r2": nan, "note": "k = 2 <= 2 coefficients: no residual df, not fitted"}
+    html = _block("{% if x.time_regression %}").render(
+        x={"time_regression": [fitted, alone]}, config={"group_by": "mechanism"}, t_words="days")
+    assert "0.012 [-0.002, 0.026]" in html and "[, ]" not in html and "nan" not in html
+    assert "<td>IL-1β</td><td>day</td><td>2</td><td></td>" in html
+    pooled = {"group": "TNF-α", "k": 0, "estimate": nan, "ci_low": nan, "ci_high": nan, "p": nan, "p_holm": nan,
+              "i2": nan, "i2_ci_low": nan, "q": nan, "note": "no comparison"}
+    html = _block('<div class="wide"><table>\n{% set re = config.method != "FE" %}', "</table></div>").render(
+        groups=[pooled], overall=pooled | {"group": "overall"}, config={"method": "FE"})
+    assert "[, ]" not in html and "<td>TNF-α</td><td>0</td><td></td><td></td>" in html
