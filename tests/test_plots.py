@@ -732,3 +732,17 @@ def test_the_next_experiment_not_drawn_says_the_groups_reason():
     table.loc[1, "note"] = "another reason"
     texts = [t.get_text() for t in plots.next_experiment_figure(next_experiment_curves(table), table).texts]
     assert texts[1] == "Not drawn: no group has an effect to plan for"
+
+
+def test_a_time_course_panel_of_one_time_point_has_whole_day_ticks():
+    """A group measured at one time only (every group with group_by: time): its tick is that day,
+    not 13.2, 13.4, ..., 14.8 days around it (the locator fell back to fractions below two ticks)."""
+    course = pd.DataFrame({"group": ["a", "b", "b"], "time": [14, 7, 28], "k": [5, 3, 4], "estimate": [0.4, 0.5, 0.6],
+                           "ci_low": [0.2, 0.1, 0.2], "ci_high": [0.6, 0.9, 1.0]})
+    fig = plots.time_course_figure(course, "SMD")
+    fig.canvas.draw()
+    for ax in fig.axes[:2]:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert [t for t in fig.axes[0].get_xticks() if 13 < t < 15] == [14]

@@ -94,7 +94,8 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Ti
                             xytext=(0, 6 if b > cut[1] else 3), ha="center", fontsize=7, annotation_clip=False)
             ax.set_title(fill(g, 34), fontsize=9)
             ax.margins(x=0.08)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days (weeks)
+            # whole days (weeks): one time point alone is its own tick, not 13.2, 13.4, ... around it
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             ax.set_ylim(y0 - 0.12 * extent, y1 + 0.3 * extent)  # room above the highest CI for its k label
     return fig
 
