@@ -746,3 +746,32 @@ def test_a_time_course_panel_of_one_time_point_has_whole_day_ticks():
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert [t for t in fig.axes[0].get_xticks() if 13 < t < 15] == [14]
+
+
+def test_long_arm_labels_under_the_axis_stay_inside_the_figure():
+    """The texts under the axis name the arms as the config's `labels` do, however long: the one right
+    of 0 ("Favours minocycline 50 mg/kg ... →") ran past the summary forest's right edge, cut; the
+    figure now widens for it, and a short one leaves the width as it was."""
+    from premeta.vocabulary import Labels
+
+    pooled, tests = _thin_summary()
+    # effects below 0, as minocycline's (better: lower): 0 near the right end of the axis
+    pooled = pooled.assign(estimate=-pooled.estimate, ci_low=-pooled.ci_high, ci_high=-pooled.ci_low,
+                           pi_low=-pooled.pi_high, pi_high=-pooled.pi_low)
+    labels = Labels("minocycline 50 mg/kg i.p. daily for 14 days from injury", "vehicle (0.9% saline i.p.)")
+    short = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism")
+    widths = []
+    for sides in (labels.sides("benefit"), labels.sides("benefit")[::-1]):
+        fig = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism", sides=sides)
+        widths.append(fig.get_figwidth())
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        texts = [t for t in fig.axes[0].texts if t.get_text().startswith(("← ", sides[1]))]
+        assert [t.get_text() for t in texts] == [f"← {sides[0]}", f"{sides[1]} →"]
+        for t in texts:
+            box = t.get_window_extent(r)
+            assert 0 <= box.x0 and box.x1 <= fig.bbox.x1, t.get_text()
+    assert widths[0] > widths[1] == short.get_figwidth()  # the long text right of 0 (left of it there is room)
+    plain = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism",
+                                        sides=("Favours control", "Favours treatment"))
+    assert plain.get_figwidth() == short.get_figwidth()

@@ -11,7 +11,7 @@ lines, :func:`_limits` the axis, :func:`_draw` the figure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ ROB_W = 0.28  # width of each risk-of-bias column, inches
 TITLE_LINE, BOTTOM = 0.22, 0.85  # height of a title line; margin under the plot (axis, favours), inches
 FOOTER_TOP = 0.8  # from the plot area down to the first footer line (under the axis label), inches
 SQUARE = 0.6 * ROW * 72  # side in points of the square of the largest weight
+SIDE_FONT, SIDE_GAP = 8.5, 4 / 72  # the "Favours ..." texts under the axis: size, and distance from 0 in inches
 
 
 #: More rows than this are not drawn (a figure over 75 inches tall helps no reader): the figure
@@ -210,6 +211,7 @@ class _Columns:
     weight: float  # right edge of the weights (the plot area's without them)
     est: float  # right edge of "estimate [CI]"
     rob: list[float]  # centre of each risk-of-bias column
+    pad: float = 0.0  # room beyond the last column for the "Favours ..." text right of 0, where it is longer
 
     @property
     def right(self) -> float:
@@ -218,7 +220,7 @@ class _Columns:
 
     @property
     def width(self) -> float:
-        return self.right + MARGIN
+        return self.right + MARGIN + self.pad
 
     @property
     def text(self) -> float:
@@ -326,6 +328,11 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
     study line's judgements.
     """
     cols = _columns(lines, header, ilab, weights, rob_n)
+    xl = (ticks[0], ticks[-1])
+    if xl[0] <= 0 <= xl[1]:  # the text right of 0 reaches as far as it needs: the figure widens
+        zero = cols.plot[0] + PLOT_W * (0 - xl[0]) / (xl[1] - xl[0])
+        reach = zero + SIDE_GAP + text_width(f"{sides[1]} →", SIDE_FONT) + MARGIN
+        cols = replace(cols, pad=max(0.0, reach - cols.width))
     slots = _wrap_lines(lines, cols)
     footer = [w for f in footer for w in wrap(f, cols.text, size=8)]
     start = np.r_[0, np.cumsum(slots)[:-1]]
@@ -335,7 +342,6 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
     title_lines = wrap(title, width - 2 * MARGIN, size=11, bold=True) if title else []
     top = 0.2 + TITLE_LINE * len(title_lines) + 1.2 * ROW  # title, then the column headers
     height = top + n * ROW + bottom
-    xl = (ticks[0], ticks[-1])
     with theme():
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
@@ -395,9 +401,9 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
 
         zero_tf = blended_transform_factory(ax.transData, ax.transAxes)
         if xl[0] <= 0 <= xl[1]:
-            for ha, dx, s in (("right", -4, f"← {sides[0]}"), ("left", 4, f"{sides[1]} →")):
+            for ha, dx, s in (("right", -SIDE_GAP * 72, f"← {sides[0]}"), ("left", SIDE_GAP * 72, f"{sides[1]} →")):
                 ax.annotate(s, (0, 0), xycoords=zero_tf, xytext=(dx, -21), textcoords="offset points",
-                            ha=ha, va="top", fontsize=8.5)
+                            ha=ha, va="top", fontsize=SIDE_FONT)
         ax.set_xlabel(MEASURE_LABELS.get(measure, measure), labelpad=17)
     return fig
 
