@@ -750,8 +750,9 @@ def test_a_time_course_panel_of_one_time_point_has_whole_day_ticks():
 
 def test_long_arm_labels_under_the_axis_stay_inside_the_figure():
     """The texts under the axis name the arms as the config's `labels` do, however long: the one right
-    of 0 ("Favours minocycline 50 mg/kg ... →") ran past the summary forest's right edge, cut; the
-    figure now widens for it, and a short one leaves the width as it was."""
+    of 0 ("Favours minocycline 50 mg/kg ... →") ran past the summary forest's right edge, cut, and the
+    one left of 0 past a group forest's left edge; the figure now widens for them, and short ones
+    leave its width as it was."""
     from premeta.vocabulary import Labels
 
     pooled, tests = _thin_summary()
@@ -775,3 +776,16 @@ def test_long_arm_labels_under_the_axis_stay_inside_the_figure():
     plain = plots.summary_forest_figure(pooled, tests, "SMD", group_by="mechanism",
                                         sides=("Favours control", "Favours treatment"))
     assert plain.get_figwidth() == short.get_figwidth()
+    # a group's forest without n columns (effects given as yi, vi), effects above 0: the text left of 0
+    # ran past the left edge; the label column widens
+    rows = pd.DataFrame({"label": ["Smith 2001", "Jones 2003", "Lee 2010"], "group": "FST", "yi": [1.2, 0.9, 1.5],
+                         "vi": [0.1, 0.12, 0.09]})
+    f = premeta.fit(rows.yi, rows.vi, groups=rows.group)
+    group = pd.concat([f.table(), premeta.rma(rows.yi, rows.vi)], ignore_index=True)
+    sides = Labels("minocycline", "vehicle (0.9% saline i.p.) daily for 14 days").sides("benefit")
+    fig = plots.forest_figure(rows.assign(weight=f.weights), group, "SMD", title="FST", sides=sides)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts if t.get_text() in (f"← {sides[0]}", f"{sides[1]} →")]
+    assert len(texts) == 2 and all(0 <= t.get_window_extent(r).x0 and t.get_window_extent(r).x1 <= fig.bbox.x1
+                                   for t in texts)

@@ -329,8 +329,14 @@ def _draw(lines: list[dict], rules: list[int], ticks: np.ndarray, measure: str, 
     """
     cols = _columns(lines, header, ilab, weights, rob_n)
     xl = (ticks[0], ticks[-1])
-    if xl[0] <= 0 <= xl[1]:  # the text right of 0 reaches as far as it needs: the figure widens
+    if xl[0] <= 0 <= xl[1]:  # the texts either side of 0 reach as far as they need: the figure widens
         zero = cols.plot[0] + PLOT_W * (0 - xl[0]) / (xl[1] - xl[0])
+        short = MARGIN + SIDE_GAP + text_width(f"← {sides[0]}", SIDE_FONT) - zero
+        if short > 0:  # the label column widens, the columns right of it move right
+            cols = replace(cols, label=cols.label + short, ilab=[x + short for x in cols.ilab],
+                           plot=(cols.plot[0] + short, cols.plot[1] + short), weight=cols.weight + short,
+                           est=cols.est + short, rob=[x + short for x in cols.rob])
+            zero += short
         reach = zero + SIDE_GAP + text_width(f"{sides[1]} →", SIDE_FONT) + MARGIN
         cols = replace(cols, pad=max(0.0, reach - cols.width))
     slots = _wrap_lines(lines, cols)
