@@ -789,3 +789,21 @@ def test_long_arm_labels_under_the_axis_stay_inside_the_figure():
     texts = [t for t in fig.axes[0].texts if t.get_text() in (f"← {sides[0]}", f"{sides[1]} →")]
     assert len(texts) == 2 and all(0 <= t.get_window_extent(r).x0 and t.get_window_extent(r).x1 <= fig.bbox.x1
                                    for t in texts)
+
+
+def test_a_cumulative_panel_of_one_or_two_comparisons_shows_their_intervals():
+    """A group of one comparison: its interval as a bar, on a scale that holds it (it was a dot at
+    0 on an axis of -0.1 to 0.1, no interval drawn); a group of two: its band on a scale that holds
+    it (it filled the panel, clipped). Such steps still never set the scale beside steps of k >= 3."""
+    steps = pd.DataFrame({"group": ["one", "two", "two"], "step": [1, 1, 2], "year": [2010, 2001, 2004],
+                          "estimate": [0.0, 0.6, 1.2], "ci_low": [-0.98, -0.56, -6.41],
+                          "ci_high": [0.98, 1.76, 8.81]})
+    one, two = plots.cumulative_figure(steps, "SMD").axes[:2]
+    assert one.get_ylim()[0] < -0.98 and one.get_ylim()[1] > 0.98
+    bars = [ln for ln in one.lines if len(ln.get_xdata()) == 2 and ln.get_xdata()[0] == ln.get_xdata()[1] == 1]
+    assert [tuple(ln.get_ydata()) for ln in bars] == [(-0.98, 0.98)]
+    assert two.get_ylim()[0] < -6.41 and two.get_ylim()[1] > 8.81
+    more = pd.concat([steps[steps.group == "two"], pd.DataFrame({"group": "two", "step": [3, 4], "year": 2005,
+                                                                  "estimate": 0.8, "ci_low": [0.1, 0.3],
+                                                                  "ci_high": [1.5, 1.3]})])
+    assert plots.cumulative_figure(more, "SMD").axes[0].get_ylim()[1] < 8.81  # the first steps do not set it

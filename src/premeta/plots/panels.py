@@ -240,10 +240,11 @@ def sunset_figure(per: pd.DataFrame, measure: str, level: float = 95) -> Figure:
 
 def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> Figure:
     """Cumulative meta-analysis by publication year, one panel per group: the pooled estimate and
-    its confidence interval (band) after each comparison is added, against the number of
-    comparisons so far, the years on the top axis (metafor ``plot(cumul(...))`` and
-    ``forest(cumul(...))`` show the same sequence). A trend from large early estimates to smaller
-    later ones is the decline effect.
+    its confidence interval (band; a bar for a group of one comparison) after each comparison is
+    added, against the number of comparisons so far, the years on the top axis (metafor
+    ``plot(cumul(...))`` and ``forest(cumul(...))`` show the same sequence). A trend from large early
+    estimates to smaller later ones is the decline effect. The intervals of the first two steps
+    never set the y scale, unless the group has no more (as the time course's thin points).
 
     Parameters
     ----------
@@ -269,8 +270,12 @@ def cumulative_figure(table: pd.DataFrame, measure: str, level: float = 95) -> F
             k, est = d["step"].to_numpy(float), d["estimate"].to_numpy(float)
             lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
             # the first steps' intervals are wide: they never set the scale unless they are all there is
-            y0, y1, _ = span(est, np.r_[lo[k >= 3], hi[k >= 3]], np.r_[lo[k < 3], hi[k < 3]])
+            steady = (k >= 3) | (k.max() < 3)
+            y0, y1, _ = span(est, np.r_[lo[steady], hi[steady]], np.r_[lo[~steady], hi[~steady]])
             extent = y1 - y0 if y1 > y0 else 1.0
+            if len(k) == 1:  # one step: its interval as a bar (a band needs two)
+                interval(ax, lo[0], hi[0], k[0], (y0 - 0.1 * extent, y1 + 0.1 * extent), vertical=True,
+                         color="0.82", lw=6)
             ax.fill_between(k, np.clip(lo, y0 - extent, y1 + extent), np.clip(hi, y0 - extent, y1 + extent),
                             color="0.82", lw=0, step=None)
             ax.axhline(0, color="0.5", lw=0.8, ls=":")
