@@ -108,6 +108,26 @@ def test_gosh_figure_marks_the_full_fit_and_lists_every_study(tmp_path):
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
 
 
+def test_gosh_figure_rows_hold_long_labels_apart():
+    """Comparison labels of about 100 characters wrap to three lines: each row is as tall as they
+    are, so no label reaches its neighbour's (rows of 0.22 inches, room for two lines, overlapped)."""
+    from premeta.plots import gosh_figure
+
+    d = REF["data"]["bcg_RR"]
+    g = gosh(d["yi"][:8], d["vi"][:8], method="DL")
+    labels = [f"Müller-Łukasiewicz {i} et al. (2016) — IL-1β and TNF-α after exercise · E{i} vs C1 · d28 · "
+              "GFAP (%)" for i in range(1, 9)]
+    fig = gosh_figure(g.res, g.incl, "SMD", labels=labels)
+    for dpi in (72, 150):  # the SVG's and the PNG's
+        fig.set_dpi(dpi)
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        ticks = fig.axes[1].get_yticklabels()
+        assert len(ticks) == 8 and all(t.get_text().count("\n") >= 2 for t in ticks)
+        boxes = sorted((t.get_window_extent(r) for t in ticks), key=lambda b: -b.y1)
+        assert all(upper.y0 >= lower.y1 for upper, lower in zip(boxes, boxes[1:]))
+
+
 def test_gosh_groups_keep_a_group_of_one_comparison():
     import pandas as pd
 

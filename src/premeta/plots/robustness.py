@@ -111,7 +111,10 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
         shown = np.sort(np.argsort(-shift, kind="stable")[:GOSH_ROWS])
         heading += f"\n(the {GOSH_ROWS} of {k} that shift the median most)"
     n = len(shown)
-    height = max(3.6, 0.22 * n + 1.6)
+    ticks = [fill(labels[i], 40) for i in shown]  # wrapped, never cut
+    # a row holds its label's lines (7 pt, line spacing 1.2) and a little space: 0.22 inches for two lines
+    row = max(0.22, max(t.count("\n") + 1 for t in ticks) * 7 * 1.2 / 72 + 0.06)
+    height = max(3.6, row * n + 1.6)
     with theme():
         fig = Figure(figsize=(9.5, height), layout="constrained")
         FigureCanvasAgg(fig)
@@ -137,7 +140,7 @@ def gosh_figure(res: pd.DataFrame, incl: np.ndarray, measure: str, full: tuple[f
         if np.isfinite(full[0]):
             infl.axvline(full[0], color="#e41a1c", lw=0.8, ls="--")
         infl.axvline(0, color="0.5", lw=0.8, ls=":")
-        infl.set_yticks(y, [fill(labels[i], 40) for i in shown], fontsize=7)  # wrapped, never cut
+        infl.set_yticks(y, ticks, fontsize=7)
         infl.set(xlim=xlim, ylim=(n - 0.5, -0.5), xlabel=xlabel)
         infl.set_title(f"{heading}:\nmedian, 25-75% and 5-95% of their estimates", fontsize=9)
         (h1, l1), (h2, l2) = dens.get_legend_handles_labels(), infl.get_legend_handles_labels()
