@@ -807,3 +807,17 @@ def test_a_cumulative_panel_of_one_or_two_comparisons_shows_their_intervals():
                                                                   "estimate": 0.8, "ci_low": [0.1, 0.3],
                                                                   "ci_high": [1.5, 1.3]})])
     assert plots.cumulative_figure(more, "SMD").axes[0].get_ylim()[1] < 8.81  # the first steps do not set it
+
+
+def test_a_pooled_row_without_heterogeneity_shows_its_note_alone():
+    """A group the primary model did not fit (one study: LSR3's TAAR1 SyRF export) has no τ², I² or
+    Q: the line under its diamond is its note, not "; one study: ..." with a stray separator."""
+    rows, pooled = _data({"A": 3})
+    why = "one study: the three-level model and cluster-robust tests need at least 2"
+    pooled = pooled.assign(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, pi_low=np.nan, pi_high=np.nan,
+                           se=np.nan, stat=np.nan, p=np.nan, tau2=np.nan, i2=np.nan, q=np.nan, q_df=np.nan,
+                           q_p=np.nan, note=why)
+    fig = plots.forest_figure(rows.assign(weight=np.nan), pooled, "SMD", title="A")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert [t for t in texts if t.startswith("one study:")] and not [t for t in texts if t.startswith(";")]
+    assert forestplot._het(pd.Series({"tau2": 0.1, "i2": 20.0, "note": why})) == f"τ² = 0.10, I² = 20%; {why}"

@@ -87,7 +87,7 @@ def _het(pool: pd.Series) -> str:
     note = pool.get("note")
     # the caveats of the fit; how the animals were counted belongs to the tables, not under a diamond
     note = "; ".join(n for n in note.split("; ") if not n.startswith("animals ")) if isinstance(note, str) else ""
-    return ", ".join(parts) + (f"; {note}" if note else "")
+    return "; ".join(filter(None, [", ".join(parts), note]))
 
 
 def _effect_test(pool: pd.Series) -> str:
