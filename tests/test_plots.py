@@ -736,7 +736,8 @@ def test_the_next_experiment_not_drawn_says_the_groups_reason():
 
 def test_a_time_course_panel_of_one_time_point_has_whole_day_ticks():
     """A group measured at one time only (every group with group_by: time): its tick is that day,
-    not 13.2, 13.4, ..., 14.8 days around it (the locator fell back to fractions below two ticks)."""
+    not 13.2, 13.4, ..., 14.8 days around it (the locator fell back to fractions below two ticks),
+    nor tick labels crowded over each other about a time under a day."""
     course = pd.DataFrame({"group": ["a", "b", "b"], "time": [14, 7, 28], "k": [5, 3, 4], "estimate": [0.4, 0.5, 0.6],
                            "ci_low": [0.2, 0.1, 0.2], "ci_high": [0.6, 0.9, 1.0]})
     fig = plots.time_course_figure(course, "SMD")
@@ -746,6 +747,9 @@ def test_a_time_course_panel_of_one_time_point_has_whole_day_ticks():
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert [t for t in fig.axes[0].get_xticks() if 13 < t < 15] == [14]
+    # a time point of one minute (SyRF's times in days: 0.000694): one tick, its value (they overlapped)
+    ax = plots.time_course_figure(course.assign(time=[0.000694444, 7, 28]), "SMD").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.000694444"]
 
 
 def test_long_arm_labels_under_the_axis_stay_inside_the_figure():

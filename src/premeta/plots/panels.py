@@ -96,6 +96,8 @@ def time_course_figure(course: pd.DataFrame, measure: str, time_label: str = "Ti
             ax.margins(x=0.08)
             # whole days (weeks): one time point alone is its own tick, not 13.2, 13.4, ... around it
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            if len(np.unique(t)) == 1:  # however small (a minute: 0.000694 days), not ticks crowded about it
+                ax.set_xticks(t[:1], [f"{t[0]:g}"])
             ax.set_ylim(y0 - 0.12 * extent, y1 + 0.3 * extent)  # room above the highest CI for its k label
     return fig
 
