@@ -230,3 +230,24 @@ def test_every_interval_that_fits_is_drawn_whole(review):
         tests = pd.read_csv(results / "subgroup_tests.csv")
         x0, x1 = summary_forest_figure(primary, tests, "SMD").axes[0].get_xlim()
         assert x1 - x0 < 10 and x0 > splash.ci_low and x1 < splash.ci_high
+
+
+@pytest.mark.workflow
+def test_axis_titles_of_sheet_columns_without_a_data_dictionary(tmp_path):
+    """A review's own config without `columns` (a data dictionary): the bubble plot and the time course
+    of `time` are titled with its unit, "time (days)", not with the sheet template's guidance for the
+    column ("time of measurement in days (from what: the config's `columns`, e.g. days after injury)")."""
+    from premeta.vocabulary import column_words
+
+    assert column_words("time") == "time (days)" and column_words("time", {"time": "days after MCAO"}) == (
+        "days after MCAO") and column_words("dose_mg_kg", {}) == "dose_mg_kg"
+    config = {"data": str(REPO / "data" / "simulated_treadmill_neuropathic_pain.csv"), "moderators": ["time"],
+              "analyses": ["moderators", "time_course"], "permutations": 10}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile",
+                          str(tmp_path / "config.yaml"), "--config", f"workdir={tmp_path}"],
+                         capture_output=True, text=True, check=False, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    bubble, course = (svg_text(tmp_path / "results" / "plots" / f"{s}.svg") for s in ("bubble_time", "time_course"))
+    assert "time (days)" in bubble and "Time (days)" in course
+    assert "columns" not in bubble + course

@@ -153,6 +153,17 @@ class Labels:
                 "a benefit depends on the outcome")
 
 
+#: What a sheet column holds where the config's data dictionary (``columns``) does not say: its unit.
+COLUMN_WORDS = {"time": "time (days)"}
+
+
+def column_words(column: str, columns: dict | None = None) -> str:
+    """What the sheet column ``column`` holds, as an axis title: the config's data dictionary
+    ``columns`` (e.g. ``{"time": "days after nerve injury"}``), else :data:`COLUMN_WORDS`, else the
+    column's name."""
+    return (columns or {}).get(column) or COLUMN_WORDS.get(column, column)
+
+
 def group_labels(effects: pd.DataFrame, group_by: str) -> pd.Series:
     """The label of each row's group: the text of column ``group_by``; numbers as ``7``, not ``7.0``."""
     col = effects[group_by]

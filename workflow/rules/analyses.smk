@@ -183,7 +183,7 @@ rule moderators:
     params:
         moderators=config["moderators"],
         numeric=list(BUBBLES),
-        columns=COLUMNS | {"quality_score": f"quality score (share of the {TOOL.label} items at the best judgement)"}
+        columns={"quality_score": f"quality score (share of the {TOOL.label} items at the best judgement)"}
         | config["columns"],
         tool=config["risk_of_bias"],
         group_by=config["group_by"],

@@ -15,7 +15,6 @@ from premeta.models import METHODS, TESTS
 from premeta.pairing import FORMATS
 from premeta.rob import quality_score_column, tool
 from premeta.settings import problems, read_config_file
-from premeta.sheet import COLUMNS
 from premeta.vocabulary import DEPENDENCE, MEASURES, ORIENTS, SHARED_CONTROL, Labels, file_names, group_labels
 
 

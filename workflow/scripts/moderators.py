@@ -7,6 +7,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
     from premeta.groups.common import read_effects
     from premeta.plots import bubble_figure, save
     from premeta.tables import read_csv, write_csv
+    from premeta.vocabulary import column_words
 
 p = snakemake.params
 out = snakemake.output
@@ -20,5 +21,5 @@ write_csv(multiple_testing(primary, res["models"]), out.multiple_testing)
 for m, png in zip(p.numeric, out.bubble):
     notes = res["models"].loc[res["models"].moderator == m, "note"]
     fig = bubble_figure(res["weights"][res["weights"].moderator == m], res["lines"][res["lines"].moderator == m],
-                        p.columns.get(m, m), p.measure, why="; ".join(dict.fromkeys(notes[notes != ""])))
+                        column_words(m, p.columns), p.measure, why="; ".join(dict.fromkeys(notes[notes != ""])))
     save(fig, png.removesuffix(".png"))

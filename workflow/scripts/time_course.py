@@ -5,13 +5,14 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
     from premeta.groups.moderators import time_course, time_regression
     from premeta.plots import save, time_course_figure
     from premeta.tables import write_csv
+    from premeta.vocabulary import column_words
 
 p, out = snakemake.params, snakemake.output
 
 
 def axis_title(column: str) -> str:
-    """What a column holds, from the config's data dictionary (``columns``), capitalised; else its name."""
-    words = p.columns.get(column) or column
+    """What a column holds (the config's data dictionary ``columns``, else its name and unit), capitalised."""
+    words = column_words(column, p.columns)
     return words[:1].upper() + words[1:]
 
 
