@@ -825,3 +825,18 @@ def test_a_pooled_row_without_heterogeneity_shows_its_note_alone():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert [t for t in texts if t.startswith("one study:")] and not [t for t in texts if t.startswith(";")]
     assert forestplot._het(pd.Series({"tau2": 0.1, "i2": 20.0, "note": why})) == f"τ² = 0.10, I² = 20%; {why}"
+
+
+def test_a_long_title_of_a_figure_not_drawn_wraps_inside_it():
+    """"Meta-regression on <the column's description>" ran past the right edge of the 7-inch figure
+    that says why a bubble plot was not drawn; the title wraps and the figure grows by its lines,
+    the message under it."""
+    title = "Meta-regression on minutes of running per day on a motorised treadmill at a fixed speed of 10 m/min"
+    fig = style.message_figure(title, "minutes is constant in this stratum: not fitted")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    head, message = fig.texts
+    assert head.get_text().count("\n") == 1 and head.get_text().replace("\n", " ") == title
+    assert head.get_window_extent(r).x1 <= fig.bbox.x1 and head.get_window_extent(r).y1 <= fig.bbox.y1
+    assert message.get_window_extent(r).y1 < head.get_window_extent(r).y0 and message.get_window_extent(r).y0 > 0
+    assert style.message_figure("Funnel plot", "no comparison").get_figheight() == 1.6

@@ -149,12 +149,15 @@ def need(rows: pd.DataFrame, cols: list[str]) -> None:
 # --- figures and files ----------------------------------------------------------------------------------------
 
 def message_figure(title: str, message: str) -> Figure:
-    """A figure that says why the figure it replaces was not drawn (its file still exists)."""
+    """A figure that says why the figure it replaces was not drawn (its file still exists); a title
+    wider than the figure wraps, and the figure grows by its further lines."""
+    lines = wrap(title, 6.5, size=11, bold=True)
+    h = 1.6 + 0.22 * (len(lines) - 1)  # inches: the message stays 0.58 inches under the title's last line
     with theme():
-        fig = Figure(figsize=(7, 1.6))
+        fig = Figure(figsize=(7, h))
         FigureCanvasAgg(fig)
-        fig.text(0.03, 0.72, title, fontsize=11, fontweight="bold", va="center")
-        fig.text(0.03, 0.36, textwrap.fill("Not drawn: " + message, 110), fontsize=9, va="center")
+        fig.text(0.03, 1 - 0.34 / h, "\n".join(lines), fontsize=11, fontweight="bold", va="top")
+        fig.text(0.03, 0.576 / h, textwrap.fill("Not drawn: " + message, 110), fontsize=9, va="center")
     return fig
 
 
