@@ -13,6 +13,7 @@ import pytest
 
 from helpers import REPO, run
 from premeta.cli import main
+from premeta.errors import Problem, SheetError
 
 FILES = REPO / "tests" / "sheets" / "files"
 PREMETA = str(Path(sys.executable).parent / "premeta")
@@ -127,14 +128,14 @@ def test_text_named_as_a_workbook_is_refused(tmp_path):
 
 def test_a_missing_column_is_one_problem_not_one_per_row():
     out = validate("translated_headers.csv")
-    assert "10 problem(s)" in out.stderr and out.stderr.count("row -, column") == 10
+    assert "10 problems" in out.stderr and out.stderr.count("row -, column") == 10
     assert ("row -, column 'trt_sd', value None: trt_sd or trt_sem is missing: no such column (needed unless every "
             "row gives a precomputed yi and vi)") in out.stderr
 
 
 def test_date_cells_are_named_one_by_one():
     out = validate("date_formatted_time.xlsx")
-    assert "6 problem(s)" in out.stderr and out.stderr.count("(a date cell") == 6
+    assert "6 problems" in out.stderr and out.stderr.count("(a date cell") == 6
 
 
 @pytest.mark.slow
@@ -201,7 +202,7 @@ def test_workflow_warns_about_hidden_rows_and_refuses_before_writing(tmp_path):
 
 def test_formula_cells_are_named_one_by_one():
     out = validate("formula_without_cached_value.xlsx")
-    assert "2 problem(s)" in out.stderr and out.stderr.count("formula without a cached value") == 2
+    assert "2 problems" in out.stderr and out.stderr.count("formula without a cached value") == 2
     assert "row 4, column 'trt_n', value None: formula without a cached value" in out.stderr
 
 
@@ -211,3 +212,6 @@ def test_counts_are_worded_in_their_number():
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert main(["validate", str(REPO / "tests" / "sheets" / "simulated_one_comparison.csv")]) == 0
     assert "1 comparison from 1 study in 1 group of mechanism; SMD can be computed for every row" in out.getvalue()
+    one, two = Problem(3, "trt_sd", "-1", "must not be negative"), Problem(4, "ctl_n", "0", "must be at least 1")
+    assert str(SheetError([one], "s.csv")).splitlines()[0] == "s.csv: 1 problem in the extraction sheet:"
+    assert str(SheetError([one, two], "s.csv")).splitlines()[0] == "s.csv: 2 problems in the extraction sheet:"

@@ -13,6 +13,7 @@ from premeta.regression import _distinct_permutations, metareg, permutest
 from premeta.models import design, fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_metareg.json").read_text())
+REBASED = json.loads((Path(__file__).parent / "reference" / "metafor_metareg_reference.json").read_text())
 
 
 def _frame(case, rows=None):
@@ -165,6 +166,34 @@ def test_level_absent_from_a_stratum_drops_its_dummy():
     close(m.loc["no systematic", "qm"], alone_m["qm"])
     expected = _fixture(["alloc"])
     close(coefs.loc[coefs.group == "all", "estimate"], expected["coef"]["estimate"])
+
+
+@pytest.mark.parametrize("case", [c for c in REBASED["metareg"] if c["group"] == "GYMNO"],
+                         ids=lambda c: f"{'+'.join(c['mods'])}-{c['method']}-{c['test']}")
+def test_stratum_without_the_reference_level_takes_its_first_level(case):
+    """A stratum without the moderator's first level (Curtis 1998: no ACER among the gymnosperms,
+    no pot of 0.04 among the angiosperms) is fitted with its own first level as reference, as
+    metafor on the stratum's rows; it was "not fitted"."""
+    d = pd.DataFrame(REBASED["data"])
+    coefs, models = metareg(d["yi"], d["vi"], d[case["mods"]], groups=d["fungrp"], method=case["method"],
+                            test=case["test"])
+    m = models.set_index("group")
+    for c in [x for x in REBASED["metareg"] if x["mods"] == case["mods"] and x["method"] == case["method"]]:
+        g = c["group"]
+        got = coefs[coefs.group == g]
+        assert list(got["term"]) == c["term"]
+        for col in ("estimate", "se", "stat", "p", "ci_low", "ci_high"):
+            close(got[col], c[col])
+        assert m.loc[g, "converged"] and m.loc[g, "n_coefs"] == len(c["term"])
+        df1, df2 = (c["QMdf"] + [None])[:2]
+        close(m.loc[g, ["qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2", "q", "q_p", "r2"]].astype(float),
+              [c["QM"], df1, df2, c["QMp"], c["tau2"], c["I2"], c["QE"], c["QEp"], c["R2"]])
+        first = d[case["mods"][0]][d.fungrp == g].min()
+        assert first == c["first_level"]
+        if first != sorted(d[case["mods"][0]])[0]:
+            assert m.loc[g, "note"].startswith(f"reference level {sorted(d[case['mods'][0]])[0]!r} of "
+                                               f"{case['mods'][0]} absent in this stratum: {first!r} is its reference")
+    assert m.loc["N2FIX", "note"].endswith("not fitted")  # one genus, one pot
 
 
 def test_missing_moderators_are_dropped_and_counted():

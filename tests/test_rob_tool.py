@@ -220,7 +220,7 @@ def test_a_bad_tool_in_the_config_stops_the_run_with_the_other_problems(tmp_path
     out = run(tmp_path, "--config", f"data={CAMARADES_SHEET}", "risk_of_bias=cochrane", "seed=-1", "-n", check=False)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert lines[0] == "premeta: 2 problem(s) in the settings (config/README.md describes every key):"
+    assert lines[0] == "premeta: 2 problems in the settings (config/README.md describes every key):"
     assert lines[1].startswith("  key 'seed', value -1 (from --config): must be at least 0")
     assert lines[2] == ("  key 'risk_of_bias', value 'cochrane': must be one of syrcle, camarades or a list of items "
                         "(column, label, values)")

@@ -104,7 +104,9 @@ def test_workflow_rve_model(tmp_path):
     run(tmp_path, "--config", f"data={example}", "dependence=RVE", "rve_model=hier", "analyses=[dependence]")
     results = tmp_path / "results"
     assert pd.read_csv(results / "primary.csv").model.iloc[0].startswith("robu (HIER)")
-    assert "rve_model: CORR" in pd.read_csv(results / "dependence_rho.csv").note[0]
+    assert pd.read_csv(results / "dependence_rho.csv").note.tolist() == [
+        "the sensitivity to rho is computed for dependence: rve with rve_model: CORR; this run's HIER working model "
+        "has no rho"]
     e = pd.read_csv(results / "effect_sizes.csv")
     f = rve(e["yi"], e["vi"], e["study"].astype(str), model="HIER", small=True)
     overall = pd.read_csv(results / "primary.csv").set_index("group").loc["overall"]

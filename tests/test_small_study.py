@@ -1,7 +1,9 @@
 """Small-study effects per group and on the model with the group as moderator, against metafor.
 
 Fixtures: tests/reference/make_small_study_fixtures.R (metafor regtest and trimfill on Besson et
-al. 2016 and the two minocycline sheets of Reis et al. 2019), inputs included.
+al. 2016 and the two minocycline sheets of Reis et al. 2019), inputs included;
+tests/reference/make_small_study_level_fixtures.R (the same table's intervals at level 90 on Besson
+et al. 2016).
 """
 
 import json
@@ -18,6 +20,7 @@ from premeta.bias import egger
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_small_study.json").read_text())
+LEVEL = json.loads((Path(__file__).parent / "reference" / "metafor_small_study_level.json").read_text())
 DATA = REF["data"]
 SHEETS = {"besson2016_rodents": ("tests/data/besson2016_rodents.csv", "benefit"),
           "minocycline_c": ("data/minocycline/analysis_c_sheet.csv", "benefit"),
@@ -95,6 +98,32 @@ def test_small_study_matches_metafor(sheet, test):
     if name == "minocycline_a":  # precomputed effects: no n
         assert moderated[moderated.precision == "1/sqrt(n)"].note.str.startswith("no group sizes").all()
     assert moderated.analysis.str.endswith("residuals of the model with mechanism as moderator").all()
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_small_study_intervals_are_at_level(test):
+    """With level 90 (the workflow's `level: 90`) every interval of the table is a 90% interval:
+    metafor's regtest of rma(level = 90), trimfill(level = 90), clubSandwich conf_int(level = 0.9)
+    for the three-level test, lm's confint(level = 0.9) for PET and PEESE (they were at 95%)."""
+    effects = sheet_effects(ROOT / "tests/data/besson2016_rodents.csv")
+    table = small_study(effects, "mechanism", "REML", test, level=LEVEL["level"])
+    analyses = {"rma": "Egger regression (meta-regression)", "lm": "Egger regression (weighted OLS)",
+                "trimfill_R0": "trim-and-fill (R0)", "trimfill_L0": "trim-and-fill (L0)",
+                "three_level": "Egger regression (three-level, CR2)", "PET": "PET (WLS)", "PEESE": "PEESE (WLS)"}
+    precisions = {"sei": "SE", "sqrtninv": "1/sqrt(n)", "msei": "modified SE"}
+    cases = [c for c in LEVEL["small_study_level"]
+             if c["test"] == test or c["test"] not in ("z", "knha") or c["analysis"].startswith("trimfill")]
+    assert len(cases) == 3 * (4 + 2 + 2 + 2)
+    for c in cases:
+        rows = table[(table.group == c["group"]) & (table.analysis == analyses[c["analysis"]])]
+        if not c["analysis"].startswith("trimfill"):
+            rows = rows[rows.precision == precisions[c["predictor"]]]
+        assert len(rows) == 1
+        r = rows.iloc[0]
+        assert r.note == ""
+        if "k0" in c:
+            assert r.k0 == c["k0"]
+        close(r[["estimate", "ci_low", "ci_high"]].astype(float), [c["est"], c["ci_lb"], c["ci_ub"]])
 
 
 def test_one_group_has_no_moderator_block():

@@ -107,6 +107,10 @@ def test_bundled_run_writes_every_output(bundled):
     dep = pd.read_csv(res / "primary.csv").set_index("group")
     assert (dep.dependence == "multilevel").all() and dep.loc["overall", "studies"] == 30
     assert dep.estimate.notna().all() and (dep.df < dep.studies).all()  # Satterthwaite df, clustered by study
+    # no RVE here, so no sensitivity to rho, and the table says which primary analysis it is instead
+    assert pd.read_csv(res / "dependence_rho.csv").note.tolist() == [
+        "the sensitivity to rho is computed for dependence: rve with rve_model: CORR; this run's primary analysis "
+        "is dependence: multilevel"]
 
 
 @pytest.mark.workflow
@@ -158,7 +162,7 @@ def test_invalid_sheet_stops_with_the_message_and_writes_nothing(tmp_path):
     out = run(tmp_path, "--config", f"data={path}", check=False)
     assert out.returncode != 0
     first = out.stderr.strip().splitlines()[0]
-    assert first.startswith("premeta: ") and "bad.csv" in first and "3 problem(s)" in first
+    assert first.startswith("premeta: ") and "bad.csv" in first and "3 problems" in first
     assert "row 3, column 'ctl_n', value '0': must be > 0" in out.stderr
     assert "row 5, column 'trt_sd', value 'n/a': must be a number" in out.stderr
     assert "row 6, column 'better', value 'up'" in out.stderr
@@ -254,7 +258,7 @@ def test_bad_settings_are_named_all_at_once_before_anything_runs(tmp_path):
               "rho=-0.2", "group_by=Pain model: x", "bogus=1", "-n", check=False)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert lines[0] == "premeta: 5 problem(s) in the settings (config/README.md describes every key):"
+    assert lines[0] == "premeta: 5 problems in the settings (config/README.md describes every key):"
     assert len(lines) == 6  # nothing but the problems, one a line
     assert lines[1].startswith("  key 'bogus', value 1 (from --config): not a premeta setting (the settings are data,")
     assert lines[2].startswith("  key 'group_by', value {'Pain model': 'x'} (from --config): must be text. --config "

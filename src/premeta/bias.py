@@ -257,7 +257,7 @@ def _egger_mv(yi, vi, X, predictor: str, level: float, cluster, inner, est: bool
 
 
 def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str = "REML",
-             maxiter: int = 100) -> pd.DataFrame:
+             maxiter: int = 100, level: float = 95) -> pd.DataFrame:
     """Duval and Tweedie's trim-and-fill method (metafor ``trimfill.rma.uni``).
 
     Algorithm (Duval and Tweedie 2000, *Biometrics* 56:455 and *JASA* 95:89), as metafor:
@@ -278,7 +278,9 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
        rounded and truncated at 0, is the new :math:`k_0`; repeated until it no longer changes.
     3. The :math:`k_0` trimmed studies are mirrored about :math:`\\hat\\mu`,
        :math:`y_i^* = 2\\hat\\mu - y_i` with the same :math:`v_i`, and the augmented data are
-       fitted with ``method`` (z test, 95% CI: metafor's refit uses ``rma``'s defaults).
+       fitted with ``method`` (z test and a ``level`` CI, 95% by default: metafor's refit uses
+       ``rma``'s defaults, whatever the level of the model given to it, unless
+       ``trimfill(res, level = ...)``).
        With :math:`k_0 = 0` the fit is that of the original data.
 
     The standard error of :math:`k_0` is :math:`4\\sqrt{\\mathrm{Var}(S_r)}/(2k-1)` with
@@ -298,6 +300,8 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         tau2 estimator of every fit, as :func:`premeta.models.fit` (``"FE"``: common effect).
     maxiter : int
         Iteration cap of step 2.
+    level : float
+        Confidence level in percent of the adjusted estimate's interval.
 
     Returns
     -------
@@ -382,7 +386,7 @@ def trimfill(yi, vi, estimator: str = "L0", side: str | None = None, method: str
         se_k0 = float(np.maximum(0, se_k0))
     y_all = np.r_[yi, sign * (2 * mu - y[k - k0:])]
     v_all = np.r_[vi, v[k - k0:]]
-    f = fit(y_all, v_all, method=method)
+    f = fit(y_all, v_all, method=method, level=level)
     est, se = float(f.beta[0, 0]), float(f.se[0, 0])
     crit = float(f.crit()[0])
     out = pd.DataFrame([{

@@ -32,7 +32,8 @@ class SheetError(ValueError):
     def __init__(self, problems: list[Problem], file: str | None = None):
         self.problems, self.file = list(problems), file
         where = f"{file}: " if file else ""
-        lines = [f"{where}{len(self.problems)} problem(s) in the extraction sheet:"]
+        n = len(self.problems)
+        lines = [f"{where}{n} problem{'s' * (n != 1)} in the extraction sheet:"]
         lines += [f"  {where}{p}" for p in self.problems]
         super().__init__("\n".join(lines))
 

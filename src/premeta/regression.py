@@ -37,24 +37,22 @@ def _unfittable(Xg: np.ndarray, terms, p: int) -> str:
     """Why a stratum's meta-regression cannot be fitted, or "" if it can.
 
     ``Xg`` holds the stratum's complete rows and the columns present there (the dummies of
-    levels absent from the stratum are left out beforehand, and ``terms`` renumbered to
-    match); ``p`` counts the intercept.
+    levels absent from the stratum, and of the level that stands in for an absent reference, are
+    left out beforehand, and ``terms`` renumbered to match); ``p`` counts the intercept.
     """
     k = Xg.shape[0]
     if k == 0:
         return "no study with complete moderators"
     reasons = []
-    for name, kind, cols, ref in terms:
+    for name, kind, cols, _ in terms:
         block = Xg[:, cols]
         if kind == "numeric":
             if np.ptp(block) == 0:
                 reasons.append(f"{name} is constant")
             continue
-        ref_present = bool((block.sum(axis=1) == 0).any())
-        if block.shape[1] + ref_present < 2:
+        # a stratum without the reference level has taken another as its reference (metareg)
+        if block.shape[1] + bool((block.sum(axis=1) == 0).any()) < 2:
             reasons.append(f"{name} has a single level")
-        elif not ref_present:
-            reasons.append(f"reference level {ref!r} of {name} is absent")
     if reasons:
         return "; ".join(reasons) + " in this stratum: not fitted"
     if k <= p:
@@ -104,9 +102,12 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     (``k_omitted``, metafor's ``k.all - k``). The design is built once over all rows by
     :func:`premeta.models.design`. A level of a text moderator absent from a stratum has its dummy column
     left out there (metafor drops such an all-zero, redundant column) and the note names the
-    term. A stratum whose moderators cannot be estimated (a constant moderator, a text
-    moderator with a single level or without its reference level, collinear moderators,
-    k <= p) is not fitted: it keeps its rows, with NaN statistics, ``converged`` False and a
+    term. A stratum without the moderator's reference level (the first over all rows) takes the
+    first level present there as its reference, as R's ``factor`` of the stratum's rows (metafor
+    ``rma(yi, vi, mods = ~ x, data = dat[dat$group == g, ])``; QM, tau2, R² and the residual
+    test do not depend on the reference), and the note says so. A stratum whose moderators
+    cannot be estimated (a constant moderator, a text moderator with a single level, collinear
+    moderators, k <= p) is not fitted: it keeps its rows, with NaN statistics, ``converged`` False and a
     note saying why, and the other strata are unaffected. Strata that share the same design
     columns are fitted in one :func:`premeta.models.fit` call.
 
@@ -175,6 +176,20 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
     present = np.zeros((G, q))
     np.add.at(present, gid[ok], X[ok] != 0)
     keep = ~is_dummy | (present > 0)
+    # A stratum without a text moderator's reference level but with 2 or more of its levels takes
+    # the first level present as its reference, as R's factor of the stratum's rows (metafor
+    # rma(yi, vi, mods = ~ x, data = <the stratum's rows>)).
+    rebased = [[] for _ in range(G)]
+    for name, kind, cols, ref in terms:
+        if kind != "factor" or not cols:
+            continue
+        has_ref = np.zeros(G, dtype=bool)
+        has_ref[gid[ok & (X[:, cols] == 0).all(axis=1)]] = True
+        for g in np.flatnonzero(~has_ref & ((present[:, cols] > 0).sum(axis=1) >= 2)):
+            first = cols[np.flatnonzero(present[g, cols] > 0)[0]]
+            keep[g, first] = False
+            rebased[g].append((first, f"reference level {ref!r} of {name} absent in this stratum: "
+                                      f"{names[first][len(name):]!r} is its reference"))
     p = 1 + keep.sum(axis=1)
     notes = np.full(G, "", dtype=object)
     for g in range(G):
@@ -184,8 +199,10 @@ def metareg(yi, vi, mods: pd.DataFrame, groups=None, method: str = "REML", test:
         notes[g] = _unfittable(X[ok & (gid == g)][:, cols], sub, p[g])
     fitted = notes == ""
     for g in np.flatnonzero(fitted & ~keep.all(axis=1)):
-        dropped = ", ".join(names[c] for c in np.flatnonzero(~keep[g]))
-        notes[g] = f"level absent in this stratum, term dropped: {dropped}"
+        references = {c for c, _ in rebased[g]}
+        dropped = ", ".join(names[c] for c in np.flatnonzero(~keep[g]) if c not in references)
+        notes[g] = "; ".join([why for _, why in rebased[g]]
+                             + ([f"level absent in this stratum, term dropped: {dropped}"] if dropped else []))
 
     stats_ = {c: np.full(G, np.nan) for c in ("qm", "qm_df1", "qm_df2", "qm_p", "tau2", "i2",
                                               "h2", "q", "q_p", "tau2_0", "q_0")}

@@ -41,7 +41,7 @@ if not any(e.startswith("key 'risk_of_bias") for e in errors):
     except SettingsError as error:
         errors.append(str(error))
 if errors:
-    sys.exit(f"premeta: {len(errors)} problem(s) in the settings (config/README.md describes every key):\n  "
+    sys.exit(f"premeta: {len(errors)} problem{'s' * (len(errors) != 1)} in the settings (config/README.md describes every key):\n  "
              + "\n  ".join(errors))
 validate(config, schema="../schemas/config.schema.yaml")
 

@@ -12,7 +12,7 @@ with start(snakemake):  # the log; the imports uncollected (_job.py)
 
 p, out = snakemake.params, snakemake.output
 effects = read_effects(snakemake.input[0])
-write_csv(small_study(effects, p.group_by, p.method, p.test), out.table)
+write_csv(small_study(effects, p.group_by, p.method, p.test, p.level), out.table)
 write_csv(selection_models(effects, p.group_by, p.level), out.selection_models)
 write_csv(fail_safe_n(effects, p.group_by, p.level), out.fail_safe_n)
 excess, power = excess_significance(effects, p.group_by, p.measure, p.level)

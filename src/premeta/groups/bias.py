@@ -23,7 +23,7 @@ SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p",
 
 @renamed_arguments(by="group_by")
 def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str = "REML", test: str = "z",
-                min_k: int = 10) -> pd.DataFrame:
+                level: float = 95, min_k: int = 10) -> pd.DataFrame:
     """Small-study effects within each group of ``group_by``, and on the model with the group as moderator.
 
     Small-study effects are judged among comparisons that share one true effect: within a group,
@@ -44,6 +44,9 @@ def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
       estimate). ``group`` is :func:`moderator_label`, ``analysis`` says "residuals of the model
       with <group_by> as moderator".
 
+    Every interval (the limit estimates, trim-and-fill's and PET-PEESE's) is at ``level`` percent,
+    as metafor's ``regtest`` of a model fitted with ``level`` and ``trimfill(res, level = level)``.
+
     Returns
     -------
     pandas.DataFrame
@@ -54,11 +57,12 @@ def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     parts = []
     for g in labels:
         sub = effects[(groups == g).to_numpy()]
-        parts.append(small_study_tests(sub, method, test).assign(group=g) if len(sub) >= min_k else
+        parts.append(small_study_tests(sub, method, test, level=level).assign(group=g) if len(sub) >= min_k else
                      _too_few(g, "small-study tests", len(sub), min_k))
     if len(labels) > 1:
         label, k = moderator_label(labels, group_by), len(effects)
-        parts.append(small_study_tests(effects.assign(**{group_by: groups}), method, test, moderator=group_by)
+        parts.append(small_study_tests(effects.assign(**{group_by: groups}), method, test, moderator=group_by,
+                                       level=level)
                      .assign(group=label) if k >= min_k else
                      _too_few(label, f"Egger regression, residuals of the model with {group_by} as moderator", k,
                               min_k))
@@ -71,7 +75,7 @@ def _too_few(group: str, analysis: str, k: int, min_k: int) -> pd.DataFrame:
 
 
 def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "z",
-                      moderator: str | None = None) -> pd.DataFrame:
+                      moderator: str | None = None, level: float = 95) -> pd.DataFrame:
     """Egger's regression test against the SE and against 1/sqrt(n), both as a meta-regression
     (metafor ``regtest``) and as the classical weighted regression; with a ``study`` column, the
     three-level Egger test for comparisons nested in studies; trim-and-fill (R0, L0).
@@ -97,6 +101,9 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
     comparisons sharing it). Where
     no study has more than one comparison the rows say so: the meta-regression rows above are
     then the test. Fewer than 3 studies: not computed (CR2 needs more studies than coefficients).
+
+    Every interval is at ``level`` percent (metafor ``regtest`` of a model fitted with ``level``,
+    ``trimfill(res, level = level)``; clubSandwich ``conf_int(level = level / 100)``).
     """
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
     ni = (pd.to_numeric(effects["trt_n"]) + pd.to_numeric(effects["ctl_n"])).to_numpy(float) \
@@ -112,30 +119,30 @@ def small_study_tests(effects: pd.DataFrame, method: str = "REML", test: str = "
             if predictor == "sqrtninv" and not ok.any():
                 rows.append(row | {"note": "no group sizes (the sheet gives precomputed effects only)"})
                 continue
-            r, why = attempt(egger, yi[ok], vi[ok], predictor, ni[ok], model, method, test,
+            r, why = attempt(egger, yi[ok], vi[ok], predictor, ni[ok], model, method, test, level,
                              mods=None if mods is None else mods[ok].reset_index(drop=True))
             if r is None:
                 rows.append(row | {"note": why})
                 continue
             rows.append(row | r.iloc[0][["stat", "df", "p", "slope", "estimate", "ci_low", "ci_high"]].to_dict())
     if "study" in effects:
-        rows += _three_level_rows(effects, yi, vi, mods, on)
+        rows += _three_level_rows(effects, yi, vi, mods, on, level)
     for estimator in ("R0", "L0") if moderator is None else ():
         row = {"analysis": f"trim-and-fill ({estimator})", "precision": "SE", "k": len(yi)}
-        t, why = attempt(trimfill, yi, vi, estimator, method=method)
+        t, why = attempt(trimfill, yi, vi, estimator, method=method, level=level)
         if t is None:
             rows.append(row | {"note": why})
             continue
         rows.append(row | t.iloc[0][["k0", "side", "stat", "p", "estimate", "ci_low", "ci_high"]].to_dict())
     if moderator is None:
-        rows += _pet_peese_rows(effects, yi, vi)
+        rows += _pet_peese_rows(effects, yi, vi, level)
         row = {"analysis": "rank correlation (Begg and Mazumdar)", "precision": "variance", "k": len(yi)}
         r, why = attempt(ranktest, yi, vi)
         rows.append(row | ({"note": why} if r is None else {"stat": r.tau.iloc[0], "p": r.p.iloc[0]}))
     return pd.DataFrame(rows)
 
 
-def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> list[dict]:
+def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, level: float = 95) -> list[dict]:
     """PET, PEESE and the conditional PET-PEESE estimate as weighted least squares (Stanley and
     Doucouliagos 2014: :func:`premeta.pet_peese` with ``method="FE", test="knha"``), against the
     modified SE sqrt(1/n1 + 1/n2) for SMDs whose comparisons all have group sizes (Pustejovsky and
@@ -143,7 +150,7 @@ def _pet_peese_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray) -> li
     n1, n2 = modified_se_sizes(effects)
     precision = "SE" if n1 is None else "modified SE"
     names = {"PET": "PET (WLS)", "PEESE": "PEESE (WLS)", "PET-PEESE": "PET-PEESE (conditional)"}
-    r, why = attempt(pet_peese, yi, vi, n1i=n1, n2i=n2, method="FE", test="knha")
+    r, why = attempt(pet_peese, yi, vi, n1i=n1, n2i=n2, method="FE", test="knha", level=level)
     if r is None:
         return [{"analysis": name, "precision": precision, "k": len(yi), "note": why} for name in names.values()]
     rows = []
@@ -176,7 +183,8 @@ def _arm_sizes(effects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
                  for c in ("trt_n", "ctl_n_eff"))
 
 
-def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str) -> list[dict]:
+def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mods, on: str,
+                      level: float = 95) -> list[dict]:
     """The rows "Egger regression (three-level, CR2)" of :func:`small_study_tests`: SE and modified SE
     (for SMDs only, as :func:`modified_se_sizes`: another measure's row says why it is not computed)."""
     study = effects["study"].astype(str).to_numpy(object)
@@ -201,7 +209,7 @@ def _three_level_rows(effects: pd.DataFrame, yi: np.ndarray, vi: np.ndarray, mod
             rows.append(row | {"note": f"the modified SE is for SMDs, whose SE depends on the estimate; the SE of an "
                                        f"effect measured as {other} does not, so the row against the SE is the test"})
             continue
-        r, why = attempt(egger, yi[ok], vi[ok], predictor, model="rma.mv", n1i=n1[ok], n2i=n2[ok],
+        r, why = attempt(egger, yi[ok], vi[ok], predictor, model="rma.mv", level=level, n1i=n1[ok], n2i=n2[ok],
                          cluster=study[ok], mods=None if mods is None else mods[ok].reset_index(drop=True))
         if r is None:
             rows.append(row | {"note": why})

@@ -218,9 +218,9 @@ def _effects(sheet: pd.DataFrame, groups: pd.Series, labels: list, measures, she
 
 
 def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, suspicious: pd.Series, method: str,
-              test: str, cache: dict, key: tuple) -> tuple[pd.DataFrame | None, str]:
+              test: str) -> tuple[pd.DataFrame | None, str]:
     """The comparisons a rule keeps, or None and why not; ``suspicious`` is True on the sheet's flagged
-    rows, ``cache`` holds the influence diagnostics of each (measure, group) ``key`` and method and test."""
+    rows, ``method`` and ``test`` are those of the influence diagnostics (``no_influential``)."""
     if inclusion == "all":
         return e, ""
     if inclusion == "no_flagged":
@@ -232,10 +232,7 @@ def _included(e: pd.DataFrame, inclusion: str, studies: pd.DataFrame | None, sus
     if inclusion == "no_single":
         per = e["study"].map(e["study"].value_counts())
         return e[(per > 1).to_numpy()], ""
-    key = (*key, method, test)
-    if key not in cache:
-        cache[key] = attempt(influence, e["yi"].to_numpy(float), e["vi"].to_numpy(float), method, test)
-    inf, why = cache[key]
+    inf, why = attempt(influence, e["yi"].to_numpy(float), e["vi"].to_numpy(float), method, test)
     if inf is None:
         return None, f"influence: {why}"
     return e[(inf["inf"] != "*").to_numpy()], ""
@@ -388,7 +385,11 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     effects = _effects(sheet, groups, labels, sorted({s.measure for _, s in tasks}), measure, orient)
     studies = rob.per_study(sheet) if all(c in sheet for c in rob.KEY_ITEMS) else None
     suspicious = flagged(sheet) != ""
-    cache: dict = {}
+    # computed once and shared by the specifications that differ only in what does not change them: the
+    # comparisons each inclusion rule keeps (no_influential: per method and test, those of its influence
+    # diagnostics) and the units each dependence pools from them
+    included: dict = {}
+    units: dict = {}
     rows, stacked, adjusted = [], {}, {}
     for j, (g, s) in enumerate(tasks):
         row = {"group": g, **s._asdict(), "k": 0, "duplicate": False, "note": ""}
@@ -398,8 +399,12 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
             row["note"] = why
             continue
         own = s.dependence in OWN_MODEL or s.adjustment in ADJUSTED  # influence from REML, z
-        kept, why = _included(e, s.inclusion, studies, suspicious, *(("REML", "z") if own else (s.method, s.test)),
-                              cache, (s.measure, g))
+        method_test = ("REML", "z") if own else (s.method, s.test)
+        # the comparisons kept depend on the method and test only through the influence diagnostics
+        rule = (s.measure, g, s.inclusion, *(method_test if s.inclusion == "no_influential" else ()))
+        if rule not in included:
+            included[rule] = _included(e, s.inclusion, studies, suspicious, *method_test)
+        kept, why = included[rule]
         if kept is None:
             row["note"] = why
             continue
@@ -417,7 +422,9 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
             row["clusters"] = len(kept)
             adjusted.setdefault(s.adjustment, []).append((j, kept))
             continue
-        yi, vi, why = _pooled_units(kept, s.dependence, rho)
+        if (rule, s.dependence) not in units:
+            units[rule, s.dependence] = _pooled_units(kept, s.dependence, rho)
+        yi, vi, why = units[rule, s.dependence]
         if why:
             row["note"] = why
             continue
