@@ -419,3 +419,19 @@ def test_a_sheet_where_nothing_pairs_names_each_rows_reason(tmp_path):
         (2, "group", "sham", why + "not used, no treated cohort for this outcome and time"),
         (3, "group", "vehicle", why + "not used, no treated cohort for this outcome and time"),
         (4, "group", "drug", why + "unpaired, no control cohort for this outcome and time")]
+
+
+def test_fractional_n_in_a_group_sheet_is_kept(tmp_path):
+    """n may be fractional (a reported range's midpoint, 7.5; docs/sheets.md), in a long sheet as in a
+    comparison sheet: the pairing keeps it (it failed with a pandas TypeError, casting n to whole numbers)."""
+    path = tmp_path / "groups.csv"
+    pd.DataFrame({"study": ["A", "A", "B", "B"], "outcome": "o", "group": ["vehicle", "drug"] * 2,
+                  "role": ["control", "treatment"] * 2, "mean": [1.0, 2.0, 1.0, 3.0], "sd": 1.0,
+                  "n": [7.5, 8.5, 8, 8], "better": "higher"}).to_csv(path, index=False)
+    sheet, pairing, _ = load(path)
+    assert sheet.trt_n.tolist() == [8.5, 8.0] and sheet.ctl_n.tolist() == [7.5, 8.0]
+    assert pairing.status.tolist() == ["control", "paired"] * 2
+    effects = premeta.escalc(validate(sheet), "SMD")
+    assert effects.yi.iloc[0] == premeta.effects.smd(2.0, 1.0, 8.5, 1.0, 1.0, 7.5)[0]
+    whole, _, _ = load(GROUPS / "simulated_long_decimal_comma.csv")
+    assert str(whole.trt_n.dtype) == "Int64"  # whole numbers stay whole in sheet_from_long.csv

@@ -539,14 +539,16 @@ def _comparison(t: pd.Series, control: pd.Series, sham: pd.Series | None, annota
 
 def _comparison_sheet(rows: list[dict]) -> pd.DataFrame:
     """The comparisons as a sheet: rows numbered from 2 as a spreadsheet's, empty columns dropped,
-    whole-number n, no ``time`` column when no comparison has a time."""
+    n written as whole numbers where every n of the column is whole (a fractional n, a reported range's
+    midpoint, stays as given), no ``time`` column when no comparison has a time."""
     sheet = pd.DataFrame(rows)
     if len(sheet):
         sheet.index = pd.RangeIndex(2, len(sheet) + 2, name="row")
         sheet = sheet.dropna(axis=1, how="all")
         for col in ("trt_n", "ctl_n", "sham_n"):
-            if col in sheet:
-                sheet[col] = sheet[col].astype("Int64")
+            n = sheet[col] if col in sheet else None
+            if n is not None and (n.dropna() % 1 == 0).all():
+                sheet[col] = n.astype("Int64")
         if sheet["time"].isna().all() if "time" in sheet else False:
             sheet = sheet.drop(columns="time")
     return sheet
