@@ -215,3 +215,47 @@ def test_counts_are_worded_in_their_number():
     one, two = Problem(3, "trt_sd", "-1", "must not be negative"), Problem(4, "ctl_n", "0", "must be at least 1")
     assert str(SheetError([one], "s.csv")).splitlines()[0] == "s.csv: 1 problem in the extraction sheet:"
     assert str(SheetError([one, two], "s.csv")).splitlines()[0] == "s.csv: 2 problems in the extraction sheet:"
+
+
+def test_date_and_boolean_cells_refused_whatever_the_headers_case_and_format(tmp_path):
+    """A TRUE cell in a number column is refused, not read as 1: in a workbook whose headers are in
+    another case (`Trt_Sd`), in a one-row-per-group sheet and in a SyRF export (whose own TRUE/FALSE
+    flags stay accepted); a date cell is named as such."""
+    import datetime
+
+    import openpyxl
+
+    from premeta.effects import checked
+    from premeta.errors import SheetError
+
+    def workbook(name, rows):
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(tmp_path / name)
+        return tmp_path / name
+
+    wide = pd.read_csv(FILES / "tab_separated_named.csv", sep="\t")
+    rows = [[c.title() for c in wide.columns]] + [[None if pd.isna(v) else v for v in r] for r in wide.values.tolist()]
+    rows[2][list(wide.columns).index("trt_sd")] = True
+    rows[3][list(wide.columns).index("time")] = datetime.datetime(1900, 1, 7)
+    long = [["Study", "Outcome", "Group", "Role", "Mean", "SD", "N", "Better"],
+            ["A", "o", "veh", "control", 1.0, 1.0, 8, "higher"],
+            ["A", "o", "drug", "treatment", 2.0, 1.0, True, "higher"]]
+    syrf = pd.read_csv(REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv", dtype=object)
+    syrf_rows = [list(syrf.columns)] + [[None if pd.isna(v) else {"TRUE": True, "FALSE": False}.get(v, v) for v in r]
+                                        for r in syrf.values.tolist()]
+    syrf_rows[1][list(syrf.columns).index("NumberOfAnimals")] = False
+    cases = [(workbook("wide.xlsx", rows), [
+                 (3, "trt_sd", "TRUE (a TRUE/FALSE cell)"),
+                 (4, "time", "1900-01-07 00:00:00 (a date cell: format the column as Number)")]),
+             (workbook("long.xlsx", long), [(3, "n", "TRUE (a TRUE/FALSE cell)")]),
+             (workbook("syrf.xlsx", syrf_rows), [(2, "NumberOfAnimals", "FALSE (a TRUE/FALSE cell)")])]
+    for path, want in cases:
+        with pytest.raises(SheetError) as error:
+            checked(path)
+        assert [(p.row, p.column, p.value, p.rule) for p in error.value.problems] == [
+            (row, column, value, "must be a number") for row, column, value in want], path
+    syrf_rows[1][list(syrf.columns).index("NumberOfAnimals")] = 8
+    sheet, _, _ = checked(workbook("syrf_flags.xlsx", syrf_rows))  # its TRUE/FALSE flags are read as such
+    assert len(sheet) == len(checked(REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv")[0])

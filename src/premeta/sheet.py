@@ -153,11 +153,7 @@ def read_sheet(path, worksheet: str | int | None = None) -> pd.DataFrame:
             if col in NUMERIC or (len(filled) and filled.map(_comma_or_whole).all()):
                 frame[col] = text.map(lambda v: v.replace(",", ".") if isinstance(v, str)
                                       and COMMA_NUMBER.fullmatch(v) else v)
-    for (row, col), kind in source.typed_cells.items():
-        if col in NUMERIC and row in frame.index:
-            value = frame.at[row, col]
-            frame.at[row, col] = (f"{value} (a date cell: format the column as Number)" if kind == "date"
-                                  else f"{str(value).upper()} (a TRUE/FALSE cell)")
+    typed_as_text(frame, source, dict(zip(header, names)), NUMERIC)
     frame = frame.apply(lambda s: s.map(_cell))
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
@@ -186,6 +182,21 @@ def formula_cells(source) -> list[Problem]:
                     "(Excel, LibreOffice), which stores the formula's result")
             for (row, col), kind in sorted(source.typed_cells.items(), key=lambda x: x[0][0])
             if kind == "formula"]
+
+
+def typed_as_text(frame: pd.DataFrame, source, columns: dict[str, str], numeric) -> None:
+    """In place: each date or TRUE/FALSE cell of a workbook in a number column becomes text saying what
+    it is, which validation names ("must be a number"); read as a number, TRUE would be 1 and FALSE 0.
+
+    ``columns``: each header as the file spells it (``Source.typed_cells`` names it so) -> the frame's
+    column; ``numeric``: the number columns as :func:`premeta.files.header_key` writes them.
+    """
+    for (row, header), kind in source.typed_cells.items():
+        col = columns.get(header)
+        if kind in ("date", "boolean") and col is not None and header_key(col) in numeric and row in frame.index:
+            value = frame.at[row, col]
+            frame.at[row, col] = (f"{value} (a date cell: format the column as Number)" if kind == "date"
+                                  else f"{str(value).upper()} (a TRUE/FALSE cell)")
 
 
 def letter(i: int) -> str:
