@@ -78,6 +78,26 @@ def test_a_cohort_whose_n_changes():
     assert flagged(both.assign(outcome="O")).tolist()[:3] == ["control_differs;cohort_n_varies"] * 3
 
 
+def test_one_label_spelled_two_ways():
+    """Labels differing only in case or blanks were read as two studies (clusters), outcomes or groups
+    without a word; the rows of the rarer spelling are flagged, naming the usual one."""
+    s = sheet(study=["Smith 2019", "Smith 2019", "smith 2019", "Smith  2019", "Doe 2020", "Doe 2020"],
+              outcome=["Latency", "latency", "Latency", "Latency", "latency", "Latency"],
+              mechanism="Behaviour", control_group=["veh", "veh", "Veh", "veh", "veh", "VEH"],
+              trt_mean=[1.0, 2, 3, 4, 5, 6], trt_sd=1.0, trt_n=8, ctl_mean=0.5, ctl_sd=1.0, ctl_n=8)
+    t = flags(s)
+    assert t.values.tolist() == [
+        ["label_spellings", "4, 5", "smith 2019", "study 'smith 2019' on row 4 (case); 'Smith  2019' on row 5 "
+         "(blanks): differs only in case or blanks from 'Smith 2019' (row 2 and 1 more)"],
+        ["label_spellings", "3, 6", "Smith 2019", "outcome 'latency' on rows 3, 6 (case): differs only in case or "
+         "blanks from 'Latency' (row 2 and 3 more)"],
+        ["label_spellings", "7", "Doe 2020", "control_group 'VEH' on row 7 (case): differs only in case or blanks "
+         "from 'veh' (row 6)"]]  # within a study: 'Veh' is the only spelling of study 'smith 2019'
+    assert flagged(s).tolist() == ["", "label_spellings", "label_spellings", "label_spellings", "label_spellings",
+                                   "label_spellings"]
+    assert flags(s.assign(study="Smith 2019", outcome="Latency", control_group="veh")).empty
+
+
 def test_no_flags_on_precomputed_effects_or_a_sheet_without_the_columns():
     s = sheet(study=["A", "B"], outcome="O", yi=[0.5, 0.7], vi=[0.1, 0.2])
     assert flags(s).empty and flagged(s).tolist() == ["", ""]
@@ -90,7 +110,8 @@ def test_no_flags_on_precomputed_effects_or_a_sheet_without_the_columns():
 #: CVs of 0.03 to 0.06 against 0.18 with n = 6. Besson 2016 (SEMs, so no sd_maybe_sem): control con_138 and
 #: con_139 of s_31 given n 16 on two rows and 15 on one; s_01's comp_10 and comp_12 (diets pre and
 #: pre+lact) have the same treatment mean, SEM and n; four cohorts (animal_ID) whose n changes between
-#: tests at one age (A_19: 15, 7 and 10 animals). The split-control sheet: s_42's controls given one
+#: tests at one age (A_19: 15, 7 and 10 animals); s_79's outcome 'center_entries', 'Center_entries' in the
+#: other studies (metadat's `measure`). The split-control sheet: s_42's controls given one
 #: SEM, or one mean, for males and another for females, and identical treatment arms of the two sexes.
 REAL = {
     "data/minocycline/minocycline_sheet.csv": {"sd_maybe_sem": ["21", "99"]},
@@ -101,9 +122,10 @@ REAL = {
     "tests/data/besson2016_rodents.csv": {
         "control_differs": ["183, 185, 187", "184, 186, 188"], "identical_treatment": ["11, 13"],
         "cohort_n_varies": ["47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59", "226, 227, 228",
-                            "297, 298, 299, 300, 301, 302, 303", "320, 321, 322, 323, 324, 325, 326"]},
+                            "297, 298, 299, 300, 301, 302, 303", "320, 321, 322, 323, 324, 325, 326"],
+        "label_spellings": ["330"]},
     "tests/data/besson2016_male_rats.csv": {"control_differs": ["74, 76, 78", "75, 77, 79"],
-                                            "cohort_n_varies": ["101, 102, 103"]},
+                                            "cohort_n_varies": ["101, 102, 103"], "label_spellings": ["175"]},
     "tests/data/besson2016_mice.csv": {"cohort_n_varies": ["46, 47, 48, 49, 50, 51, 52",
                                                            "67, 68, 69, 70, 71, 72, 73"]},
     "tests/data/besson2016_split_controls.csv": {

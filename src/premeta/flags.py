@@ -27,9 +27,16 @@ Rules (:data:`RULES`):
   ``cohort``, ``time`` and ``tissue``, those of these columns the sheet has) give the treatment
   group different n. Animals lost between time points, or a subset sampled for one tissue, are a
   design, so only rows measuring the same animals at once are expected to share n.
+* ``label_spellings``: one ``study``, ``outcome`` or ``mechanism`` (in the sheet), ``control_group``
+  or ``cohort`` (within a study) spelled two ways that differ only in case or blanks
+  (``Smith 2019``, ``smith  2019``): read as two studies, outcomes, groups, controls or cohorts.
+  The one-row-per-group formats refuse it (:mod:`premeta.pairing`), as pairing hinges on it; here
+  it may be meant (two studies can share a label but for case), so it is flagged.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -49,6 +56,8 @@ RULES = {
                            "copy-paste, or one treatment group compared twice (its animals counted twice)",
     "cohort_n_varies": "one cohort (same study, cohort, time and tissue) with different treatment n on different "
                        "rows",
+    "label_spellings": "one label spelled two ways that differ only in case or blanks ('Smith 2019', 'smith  2019'): "
+                       "read as two studies, outcomes, groups of mechanism, control groups or cohorts",
 }
 #: Columns of :func:`flags`.
 FLAG_COLUMNS = ["rule", "rows", "study", "detail"]
@@ -56,6 +65,11 @@ FLAG_COLUMNS = ["rule", "rows", "study", "detail"]
 MIN_STUDIES = 3
 #: ``sd_maybe_sem``: an SD must also be below this quantile of the SD of n animals with the outcome's typical SD.
 SD_QUANTILE = 0.05
+#: ``label_spellings``: the labels compared in the whole sheet, and within a study.
+LABELS = ("study", "outcome", "mechanism")
+LABELS_WITHIN_STUDY = ("control_group", "cohort")
+#: blanks spreadsheets and web pages put in labels: no-break, figure and narrow no-break spaces, tabs, newlines
+BLANKS = re.compile(r"[\s\u00a0\u2007\u202f]+")
 ARM_WORDS = {"trt": "treatment", "ctl": "control"}
 
 
@@ -193,9 +207,38 @@ def _cohort_n_varies(effects: pd.DataFrame, summary: pd.Series):
                                                                 if pd.notna(rows[c].iloc[0])) + f": treatment {said}")
 
 
+def _label_spellings(effects: pd.DataFrame, summary: pd.Series):
+    for col in LABELS + LABELS_WITHIN_STUDY:
+        if col not in effects or (col in LABELS_WITHIN_STUDY and "study" not in effects):
+            continue
+        labels = effects[col].dropna()
+        labels = labels[labels.map(lambda v: isinstance(v, str))]
+        folded = labels.map(lambda v: BLANKS.sub(" ", v).strip().casefold())
+        keys = [effects.loc[labels.index, "study"].astype(str), folded] if col in LABELS_WITHIN_STUDY else folded
+        for _, rows in labels.groupby(keys, sort=False):
+            counts = rows.value_counts(sort=False)  # in the order of the sheet
+            if len(counts) < 2:
+                continue
+            usual = counts.idxmax()  # the most rows; the first of a tie
+            odd = rows.index[rows != usual]
+            said = "; ".join(f"{v!r} on row{'s' if n > 1 else ''} {_rows(rows.index[rows == v])} ({_how(v, usual)})"
+                             for v, n in counts.items() if v != usual)
+            first = rows.index[rows == usual][0]
+            more = f" and {counts[usual] - 1} more" if counts[usual] > 1 else ""
+            yield ("label_spellings", list(odd), effects.at[odd[0], "study"] if "study" in effects else None,
+                   f"{col} {said}: differs only in case or blanks from {usual!r} (row {first}{more})")
+
+
+def _how(spelled: str, usual: str) -> str:
+    """How two spellings of one label differ: ``case``, ``blanks`` or ``case and blanks``."""
+    if spelled.casefold() == usual.casefold():
+        return "case"
+    return "blanks" if BLANKS.sub(" ", spelled).strip() == BLANKS.sub(" ", usual).strip() else "case and blanks"
+
+
 def _hits(effects: pd.DataFrame):
     summary = _summaries(effects)
-    for rule in (_sd_maybe_sem, _control_differs, _identical_treatment, _cohort_n_varies):
+    for rule in (_sd_maybe_sem, _control_differs, _identical_treatment, _cohort_n_varies, _label_spellings):
         yield from rule(effects, summary)
 
 

@@ -30,7 +30,7 @@ Choices (column, values, default values first):
   comparisons metafor's ``influence`` flags, :func:`premeta.influence`); ``no_single`` (without the
   studies contributing one comparison to the group); ``no_flagged`` (without the rows
   :func:`premeta.flags.flags` flags as suspicious: an SD that is probably an SEM, a shared control
-  given different values, identical treatment arms, a cohort's n changing).
+  given different values, identical treatment arms, a cohort's n changing, a label's rarer spelling).
 """
 
 from __future__ import annotations
