@@ -435,3 +435,31 @@ def test_fractional_n_in_a_group_sheet_is_kept(tmp_path):
     assert effects.yi.iloc[0] == premeta.effects.smd(2.0, 1.0, 8.5, 1.0, 1.0, 7.5)[0]
     whole, _, _ = load(GROUPS / "simulated_long_decimal_comma.csv")
     assert str(whole.trt_n.dtype) == "Int64"  # whole numbers stay whole in sheet_from_long.csv
+
+
+def test_groups_compared_need_one_direction_of_benefit(tmp_path):
+    """A control (or a second treated group) giving the outcome the other `better` was ignored without a
+    word: each comparison took its treated group's, so one sign was silently chosen. Refused, naming both
+    rows, in a long sheet and (`GreaterIsWorse`) in a SyRF export."""
+    from premeta.errors import SheetError
+    from premeta.pairing import read_groups
+
+    path = tmp_path / "groups.csv"
+    pd.DataFrame({"study": ["A", "A", "A", "B", "B"], "outcome": "o", "time": [7, 7, 7, 7, 14],
+                  "group": ["vehicle", "drug", "drug 2", "vehicle", "drug"],
+                  "role": ["control", "treatment", "treatment", "control", "treatment"], "mean": 1.0, "sd": 1.0,
+                  "n": 6, "better": ["Lower", "higher", "lower", "higher", "lower"]}).to_csv(path, index=False)
+    with pytest.raises(SheetError) as error:
+        read_groups(path, "long")
+    assert [(p.row, p.column, p.value, p.rule) for p in error.value.problems] == [
+        (3, "better", "higher", "differs from row 2's 'Lower' for the same study, experiment, outcome and time: "
+         "groups compared with one another need one direction of benefit; correct one of them")]  # B: two times
+    export = pd.read_csv(SIMULATED, dtype=str, keep_default_na=False)
+    first = export.index[(export.StudyId == export.StudyId[0]) & (export.OutcomeId == export.OutcomeId[0])
+                         & (export.TimeInMinutes == export.TimeInMinutes[0])]
+    assert len(first) > 1 and export.loc[first, "GreaterIsWorse"].nunique() == 1
+    export.loc[first[1], "GreaterIsWorse"] = "TRUE" if export.GreaterIsWorse[0] == "FALSE" else "FALSE"
+    export.to_csv(path, index=False)
+    with pytest.raises(SheetError) as error:
+        read_groups(path, "syrf")
+    assert [(p.row, p.column) for p in error.value.problems] == [(first[1] + 2, "GreaterIsWorse")]

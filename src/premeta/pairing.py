@@ -298,6 +298,8 @@ def syrf_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     # outcome labels are the groups of the analysis (whatever their IDs); experiment labels key the pairing without IDs
     problems += _case_problems(g, ["outcome"], [] if g["experiment_id"].notna().all() else ["experiment"],
                                {"experiment": "ExperimentLabel", "outcome": "OutcomeLabel"})
+    problems += _one_direction(g, frame["GreaterIsWorse"].map(_bool).notna(), "GreaterIsWorse",
+                               frame["GreaterIsWorse"])
     problems += _twice(g, ["study_id", "experiment_id", "outcome_id", "minutes", "cohort_id", "group"],
                        "CohortLabel", "cohort, outcome and time point")
     problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"},
@@ -349,6 +351,7 @@ def long_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     annotations = [c for c in frame if c not in LONG]
     problems += _case_problems(g, ["study", "outcome"] + (["mechanism"] if "mechanism" in frame else []),
                                ["experiment", "group"])
+    problems += _one_direction(g, better.isin(["higher", "lower"]), "better", frame["better"])
     problems += _twice(g, ["study", "experiment", "outcome", "time", "group"], "group", "group, outcome and time")
     problems += [Problem(r, "sd", None, "is missing: give the group's sd or sem")
                  for r in g.index[g["sd"].isna() & g["sem"].isna()]]
@@ -381,6 +384,24 @@ def _case_problems(g: pd.DataFrame, whole: list[str], within_study: list[str],
                 problems.append(Problem(r, (shown or {}).get(col, col), label,
                                         f"differs from {first[key][1]!r} (row {first[key][0]}) only in case: write "
                                         "them the same if they are one, or tell them apart in words"))
+    return problems
+
+
+def _one_direction(g: pd.DataFrame, valid: pd.Series, shown: str, raw: pd.Series) -> list[Problem]:
+    """Groups compared with one another (one study, experiment, outcome and time: :func:`_pairing_keys`)
+    that give the outcome opposite directions of benefit (``better``; a SyRF export's ``GreaterIsWorse``):
+    one problem per later row that differs from the first, naming it. A comparison takes its treated
+    group's direction, so the control's (or another treated group's) would be ignored without a word.
+    ``valid``: the rows whose direction was read (the others have their own problem); ``raw``: as typed."""
+    keys = _pairing_keys(g)
+    first: dict[str, int] = {}
+    problems = []
+    for r in g.index[valid & (g["excluded"] == "")]:
+        at = first.setdefault(keys[r], r)
+        if g.at[r, "better"] != g.at[at, "better"]:
+            problems.append(Problem(r, shown, raw[r], f"differs from row {at}'s {raw[at]!r} for the same study, "
+                                    "experiment, outcome and time: groups compared with one another need one "
+                                    "direction of benefit; correct one of them"))
     return problems
 
 
