@@ -463,3 +463,25 @@ def test_groups_compared_need_one_direction_of_benefit(tmp_path):
     with pytest.raises(SheetError) as error:
         read_groups(path, "syrf")
     assert [(p.row, p.column) for p in error.value.problems] == [(first[1] + 2, "GreaterIsWorse")]
+
+
+def test_na_is_a_missing_number_in_group_sheets_as_in_the_comparison_sheet(tmp_path):
+    """`NA` (R's write.csv) in a number column is missing, as the one-row-per-comparison sheet reads it:
+    a long sheet's `sd` of NA beside its `sem` was refused with "must be a number"; a SyRF export's NA
+    error is named as missing. A label "NA" stays a label."""
+    from premeta.errors import SheetError
+    from premeta.pairing import read_groups
+
+    path = tmp_path / "groups.csv"
+    path.write_text("study,outcome,time,group,role,mean,sd,sem,n,better\nNA,o,NA,vehicle,control,1,NA,0.5,8,higher\n"
+                    "NA,o,NA,drug,treatment,2,NA,0.5,8,higher\n")
+    sheet, pairing = read_groups(path, "long")
+    assert sheet.study.tolist() == ["NA"] and "time" not in sheet
+    assert (sheet.trt_sem.tolist(), sheet.ctl_sem.tolist(), "trt_sd" in sheet) == ([0.5], [0.5], False)
+    export = pd.read_csv(SIMULATED, dtype=str, keep_default_na=False)
+    export.loc[0, "OutcomeError"] = "NA"
+    export.to_csv(path, index=False)
+    with pytest.raises(SheetError) as error:
+        read_groups(path, "syrf")
+    assert [(p.row, p.column, p.value, p.rule) for p in error.value.problems] == [
+        (2, "OutcomeError", None, "is missing")]

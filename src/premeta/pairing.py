@@ -38,7 +38,7 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, formula_cells, letter, read_sheet, repeated_columns, typed_as_text
+from premeta.sheet import COLUMNS, MISSING, formula_cells, letter, read_sheet, repeated_columns, typed_as_text
 from premeta.vocabulary import ARMS
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
@@ -111,11 +111,11 @@ def _frame(path, worksheet, known, numeric: set[str], rename: bool) -> tuple[pd.
     ``known``: the sheet's own columns as :func:`header_key` writes them; with ``rename`` they are
     named so (a long sheet; a SyRF export keeps its spelling). Decimal commas of a semicolon- or
     tab-separated file are read as points in the ``numeric`` columns
-    (:func:`premeta.files.decimal_commas`); text is stripped with its blanks collapsed
-    (:func:`_text`); a workbook's date or TRUE/FALSE cell in a number column becomes text saying so
-    (:func:`premeta.sheet.typed_as_text`), refused as not a number. A header below row 1, a column
-    named twice, a column with values but no header, a workbook formula without its result and a
-    sheet without data rows are refused
+    (:func:`premeta.files.decimal_commas`), where ``NA`` is missing (:data:`premeta.sheet.MISSING`);
+    text is stripped with its blanks collapsed (:func:`_text`); a workbook's date or TRUE/FALSE cell
+    in a number column becomes text saying so (:func:`premeta.sheet.typed_as_text`), refused as not
+    a number. A header below row 1, a column named twice, a column with values but no header, a
+    workbook formula without its result and a sheet without data rows are refused
     (:class:`premeta.errors.ReadError`, :class:`SheetError`).
     """
     header, rows, source = read_table(path, worksheet, known=known)
@@ -141,6 +141,9 @@ def _frame(path, worksheet, known, numeric: set[str], rename: bool) -> tuple[pd.
                                             and COMMA_NUMBER.fullmatch(v) else v)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     typed_as_text(frame, source, dict(zip(header, names)), numeric)
+    for col in frame:  # R's write.csv and many exports write a missing number as NA, as the comparison sheet reads it
+        if header_key(col) in numeric:
+            frame[col] = frame[col].map(lambda v: None if isinstance(v, str) and v in MISSING else v)
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:  # as a one-row-per-comparison sheet (premeta.sheet.read_sheet)
         raise ReadError(source.where(), "has a header but no data rows")

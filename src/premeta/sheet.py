@@ -80,6 +80,7 @@ PARTS = ("mean", "sd", "sem", "n", "ci_low", "ci_high", "median", "q1", "q3", "m
 NUMERIC = tuple(f"{a}_{s}" for a in ARMS for s in PARTS) + ("yi", "vi", "sei", "time")
 ROB = tuple(c for c in COLUMNS if c.startswith("rob_"))
 CHOICES = {"better": ("higher", "lower")} | {c: ("low", "high", "unclear") for c in ROB}
+#: Cells read as missing (R's write.csv and many exports write a missing number as ``NA``).
 MISSING = ("", "NA")
 
 
