@@ -259,3 +259,28 @@ def test_date_and_boolean_cells_refused_whatever_the_headers_case_and_format(tmp
     syrf_rows[1][list(syrf.columns).index("NumberOfAnimals")] = 8
     sheet, _, _ = checked(workbook("syrf_flags.xlsx", syrf_rows))  # its TRUE/FALSE flags are read as such
     assert len(sheet) == len(checked(REPO / "tests" / "data" / "syrf" / "quantitative_data_example.csv")[0])
+
+
+def test_problems_of_a_group_sheet_name_the_worksheet_read(tmp_path):
+    """A one-row-per-group workbook of several worksheets: its problems name the worksheet read, as a
+    one-row-per-comparison workbook's do (they named the file only), before and after the pairing."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["extraction notes"])
+    for title, sd in (("Groups", "x"), ("Checked", 0)):
+        sheet = book.create_sheet(title)
+        for row in (["study", "outcome", "group", "role", "mean", "sd", "n", "better"],
+                    ["A", "o", "veh", "control", 1.0, 0, 8, "higher"], ["A", "o", "drug", "treatment", 2.0, sd, 8,
+                                                                        "higher"]):
+            sheet.append(row)
+    book.save(tmp_path / "groups.xlsx")
+    where = f"{tmp_path / 'groups.xlsx'}, worksheet '{{}}' (choose another with `worksheet`)"
+    for worksheet, line in (("Groups", "row 3, column 'sd', value 'x': must be a number"),
+                            ("3", "row 2, column 'sd', value 0: SD is 0 in both groups")):
+        out = validate(str(tmp_path / "groups.xlsx"), "--worksheet", worksheet)
+        name = "Groups" if worksheet == "Groups" else "Checked"
+        head = f"premeta: {where.format(name)}: 1 problem in the extraction sheet:"
+        assert out.returncode == 1 and out.stderr.startswith(head), out.stderr
+        assert out.stderr.splitlines()[1].startswith(f"  {where.format(name)}: {line}")

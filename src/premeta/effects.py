@@ -329,10 +329,10 @@ def checked(path, format: str = "auto", worksheet=None, measure: str = "SMD", or
     out, pairing, format = load(path, format, worksheet)
     source = out.attrs.get("source")
     try:
-        where = source.where() if format == "wide" and source is not None else path  # names the worksheet read
+        where = source.where() if source is not None else path  # names the worksheet read
         checked_sheet = validate(out, where, measure, orient, group_by, convert_medians, rob_tool(tool or "syrcle"))
         escalc(checked_sheet, measure, orient, shared_control)
     except SheetError as error:
-        raise (error if format == "wide" else in_source(error, out, format, path)) from None
+        raise (error if format == "wide" else in_source(error, out, format, where)) from None
     checked_sheet.attrs["source"] = source
     return checked_sheet, pairing, format

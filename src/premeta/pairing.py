@@ -241,7 +241,7 @@ def syrf_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
         problems.append(Problem("-", "OutcomeErrorType", None, "required column of the SyRF quantitative export "
                                                                 "is missing (ErrorType or OutcomeErrorType)"))
     if problems:
-        raise SheetError(problems, str(path))
+        raise SheetError(problems, source.where())
     problems += [Problem(r, "StudyId", None, "must not be empty") for r in frame.index[frame["StudyId"].isna()]]
     frame["StudyId"] = frame["StudyId"].fillna("")
     annotations = [c for c in frame if c not in SYRF and c not in SYRF_BOOKKEEPING]
@@ -308,7 +308,7 @@ def syrf_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     problems += _numbers(g, {"mean": "OutcomeAverage", "error": "OutcomeError", "n": "NumberOfAnimals"},
                          g["excluded"] == "")
     if problems:
-        raise SheetError(_by_row(problems), str(path))
+        raise SheetError(_by_row(problems), source.where())
     return g, annotations, source
 
 
@@ -326,7 +326,7 @@ def long_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     if "sd" not in frame and "sem" not in frame:
         problems.append(Problem("-", "sd", None, "give an sd or a sem column"))
     if problems:
-        raise SheetError(problems, str(path))
+        raise SheetError(problems, source.where())
     g = frame.copy()
     role = g["role"].astype(str).str.strip().str.lower()
     problems += [Problem(r, "role", g.at[r, "role"], "must be 'control', 'treatment' or 'sham'")
@@ -361,7 +361,7 @@ def long_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
     problems += _numbers(g, {"mean": "mean", "n": "n"} | {c: c for c in ("sd", "sem") if c in frame},
                          pd.Series(True, index=g.index))
     if problems:
-        raise SheetError(_by_row(problems), str(path))
+        raise SheetError(_by_row(problems), source.where())
     return g, annotations, source
 
 
@@ -654,5 +654,5 @@ def read_groups(path, format: str, worksheet=None) -> tuple[pd.DataFrame, pd.Dat
     if out.empty:  # every row set aside: each with its reason, as the pairing table would give it
         column = SOURCE_COLUMNS[format]["comparison"]
         raise SheetError([Problem(int(r.row), column, r.group, f"no treated group could be paired with a control; "
-                                  f"this row: {r.status}, {r.detail}") for r in pairing.itertuples()], str(path))
+                                  f"this row: {r.status}, {r.detail}") for r in pairing.itertuples()], source.where())
     return out, pairing
