@@ -31,7 +31,7 @@ def test_the_committed_docs_are_the_generated_ones(name):
 
 def test_every_rule_is_a_named_check_with_a_one_line_description():
     names = [r.name for r in RULES]
-    assert len(names) == len(set(names)) == 32
+    assert len(names) == len(set(names)) == 33
     assert names[:3] == ["required_columns", "required_values", "numbers"] and names[-1] == "duplicates"
     assert all(r.description and "\n" not in r.description and "|" not in r.description for r in RULES)
     assert all(getattr(premeta.sheet, r.name) is r.check for r in RULES)
@@ -102,3 +102,16 @@ def test_premeta_validate_rules_prints_every_rule_and_column(capsys):
 def test_premeta_validate_without_a_sheet_says_what_to_give(capsys):
     assert main(["validate"]) == 2
     assert capsys.readouterr().err == "premeta validate: give the sheet to check (or --rules)\n"
+
+
+def test_a_precomputed_yi_beside_the_groups_means_is_refused():
+    """A row giving both was analysed as its yi, the means ignored without a word (a yi computed as
+    another measure, or by hand, then silently replaced the sheet's own SMD); group sizes beside yi stay."""
+    both = sheet(yi=["5.0", None], vi=["0.3", None])
+    with pytest.raises(SheetError) as err:
+        validate(both)
+    assert [str(p) for p in err.value.problems] == [
+        "row 2, column 'yi', value '5.0': a precomputed yi beside the groups' trt_mean and ctl_mean: premeta "
+        "would analyse yi and ignore them; keep one (group sizes may stay beside yi)"]
+    sizes = both.assign(trt_mean=[None, "20"], ctl_mean=[None, "30"], trt_sd=[None, "5"], ctl_sd=[None, "5"])
+    assert validate(sizes).at[2, "yi"] == 5.0  # yi with its group sizes (trt_n, ctl_n): accepted

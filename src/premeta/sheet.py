@@ -437,6 +437,16 @@ def precomputed(s: RuleInput) -> list[Problem]:
             for row in s.sheet.index[s.pre & ~(given["yi"] & (given["vi"] | given["sei"]))]]
 
 
+@rule("a row gives a precomputed `yi` or its groups' means (or medians), not both (group sizes may stand beside `yi`)")
+def precomputed_or_means(s: RuleInput) -> list[Problem]:
+    means = [f"{arm}_{part}" for arm in ("trt", "ctl") for part in ("mean", "median")]
+    given = s.given[means].any(axis=1)
+    return [Problem(row, "yi", s.cell(row, "yi"), f"a precomputed yi beside the groups' "
+                    f"{' and '.join(c for c in means if s.given.at[row, c])}: premeta would analyse yi and ignore "
+                    "them; keep one (group sizes may stay beside yi)")
+            for row in s.sheet.index[s.given["yi"] & given]]
+
+
 def _needed(arm: str, part: str) -> str:
     return f"{arm}_sd or {arm}_sem" if part == "sd" else f"{arm}_{part}"
 
