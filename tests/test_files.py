@@ -284,3 +284,30 @@ def test_problems_of_a_group_sheet_name_the_worksheet_read(tmp_path):
         head = f"premeta: {where.format(name)}: 1 problem in the extraction sheet:"
         assert out.returncode == 1 and out.stderr.startswith(head), out.stderr
         assert out.stderr.splitlines()[1].startswith(f"  {where.format(name)}: {line}")
+
+
+def test_spreadsheet_error_values_are_refused_in_every_column(tmp_path):
+    """An error value of a formula (#N/A of a failed lookup) in a label column was read as a label: a
+    group of mechanism named '#N/A' was analysed (here 3 groups instead of 2). Refused in a workbook's
+    error cells and in a text file's cells, in every format; in a number column it names the error."""
+    import openpyxl
+
+    rows = pd.read_csv(FILES / "tab_separated_named.csv", sep="\t", dtype=object)
+    book = openpyxl.Workbook()
+    book.active.append(list(rows.columns))
+    for r in rows.values.tolist():
+        book.active.append([float(v) if v.replace(".", "").isdigit() else v for v in r])
+    book.active.cell(3, 3).value = "#N/A"  # an error cell (openpyxl writes it as one: t="e")
+    book.active.cell(4, 6).value = "#DIV/0!"
+    book.save(tmp_path / "errors.xlsx")
+    rule = "a spreadsheet's error value, not data: correct the formula or the cell it refers to, or clear the cell"
+    out = validate(str(tmp_path / "errors.xlsx"))
+    assert out.returncode == 1 and out.stderr.splitlines()[1:] == [
+        f"  {tmp_path / 'errors.xlsx'}: row 3, column 'mechanism', value '#N/A': {rule}",
+        f"  {tmp_path / 'errors.xlsx'}: row 4, column 'trt_mean', value '#DIV/0!': {rule}"]
+    long = tmp_path / "groups.csv"
+    long.write_text("study,outcome,group,role,mean,sd,n,better\nA,o,veh,control,1,1,8,higher\n"
+                    "A,o,#N/A,treatment,2,1,8,higher\n")
+    out = validate(str(long))
+    assert out.returncode == 1 and out.stderr.splitlines()[1:] == [
+        f"  {long}: row 3, column 'group', value '#N/A': {rule}"]

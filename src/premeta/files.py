@@ -28,6 +28,9 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, or an encrypt
 ZIP = b"PK\x03\x04"
 COMMA_NUMBER = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 DOT_NUMBER = re.compile(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?")
+#: The error values a spreadsheet formula shows (and a CSV saved from it holds as text): not data.
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+                "#CALC!")
 
 
 @dataclass
@@ -43,7 +46,8 @@ class Source:
     worksheets: list[str] = field(default_factory=list)
     hidden_rows: list[int] = field(default_factory=list)
     #: cells of workbooks that hold a date or TRUE/FALSE, or a formula whose value the workbook does not
-    #: hold: {(row, column): "date" | "boolean" | "formula"}
+    #: hold, and cells of any file holding a spreadsheet's error value (:data:`EXCEL_ERRORS`):
+    #: {(row, column): "date" | "boolean" | "formula" | "error"}
     typed_cells: dict = field(default_factory=dict)
     #: merged cell ranges of a workbook (``A2:A4``), read as their value in every cell of the range
     merged: list[str] = field(default_factory=list)
@@ -93,7 +97,8 @@ def read_table(path, worksheet: str | int | None = None, known=()) -> tuple[list
     rows : list of list
         One list per spreadsheet row after the header (row 2 first), padded to the header's
         length; cells are text (text files) or Python values (workbooks: str, int, float, None;
-        dates and booleans are kept as such and listed in ``Source.typed_cells``).
+        dates and booleans are kept as such and listed in ``Source.typed_cells``, as are error
+        values such as ``#N/A``, :data:`EXCEL_ERRORS`, in any file).
     source : Source
 
     Raises
@@ -209,7 +214,10 @@ def _read_text(path, data: bytes, known) -> tuple[list[str], list[list], Source]
                                   f"({DELIMITERS[delim]}-separated); a cell holds an unquoted "
                                   f"{DELIMITERS[delim]}? Quote it or export the sheet again")
     body = [(r + [""] * width)[:width] for r in body]
-    return [h.strip() for h in header], body, Source(str(path), "text", encoding=encoding, delimiter=delim)
+    header = [h.strip() for h in header]
+    errors = {(n, header[i]): "error" for n, r in enumerate(body, start=2) for i, c in enumerate(r)
+              if c.strip() in EXCEL_ERRORS}
+    return header, body, Source(str(path), "text", encoding=encoding, delimiter=delim, typed_cells=errors)
 
 
 def decimal_commas(path, header: list[str], rows: list[list], numeric, delimiter: str) -> str:
@@ -334,6 +342,8 @@ def _read_xlsx(path, worksheet) -> tuple[list[str], list[list], Source]:
                 typed[(r, c)] = "date"
             elif cell.data_type == "b" or isinstance(v, bool):
                 typed[(r, c)] = "boolean"
+            elif cell.data_type == "e" or v in EXCEL_ERRORS:
+                typed[(r, c)] = "error"
             elif v is None and ws_formulas.cell(cell.row, cell.column).data_type == "f":
                 typed[(r, c)] = "formula"
             values.append(v)
@@ -365,7 +375,11 @@ def _read_xls(path, data: bytes, worksheet) -> tuple[list[str], list[list], Sour
                 typed[(r + 1, c)] = "date"
             elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
                 typed[(r + 1, c)] = "boolean"
+            elif cell.ctype == xlrd.XL_CELL_ERROR or cell.value in EXCEL_ERRORS:
+                typed[(r + 1, c)] = "error"
             value = None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
+            if cell.ctype == xlrd.XL_CELL_ERROR:
+                value = xlrd.error_text_from_code.get(value, value)
             values.append(bool(value) if cell.ctype == xlrd.XL_CELL_BOOLEAN else value)
         cells.append(values)
     hidden = [r + 1 for r, info in ws.rowinfo_map.items() if info.hidden and 0 < r < ws.nrows]

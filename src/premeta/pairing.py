@@ -129,7 +129,7 @@ def _frame(path, worksheet, known, numeric: set[str], rename: bool) -> tuple[pd.
     rows = [[c for i, c in enumerate(r) if i not in blank] for r in rows]
     if twice := repeated_columns(header, names):
         raise SheetError(twice, source.where())
-    if formulas := formula_cells(source):
+    if formulas := formula_cells(source, (header, rows)):
         raise SheetError(formulas, source.where())
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, numeric, source.delimiter)

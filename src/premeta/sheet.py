@@ -141,7 +141,7 @@ def read_sheet(path, worksheet: str | int | None = None) -> pd.DataFrame:
     names = [header_key(h) if header_key(h) in COLUMNS else h for h in header]
     if twice := repeated_columns(header, names):
         raise SheetError(twice, source.where())
-    if formulas := formula_cells(source):
+    if formulas := formula_cells(source, (header, rows)):
         raise SheetError(formulas, source.where())
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, NUMERIC, source.delimiter)
@@ -175,14 +175,25 @@ def repeated_columns(header: list[str], names: list[str]) -> list[Problem]:
             for name, at in seen.items() if len(at) > 1 and name]
 
 
-def formula_cells(source) -> list[Problem]:
+def formula_cells(source, cells=None) -> list[Problem]:
     """One problem per workbook cell holding a formula whose result the workbook does not hold
-    (saved by a program that does not compute formulas): read as empty, it would be "missing"."""
+    (saved by a program that does not compute formulas): read as empty, it would be "missing"; and
+    one per cell of any file holding a spreadsheet's error value (``#N/A``, ``#DIV/0!``:
+    :data:`premeta.files.EXCEL_ERRORS`): read as text, it would be a study, a group or a moderator's
+    category. ``cells``: the header and rows as read, for the error's value."""
+    header, rows = cells if cells is not None else ([], [])
+    at = {h: i for i, h in enumerate(header)}
+
+    def shown(row, col):
+        return rows[row - 2][at[col]] if col in at and 0 <= row - 2 < len(rows) else None
+
     return [Problem(row, col, None,
                     "formula without a cached value: open and save the workbook in a spreadsheet program "
-                    "(Excel, LibreOffice), which stores the formula's result")
+                    "(Excel, LibreOffice), which stores the formula's result") if kind == "formula" else
+            Problem(row, col, shown(row, col), "a spreadsheet's error value, not data: correct the formula "
+                                               "or the cell it refers to, or clear the cell")
             for (row, col), kind in sorted(source.typed_cells.items(), key=lambda x: x[0][0])
-            if kind == "formula"]
+            if kind in ("formula", "error")]
 
 
 def typed_as_text(frame: pd.DataFrame, source, columns: dict[str, str], numeric) -> None:
