@@ -311,3 +311,28 @@ def test_spreadsheet_error_values_are_refused_in_every_column(tmp_path):
     out = validate(str(long))
     assert out.returncode == 1 and out.stderr.splitlines()[1:] == [
         f"  {long}: row 3, column 'group', value '#N/A': {rule}"]
+
+
+def test_validate_names_the_comparisons_left_without_an_effect_size(tmp_path):
+    """A shared control split below 2 animals leaves comparisons without an SMD (left out of every model,
+    as metafor's NA); `premeta validate` said "SMD can be computed for every row" all the same."""
+    wide = tmp_path / "sheet.csv"
+    wide.write_text("study,outcome,mechanism,better,control_group,trt_mean,trt_sd,trt_n,ctl_mean,ctl_sd,ctl_n\n"
+                    + "".join(f"A 2019,o,m,higher,C,{m},1,2,1,1,3\n" for m in (2, 2.5, 3))
+                    + "B 2019,o,m,higher,,2,1,8,1,1,8\n")
+    long = tmp_path / "groups.csv"
+    long.write_text("study,outcome,group,role,mean,sd,n,better\nA,o,veh,control,1,1,3,higher\n"
+                    + "".join(f"A,o,d{i},treatment,{m},1,2,higher\n" for i, m in ((1, 2), (2, 2.5), (3, 3)))
+                    + "B,o,veh,control,1,1,8,higher\nB,o,d1,treatment,2,1,8,higher\n")
+    why = ("SMD undefined: the control group (n = 3) split among 3 comparisons leaves 1 animal to this one, so "
+           "Hedges' df n_t + n_c/m - 2 = 1 (must exceed 1) or the pooled variance is not positive; left out of "
+           "every model (shared_control: full or covariance keeps it)")
+    for path, rows in ((wide, ["row 2: A 2019", "row 3: A 2019", "row 4: A 2019"]),
+                       (long, ["row 3 (comparison 'd1 vs veh'): A", "row 4 (comparison 'd2 vs veh'): A",
+                               "row 5 (comparison 'd3 vs veh'): A"])):
+        out = validate(str(path))
+        assert out.returncode == 0 and "every row" not in out.stdout
+        lines = out.stdout.splitlines()[-4:]
+        assert lines[0].endswith("4 comparisons from 2 studies in 1 group of mechanism; SMD can be computed for 1 of "
+                                 "them, not for 3:")
+        assert lines[1:] == [f"  {r}, o: {why}" for r in rows]

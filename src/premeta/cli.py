@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from premeta.effects import checked
+from premeta.effects import checked, escalc
 from premeta.errors import SettingsError, SheetError
 from premeta.pairing import FORMATS, LONG
 from premeta.rob import TOOLS
 from premeta.settings import read_config_file
 from premeta.sheet import COLUMNS, DICTIONARY, RULES
 from premeta.tables import write_csv
-from premeta.vocabulary import MEASURES, ORIENTS, plural
+from premeta.vocabulary import MEASURES, ORIENTS, number, plural
 
 VALIDATE_EXAMPLES = """examples:
   premeta validate my_sheet.csv
@@ -263,9 +263,18 @@ def _validate(args) -> int:
           + ("" if fmt == "wide" else f" ({fmt} format: {_accounting(sheet, pairing)})"))
     for line in [] if pairing is None else _set_aside(pairing):
         print(line)
+    # a split shared control can leave a comparison without an effect size: left out of every model, said here
+    left_out = escalc(sheet, measure, args.orient.lower())["omitted"]
+    left_out = left_out[left_out != ""]
     print(f"{plural(len(sheet), 'comparison')} from {plural(sheet['study'].nunique(), 'study')}"
           + (f" in {plural(groups, 'group')} of {args.group_by}" if groups else "")
-          + f"; {measure} can be computed for every row")
+          + (f"; {measure} can be computed for every row" if left_out.empty else
+             f"; {measure} can be computed for {number(len(sheet) - len(left_out))} of them, not for "
+             f"{number(len(left_out))}:"))
+    for row, why in left_out.items():
+        where = (f"row {row}" if pairing is None else
+                 f"row {str(sheet.at[row, 'source_rows']).split(';')[0]} (comparison {sheet.at[row, 'comparison']!r})")
+        print(f"  {where}: {sheet.at[row, 'study']}, {sheet.at[row, 'outcome']}: {why}")
     return 0
 
 
