@@ -485,3 +485,28 @@ def test_na_is_a_missing_number_in_group_sheets_as_in_the_comparison_sheet(tmp_p
         read_groups(path, "syrf")
     assert [(p.row, p.column, p.value, p.rule) for p in error.value.problems] == [
         (2, "OutcomeError", None, "is missing")]
+
+
+def test_pair_keeps_an_existing_comparison_sheet_and_the_input(tmp_path, capsys):
+    """`premeta pair` overwrote its output without a word: the comparisons a reviewer checked and edited
+    (as its help says to), or with `-o` naming the input, the sheet being paired itself."""
+    from premeta.cli import main
+
+    groups = tmp_path / "groups.csv"
+    groups.write_text("study,outcome,group,role,mean,sd,n,better\nA,o,veh,control,1,1,8,higher\n"
+                      "A,o,drug,treatment,2,1,8,higher\n")
+    before = groups.read_text()
+    out = tmp_path / "comparisons.csv"
+    assert main(["pair", str(groups), "-o", str(groups)]) == 1 and groups.read_text() == before
+    assert capsys.readouterr().err == (f"premeta: -o {groups} would overwrite the sheet being paired, {groups}: "
+                                       "choose another name\n")
+    assert main(["pair", str(groups), "-o", str(tmp_path / "comparisons.xlsx")]) == 1
+    assert not (tmp_path / "comparisons.xlsx").exists() and "name it .csv" in capsys.readouterr().err
+    assert main(["pair", str(groups), "-o", str(out)]) == 0
+    out.write_text(out.read_text().replace("drug vs veh", "Drug (checked) vs veh"))  # the reviewer's edit
+    edited = out.read_text()
+    assert main(["pair", str(groups), "-o", str(out)]) == 1 and out.read_text() == edited
+    assert capsys.readouterr().err.endswith(
+        f"premeta: {out} and {tmp_path / 'comparisons_pairing.csv'} already exist: not overwritten (the comparisons "
+        "may have been checked and edited); choose another name with -o, or replace them with --force\n")
+    assert main(["pair", str(groups), "-o", str(out), "--force"]) == 0 and "drug vs veh" in out.read_text()

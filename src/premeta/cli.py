@@ -45,7 +45,8 @@ PAIR_EXAMPLES = """examples:
 
 Writes the comparison sheet (-o) and <name>_pairing.csv beside it: for every input row, what became
 of it (paired, control, sham, unpaired, excluded, not used) and why. Check the pairing, edit the
-comparisons if needed, and run them as a sheet of their own."""
+comparisons if needed, and run them as a sheet of their own. Existing files are not overwritten
+(they may hold your edits) unless --force is given."""
 
 RUN_EXAMPLES = """examples:
   premeta run
@@ -99,6 +100,21 @@ def _fail(error, path) -> int:
 
 
 def _pair(args) -> int:
+    out = Path(args.output)
+    side = out.with_name(f"{out.stem}_pairing.csv")
+    if out.suffix.lower() != ".csv":
+        print(f"premeta: -o {out}: the comparison sheet is written as CSV: name it .csv", file=sys.stderr)
+        return 1
+    if Path(args.sheet).exists() and any(f.exists() and f.samefile(args.sheet) for f in (out, side)):
+        print(f"premeta: -o {out} would overwrite the sheet being paired, {args.sheet}: choose another name",
+              file=sys.stderr)
+        return 1
+    there = [str(f) for f in (out, side) if f.exists()]
+    if there and not args.force:
+        print(f"premeta: {' and '.join(there)} already exist{'s' if len(there) == 1 else ''}: not overwritten "
+              "(the comparisons may have been checked and edited); choose another name with -o, or replace "
+              f"{'it' if len(there) == 1 else 'them'} with --force", file=sys.stderr)
+        return 1
     try:
         sheet, pairing, fmt = checked(args.sheet, args.format, args.worksheet, "SMD", "benefit", None)
     except (SheetError, OSError, ValueError) as error:
@@ -106,8 +122,6 @@ def _pair(args) -> int:
     if pairing is None:
         return _fail(ValueError(f"{args.sheet}: is already one row per comparison (wide): nothing to pair"),
                      args.sheet)
-    out = Path(args.output)
-    side = out.with_name(f"{out.stem}_pairing.csv")
     write_csv(sheet, out)
     write_csv(pairing, side)
     print(f"{args.sheet} ({fmt}): {_accounting(sheet, pairing)}")
@@ -318,6 +332,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the comparison sheet to write (CSV)")
     p.add_argument("--format", default="auto", choices=FORMATS, help="default: told from the header")
     p.add_argument("--worksheet", "--sheet", dest="worksheet", action=_Worksheet, help="worksheet of a workbook")
+    p.add_argument("--force", action="store_true", help="overwrite the comparison sheet and its pairing if they exist")
     p.set_defaults(run=_pair)
 
     r = sub.add_parser("run", help="run the workflow and print the report's path",
