@@ -336,3 +336,31 @@ def test_validate_names_the_comparisons_left_without_an_effect_size(tmp_path):
         assert lines[0].endswith("4 comparisons from 2 studies in 1 group of mechanism; SMD can be computed for 1 of "
                                  "them, not for 3:")
         assert lines[1:] == [f"  {r}, o: {why}" for r in rows]
+
+
+def test_a_workbooks_numbers_in_label_columns_read_as_a_csv_would(tmp_path):
+    """Study 1 typed as a number in one cell and as text ('1, a number stored as text) in another was two
+    studies, as 2 and 2.0 of a long sheet's study were two; a CSV holds them alike. Numbers in label and
+    moderator columns are read as their text, the number columns as numbers."""
+    import openpyxl
+
+    from premeta.effects import checked
+
+    book = openpyxl.Workbook()
+    for row in (["study", "outcome", "mechanism", "better", "dose", "trt_mean", "trt_sd", "trt_n", "ctl_mean",
+                 "ctl_sd", "ctl_n"], [1, "o", "m", "higher", 10, 2, 1, 8, 1, 1, 8],
+                ["1", "o2", "m", "higher", "10", 2, 1, 8, 1, 1, 8], [2, "o", "m", "higher", 0.5, 2, 1, 8, 1, 1, 8],
+                [2.0, "o2", "m", "higher", 0.5, 2.5, 1, 8, 1, 1, 8]):
+        book.active.append(row)
+    book.save(tmp_path / "sheet.xlsx")
+    sheet, _, _ = checked(tmp_path / "sheet.xlsx")
+    assert sheet.study.tolist() == ["1", "1", "2", "2"] and sheet.dose.tolist() == ["10", "10", "0.5", "0.5"]
+    assert sheet.trt_mean.tolist() == [2.0, 2.0, 2.0, 2.5]
+    book = openpyxl.Workbook()
+    for row in (["study", "outcome", "group", "role", "mean", "sd", "n", "better"],
+                [2, "o", "veh", "control", 1, 1, 8, "higher"], [2.0, "o", "drug", "treatment", 2, 1, 8, "higher"],
+                ["2", "o", "drug 2", "treatment", 3, 1, 8, "higher"]):
+        book.active.append(row)
+    book.save(tmp_path / "groups.xlsx")
+    sheet, pairing, _ = checked(tmp_path / "groups.xlsx")
+    assert pairing.status.tolist() == ["control", "paired", "paired"] and sheet.study.tolist() == ["2", "2"]

@@ -38,7 +38,7 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, MISSING, formula_cells, letter, read_sheet, repeated_columns, typed_as_text
+from premeta.sheet import COLUMNS, MISSING, as_text, formula_cells, letter, read_sheet, repeated_columns, typed_as_text
 from premeta.vocabulary import ARMS
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
@@ -134,6 +134,9 @@ def _frame(path, worksheet, known, numeric: set[str], rename: bool) -> tuple[pd.
     if source.kind == "text":
         source.decimal = decimal_commas(path, names, rows, numeric, source.delimiter)
     frame = pd.DataFrame(rows, columns=names, dtype=object).map(_text)
+    for col in frame:  # a workbook's number in a label column as its text ("1" and 1: one study, as in a CSV)
+        if header_key(col) not in numeric:
+            frame[col] = frame[col].map(as_text)
     if source.decimal == ",":
         for col in frame:
             if header_key(col) in numeric:

@@ -84,6 +84,16 @@ CHOICES = {"better": ("higher", "lower")} | {c: ("low", "high", "unclear") for c
 MISSING = ("", "NA")
 
 
+def as_text(value):
+    """A workbook's number in a text column (a label, a moderator) as a text file holds it: ``1`` and
+    ``2.0`` as ``"1"`` and ``"2"``, ``0.5`` as ``"0.5"``, so that a study typed ``1`` in one cell and
+    ``'1`` (a number stored as text) in another is one study, as in a CSV; anything else unchanged."""
+    if (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            and np.isfinite(value)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return value
+
+
 def _cell(value):
     """Strip text; empty text and ``NA`` become missing."""
     if isinstance(value, str):
@@ -112,7 +122,8 @@ def read_sheet(path, worksheet: str | int | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Cells as read (text from a text file; text or numbers from a workbook), stripped of
+        Cells as read (text from a text file; text or numbers from a workbook, a workbook's
+        number in a column other than :data:`NUMERIC` as its text, :func:`as_text`), stripped of
         surrounding whitespace, empty cells and ``NA`` as missing; a date or TRUE/FALSE cell in a
         number column (:data:`NUMERIC`) becomes text saying so, which validation refuses. The
         index, named ``row``, is the spreadsheet row number (the header is row 1); fully empty
@@ -155,7 +166,7 @@ def read_sheet(path, worksheet: str | int | None = None) -> pd.DataFrame:
                 frame[col] = text.map(lambda v: v.replace(",", ".") if isinstance(v, str)
                                       and COMMA_NUMBER.fullmatch(v) else v)
     typed_as_text(frame, source, dict(zip(header, names)), NUMERIC)
-    frame = frame.apply(lambda s: s.map(_cell))
+    frame = frame.apply(lambda s: s if s.name in NUMERIC else s.map(as_text)).apply(lambda s: s.map(_cell))
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
         raise ReadError(source.where(), "has a header but no data rows")
