@@ -510,3 +510,15 @@ def test_pair_keeps_an_existing_comparison_sheet_and_the_input(tmp_path, capsys)
         f"premeta: {out} and {tmp_path / 'comparisons_pairing.csv'} already exist: not overwritten (the comparisons "
         "may have been checked and edited); choose another name with -o, or replace them with --force\n")
     assert main(["pair", str(groups), "-o", str(out), "--force"]) == 0 and "drug vs veh" in out.read_text()
+
+
+def test_template_is_written_only_under_a_csv_name(tmp_path, capsys):
+    """`premeta template -o sheet.xlsx` wrote CSV text named .xlsx, which no spreadsheet program opens as a
+    workbook and `premeta validate` refuses."""
+    from premeta.cli import main
+
+    assert main(["template", "-o", str(tmp_path / "sheet.xlsx")]) == 1 and not list(tmp_path.iterdir())
+    assert capsys.readouterr().err.startswith(f"premeta: -o {tmp_path / 'sheet.xlsx'}: the sheet is written as CSV: "
+                                              "name it .csv")
+    assert main(["template", "--format", "long", "-o", str(tmp_path / "groups.CSV")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["groups.CSV", "groups_dictionary.csv"]

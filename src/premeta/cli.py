@@ -75,6 +75,10 @@ def _template(args) -> int:
     columns = COLUMNS if args.format == "wide" else LONG
     out = Path(args.output or ("my_sheet.csv" if args.format == "wide" else "my_groups.csv"))
     dictionary = out.with_name(f"{out.stem}_dictionary.csv")
+    if out.suffix.lower() != ".csv":
+        print(f"premeta: -o {out}: the sheet is written as CSV: name it .csv (Excel opens it; save it from there as "
+              ".xlsx if you prefer a workbook)", file=sys.stderr)
+        return 1
     there = [str(f) for f in (out, dictionary) if f.exists()]
     if there and not args.force:
         print(f"premeta: {' and '.join(there)} already exist{'s' if len(there) == 1 else ''}: not overwritten "
