@@ -522,3 +522,16 @@ def test_template_is_written_only_under_a_csv_name(tmp_path, capsys):
                                               "name it .csv")
     assert main(["template", "--format", "long", "-o", str(tmp_path / "groups.CSV")]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["groups.CSV", "groups_dictionary.csv"]
+
+
+def test_a_group_sheets_number_with_a_pdfs_minus_sign_says_why(tmp_path):
+    from premeta.errors import SheetError
+    from premeta.pairing import read_groups
+
+    path = tmp_path / "groups.csv"
+    path.write_text("study,outcome,group,role,mean,sd,n,better\nA,o,veh,control,\u20131.2,1,8,higher\n"
+                    "A,o,drug,treatment,2,1,8,higher\n", encoding="utf-8")
+    with pytest.raises(SheetError) as error:
+        read_groups(path, "long")
+    assert [p.rule for p in error.value.problems] == [
+        "must be a number: its minus is '\u2013' (U+2013, as copied from a PDF), not the keyboard's '-'; retype it"]

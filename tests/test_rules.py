@@ -115,3 +115,16 @@ def test_a_precomputed_yi_beside_the_groups_means_is_refused():
         "would analyse yi and ignore them; keep one (group sizes may stay beside yi)"]
     sizes = both.assign(trt_mean=[None, "20"], ctl_mean=[None, "30"], trt_sd=[None, "5"], ctl_sd=[None, "5"])
     assert validate(sizes).at[2, "yi"] == 5.0  # yi with its group sizes (trt_n, ctl_n): accepted
+
+
+def test_a_number_with_a_pdfs_minus_sign_says_why_it_is_not_one():
+    """'−1.5' copied from a PDF (the minus sign U+2212, or an en dash) looks like a number but reads as
+    text: "must be a number" alone left the reviewer looking at a number; the rule now names the sign."""
+    with pytest.raises(SheetError) as err:
+        validate(sheet(trt_mean=["\u22121.5", "20"], ctl_mean=["4", "\u20133"], ctl_sd=["2", "x"]))
+    assert [str(p) for p in err.value.problems] == [
+        "row 2, column 'trt_mean', value '\u22121.5': must be a number: its minus is '\u2212' (U+2212, as copied "
+        "from a PDF), not the keyboard's '-'; retype it",
+        "row 3, column 'ctl_mean', value '\u20133': must be a number: its minus is '\u2013' (U+2013, as copied from "
+        "a PDF), not the keyboard's '-'; retype it",
+        "row 3, column 'ctl_sd', value 'x': must be a number"]

@@ -38,7 +38,8 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta.errors import Problem, ReadError, SheetError
 from premeta.files import COMMA_NUMBER, Source, decimal_commas, header_below, header_key, read_table
-from premeta.sheet import COLUMNS, MISSING, as_text, formula_cells, letter, read_sheet, repeated_columns, typed_as_text
+from premeta.sheet import (COLUMNS, MISSING, as_text, formula_cells, letter, not_a_number, read_sheet, repeated_columns,
+                           typed_as_text)
 from premeta.vocabulary import ARMS
 
 #: SyRF quantitative-export columns (both spellings seen in real exports) -> premeta's group table.
@@ -280,7 +281,7 @@ def syrf_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
                           ["sham", "sham+treatment", "control"], "treatment")
     g["better"] = np.where(flags["GreaterIsWorse"], "lower", "higher")
     minutes = pd.to_numeric(g["minutes"], errors="coerce")
-    problems += [Problem(r, "TimeInMinutes", g.at[r, "minutes"], "must be a number")
+    problems += [Problem(r, "TimeInMinutes", g.at[r, "minutes"], not_a_number(g.at[r, "minutes"]))
                  for r in g.index[g["minutes"].notna() & minutes.isna()]]
     g["time"] = minutes / 1440
     error_type = g["error_type"].fillna("").astype(str).str.strip().str.upper().map(lambda e: ERROR_TYPES.get(e, e))
@@ -346,7 +347,7 @@ def long_groups(path, worksheet=None) -> tuple[pd.DataFrame, list[str], Source]:
             g[c] = np.nan
     if "time" in g:
         t = pd.to_numeric(g["time"], errors="coerce")
-        problems += [Problem(r, "time", g.at[r, "time"], "must be a number")
+        problems += [Problem(r, "time", g.at[r, "time"], not_a_number(g.at[r, "time"]))
                      for r in g.index[g["time"].notna() & t.isna()]]
         g["time"] = t
     else:
@@ -434,7 +435,7 @@ def _numbers(g: pd.DataFrame, columns: dict[str, str], used: pd.Series) -> list[
     for col, shown in columns.items():
         raw = g[col]
         x = pd.to_numeric(raw, errors="coerce")
-        problems += [Problem(r, shown, raw[r], "must be a number") for r in g.index[raw.notna() & x.isna()]]
+        problems += [Problem(r, shown, raw[r], not_a_number(raw[r])) for r in g.index[raw.notna() & x.isna()]]
         if col in ("mean", "n", "error"):
             problems += [Problem(r, shown, None, "is missing") for r in g.index[raw.isna() & used]]
         if col == "n":  # as the comparison sheet's n: any positive number (a range's midpoint), metafor's escalc

@@ -404,9 +404,24 @@ def required_values(s: RuleInput) -> list[Problem]:
 
 @rule("numbers in number columns (not text, nor a date or TRUE/FALSE cell of a workbook)")
 def numbers(s: RuleInput) -> list[Problem]:
-    return [Problem(row, col, s.sheet.at[row, col], "must be a number")
+    return [Problem(row, col, s.sheet.at[row, col], not_a_number(s.sheet.at[row, col]))
             for col in NUMERIC if col in s.sheet
             for row in s.sheet.index[s.sheet[col].notna() & s.parsed[col].isna()]]
+
+
+#: Dashes a PDF or a word processor puts where a minus belongs: minus sign, en dash, figure dash, hyphen...
+DASHES = "\u2212\u2013\u2012\u2010\u2011\u2014\ufe63\uff0d"
+
+
+def not_a_number(value) -> str:
+    """The rule a cell that is not a number breaks: ``must be a number``, and why where it would be one
+    with the keyboard's minus (``−1.5`` copied from a PDF holds the minus sign U+2212, which reads as text)."""
+    if isinstance(value, str) and (dash := next((c for c in value if c in DASHES), None)):
+        minus = value.translate({ord(c): "-" for c in DASHES})
+        if pd.notna(pd.to_numeric(pd.Series([minus, minus.replace(",", ".")]), errors="coerce")).any():
+            return (f"must be a number: its minus is {dash!r} (U+{ord(dash):04X}, as copied from a PDF), "
+                    "not the keyboard's '-'; retype it")
+    return "must be a number"
 
 
 def _out_of_range(s: RuleInput, cols) -> list[Problem]:
