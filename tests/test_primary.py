@@ -95,3 +95,26 @@ def test_precomputed_sheet_has_no_animals_and_says_so():
     table = primary(effects, "mechanism", "rve", rho=0.8)["table"]
     assert table["animals"].isna().all()
     assert table["note"].str.contains("animals not counted").all()
+
+
+def test_groups_of_numbers_are_in_the_order_of_their_values():
+    """group_by a column of numbers (days, doses): 7, 14, 28 in every table, not 14, 28, 7 as text."""
+    from premeta.groups.bias import cumulative, fail_safe_n, selection_models, small_study
+    from premeta.groups.moderators import time_course
+    from premeta.groups.sensitivity import sensitivity
+    from premeta.groups.sex import sex_table
+
+    sheet = checked(ROOT / "data" / "simulated_treadmill_neuropathic_pain.csv")[0]
+    sheet = sheet[sheet["time"].isin([7, 14, 28])]
+    effects = premeta.escalc(sheet, "SMD", "benefit")
+    days = ["7", "14", "28"]
+    assert list(stratified(effects, "time")["pooled"]["group"]) == [*days, "overall"]
+    assert list(primary(effects, "time")["table"]["group"]) == [*days, "overall"]
+    assert list(dict.fromkeys(small_study(effects, "time", min_k=3)["group"]))[:3] == days
+    assert list(dict.fromkeys(fail_safe_n(effects, "time")["group"])) == days
+    assert list(dict.fromkeys(selection_models(effects, "time")["group"])) == days
+    assert list(dict.fromkeys(cumulative(effects, "time")["group"])) == days
+    assert list(dict.fromkeys(sensitivity(effects, "time")[0]["group"])) == days
+    assert list(sex_table(effects, "time")["group"])[:3] == days
+    assert list(dict.fromkeys(time_course(effects, "time")["group"])) == days
+    assert premeta.rma(effects.yi, effects.vi, groups=effects.time.astype(int).astype(str)).group.tolist() == days

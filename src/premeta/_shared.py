@@ -10,6 +10,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype, is_numeric_dtype
 
 from premeta.errors import NotComputable
+from premeta.vocabulary import label_order
 
 #: Columns of every fit's coefficient table (:func:`coef_table`).
 COEF_COLUMNS = ["term", "estimate", "se", "stat", "df", "p", "ci_low", "ci_high"]
@@ -36,7 +37,7 @@ def check(yi, vi, rows=None) -> tuple[np.ndarray, np.ndarray]:
     return yi, vi
 
 def factor(groups) -> tuple[np.ndarray, list]:
-    """Stratum codes and their labels, in sorted order of the labels."""
+    """Stratum codes and their labels, in :func:`premeta.vocabulary.label_order`."""
     if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":  # stacked fits number their strata
         uniq, codes = np.unique(groups, return_inverse=True)
         return codes.reshape(-1).astype(np.intp), uniq.tolist()
@@ -49,7 +50,9 @@ def factor(groups) -> tuple[np.ndarray, list]:
         codes, uniq = pd.factorize(series, sort=True)
     except TypeError:  # labels of mixed types: sort them as text
         codes, uniq = pd.factorize(series.astype(str), sort=True)
-    return codes.astype(np.intp), list(uniq)
+    order = label_order(uniq)  # numbers by value (vocabulary.label_order)
+    position = {v: i for i, v in enumerate(order)}
+    return np.array([position[v] for v in uniq], dtype=np.intp)[codes], order
 
 def r_sort_key(level: str) -> tuple[str, str]:
     """Order of R's ``sort``/``factor`` for text under ICU collation (R's default in UTF-8

@@ -19,6 +19,7 @@ The rule for directions (:meth:`Labels.sides`):
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -170,6 +171,37 @@ def group_labels(effects: pd.DataFrame, group_by: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(col):
         return col.map(lambda v: pd.NA if pd.isna(v) else f"{v:.15g}").astype("string")
     return col.astype("string")
+
+
+def label_order(labels) -> list:
+    """The distinct ``labels`` in the order of every table, figure and the report: by value when
+    every label is a number (a dose, a time: ``7, 14, 28``, not ``14, 28, 7``), else sorted as
+    text; labels that are tuples (a group and a time) position by position.
+
+    Examples
+    --------
+    >>> label_order(["28", "7", "14", "7"])
+    ['7', '14', '28']
+    >>> label_order(["Microglia", "BDNF"])
+    ['BDNF', 'Microglia']
+    """
+    labels = list(dict.fromkeys(labels))
+    if labels and all(isinstance(v, tuple) for v in labels) and len({len(v) for v in labels}) == 1:
+        ranks = [{v: i for i, v in enumerate(label_order(values))} for values in zip(*labels)]
+        return sorted(labels, key=lambda t: tuple(r[v] for r, v in zip(ranks, t)))
+    try:
+        values = [float(v) for v in labels]
+    except (TypeError, ValueError):
+        return sorted(labels)
+    if not all(map(math.isfinite, values)):
+        return sorted(labels)
+    return [label for _, label in sorted(zip(values, labels), key=lambda x: (x[0], str(x[1])))]
+
+
+def in_label_order(labels: pd.Series) -> pd.Series:
+    """Each label's position in :func:`label_order`: a ``key`` of ``DataFrame.sort_values`` (on a
+    column of numbers, such as a step or specification, their order)."""
+    return labels.map({v: i for i, v in enumerate(label_order(labels.dropna()))})
 
 
 def overall_label(groups) -> str:

@@ -14,7 +14,7 @@ from premeta.distributions import norm_isf
 from premeta.models import design, fit
 from premeta.sensitivity import cumul
 from premeta.significance import power, tes
-from premeta.vocabulary import group_labels
+from premeta.vocabulary import group_labels, in_label_order, label_order
 from premeta.groups.common import attempt, attempt_strata, moderator_label, with_notes
 
 SMALL_STUDY_COLUMNS = ["group", "analysis", "precision", "k", "stat", "df", "p", "slope", "estimate", "ci_low",
@@ -53,7 +53,7 @@ def small_study(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
         Columns :data:`SMALL_STUDY_COLUMNS`; the groups in sorted order, then the all-groups rows.
     """
     groups = group_labels(effects, group_by)
-    labels = sorted(groups.unique())
+    labels = label_order(groups.unique())
     parts = []
     for g in labels:
         sub = effects[(groups == g).to_numpy()]
@@ -271,7 +271,7 @@ def fail_safe_n(effects: pd.DataFrame, group_by: str = "mechanism", level: float
     yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
     parts = [fsn(yi, vi, type=t, alpha=(100 - level) / 100, groups=groups).assign(order=i)
              for i, t in enumerate(FAIL_SAFE_TYPES)]
-    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
+    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable", key=in_label_order)
     return with_notes(out.reindex(columns=FAIL_SAFE_COLUMNS).reset_index(drop=True))
 
 
@@ -373,7 +373,7 @@ def cumulative(effects: pd.DataFrame, group_by: str = "mechanism", method: str =
     groups = group_labels(effects, group_by).astype(str)
     years, why = publication_years(effects)
     if years is None:
-        return pd.DataFrame({"group": sorted(groups.unique()), "note": f"not computed: {why}"}).reindex(
+        return pd.DataFrame({"group": label_order(groups.unique()), "note": f"not computed: {why}"}).reindex(
             columns=CUMULATIVE_COLUMNS)
     study = effects["study"].astype(str) if "study" in effects else pd.Series("", index=effects.index)
     out = cumul(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float), years.to_numpy(int),
@@ -420,7 +420,7 @@ def selection_models(effects: pd.DataFrame, group_by: str = "mechanism", level: 
     unadjusted = pd.Series(ml.beta[:, 0], index=ml.groups)
     parts = [selmodel_by_direction(yi, vi, groups, type_, steps, level).assign(order=order)
              for order, (type_, steps) in enumerate(SELECTION_MODELS)]
-    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable")
+    out = pd.concat(parts, ignore_index=True).sort_values(["group", "order"], kind="stable", key=in_label_order)
     out["unadjusted"] = unadjusted.reindex(out["group"]).to_numpy(float)
     extra = [c for c in out if c.startswith(("delta", "ptable"))]
     return with_notes(out.reindex(columns=SELECTION_COLUMNS + extra).reset_index(drop=True))
@@ -450,6 +450,7 @@ def selmodel_by_direction(yi: np.ndarray, vi: np.ndarray, groups: np.ndarray, ty
         if rows.any():
             parts.append(attempt_strata(selmodel, yi[rows], vi[rows], type=type, steps=steps, alternative=alternative,
                                         groups=groups[rows], level=level).assign(type=type, alternative=alternative))
-    out = pd.concat(parts, ignore_index=True).sort_values("group", kind="stable", ignore_index=True)
+    out = pd.concat(parts, ignore_index=True).sort_values("group", kind="stable", ignore_index=True,
+                                                          key=in_label_order)
     out["k"] = out["group"].map(pd.Series(groups).value_counts()).astype(int)
     return out

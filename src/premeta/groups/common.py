@@ -12,7 +12,7 @@ import pandas as pd
 
 from premeta.errors import NotComputable
 from premeta.sheet import NUMERIC
-from premeta.vocabulary import plural
+from premeta.vocabulary import label_order, plural
 
 
 #: The errors that mean "this analysis cannot be computed for this group": premeta's own decision
@@ -44,7 +44,7 @@ def attempt_strata(fn, *args, groups, **kwargs) -> pd.DataFrame:
             return fn(*args, groups=groups, **kwargs)
     except NOT_COMPUTABLE as err:
         notes = getattr(err, "notes", None) or {}
-        labels = sorted(set(np.asarray(groups).tolist()))
+        labels = label_order(np.asarray(groups).tolist())
         return pd.DataFrame({"group": labels, "note": [notes.get(g, f"not computed: {err}") for g in labels]})
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta.models import POOLED_COLUMNS, fit
 from premeta.regression import metareg, permutest
-from premeta.vocabulary import group_labels
+from premeta.vocabulary import group_labels, label_order
 from premeta.groups.common import attempt, with_notes
 from premeta.groups.pooling import MODEL_NUMBERS
 
@@ -59,7 +59,7 @@ def time_regression(effects: pd.DataFrame, group_by: str = "mechanism", method: 
         x = effects[[col]].apply(pd.to_numeric)
         done, why = attempt(metareg, effects["yi"], effects["vi"], x, groups, method, test, level)
         if done is None:
-            labels = sorted(set(groups))
+            labels = label_order(groups)
             parts.append(pd.DataFrame({"group": labels, "k": [int((groups == g).sum()) for g in labels],
                                        "note": why, "per": col}))
             continue
@@ -110,7 +110,7 @@ def moderator_analysis(effects: pd.DataFrame, moderators: list[str], group_by: s
         intercept, slope, p``: their fitted lines, in the groups where the model was fitted).
     """
     groups = group_labels(effects, group_by)
-    labels = sorted(groups.unique())
+    labels = label_order(groups.unique())
     numeric = numeric_moderators(effects, moderators)
     effects = effects.assign(**{m: pd.to_numeric(effects[m]) for m in numeric})
     coefs, models, points = [], [], []

@@ -45,7 +45,7 @@ from premeta import rob
 from premeta.groups.pooling import rve_row, three_level_row, cohort_key
 from premeta.groups.bias import modified_se_sizes, selmodel_by_direction
 from premeta.groups.common import attempt, attempt_strata, with_notes
-from premeta.vocabulary import DEPENDENCE, MEASURES, group_labels
+from premeta.vocabulary import DEPENDENCE, MEASURES, group_labels, in_label_order, label_order
 from premeta.effects import escalc, one_unit
 from premeta.flags import flagged
 from premeta.bias import pet_peese
@@ -375,7 +375,7 @@ def multiverse(sheet: pd.DataFrame, choices: dict | None = None, group_by: str =
     groups = group_labels(sheet, group_by)
     if groups.isna().any():
         raise ValueError(f"column {group_by!r} is empty in rows {', '.join(map(str, sheet.index[groups.isna()]))}")
-    labels = sorted(groups.unique())
+    labels = label_order(groups.unique())
     tasks = [(g, s) for g in labels for s in specs.itertuples(index=False)]
     if chunk is not None:
         i, n = chunk
@@ -539,7 +539,7 @@ def combine(tables) -> pd.DataFrame:
     """The tables of the chunks of :func:`multiverse` as one, in its row order (groups sorted, then
     specifications)."""
     out = pd.concat(list(tables), ignore_index=True)
-    return out.sort_values(["group", "specification"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["group", "specification"], kind="stable", key=in_label_order).reset_index(drop=True)
 
 
 def primary_choices(primary: dict) -> dict:

@@ -15,7 +15,7 @@ from premeta.effects import shared_control_vcov
 from premeta.models import POOLED_COLUMNS, adjust_p, fit, subgroup_tests
 from premeta.multilevel import aggregate, rma_mv, robust
 from premeta.robumeta import rve
-from premeta.vocabulary import DEPENDENCE, SHARED_CONTROL, group_labels, overall_label
+from premeta.vocabulary import DEPENDENCE, SHARED_CONTROL, group_labels, label_order, overall_label
 from premeta.groups.common import animals, animals_note, attempt, thin_evidence_note, with_notes
 
 #: Numeric columns of the moderator models table (:func:`premeta.metareg`, then the permutation test).
@@ -214,7 +214,7 @@ def _dependent(effects: pd.DataFrame, group_by: str, dependence: str, rho: float
     ``shared_control="covariance"``: the three-level model with the shared controls' covariance."""
     mode, reason = dependence_mode(effects, dependence, shared_control)
     groups = group_labels(effects, group_by)
-    subsets = {g: effects[(groups == g).to_numpy()] for g in sorted(groups.unique())}
+    subsets = {g: effects[(groups == g).to_numpy()] for g in label_order(groups.unique())}
     overall = overall_label(subsets)
     subsets[overall] = effects
     weights = pd.DataFrame({"row": effects.index, group_by: groups.to_numpy(object), "weight_group": np.nan,

@@ -10,7 +10,7 @@ import pandas as pd
 from premeta.deprecation import renamed_arguments
 from premeta.models import fit
 from premeta.sensitivity import gosh, influence, leave1out
-from premeta.vocabulary import group_labels
+from premeta.vocabulary import group_labels, label_order
 from premeta.groups.common import attempt
 from premeta.groups.rows import labels
 
@@ -41,7 +41,7 @@ def sensitivity(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     loo, inf = [], []
     names = labels(effects)
     groups = group_labels(effects, group_by)
-    for g in sorted(groups.unique()):
+    for g in label_order(groups.unique()):
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
         key = {"group": g, "row": sub.index.to_numpy(), "label": names[sub.index].to_numpy()}
@@ -92,7 +92,7 @@ def gosh_groups(effects: pd.DataFrame, group_by: str = "mechanism", method: str 
     """
     names = labels(effects)
     groups = group_labels(effects, group_by)
-    for g in sorted(groups.unique()):
+    for g in label_order(groups.unique()):
         sub = effects[(groups == g).to_numpy()]
         yi, vi = sub["yi"].to_numpy(float), sub["vi"].to_numpy(float)
         row = dict.fromkeys(GOSH_COLUMNS, np.nan) | {"group": g, "k": len(sub), "method": method, "sampling": "",

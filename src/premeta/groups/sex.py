@@ -9,7 +9,7 @@ import pandas as pd
 
 from premeta.contrasts import SEXES, pool_contrasts, sex_of, sex_pairs
 from premeta.regression import metareg
-from premeta.vocabulary import group_labels, overall_label, plural
+from premeta.vocabulary import group_labels, label_order, overall_label, plural
 from premeta.groups.common import animals, animals_note, attempt, attempt_strata, with_notes
 
 #: The columns of :func:`sex_table` after ``group``, ``k`` and ``studies``.
@@ -25,7 +25,7 @@ WITHIN, BETWEEN = "within studies", "between studies (moderator)"
 def _strata(effects: pd.DataFrame, group_by: str) -> tuple[list[str], list[pd.DataFrame]]:
     """The labels of the groups then the all-groups label, and the rows of each."""
     groups = group_labels(effects, group_by)
-    labels = sorted(groups.dropna().unique())
+    labels = label_order(groups.dropna().unique())
     return [*labels, overall_label(labels)], [effects[(groups == g).to_numpy()] for g in labels] + [effects]
 
 

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from premeta.vocabulary import MEASURE_LABELS
+from premeta.vocabulary import MEASURE_LABELS, label_order
 from premeta.plots.axes import POINT_FENCE, interval, normal_z, span
 from premeta.plots.style import despine, fill, message_figure, need, p_text, theme
 
@@ -201,7 +201,7 @@ def sunset_figure(per: pd.DataFrame, measure: str, level: float = 95) -> Figure:
     from premeta.significance import power  # the curve drawn, the same function as the tables'
 
     need(per, ["group", "yi", "se", "theta", "power"])
-    groups = list(dict.fromkeys(sorted(per["group"].astype(str))))
+    groups = label_order(per["group"].astype(str))
     if not groups:
         return message_figure("Sunset funnel plots", "no comparison")
     import seaborn as sns
