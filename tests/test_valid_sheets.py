@@ -226,9 +226,11 @@ def test_a_group_too_extreme_for_double_precision(tmp_path):
 def test_group_by_a_number_column_and_a_90_percent_level(tmp_path):
     run(tmp_path, "--config", f"data={UNIFORM}", "group_by=time", "level=90", FAST)
     pooled = table(tmp_path, "pooled.csv")
-    assert list(pooled.group) == ["14", "21", "7", "overall"]
+    assert list(pooled.group) == ["7", "14", "21", "overall"]  # by value, not as text (14, 21, 7)
     course = table(tmp_path, "time_course.csv")
-    assert set(course.group) == {"7", "14", "21"}
+    assert list(dict.fromkeys(course.group)) == ["7", "14", "21"]
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert html.index('alt="Forest plot: 7') < html.index('alt="Forest plot: 14') < html.index('alt="Forest plot: 21')
     tests = table(tmp_path, "moderator_tests.csv")
     assert (tests[tests.moderator == "time"].note != "").all()  # constant within every time point
     # every interval of the forest plot and its header follow the level
