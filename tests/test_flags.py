@@ -9,7 +9,7 @@ from helpers import REPO, run
 
 import premeta
 from premeta.groups.common import read_effects
-from premeta.flags import FLAG_COLUMNS, RULES, flagged, flags
+from premeta.flags import FLAG_COLUMNS, RULES, flagged, flags, flags_and_column
 from premeta.sheet import read_sheet, validate
 
 
@@ -153,6 +153,16 @@ def test_details_on_the_real_sheets():
     assert t.at["47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59", "detail"] == (
         "cohort 'A_19': treatment n 7 on rows 53, 54, 55, 56, 57, 58; n 10 on row 59; n 15 on rows 47, 48, 49, 50, "
         "51, 52")
+
+
+def test_one_pass_gives_the_table_and_the_column():
+    """The effect-size job's single pass over the rules (flags_and_column) writes what flags() and
+    flagged() give, on a real sheet that raises every kind of flag it has."""
+    s = validate(read_sheet(REPO / "tests" / "data" / "besson2016_rodents.csv"))
+    table, column = flags_and_column(s)
+    pd.testing.assert_frame_equal(table, flags(s))
+    pd.testing.assert_series_equal(column, flagged(s))
+    assert len(table) > 3 and (column != "").sum() > 10
 
 
 def test_the_multiverse_without_flagged_rows():

@@ -122,11 +122,15 @@ def _sd_maybe_sem(effects: pd.DataFrame, summary: pd.Series):
                      for a in arms.values()]).dropna()
     for outcome, rows in effects[summary].groupby("outcome", sort=False):
         pool = cvs[cvs["outcome"] == outcome]
+        # arrays, not a filtered frame per study: linear in the rows of a large sheet, not quadratic
+        pool_study, pool_cv = pool["study"].to_numpy(object), pool["cv"].to_numpy(float)
+        n_studies = len(set(pool_study))
         for study, own in rows.groupby("study", sort=False):
-            others = pool[pool["study"] != study]
-            if others["study"].nunique() < MIN_STUDIES:
+            mine = pool_study == study
+            n_others = n_studies - bool(mine.any())
+            if n_others < MIN_STUDIES:
                 continue
-            typical = others["cv"].median()
+            typical = float(np.median(pool_cv[~mine]))
             for row in own.index:
                 checked = [a for a in ARM_WORDS if arms[a]["typed"][row] and pd.notna(arms[a]["cv"][row])]
                 bound = {a: typical * _bound(arms[a]["n"][row]) for a in checked}
@@ -143,7 +147,7 @@ def _sd_maybe_sem(effects: pd.DataFrame, summary: pd.Series):
                                 ctl["sd"][row] * scale["ctl"], ctl["n"][row])[0]
                 yield ("sd_maybe_sem", [row], study,
                        f"outcome {outcome!r}: {said}, against a median CV of {typical:.3f} in "
-                       f"{others['study'].nunique()} other studies; read as SEMs, Hedges' g (raw) would be "
+                       f"{n_others} other studies; read as SEMs, Hedges' g (raw) would be "
                        f"{g_sem:.2f} instead of {g:.2f}")
 
 
@@ -284,18 +288,33 @@ def flags(effects: pd.DataFrame) -> pd.DataFrame:
     >>> print(flags(sheet)["detail"].iloc[0])
     cohort 'E1': treatment n 7 on row 1; n 8 on row 0
     """
-    rows = [(rule, _rows(ix), study, detail) for rule, ix, study, detail in _hits(effects)]
-    order = {r: i for i, r in enumerate(RULES)}
-    rows.sort(key=lambda r: order[r[0]])  # stable: within a rule, the order of the sheet
-    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+    return _table(list(_hits(effects)))
 
 
 def flagged(effects: pd.DataFrame) -> pd.Series:
     """The rules that name each row, ``;``-separated in the order of :data:`RULES` (``""`` for none):
     the ``flags`` column of ``effect_sizes.csv``. Parameters as :func:`flags`."""
-    names = {row: set() for row in effects.index}
-    for rule, ix, _, _ in _hits(effects):
+    return _column(list(_hits(effects)), effects.index)
+
+
+def flags_and_column(effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`flags` and :func:`flagged` of ``effects`` from one pass over the rules (a large sheet's
+    checks take seconds)."""
+    hits = list(_hits(effects))
+    return _table(hits), _column(hits, effects.index)
+
+
+def _table(hits: list) -> pd.DataFrame:
+    rows = [(rule, _rows(ix), study, detail) for rule, ix, study, detail in hits]
+    order = {r: i for i, r in enumerate(RULES)}
+    rows.sort(key=lambda r: order[r[0]])  # stable: within a rule, the order of the sheet
+    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+
+
+def _column(hits: list, index: pd.Index) -> pd.Series:
+    names = {row: set() for row in index}
+    for rule, ix, _, _ in hits:
         for row in ix:
             names[row].add(rule)
-    return pd.Series([";".join(r for r in RULES if r in names[row]) for row in effects.index], index=effects.index,
+    return pd.Series([";".join(r for r in RULES if r in names[row]) for row in index], index=index,
                      dtype=object, name="flags")

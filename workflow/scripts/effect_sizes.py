@@ -2,7 +2,7 @@ from _job import start
 
 with start(snakemake):  # the log; the imports uncollected (_job.py)
     from premeta import escalc
-    from premeta.flags import flagged, flags
+    from premeta.flags import flags_and_column
     from premeta.effects import checked
     from premeta.tables import write_csv
 
@@ -13,5 +13,6 @@ sheet = checked(snakemake.input.sheet, p.format, p.worksheet, p.measure, p.orien
 print(f"read {snakemake.input.sheet} ({p.format}): {sheet.attrs['source'].describe()}")
 effects = escalc(sheet, p.measure, p.orient, p.shared_control)
 # suspicious values: listed, never refused (premeta.flags)
-write_csv(effects.assign(flags=flagged(effects)), snakemake.output.effects, index=True)
-write_csv(flags(effects), snakemake.output.flags)
+table, column = flags_and_column(effects)
+write_csv(effects.assign(flags=column), snakemake.output.effects, index=True)
+write_csv(table, snakemake.output.flags)
